@@ -1,0 +1,94 @@
+"""Python API (contract §5): the same operations as the CLI, for notebooks and scripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lstmvis_db import queries
+from lstmvis_db.queries import Catalog
+from lstmvis_db.sqlconsole import SqlConsole
+from lstmvis_db.store import connect
+
+
+class Project:
+    """An open project file.  Read-only unless opened with ``read_only=False``."""
+
+    def __init__(self, path: str | Path, read_only: bool = True) -> None:
+        self.path = str(path)
+        self.catalog = Catalog(connect(path, read_only=read_only), path=self.path)
+        self._sql: SqlConsole | None = None
+
+    def close(self) -> None:
+        if self._sql is not None:
+            self._sql.close()
+        self.catalog.con.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # contract §5 -----------------------------------------------------------------------
+    def info(self) -> dict:
+        return queries.info(self.catalog)
+
+    def select(self, source: str, start: int, end: int, threshold: float, left_off: int = 1,
+               right_off: int = 0) -> list[int]:
+        return queries.select_cells(self.catalog, source, start, end, threshold, left_off, right_off)
+
+    def match(self, source: str, cells, threshold: float, constrain_left: bool = True,
+              constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> dict:
+        return queries.match(self.catalog, source, cells, threshold, constrain_left, constrain_right,
+                             length, limit, pool)
+
+    def search(self, phrase: str | None = None, regex: str | None = None, limit: int = 50) -> list[dict]:
+        return queries.search(self.catalog, phrase=phrase, regex=regex, limit=limit)
+
+    def sql(self, query: str, max_rows: int = 100_000, timeout: float = 30.0) -> pd.DataFrame:
+        if self._sql is None:
+            self._sql = SqlConsole(self.path)
+        return self._sql.run(query, max_rows=max_rows, timeout=timeout)
+
+    # views' helpers --------------------------------------------------------------------
+    @property
+    def sources(self) -> list[str]:
+        return list(self.catalog.sources)
+
+    @property
+    def n_positions(self) -> int:
+        return self.catalog.n_positions
+
+    def window(self, source: str, lo: int, hi: int) -> np.ndarray:
+        return queries.window(self.catalog, source, lo, hi)
+
+    def tokens(self, lo: int, hi: int) -> pd.DataFrame:
+        return queries.tokens(self.catalog, lo, hi)
+
+    def tracks(self) -> pd.DataFrame:
+        return queries.tracks(self.catalog)
+
+    def annotations(self, track: str, positions) -> pd.DataFrame:
+        return queries.annotations(self.catalog, track, np.asarray(positions))
+
+    def predictions(self, track: str, lo: int, hi: int) -> pd.DataFrame:
+        return queries.predictions(self.catalog, track, lo, hi)
+
+    def match_details(self, source: str, cells, threshold: float, matches: list[dict], left: int = 3,
+                      right: int = 20) -> pd.DataFrame:
+        return queries.match_details(self.catalog, source, cells, threshold, matches, left, right)
+
+    def meta(self) -> dict[str, str]:
+        return queries.project_meta(self.catalog)
+
+    @property
+    def documents(self) -> pd.DataFrame:
+        return self.catalog.documents
+
+
+def open(path: str | Path, read_only: bool = True) -> Project:  # noqa: A001 (contract name)
+    """Open a project file (contract §5: ``lstmvis_db.open(path)``)."""
+    return Project(path, read_only=read_only)

@@ -1,0 +1,258 @@
+"""The match algorithm of contract §2 on arrays: candidates, exact scoring, ranking.
+
+Pure numpy, no database: ``queries.match`` feeds it the selected cells' on-bits (exact, from
+the quantised index) and a function that fetches exact rows for rescoring.  Bits are packed
+little-endian into uint64 words: cell c of a selection is bit c % 64 of word c // 64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+RESCORE_BATCH_ROWS = 32768
+
+
+@dataclass
+class Candidates:
+    """Candidate runs: start, length, best level k, neighbour counts (0 outside the document)."""
+
+    start: np.ndarray
+    length: np.ndarray
+    level: np.ndarray
+    count_before: np.ndarray
+    count_after: np.ndarray
+
+    def take(self, idx: np.ndarray) -> Candidates:
+        return Candidates(self.start[idx], self.length[idx], self.level[idx], self.count_before[idx], self.count_after[idx])
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+def pack_bool(on: np.ndarray) -> np.ndarray:
+    """(R, D) bool -> (R, ceil(D/64)) uint64 bitmasks."""
+    r, d = on.shape
+    nbytes = (d + 63) // 64 * 8
+    packed = np.packbits(on, axis=1, bitorder="little")
+    if packed.shape[1] < nbytes:
+        packed = np.concatenate([packed, np.zeros((r, nbytes - packed.shape[1]), dtype=np.uint8)], axis=1)
+    return np.ascontiguousarray(packed).view(np.uint64)
+
+
+def cell_mask(cells: np.ndarray, n_cells: int) -> np.ndarray:
+    """Bitmask words (uint64) with the given cells set."""
+    on = np.zeros((1, n_cells), dtype=bool)
+    on[0, cells] = True
+    return pack_bool(on)[0]
+
+
+def popcount(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of a (R, W) uint64 array."""
+    return np.bitwise_count(words).sum(axis=-1, dtype=np.int64)
+
+
+def boundary_masks(doc_first: np.ndarray, doc_last: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks of document first and last positions."""
+    starts = np.zeros(n, dtype=bool)
+    ends = np.zeros(n, dtype=bool)
+    starts[doc_first] = True
+    ends[doc_last] = True
+    return starts, ends
+
+
+def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: int, length: int = 0) -> Candidates:
+    """Every maximal run of count >= k (k = m..1) inside one document, length >= 2 (or == length).
+
+    The same (start, length) found at several levels is one candidate with the largest k.
+    """
+    n = len(count)
+    starts, lengths, levels = [], [], []
+    top = min(m, int(count.max()) if n else 0)
+    for k in range(top, 0, -1):
+        on = count >= k
+        prev_on = np.empty(n, dtype=bool)
+        prev_on[0] = False
+        prev_on[1:] = on[:-1]
+        next_on = np.empty(n, dtype=bool)
+        next_on[-1] = False
+        next_on[:-1] = on[1:]
+        s = np.flatnonzero(on & (~prev_on | doc_start))
+        e = np.flatnonzero(on & (~next_on | doc_end))
+        ln = e - s + 1
+        keep = ln >= 2 if length <= 0 else ln == length
+        starts.append(s[keep])
+        lengths.append(ln[keep])
+        levels.append(np.full(int(keep.sum()), k, dtype=np.int32))
+    if not starts:
+        empty = np.zeros(0, dtype=np.int64)
+        return Candidates(empty, empty, empty.astype(np.int32), empty, empty)
+    s = np.concatenate(starts).astype(np.int64)
+    ln = np.concatenate(lengths).astype(np.int64)
+    lv = np.concatenate(levels)
+    # levels were appended from high to low k, so the first occurrence of a key has the max k
+    key = s * (n + 1) + ln
+    _, first = np.unique(key, return_index=True)
+    s, ln, lv = s[first], ln[first], lv[first]
+    e = s + ln - 1
+    before = np.where(doc_start[s], 0, count[np.maximum(s - 1, 0)]).astype(np.int64)
+    after = np.where(doc_end[e], 0, count[np.minimum(e + 1, n - 1)]).astype(np.int64)
+    return Candidates(s, ln, lv, before, after)
+
+
+def run_and(words: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """AND of rows first[i]..last[i] (inclusive) of a (R, W) uint64 array, for each i."""
+    r, w = words.shape
+    out = np.empty((len(first), w), dtype=np.uint64)
+    if len(first) == 0:
+        return out
+    order = np.argsort(first, kind="stable")
+    idx = np.empty(2 * len(first), dtype=np.int64)
+    idx[0::2] = first[order]
+    idx[1::2] = last[order] + 1
+    ones = np.full((1, w), np.iinfo(np.uint64).max, dtype=np.uint64)
+    ext = np.concatenate([words, ones])
+    for j in range(w):
+        out[order, j] = np.bitwise_and.reduceat(ext[:, j], idx)[0::2]
+    return out
+
+
+def selected_intersection(
+    bits: np.ndarray, cand: Candidates, doc_start: np.ndarray, doc_end: np.ndarray,
+    constrain_left: bool, constrain_right: bool,
+) -> np.ndarray:
+    """I = |A ∩ S| for every candidate, from the selected cells' bits alone (exact)."""
+    s, e = cand.start, cand.start + cand.length - 1
+    a = run_and(bits, s, e)
+    if constrain_left:
+        inside = ~doc_start[s]
+        a[inside] &= ~bits[s[inside] - 1]
+    if constrain_right:
+        inside = ~doc_end[e]
+        a[inside] &= ~bits[e[inside] + 1]
+    return popcount(a)
+
+
+def pool_order(cand: Candidates, constrain_left: bool, constrain_right: bool, pool: int) -> np.ndarray:
+    """Indices of the first ``pool`` candidates in the original's order.
+
+    Passes run from k = m down and a pass is taken while fewer than ``pool`` candidates were
+    collected before it; then a stable sort by boundary score (descending) within which pass
+    order (k descending) and position (ascending) break ties; then the cut.
+    """
+    if len(cand) == 0:
+        return np.zeros(0, dtype=np.int64)
+    k = cand.level.astype(np.int64)
+    score = np.zeros(len(cand), dtype=np.int64)
+    if constrain_left:
+        score += k - cand.count_before
+    if constrain_right:
+        score += k - cand.count_after
+    if constrain_left and constrain_right:
+        score -= k  # both: k - prev - next
+    levels, counts = np.unique(k, return_counts=True)
+    levels, counts = levels[::-1], counts[::-1]
+    before = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    taken = set(levels[before < pool].tolist())
+    keep = np.flatnonzero(np.isin(k, list(taken)))
+    order = np.lexsort((cand.start[keep], -k[keep], -score[keep]))
+    return keep[order][:pool]
+
+
+def rescore(
+    cand: Candidates, fetch_rows: Callable[[np.ndarray], np.ndarray], threshold: float, cells: np.ndarray,
+    n_cells: int, doc_start: np.ndarray, doc_end: np.ndarray, constrain_left: bool, constrain_right: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(I, U) of each candidate scored on all cells of the source from exact rows."""
+    m_mask = cell_mask(cells, n_cells)
+    s, e = cand.start, cand.start + cand.length - 1
+    lo = s - (constrain_left & ~doc_start[s]).astype(np.int64)
+    hi = e + (constrain_right & ~doc_end[e]).astype(np.int64)
+    inter = np.zeros(len(cand), dtype=np.int64)
+    union = np.zeros(len(cand), dtype=np.int64)
+    spans = hi - lo + 1
+    cum = np.cumsum(spans)
+    t = np.float64(threshold)
+    a0 = 0
+    while a0 < len(cand):
+        b0 = int(np.searchsorted(cum, (cum[a0 - 1] if a0 else 0) + RESCORE_BATCH_ROWS, side="right"))
+        b0 = max(b0, a0 + 1)
+        sl = slice(a0, b0)
+        pos = np.unique(expand_ranges(lo[sl], hi[sl]))
+        on = pack_bool(fetch_rows(pos) >= t)
+        first = np.searchsorted(pos, s[sl])
+        last = np.searchsorted(pos, e[sl])
+        a = run_and(on, first, last)
+        left = (lo[sl] < s[sl])
+        if left.any():
+            a[left] &= ~on[first[left] - 1]
+        right = (hi[sl] > e[sl])
+        if right.any():
+            a[right] &= ~on[last[right] + 1]
+        inter[sl] = popcount(a & m_mask)
+        union[sl] = len(cells) + popcount(a & ~m_mask)
+        a0 = b0
+    return inter, union
+
+
+def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """All integers of the inclusive ranges lo[i]..hi[i], concatenated."""
+    spans = hi - lo + 1
+    if len(spans) == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.cumsum(spans) - spans
+    return np.arange(int(spans.sum()), dtype=np.int64) - np.repeat(starts - lo, spans)
+
+
+def rank(inter: np.ndarray, union: np.ndarray, cand: Candidates) -> np.ndarray:
+    """Order: I descending, U ascending, length descending, start ascending."""
+    return np.lexsort((cand.start, -cand.length, union, -inter))
+
+
+def histograms(lengths: np.ndarray, missing: np.ndarray) -> dict[str, dict[str, int]]:
+    """fuzzy[L] = candidates of length L; strict[L] = those with nothing missing."""
+    def hist(x: np.ndarray) -> dict[str, int]:
+        vals, counts = np.unique(x, return_counts=True)
+        return {str(int(v)): int(c) for v, c in zip(vals, counts)}
+
+    return {"fuzzy": hist(lengths), "strict": hist(lengths[missing == 0])}
+
+
+def match_arrays(
+    bits: np.ndarray, cells: np.ndarray, n_cells: int, threshold: float,
+    fetch_rows: Callable[[np.ndarray], np.ndarray], doc_first: np.ndarray, doc_last: np.ndarray,
+    constrain_left: bool = True, constrain_right: bool = False, length: int = 0, limit: int = 50,
+    pool: int | None = None,
+) -> dict:
+    """The whole match over arrays; ``bits`` holds the selected cells' exact on-bits (N, W)."""
+    n = bits.shape[0]
+    m = len(cells)
+    doc_start, doc_end = boundary_masks(doc_first, doc_last, n)
+    count = popcount(bits).astype(np.int32)
+    cand = find_candidates(count, doc_start, doc_end, m, length)
+    if pool is not None:
+        cand = cand.take(pool_order(cand, constrain_left, constrain_right, pool))
+    inter_sel = selected_intersection(bits, cand, doc_start, doc_end, constrain_left, constrain_right)
+    hist = histograms(cand.length, m - inter_sel)
+    # Only candidates whose I reaches the limit-th best I can enter the result: rescore those.
+    if len(cand) > limit:
+        cutoff = np.partition(inter_sel, len(cand) - limit)[len(cand) - limit]
+        need = np.flatnonzero(inter_sel >= cutoff)
+    else:
+        need = np.arange(len(cand))
+    sub = cand.take(need)
+    inter, union = rescore(sub, fetch_rows, threshold, cells, n_cells, doc_start, doc_end, constrain_left, constrain_right)
+    if not np.array_equal(inter, inter_sel[need]):
+        raise AssertionError("internal error: the quantised index and the exact rows disagree")
+    top = rank(inter, union, sub)[:limit]
+    matches = [
+        {
+            "start": int(sub.start[i]), "length": int(sub.length[i]),
+            "intersection": int(inter[i]), "union": int(union[i]),
+            "jaccard": float(inter[i] / union[i]) if union[i] else 0.0, "missing": int(m - inter[i]),
+        }
+        for i in top
+    ]
+    return {"matches": matches, "histogram": hist, "candidates": int(len(cand))}

@@ -1,0 +1,57 @@
+"""16-bit bucket quantisation of a source's values, exact at the threshold.
+
+The quantised index answers "is value >= t" exactly for every value outside the bucket that
+holds t; values inside that one bucket are looked up in the exact rows.  Buckets are
+``[(j - zero) * step, (j + 1 - zero) * step)``, computed in float64, so 0 is always a bucket
+boundary (a threshold of 0 needs no look-up) and the bucket of a value is found exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+LEVELS = 65536
+_SPAN = 65000  # buckets the value range spans; the rest is margin on both sides
+
+
+@dataclass(frozen=True)
+class Quantizer:
+    step: float
+    zero: int
+
+    @classmethod
+    def for_range(cls, lo: float, hi: float) -> Quantizer:
+        if not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
+            lo, hi = 0.0, 1.0
+        step = (hi - lo) / _SPAN if hi > lo else max(abs(lo), 1.0) / _SPAN
+        zero = math.ceil(-lo / step) + 1
+        return cls(step=float(step), zero=int(zero))
+
+    def boundary(self, j: np.ndarray | int) -> np.ndarray | float:
+        """Lower edge of bucket j."""
+        return (np.asarray(j, dtype=np.float64) - self.zero) * self.step
+
+    def bucket(self, values: np.ndarray) -> np.ndarray:
+        """Bucket numbers (uint16) of float values; exact at the edges."""
+        v = np.asarray(values, dtype=np.float64)
+        j = np.floor(v / self.step) + self.zero
+        j -= self.boundary(j) > v
+        j += self.boundary(j + 1) <= v
+        return np.clip(j, 0, LEVELS - 1).astype(np.uint16)
+
+    def threshold_bucket(self, t: float) -> tuple[int, bool]:
+        """(bucket j, exact) for threshold t: value >= t iff bucket > j, or bucket == j and
+        (exact or the exact value >= t).  j = -1 means every value is on, LEVELS every one off."""
+        j = math.floor(t / self.step) + self.zero
+        if float(self.boundary(j)) > t:
+            j -= 1
+        if float(self.boundary(j + 1)) <= t:
+            j += 1
+        if j < 0:
+            return -1, True
+        if j >= LEVELS:
+            return LEVELS, True
+        return j, float(self.boundary(j)) == t

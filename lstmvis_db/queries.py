@@ -1,0 +1,434 @@
+"""Read side: small typed functions over an open project file (contract §2).
+
+Every read uses bound parameters; identifiers that vary (per-source tables, cell columns)
+are generated from integers held in the project's own source index, never from user text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from lstmvis_db import matching
+from lstmvis_db.errors import QueryError
+from lstmvis_db.quant import LEVELS, Quantizer
+
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    source: str
+    sid: int
+    n_cells: int
+    model: str
+    layer: int
+    kind: str
+    transform: str
+    unsigned: bool
+    description: str
+    min_value: float
+    max_value: float
+    quant: Quantizer
+
+
+@dataclass
+class Catalog:
+    """An open project: its connection and the small metadata every query needs."""
+
+    con: duckdb.DuckDBPyConnection
+    path: str = ""
+    _cache: dict = field(default_factory=dict)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.con.cursor()
+
+    @cached_property
+    def sources(self) -> dict[str, SourceInfo]:
+        with self.cursor() as cur:
+            rows = cur.execute(
+                """SELECT s.source, i.sid, s.n_cells, s.model, s.layer, s.kind, s.transform, s.unsigned,
+                          s.description, i.min_value, i.max_value, i.q_step, i.q_zero
+                   FROM sources s JOIN _idx.source_index i USING (source) ORDER BY i.sid"""
+            ).fetchall()
+        return {
+            r[0]: SourceInfo(r[0], r[1], r[2], r[3] or "", r[4], r[5] or "", r[6], bool(r[7]), r[8] or "",
+                             r[9], r[10], Quantizer(step=r[11], zero=int(r[12])))
+            for r in rows
+        }
+
+    @cached_property
+    def n_positions(self) -> int:
+        with self.cursor() as cur:
+            return int(cur.execute("SELECT count(*) FROM tokens").fetchone()[0])
+
+    @cached_property
+    def documents(self) -> pd.DataFrame:
+        with self.cursor() as cur:
+            return cur.execute("SELECT doc, name, first_pos, last_pos FROM documents ORDER BY doc").df()
+
+    @cached_property
+    def doc_first(self) -> np.ndarray:
+        return self.documents["first_pos"].to_numpy(np.int64)
+
+    @cached_property
+    def doc_last(self) -> np.ndarray:
+        return self.documents["last_pos"].to_numpy(np.int64)
+
+    def source(self, name: str) -> SourceInfo:
+        try:
+            return self.sources[name]
+        except KeyError:
+            raise QueryError(f"unknown source {name!r}; sources: {', '.join(self.sources) or 'none'}") from None
+
+    def doc_of(self, pos: int) -> int:
+        return int(np.searchsorted(self.doc_first, pos, side="right") - 1)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_threshold(threshold: object) -> float:
+    try:
+        t = float(threshold)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise QueryError(f"threshold must be a number, got {threshold!r}") from None
+    if not math.isfinite(t):
+        raise QueryError(f"threshold must be a finite number, got {threshold!r}")
+    return t
+
+
+def check_range(cat: Catalog, start: int, end: int) -> tuple[int, int]:
+    n = cat.n_positions
+    if int(start) != start or int(end) != end:
+        raise QueryError(f"positions must be integers, got {start!r}..{end!r}")
+    start, end = int(start), int(end)
+    if start > end:
+        raise QueryError(f"inverted range: start {start} > end {end}")
+    if start < 0 or end >= n:
+        raise QueryError(f"range {start}..{end} is outside the corpus (positions 0..{n - 1})")
+    return start, end
+
+
+def check_cells(info: SourceInfo, cells: object) -> np.ndarray:
+    try:
+        arr = np.array(sorted({int(c) for c in cells}), dtype=np.int64)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise QueryError(f"cells must be integers, got {cells!r}") from None
+    bad = arr[(arr < 0) | (arr >= info.n_cells)]
+    if len(bad):
+        raise QueryError(f"unknown cell {int(bad[0])} in source {info.source!r} (cells 0..{info.n_cells - 1})")
+    return arr
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _rows_to_numpy(table: pa.Table, d: int) -> tuple[np.ndarray, np.ndarray]:
+    pos = table.column("pos").to_numpy()
+    col = table.column("v").combine_chunks()
+    vals = col.flatten().to_numpy(zero_copy_only=False).reshape(-1, d) if len(col) else np.zeros((0, d), np.float32)
+    return pos, vals
+
+
+def window(cat: Catalog, source: str, lo: int, hi: int) -> np.ndarray:
+    """Exact values (hi-lo+1, D) of positions lo..hi (clipped to the corpus)."""
+    info = cat.source(source)
+    lo, hi = max(0, int(lo)), min(cat.n_positions - 1, int(hi))
+    if hi < lo:
+        return np.zeros((0, info.n_cells), dtype=np.float32)
+    with cat.cursor() as cur:
+        tbl = cur.execute(
+            f"SELECT pos, v FROM _idx.rows_{info.sid} WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
+            {"lo": lo, "hi": hi},
+        ).to_arrow_table()
+    return _rows_to_numpy(tbl, info.n_cells)[1]
+
+
+def rows_at(cat: Catalog, source: str, positions: np.ndarray) -> np.ndarray:
+    """Exact values (len(positions), D) at sorted unique positions."""
+    info = cat.source(source)
+    positions = np.asarray(positions, dtype=np.int64)
+    if len(positions) == 0:
+        return np.zeros((0, info.n_cells), dtype=np.float32)
+    if positions[-1] - positions[0] + 1 == len(positions):
+        return window(cat, source, int(positions[0]), int(positions[-1]))
+    want = pa.table({"pos": positions.astype(np.int32)})
+    with cat.cursor() as cur:
+        cur.register("_want", want)
+        tbl = cur.execute(
+            f"SELECT r.pos, r.v FROM _idx.rows_{info.sid} r SEMI JOIN _want USING (pos) ORDER BY r.pos"
+        ).to_arrow_table()
+    pos, vals = _rows_to_numpy(tbl, info.n_cells)
+    if len(pos) != len(positions):
+        raise QueryError("internal error: rows missing from the project file")
+    return vals
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def select_cells(cat: Catalog, source: str, start: int, end: int, threshold: float,
+                 left_off: int = 1, right_off: int = 0) -> list[int]:
+    """Cells on at every position of [start, end] and off at the padding positions.
+
+    Padding positions outside the document of ``start`` are ignored.
+    """
+    info = cat.source(source)
+    t = np.float64(check_threshold(threshold))
+    start, end = check_range(cat, start, end)
+    if int(left_off) != left_off or int(right_off) != right_off or left_off < 0 or right_off < 0:
+        raise QueryError(f"off-padding widths must be integers >= 0, got left {left_off!r}, right {right_off!r}")
+    doc = cat.doc_of(start)
+    if cat.doc_of(end) != doc:
+        raise QueryError(f"range {start}..{end} crosses a document boundary")
+    lo = max(int(cat.doc_first[doc]), start - int(left_off))
+    hi = min(int(cat.doc_last[doc]), end + int(right_off))
+    vals = window(cat, source, lo, hi)
+    inside = np.zeros(hi - lo + 1, dtype=bool)
+    inside[start - lo:end - lo + 1] = True
+    on = vals >= t
+    ok = on[inside].all(axis=0) & ~on[~inside].any(axis=0)
+    return [int(c) for c in np.flatnonzero(ok)]
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) -> np.ndarray:
+    """Exact on-bits (N, W) of the selected cells: quantised index, exact rows in the one bucket."""
+    n, m = cat.n_positions, len(cells)
+    words = (m + 63) // 64
+    j, exact = info.quant.threshold_bucket(t)
+    if j < 0 or j >= LEVELS:
+        on = np.full((1, m), j < 0)
+        return np.repeat(matching.pack_bool(on), n, axis=0)
+    op = ">=" if exact else ">"
+    exprs = []
+    for w in range(words):
+        part = cells[64 * w: 64 * (w + 1)]
+        terms = [f"(CAST(c{c} {op} $j AS UBIGINT) << {i})" for i, c in enumerate(part)]
+        exprs.append(" | ".join(terms) + f" AS w{w}")
+    amb = "" if exact else ", (" + " OR ".join(f"c{c} = $j" for c in cells) + ") AS amb"
+    sql = f"SELECT pos, {', '.join(exprs)}{amb} FROM _idx.q_{info.sid}"
+    with cat.cursor() as cur:
+        res = cur.execute(sql, {"j": j}).fetchnumpy()
+    pos = np.asarray(res["pos"], dtype=np.int64)
+    bits = np.zeros((n, words), dtype=np.uint64)
+    for w in range(words):
+        bits[pos, w] = np.asarray(res[f"w{w}"], dtype=np.uint64)
+    if not exact:
+        amb_pos = np.sort(pos[np.asarray(res["amb"], dtype=bool)])
+        if len(amb_pos):
+            vals = rows_at(cat, info.source, amb_pos)[:, cells]
+            bits[amb_pos] = matching.pack_bool(vals >= np.float64(t))
+    return bits
+
+
+def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_left: bool = True,
+          constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> dict:
+    """contract §2 matching; the dict of ``match --json``."""
+    info = cat.source(source)
+    t = check_threshold(threshold)
+    sel = check_cells(info, cells)
+    if int(length) != length or length < 0:
+        raise QueryError(f"length must be an integer >= 0, got {length!r}")
+    if int(limit) != limit or limit < 1:
+        raise QueryError(f"limit must be an integer >= 1, got {limit!r}")
+    if pool is not None and (int(pool) != pool or pool < 1):
+        raise QueryError(f"pool must be an integer >= 1, got {pool!r}")
+    if len(sel) == 0:
+        return {"matches": [], "histogram": {"fuzzy": {}, "strict": {}}, "candidates": 0}
+    bits = _selected_bits(cat, info, sel, t)
+    return matching.match_arrays(
+        bits, sel, info.n_cells, t, lambda p: rows_at(cat, source, p), cat.doc_first, cat.doc_last,
+        constrain_left=bool(constrain_left), constrain_right=bool(constrain_right), length=int(length),
+        limit=int(limit), pool=None if pool is None else int(pool),
+    )
+
+
+# --------------------------------------------------------------------------- tokens, tracks
+
+
+def tokens(cat: Catalog, lo: int, hi: int) -> pd.DataFrame:
+    """Columns pos, doc, token for positions lo..hi."""
+    with cat.cursor() as cur:
+        return cur.execute(
+            "SELECT pos, doc, token FROM tokens WHERE pos BETWEEN $lo AND $hi ORDER BY pos", {"lo": lo, "hi": hi}
+        ).df()
+
+
+def tracks(cat: Catalog) -> pd.DataFrame:
+    """Columns track, kind, description, min, max, categories (list, categorical only)."""
+    with cat.cursor() as cur:
+        return cur.execute(
+            """SELECT t.track, t.kind, t.description, t.min, t.max,
+                      (SELECT list(category ORDER BY ord) FROM _idx.track_categories c WHERE c.track = t.track)
+                      AS categories
+               FROM tracks t ORDER BY t.track"""
+        ).df()
+
+
+def annotations(cat: Catalog, track: str, positions: np.ndarray) -> pd.DataFrame:
+    """Columns pos, label, value of one track at the given positions (missing ones absent)."""
+    want = pa.table({"pos": np.asarray(positions, dtype=np.int32)})
+    with cat.cursor() as cur:
+        cur.register("_want", want)
+        return cur.execute(
+            "SELECT a.pos, a.label, a.value FROM annotations a SEMI JOIN _want USING (pos) "
+            "WHERE a.track = $track ORDER BY a.pos",
+            {"track": track},
+        ).df()
+
+
+def predictions(cat: Catalog, track: str, lo: int, hi: int) -> pd.DataFrame:
+    """Columns pos, rank, token, score of a top-k track over lo..hi."""
+    with cat.cursor() as cur:
+        return cur.execute(
+            "SELECT pos, rank, token, score FROM predictions WHERE source = $t AND pos BETWEEN $lo AND $hi "
+            "ORDER BY pos, rank",
+            {"t": track, "lo": lo, "hi": hi},
+        ).df()
+
+
+def match_details(cat: Catalog, source: str, cells: object, threshold: float, matches: list[dict],
+                  left: int = 3, right: int = 20) -> pd.DataFrame:
+    """One row per (match, step) of each match's window, clipped to its document.
+
+    Columns: row, start, length, offset (step relative to the match start), pos, token,
+    in_match, count (selected cells on), then one column per categorical/scalar track.
+    """
+    info = cat.source(source)
+    sel = check_cells(info, cells)
+    t = np.float64(check_threshold(threshold))
+    rows = []
+    for i, mt in enumerate(matches):
+        s, ln = int(mt["start"]), int(mt["length"])
+        doc = cat.doc_of(s)
+        lo = max(int(cat.doc_first[doc]), s - left)
+        hi = min(int(cat.doc_last[doc]), s + ln - 1 + right)
+        for p in range(lo, hi + 1):
+            rows.append((i, s, ln, p - s, p, s <= p < s + ln))
+    df = pd.DataFrame(rows, columns=["row", "start", "length", "offset", "pos", "in_match"])
+    if df.empty:
+        return df.assign(token=pd.Series(dtype=str), count=pd.Series(dtype=int))
+    upos = np.unique(df["pos"].to_numpy())
+    vals = rows_at(cat, source, upos)[:, sel] if len(sel) else np.zeros((len(upos), 0))
+    counts = (vals >= t).sum(axis=1)
+    idx = np.searchsorted(upos, df["pos"].to_numpy())
+    df["count"] = counts[idx]
+    with cat.cursor() as cur:
+        cur.register("_want", pa.table({"pos": upos.astype(np.int32)}))
+        tok = cur.execute("SELECT pos, token FROM tokens SEMI JOIN _want USING (pos) ORDER BY pos").df()
+    df["token"] = tok["token"].to_numpy()[idx]
+    for _, tr in tracks(cat).iterrows():
+        if tr["kind"] == "topk":
+            continue
+        ann = annotations(cat, tr["track"], upos).set_index("pos")
+        col = "label" if tr["kind"] == "categorical" else "value"
+        df[tr["track"]] = df["pos"].map(ann[col]) if len(ann) else None
+    return df
+
+
+# --------------------------------------------------------------------------- search
+
+
+@dataclass
+class _Text:
+    text: str
+    offsets: np.ndarray  # char offset where each token starts (len N + 1)
+    joiner: str
+
+
+def _token_text(cat: Catalog) -> _Text:
+    if "text" not in cat._cache:
+        with cat.cursor() as cur:
+            toks = cur.execute("SELECT token FROM tokens ORDER BY pos").fetchnumpy()["token"]
+        toks = [str(t) for t in toks]
+        single = sum(len(t) == 1 for t in toks) >= 0.9 * len(toks)
+        joiner = "" if single else " "
+        lens = np.fromiter((len(t) + len(joiner) for t in toks), dtype=np.int64, count=len(toks))
+        offsets = np.concatenate([[0], np.cumsum(lens)])
+        cat._cache["text"] = _Text(joiner.join(toks) + joiner, offsets, joiner)
+    return cat._cache["text"]
+
+
+def search(cat: Catalog, phrase: str | None = None, regex: str | None = None, limit: int = 50,
+           context: int = 5) -> list[dict]:
+    """Positions where a phrase (case-insensitive, whole tokens) or a regex matches the text.
+
+    The text is the tokens joined by spaces (word tokens) or concatenated (character tokens).
+    Returns dicts: pos, length (tokens), doc, match (the matched tokens), left, right (context).
+    """
+    if (phrase is None) == (regex is None):
+        raise QueryError("give exactly one of phrase or regex")
+    if int(limit) != limit or limit < 1:
+        raise QueryError(f"limit must be an integer >= 1, got {limit!r}")
+    tx = _token_text(cat)
+    if phrase is not None:
+        if not phrase.strip():
+            raise QueryError("empty search phrase")
+        words = phrase.split() if tx.joiner else [phrase]
+        pattern = re.compile(r"\s+".join(re.escape(w) for w in words) if tx.joiner else re.escape(phrase), re.IGNORECASE)
+    else:
+        try:
+            pattern = re.compile(regex)  # type: ignore[arg-type]
+        except re.error as e:
+            raise QueryError(f"invalid regex {regex!r}: {e}") from None
+    out = []
+    offs = tx.offsets
+    for mt in pattern.finditer(tx.text):
+        if mt.end() == mt.start():
+            continue
+        first = int(np.searchsorted(offs, mt.start(), side="right") - 1)
+        last = int(np.searchsorted(offs, mt.end() - 1, side="right") - 1)
+        if phrase is not None and tx.joiner and (offs[first] != mt.start() or offs[last + 1] - 1 != mt.end()):
+            continue
+        doc = cat.doc_of(first)
+        if cat.doc_of(last) != doc:
+            continue
+        lo = max(int(cat.doc_first[doc]), first - context)
+        hi = min(int(cat.doc_last[doc]), last + context)
+        toks = tokens(cat, lo, hi)["token"].tolist()
+        out.append({
+            "pos": first, "length": last - first + 1, "doc": doc,
+            "left": toks[: first - lo], "match": toks[first - lo: last - lo + 1], "right": toks[last - lo + 1:],
+        })
+        if len(out) >= limit:
+            break
+    return out
+
+
+# --------------------------------------------------------------------------- info
+
+
+def info(cat: Catalog) -> dict:
+    """The dict of ``info --json``."""
+    with cat.cursor() as cur:
+        meta = dict(cur.execute("SELECT key, value FROM project").fetchall())
+        n_docs = int(cur.execute("SELECT count(*) FROM documents").fetchone()[0])
+        trk = cur.execute("SELECT track, kind FROM tracks ORDER BY track").fetchall()
+    return {
+        "name": meta.get("name", ""),
+        "description": meta.get("description", ""),
+        "tokens": cat.n_positions,
+        "documents": n_docs,
+        "sources": [
+            {"source": s.source, "n_cells": s.n_cells, "layer": s.layer, "kind": s.kind, "transform": s.transform}
+            for s in cat.sources.values()
+        ],
+        "tracks": [{"track": t, "kind": k} for t, k in trk],
+    }
+
+
+def project_meta(cat: Catalog) -> dict[str, str]:
+    with cat.cursor() as cur:
+        return dict(cur.execute("SELECT key, value FROM project").fetchall())

@@ -1,0 +1,88 @@
+-- lstmvis-db project file schema.  Public tables (contract §1) first; internal tables live in
+-- schema _idx and are rebuilt by the tool.  Statements are separated by lines "-- name: X";
+-- per-source statements take identifier placeholders ({sid}, {cell_columns}, {source_literal},
+-- {n_cells}) that the store fills from a closed set (integers and generated column names).
+
+-- name: public_tables
+CREATE TABLE project (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+CREATE TABLE sources (
+    source      VARCHAR PRIMARY KEY,
+    model       VARCHAR,
+    layer       INTEGER,
+    kind        VARCHAR,
+    n_cells     INTEGER NOT NULL,
+    transform   VARCHAR NOT NULL,
+    unsigned    BOOLEAN NOT NULL,
+    description VARCHAR
+);
+CREATE TABLE documents (
+    doc       INTEGER PRIMARY KEY,
+    name      VARCHAR,
+    first_pos INTEGER NOT NULL,
+    last_pos  INTEGER NOT NULL
+);
+CREATE TABLE tracks (
+    track       VARCHAR PRIMARY KEY,
+    kind        VARCHAR NOT NULL,
+    description VARCHAR,
+    min         DOUBLE,
+    max         DOUBLE
+);
+CREATE SCHEMA _idx;
+-- One row per source: its physical tables and the 16-bit quantisation of its values.
+-- Bucket j holds values v with (j - q_zero) * q_step <= v < (j + 1 - q_zero) * q_step.
+CREATE TABLE _idx.source_index (
+    source    VARCHAR PRIMARY KEY,
+    sid       INTEGER NOT NULL,
+    n_cells   INTEGER NOT NULL,
+    min_value DOUBLE,
+    max_value DOUBLE,
+    q_step    DOUBLE NOT NULL,
+    q_zero    BIGINT NOT NULL
+);
+-- Category order of categorical tracks (fixes their colours across views).
+CREATE TABLE _idx.track_categories (
+    track    VARCHAR NOT NULL,
+    ord      INTEGER NOT NULL,
+    category VARCHAR NOT NULL
+);
+
+-- name: tokens
+CREATE TABLE tokens AS
+SELECT pos::INTEGER AS pos, doc::INTEGER AS doc, token::VARCHAR AS token, token_id::INTEGER AS token_id
+FROM _tokens_in ORDER BY pos;
+
+-- name: annotations
+CREATE TABLE annotations AS
+SELECT track::VARCHAR AS track, pos::INTEGER AS pos, label::VARCHAR AS label, value::DOUBLE AS value
+FROM _annotations_in ORDER BY track, pos;
+
+-- name: predictions
+CREATE TABLE predictions AS
+SELECT source::VARCHAR AS source, pos::INTEGER AS pos, rank::INTEGER AS rank,
+       token::VARCHAR AS token, score::DOUBLE AS score
+FROM _predictions_in ORDER BY source, pos, rank;
+
+-- name: source_rows
+-- Exact values, one fixed-size array per position (row-major): context windows, selection
+-- and match rescoring read ranges or sets of positions from here.
+CREATE TABLE _idx.rows_{sid} AS SELECT pos::INTEGER AS pos, v FROM _rows_in;
+
+-- name: source_quantized
+-- The same values as 16-bit bucket numbers, one column per cell (cell-major in storage):
+-- match phase 1 reads only the selected cells' columns.
+CREATE TABLE _idx.q_{sid} AS SELECT * FROM _q_in;
+
+-- name: states_view
+-- contract §1: the long form keyed by (source, pos, cell), over the compact physical layout.
+CREATE OR REPLACE VIEW states AS {union_of_sources};
+
+-- name: states_view_part
+SELECT {source_literal} AS source, pos, unnest(range({n_cells}))::SMALLINT AS cell, unnest(v)::FLOAT AS value
+FROM _idx.rows_{sid}
+
+-- name: states_view_empty
+SELECT NULL::VARCHAR AS source, NULL::INTEGER AS pos, NULL::SMALLINT AS cell, NULL::FLOAT AS value WHERE false

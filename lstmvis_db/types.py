@@ -1,0 +1,77 @@
+"""Typed inputs of the store's ingest: what a project is made of before it becomes a file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Transform = Literal["tanh", "none"]
+TrackKind = Literal["categorical", "scalar", "topk"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document: positions ``first_pos .. last_pos`` (inclusive) of the token stream."""
+
+    name: str
+    first_pos: int
+    last_pos: int
+
+
+@dataclass
+class Source:
+    """One state matrix over the whole token stream (one model x layer x kind).
+
+    ``values`` is anything that slices like an (N, D) float array: a numpy array, a memmap or
+    an h5py dataset.  Values are stored after ``transform`` (``tanh`` squashes raw values;
+    ``none`` keeps them), so ``states.value`` is what the tool plots and thresholds.
+    """
+
+    source: str
+    values: Any
+    model: str = ""
+    layer: int = 0
+    kind: str = "output"
+    transform: Transform = "none"
+    unsigned: bool = False
+    description: str = ""
+
+
+@dataclass
+class Track:
+    """An annotation track aligned with the token stream.
+
+    categorical: ``labels`` (N strings; ``None`` entries mean no label), optional ``categories``
+    (the label order that fixes colours).  scalar: ``values`` (N floats, NaN = no value),
+    optional ``min``/``max`` (display range).  topk: ``topk_tokens`` and ``topk_scores`` (N x k),
+    stored in ``predictions`` under this track's name.
+    """
+
+    track: str
+    kind: TrackKind
+    description: str = ""
+    labels: Sequence[str | None] | np.ndarray | None = None
+    categories: Sequence[str] | None = None
+    values: np.ndarray | None = None
+    min: float | None = None
+    max: float | None = None
+    topk_tokens: np.ndarray | None = None
+    topk_scores: np.ndarray | None = None
+
+
+@dataclass
+class ProjectData:
+    """Everything one project file holds; ``store.write_project`` turns it into a file."""
+
+    name: str
+    tokens: Sequence[str]
+    sources: Sequence[Source]
+    description: str = ""
+    origin: str = ""
+    token_ids: Sequence[int] | np.ndarray | None = None
+    documents: Sequence[Document] | None = None
+    tracks: Sequence[Track] = ()
+    extra: dict[str, str] = field(default_factory=dict)
