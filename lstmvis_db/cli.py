@@ -203,7 +203,10 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse has printed its one-line error or the help
+        return int(e.code or 0)
     try:
         args.handler(args)
     except LstmvisError as e:

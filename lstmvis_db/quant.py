@@ -1,4 +1,4 @@
-"""16-bit bucket quantisation of a source's values, exact at the threshold.
+"""14-bit bucket quantisation of a source's values, exact at the threshold.
 
 The quantised index answers "is value >= t" exactly for every value outside the bucket that
 holds t; values inside that one bucket are looked up in the exact rows.  Buckets are
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LEVELS = 65536
-_SPAN = 65000  # buckets the value range spans; the rest is margin on both sides
+LEVELS = 16384
+_SPAN = 16000  # buckets the value range spans; the rest is margin on both sides
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Quantizer:
         return (np.asarray(j, dtype=np.float64) - self.zero) * self.step
 
     def bucket(self, values: np.ndarray) -> np.ndarray:
-        """Bucket numbers (uint16) of float values; exact at the edges."""
+        """Bucket numbers (uint16, < LEVELS) of float values; exact at the edges."""
         v = np.asarray(values, dtype=np.float64)
         j = np.floor(v / self.step) + self.zero
         j -= self.boundary(j) > v

@@ -49,7 +49,9 @@ class Catalog:
     _cache: dict = field(default_factory=dict)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        return self.con.cursor()
+        cur = self.con.cursor()
+        cur.execute("SET enable_progress_bar = false")
+        return cur
 
     @cached_property
     def sources(self) -> dict[str, SourceInfo]:
@@ -206,31 +208,31 @@ def select_cells(cat: Catalog, source: str, start: int, end: int, threshold: flo
 def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) -> np.ndarray:
     """Exact on-bits (N, W) of the selected cells: quantised index, exact rows in the one bucket."""
     n, m = cat.n_positions, len(cells)
-    words = (m + 63) // 64
     j, exact = info.quant.threshold_bucket(t)
     if j < 0 or j >= LEVELS:
         on = np.full((1, m), j < 0)
         return np.repeat(matching.pack_bool(on), n, axis=0)
-    op = ">=" if exact else ">"
-    exprs = []
-    for w in range(words):
-        part = cells[64 * w: 64 * (w + 1)]
-        terms = [f"(CAST(c{c} {op} $j AS UBIGINT) << {i})" for i, c in enumerate(part)]
-        exprs.append(" | ".join(terms) + f" AS w{w}")
-    amb = "" if exact else ", (" + " OR ".join(f"c{c} = $j" for c in cells) + ") AS amb"
-    sql = f"SELECT pos, {', '.join(exprs)}{amb} FROM _idx.q_{info.sid}"
+    columns = ", ".join(f"c{c}" for c in cells)
     with cat.cursor() as cur:
-        res = cur.execute(sql, {"j": j}).fetchnumpy()
+        tbl = cur.sql(f"SELECT pos, {columns} FROM _idx.q_{info.sid}").to_arrow_table()
+    res = {name: tbl.column(name).to_numpy() for name in tbl.column_names}
     pos = np.asarray(res["pos"], dtype=np.int64)
-    bits = np.zeros((n, words), dtype=np.uint64)
-    for w in range(words):
-        bits[pos, w] = np.asarray(res[f"w{w}"], dtype=np.uint64)
-    if not exact:
-        amb_pos = np.sort(pos[np.asarray(res["amb"], dtype=bool)])
-        if len(amb_pos):
-            vals = rows_at(cat, info.source, amb_pos)[:, cells]
-            bits[amb_pos] = matching.pack_bool(vals >= np.float64(t))
-    return bits
+    if not (len(pos) == n and pos[0] == 0 and pos[-1] == n - 1 and np.all(pos[1:] > pos[:-1])):
+        order = np.argsort(pos)
+        res = {k: np.asarray(v)[order] for k, v in res.items()}
+    on = np.empty((n, m), dtype=bool)
+    amb = np.zeros(n, dtype=bool)
+    for i, c in enumerate(cells):
+        q = np.asarray(res[f"c{c}"])
+        if exact:
+            np.greater_equal(q, j, out=on[:, i])
+        else:
+            np.greater(q, j, out=on[:, i])
+            amb |= q == j
+    amb_pos = np.flatnonzero(amb)
+    if len(amb_pos):
+        on[amb_pos] = rows_at(cat, info.source, amb_pos)[:, cells] >= np.float64(t)
+    return matching.pack_bool(on)
 
 
 def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_left: bool = True,

@@ -32,7 +32,7 @@ CREATE TABLE tracks (
     max         DOUBLE
 );
 CREATE SCHEMA _idx;
--- One row per source: its physical tables and the 16-bit quantisation of its values.
+-- One row per source: its physical tables and the 14-bit quantisation of its values.
 -- Bucket j holds values v with (j - q_zero) * q_step <= v < (j + 1 - q_zero) * q_step.
 CREATE TABLE _idx.source_index (
     source    VARCHAR PRIMARY KEY,
@@ -72,7 +72,7 @@ FROM _predictions_in ORDER BY source, pos, rank;
 CREATE TABLE _idx.rows_{sid} AS SELECT pos::INTEGER AS pos, v FROM _rows_in;
 
 -- name: source_quantized
--- The same values as 16-bit bucket numbers, one column per cell (cell-major in storage):
+-- The same values as 14-bit bucket numbers, one column per cell (cell-major in storage):
 -- match phase 1 reads only the selected cells' columns.
 CREATE TABLE _idx.q_{sid} AS SELECT * FROM _q_in;
 

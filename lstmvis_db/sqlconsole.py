@@ -28,6 +28,7 @@ class SqlConsole:
             con.execute(f"ATTACH '{self.path.replace(chr(39), chr(39) * 2)}' AS project (READ_ONLY)")
             con.execute("USE project")
             con.execute(f"SET memory_limit = '{memory_limit}'")
+            con.execute("SET enable_progress_bar = false")  # stdout may carry JSON
             con.execute("SET enable_external_access = false")
             con.execute("SET autoinstall_known_extensions = false")
             con.execute("SET autoload_known_extensions = false")

@@ -171,7 +171,11 @@ def _rows_reader(src: Source, n: int, d: int, stats: dict, progress: Progress, l
         lo, hi = math.inf, -math.inf
         for a in range(0, n, CHUNK_ROWS):
             b = min(n, a + CHUNK_ROWS)
-            block = _chunk_values(src, a, b)
+            try:
+                block = _chunk_values(src, a, b)
+            except Exception as e:  # DuckDB wraps errors raised inside a stream; keep ours
+                stats["error"] = e
+                raise
             lo, hi = min(lo, float(block.min())), max(hi, float(block.max()))
             v = pa.FixedSizeListArray.from_arrays(pa.array(block.reshape(-1)), d)
             yield pa.record_batch([pa.array(np.arange(a, b, dtype=np.int32)), v], schema=schema)
@@ -302,6 +306,7 @@ def write_project(path: str | Path, data: ProjectData, progress: bool | Callable
     _remove_db(tmp)
     bar = Progress(progress)
     con = duckdb.connect(str(tmp))
+    con.execute("SET enable_progress_bar = false")  # our own bar goes to stderr; stdout stays JSON
     try:
         _write_all(con, data, docs, n, bar)
         con.execute("CHECKPOINT")
@@ -353,10 +358,17 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
         label = f"source {src.source}"[:28]
         stats: dict[str, float] = {}
         _rows_in = _rows_reader(src, n, d, stats, bar, label)  # noqa: F841
-        con.execute(stmts["source_rows"].format(sid=sid))
+        try:
+            con.execute(stmts["source_rows"].format(sid=sid))
+        except duckdb.Error:
+            if "error" in stats:
+                raise stats["error"] from None
+            raise
         quant = Quantizer.for_range(stats["min"], stats["max"])
+        con.execute("SET force_compression = 'bitpacking'")  # 14 significant bits of 16
         _q_in = _quantized_reader(src, n, d, quant, bar, label)  # noqa: F841
         con.execute(stmts["source_quantized"].format(sid=sid))
+        con.execute("SET force_compression = 'uncompressed'")
         con.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [src.source, src.model, src.layer, src.kind, d, src.transform, src.unsigned, src.description],
@@ -381,6 +393,7 @@ def connect(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnecti
     except duckdb.Error as e:
         raise InputError(f"cannot open project file {str(path)!r}: {e}") from e
     try:
+        con.execute(f"SET memory_limit = '{os.environ.get('LSTMVIS_MEMORY_LIMIT', '4GB')}'")
         con.execute("SELECT count(*) FROM _idx.source_index").fetchone()
     except duckdb.Error as e:
         con.close()

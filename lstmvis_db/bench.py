@@ -1,0 +1,207 @@
+"""Benchmark: our store against the original's matcher on the same synthetic states.
+
+``python -m lstmvis_db.bench --size ptb`` (1,000,000 x 650, the PTB model's size) or
+``--size long`` (10,000,000 x 128); ``--size tiny`` is the CI smoke size.  One run prints:
+ingest time, file size against raw float32, peak memory, median selection and match latency
+(complete mode, several hypotheses, with and without constraints), the baseline's precise and
+fast match on the same data and the ratios, and one full numpy pass over the float32 states
+as the machine's yardstick.  Speed is always a ratio within the run, never an assertion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from lstmvis_db import baseline, synth
+from lstmvis_db.api import open as open_project
+from lstmvis_db.errors import LstmvisError
+from lstmvis_db.store import write_project
+from lstmvis_db.types import ProjectData, Source
+
+SIZES = {"tiny": (20_000, 64), "ptb": (1_000_000, 650), "long": (10_000_000, 128)}
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _median_ms(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def _one_pass(arr: np.ndarray, t: float) -> int:
+    """One full pass over the float32 states (threshold and count), in cache-sized blocks."""
+    buf = np.empty((65536, arr.shape[1]), dtype=bool)
+    total = 0
+    for a in range(0, len(arr), 65536):
+        block = arr[a:a + 65536]
+        np.greater_equal(block, np.float32(t), out=buf[:len(block)])
+        total += int(np.count_nonzero(buf[:len(block)]))
+    return total
+
+
+def _hypotheses(patterns, n_cells: int, seed: int) -> list[dict]:
+    """Match queries: planted sets with L, L+R, none; random cells (performance.md §2)."""
+    by_size = {len(p.cells): p for p in patterns}
+    rng = np.random.default_rng(seed)
+    qs = []
+    for size, t, cl, cr in ((5, 0.3, True, False), (12, 0.3, True, False), (8, 0.5, True, True),
+                            (5, 0.3, False, False)):
+        if size in by_size:
+            name = f"planted {size}, t={t}, " + ("L+R" if cl and cr else "L" if cl else "no constraint")
+            qs.append({"name": name, "cells": list(by_size[size].cells), "t": t, "cl": cl, "cr": cr})
+    qs.append({"name": "random 10, t=0.3, L", "cells": sorted(rng.choice(n_cells, 10, replace=False).tolist()),
+               "t": 0.3, "cl": True, "cr": False})
+    return qs
+
+
+def _selections(patterns, n: int, seed: int) -> list[tuple[int, int, float, int, int]]:
+    rng = np.random.default_rng(seed + 1)
+    out = []
+    for p in patterns:
+        s = int(p.starts[len(p.starts) // 2])
+        out.append((s, s + p.length - 1, 0.3, 1, 0))
+        out.append((s, s + p.length - 1, 0.5, 1, 1))
+    for s in rng.integers(10, n - 10, 4):
+        out.append((int(s), int(s) + 4, 0.3, 1, 0))
+    return out
+
+
+def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print) -> dict:
+    n, d = SIZES[size]
+    raw_mb = n * d * 4 / 1e6
+    h5 = workdir / "states.h5"
+    db = workdir / "bench.duckdb"
+    log(f"generating {n:,} x {d} synthetic states ...")
+    patterns = synth.write_hdf5_streaming(h5, n, d, seed=seed, dataset="states1")
+    res: dict = {"size": size, "positions": n, "cells": d, "raw_float32_mb": raw_mb}
+
+    log("ingest ...")
+    t0 = time.perf_counter()
+    with h5py.File(h5, "r") as f:
+        data = ProjectData(name=f"bench {size}", tokens=np.char.mod("w%d", np.arange(n) % 10000).tolist(),
+                           sources=[Source("states::states1", f["states1"], transform="none")])
+        write_project(db, data, progress=sys.stderr.isatty())
+    res["ingest_s"] = time.perf_counter() - t0
+    res["file_mb"] = db.stat().st_size / 1e6
+    res["file_ratio"] = res["file_mb"] / raw_mb
+
+    with open_project(db) as p:
+        sels = _selections(patterns, n, seed)
+        src = "states::states1"
+        res["select_ms"] = statistics.median(
+            _median_ms(lambda s=s: p.select(src, s[0], s[1], s[2], s[3], s[4]), repeat) for s in sels)
+        res["matches"] = []
+        for q in _hypotheses(patterns, d, seed):
+            log(f"match: {q['name']} ...")
+            row = {"name": q["name"], "cells": len(q["cells"])}
+            out = p.match(src, q["cells"], q["t"], q["cl"], q["cr"])
+            row["candidates"] = out["candidates"]
+            row["ours_ms"] = _median_ms(lambda q=q: p.match(src, q["cells"], q["t"], q["cl"], q["cr"]), repeat)
+            for mode in ("precise", "fast"):
+                try:
+                    row[f"{mode}_ms"] = _median_ms(lambda q=q, mode=mode: baseline.original_match(
+                        h5, "states1", q["cells"], q["t"], mode, q["cl"], q["cr"], transform="none"),
+                        max(1, repeat // 2))
+                except LstmvisError as e:
+                    row[f"{mode}_ms"] = None
+                    row[f"{mode}_error"] = str(e)
+            res["matches"].append(row)
+    res["peak_rss_mb"] = _peak_mb()
+    log("numpy yardstick ...")
+    with h5py.File(h5, "r") as f:
+        t0 = time.perf_counter()
+        for a in range(0, n, 1_000_000):
+            np.count_nonzero(f["states1"][a:a + 1_000_000] >= np.float32(0.3))
+        res["numpy_read_and_pass_ms"] = 1000 * (time.perf_counter() - t0)
+        if n * d * 4 <= 4e9:  # the in-memory pass only where the matrix fits comfortably
+            arr = f["states1"][:]
+            res["numpy_pass_ms"] = _median_ms(lambda: _one_pass(arr, 0.3), 3)
+            del arr
+    return res
+
+
+def markdown(res: dict) -> str:
+    """The README table of one run."""
+    def ms(x):
+        return "fails" if x is None else f"{x:,.0f} ms" if x >= 10 else f"{x:.1f} ms"
+
+    lines = [
+        f"**{res['positions']:,} positions x {res['cells']} cells** "
+        f"(raw float32 {res['raw_float32_mb']:,.0f} MB)",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| ingest | {res['ingest_s']:.1f} s |",
+        f"| file size | {res['file_mb']:,.0f} MB ({res['file_ratio']:.2f}x raw float32) |",
+        f"| peak memory of the process (ingest + queries) | {res['peak_rss_mb']:,.0f} MB |",
+        f"| selection, median of {len(res.get('matches', []))}+ queries | {ms(res['select_ms'])} |",
+    ]
+    if "numpy_pass_ms" in res:
+        lines.append(f"| one numpy pass over the float32 states in memory (yardstick) | {ms(res['numpy_pass_ms'])} |")
+    lines.append(f"| reading the states from HDF5 and one pass (yardstick) | {ms(res['numpy_read_and_pass_ms'])} |")
+    lines += ["", "| hypothesis | candidates | ours (complete) | original precise | original fast | precise / ours |",
+              "|---|---|---|---|---|---|"]
+    for m in res["matches"]:
+        ratio = f"{m['precise_ms'] / m['ours_ms']:.1f}x" if m.get("precise_ms") else "-"
+        lines.append(f"| {m['name']} | {m['candidates']:,} | {ms(m['ours_ms'])} | {ms(m.get('precise_ms'))} | "
+                     f"{ms(m.get('fast_ms'))} | {ratio} |")
+    for m in res["matches"]:
+        for mode in ("precise", "fast"):
+            if m.get(f"{mode}_error"):
+                lines.append(f"\nOriginal {mode} mode on '{m['name']}': {m[f'{mode}_error']}")
+    return "\n".join(lines)
+
+
+def _cmd(args: argparse.Namespace) -> None:
+    if args.workdir:
+        workdir = Path(args.workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        res = run(args.size, workdir, args.repeat, log=lambda s: print(s, file=sys.stderr))
+    else:
+        with tempfile.TemporaryDirectory(prefix="lstmvis-bench-") as tmp:
+            res = run(args.size, Path(tmp), args.repeat, log=lambda s: print(s, file=sys.stderr))
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(markdown(res))
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="benchmark against the original's matcher on synthetic states")
+    _add_args(p)
+    p.set_defaults(handler=_cmd)
+
+
+def _add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--size", choices=sorted(SIZES), default="tiny")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--workdir", default=os.environ.get("LSTMVIS_BENCH_DIR"), help="keep files here")
+    p.add_argument("--json", action="store_true")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from lstmvis_db.cli import main as cli_main
+
+    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
