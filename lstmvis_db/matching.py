@@ -63,43 +63,41 @@ def boundary_masks(doc_first: np.ndarray, doc_last: np.ndarray, n: int) -> tuple
     return starts, ends
 
 
+def _level_events(c: np.ndarray, neighbour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position, level) of every run boundary: position p bounds a run at each level k with
+    neighbour[p] < k <= c[p].  Returned sorted by level, then position."""
+    n_ev = np.maximum(c - neighbour, 0)
+    pos = np.repeat(np.arange(len(c), dtype=np.int64), n_ev)
+    first = np.cumsum(n_ev) - n_ev
+    level = np.repeat(neighbour + 1, n_ev) + (np.arange(len(pos)) - np.repeat(first, n_ev))
+    order = np.argsort(level.astype(np.int16), kind="stable")  # radix sort; positions stay ascending
+    return pos[order], level[order]
+
+
 def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: int, length: int = 0) -> Candidates:
     """Every maximal run of count >= k (k = m..1) inside one document, length >= 2 (or == length).
 
-    The same (start, length) found at several levels is one candidate with the largest k.
+    A run at level k starts where count rises to >= k and ends where it next falls below k;
+    the i-th start of a level pairs with that level's i-th end.  The same (start, length)
+    found at several levels is one candidate with the largest k.
     """
     n = len(count)
-    starts, lengths, levels = [], [], []
-    top = min(m, int(count.max()) if n else 0)
-    for k in range(top, 0, -1):
-        on = count >= k
-        prev_on = np.empty(n, dtype=bool)
-        prev_on[0] = False
-        prev_on[1:] = on[:-1]
-        next_on = np.empty(n, dtype=bool)
-        next_on[-1] = False
-        next_on[:-1] = on[1:]
-        s = np.flatnonzero(on & (~prev_on | doc_start))
-        e = np.flatnonzero(on & (~next_on | doc_end))
-        ln = e - s + 1
-        keep = ln >= 2 if length <= 0 else ln == length
-        starts.append(s[keep])
-        lengths.append(ln[keep])
-        levels.append(np.full(int(keep.sum()), k, dtype=np.int32))
-    if not starts:
-        empty = np.zeros(0, dtype=np.int64)
-        return Candidates(empty, empty, empty.astype(np.int32), empty, empty)
-    s = np.concatenate(starts).astype(np.int64)
-    ln = np.concatenate(lengths).astype(np.int64)
-    lv = np.concatenate(levels)
-    # levels were appended from high to low k, so the first occurrence of a key has the max k
-    key = s * (n + 1) + ln
-    _, first = np.unique(key, return_index=True)
-    s, ln, lv = s[first], ln[first], lv[first]
+    c = np.minimum(count, m).astype(np.int32)
+    before = np.zeros(n, dtype=np.int32)
+    before[1:] = c[:-1]
+    before[doc_start] = 0
+    after = np.zeros(n, dtype=np.int32)
+    after[:-1] = c[1:]
+    after[doc_end] = 0
+    s, lv = _level_events(c, before)
+    e, _ = _level_events(c, after)
+    ln = e - s + 1
+    keep = ln >= 2 if length <= 0 else ln == length
+    s, ln, lv = s[keep][::-1], ln[keep][::-1], lv[keep][::-1]  # highest level first
+    _, first = np.unique(s * (n + 1) + ln, return_index=True)
+    s, ln, lv = s[first], ln[first], lv[first].astype(np.int32)
     e = s + ln - 1
-    before = np.where(doc_start[s], 0, count[np.maximum(s - 1, 0)]).astype(np.int64)
-    after = np.where(doc_end[e], 0, count[np.minimum(e + 1, n - 1)]).astype(np.int64)
-    return Candidates(s, ln, lv, before, after)
+    return Candidates(s, ln, lv, before[s].astype(np.int64), after[e].astype(np.int64))
 
 
 def run_and(words: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ from lstmvis_db.quant import Quantizer
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
 VERSION = "0.1.0"
+FORMAT_VERSION = "2"  # bump when the physical layout changes; older files must be rebuilt
 CHUNK_ROWS = 65536
 _NAME_RE = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 
@@ -329,6 +330,7 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
         "description": data.description or data.name,
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "tool_version": VERSION,
+        "format_version": FORMAT_VERSION,
         "origin": data.origin,
         **{str(k): str(v) for k, v in data.extra.items()},
     }
@@ -395,7 +397,14 @@ def connect(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnecti
     try:
         con.execute(f"SET memory_limit = '{os.environ.get('LSTMVIS_MEMORY_LIMIT', '4GB')}'")
         con.execute("SELECT count(*) FROM _idx.source_index").fetchone()
+        row = con.execute("SELECT value FROM project WHERE key = 'format_version'").fetchone()
     except duckdb.Error as e:
         con.close()
         raise InputError(f"{str(path)!r} is not an lstmvis-db project file (no source index)") from e
+    if row is None or row[0] != FORMAT_VERSION:
+        con.close()
+        raise InputError(
+            f"{str(path)!r} was written by another version of lstmvis-db (file format "
+            f"{row[0] if row else 'unknown'}, this version reads {FORMAT_VERSION}); rebuild it"
+        )
     return con

@@ -150,3 +150,32 @@ def test_one_position_range_and_empty_selection(tmp_path):
         assert p.match("s", [], 0.5) == {"matches": [], "histogram": {"fuzzy": {}, "strict": {}}, "candidates": 0}
         one = p.match("s", [1], 0.5, length=1)
         assert one["histogram"]["fuzzy"] == {}  # the run of cell 1 is 2 long, not 1
+
+
+def test_match_details_rows(tmp_path):
+    vals, cells, starts = _planted(n=600, d=40)
+    docs = [(0, 299), (300, 599)]
+    path = tmp_path / "d.duckdb"
+    lstmvis_db.write_project(path, ProjectData(
+        name="d", tokens=[f"w{i}" for i in range(600)],
+        documents=[Document(f"d{i}", a, b) for i, (a, b) in enumerate(docs)],
+        sources=[Source("s", vals)],
+        tracks=[lstmvis_db.Track("parity", "categorical", labels=["even", "odd"] * 300),
+                lstmvis_db.Track("x", "scalar", values=np.arange(600, dtype=float))],
+    ))
+    with lstmvis_db.open(path) as p:
+        res = p.match("s", cells, 0.7, True, True, limit=3)
+        det = p.match_details("s", cells, 0.7, res["matches"], left=3, right=8)
+        win = p.window("s", 0, 599)
+    for i, m in enumerate(res["matches"]):
+        rows = det[det["row"] == i]
+        s = m["start"]
+        first, last = next((a, b) for a, b in docs if a <= s <= b)
+        want = list(range(max(first, s - 3), min(last, s + m["length"] - 1 + 8) + 1))
+        assert rows["pos"].tolist() == want
+        assert rows["token"].tolist() == [f"w{q}" for q in want]
+        assert rows["count"].tolist() == [int((win[q, cells] >= 0.7).sum()) for q in want]
+        assert rows["parity"].tolist() == ["even" if q % 2 == 0 else "odd" for q in want]
+        assert rows["x"].tolist() == [float(q) for q in want]
+        assert rows.loc[rows["in_match"], "pos"].tolist() == list(range(s, s + m["length"]))
+    np.testing.assert_array_equal(win, vals)
