@@ -307,8 +307,8 @@ def write_project(path: str | Path, data: ProjectData, progress: bool | Callable
     _remove_db(tmp)
     bar = Progress(progress)
     con = duckdb.connect(str(tmp))
-    con.execute("SET enable_progress_bar = false")  # our own bar goes to stderr; stdout stays JSON
     try:
+        con.execute("SET enable_progress_bar = false")  # our own bar goes to stderr; stdout stays JSON
         _write_all(con, data, docs, n, bar)
         con.execute("CHECKPOINT")
         con.close()

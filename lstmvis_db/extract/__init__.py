@@ -1,0 +1,116 @@
+"""Bring your own model: extract states from PyTorch, Keras and Hugging Face models.
+
+The pieces:
+
+* :class:`Adapter` (``base.py``): the small interface a model family implements: it lists its
+  sources (:class:`SourceSpec`), tokenizes text (:class:`Tokenized`) and maps a token id
+  sequence to ``(source_name, layer, kind) -> (n, D) float32`` chunks (:class:`ChunkOutput`),
+  carrying recurrent state or working in windows.
+* :func:`extract_project` (``driver.py``): texts + adapter -> a project file, in chunks with
+  bounded memory, written atomically through ``lstmvis_db.store.write_project``.
+* Adapters: :func:`rnn_adapter` (``nn.LSTM``/``nn.GRU``/``nn.RNN``, unrolled per layer),
+  :func:`keras_adapter` (Keras HDF5 weights incl. CuDNNLSTM), :func:`load_hf`
+  (transformers folders and GGUF files), :func:`hf_adapter` (a transformers model in
+  memory), :func:`load_model` (any of them from a CLI string).
+* :func:`add_track` (``tracks.py``): an annotation track from a CSV/Parquet file.
+
+Importing this package does not import torch or transformers; the adapters do, when called.
+
+Example::
+
+    from pathlib import Path
+    from lstmvis_db.extract import CharTokenizer, extract_project, rnn_adapter
+    adapter = rnn_adapter(lstm, CharTokenizer("abc ()"), embedding=emb)
+    extract_project(adapter, [Path("corpus/")], "out.duckdb", documents="by-line")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lstmvis_db.extract.base import (
+    Adapter,
+    CharTokenizer,
+    ChunkOutput,
+    SourceKey,
+    SourceSpec,
+    TextTokenizer,
+    Tokenized,
+    WordTokenizer,
+    load_vocab,
+)
+from lstmvis_db.extract.driver import (
+    DEFAULT_CHUNK,
+    DEFAULT_MAX_GB,
+    DEFAULT_TOPK,
+    ExtractSummary,
+    extract_project,
+    select_sources,
+)
+from lstmvis_db.extract.models import load_model
+from lstmvis_db.extract.texts import DOCUMENT_MODES, read_texts, split_documents
+from lstmvis_db.extract.tracks import add_track, read_track_file
+
+__all__ = [
+    "DEFAULT_CHUNK",
+    "DEFAULT_MAX_GB",
+    "DEFAULT_TOPK",
+    "DOCUMENT_MODES",
+    "Adapter",
+    "CharTokenizer",
+    "ChunkOutput",
+    "ExtractSummary",
+    "SourceKey",
+    "SourceSpec",
+    "TextTokenizer",
+    "Tokenized",
+    "WordTokenizer",
+    "add_track",
+    "extract_project",
+    "hf_adapter",
+    "keras_adapter",
+    "load_hf",
+    "load_model",
+    "load_vocab",
+    "packaged_models",
+    "read_texts",
+    "read_track_file",
+    "rnn_adapter",
+    "select_sources",
+    "split_documents",
+]
+
+
+def rnn_adapter(*args: Any, **kwargs: Any) -> Any:
+    """See :func:`lstmvis_db.extract.rnn.rnn_adapter` (imported lazily: needs torch)."""
+    from lstmvis_db.extract.rnn import rnn_adapter as impl
+
+    return impl(*args, **kwargs)
+
+
+def keras_adapter(*args: Any, **kwargs: Any) -> Any:
+    """See :func:`lstmvis_db.extract.keras.keras_adapter` (needs h5py and torch)."""
+    from lstmvis_db.extract.keras import keras_adapter as impl
+
+    return impl(*args, **kwargs)
+
+
+def load_hf(*args: Any, **kwargs: Any) -> Any:
+    """See :func:`lstmvis_db.extract.hf.load_hf` (needs torch and transformers)."""
+    from lstmvis_db.extract.hf import load_hf as impl
+
+    return impl(*args, **kwargs)
+
+
+def hf_adapter(model: Any, tokenizer: Any, name: str = "transformer") -> Any:
+    """An adapter for a transformers model and tokenizer already in memory (see ``hf.py``)."""
+    from lstmvis_db.extract.hf import HFAdapter
+
+    return HFAdapter(model, tokenizer, name=name)
+
+
+def packaged_models() -> dict[str, Any]:
+    """See :func:`lstmvis_db.extract.hf.packaged_models` (imports nothing heavy)."""
+    from lstmvis_db.extract.hf import packaged_models as impl
+
+    return impl()
