@@ -191,17 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Sub-commands that live beside their modules (demo building, extraction, benchmark)."""
-    from lstmvis_db import bench
+    from lstmvis_db import bench, demo
     from lstmvis_db.extract import cli as extract_cli
 
-    out = [bench.add_parser, extract_cli.add_parser, extract_cli.add_track_parser]
-    try:
-        from lstmvis_db import demo
-
-        out.append(demo.add_parser)
-    except (ImportError, AttributeError):
-        pass
-    return out
+    return [demo.add_parser, bench.add_parser, extract_cli.add_parser, extract_cli.add_track_parser]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -21,7 +20,6 @@ from lstmvis_db import matching
 from lstmvis_db.errors import QueryError
 from lstmvis_db.quant import LEVELS, Quantizer
 
-warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
 
 
 @dataclass(frozen=True)
@@ -148,9 +146,9 @@ def window(cat: Catalog, source: str, lo: int, hi: int) -> np.ndarray:
     if hi < lo:
         return np.zeros((0, info.n_cells), dtype=np.float32)
     with cat.cursor() as cur:
-        tbl = cur.execute(
+        tbl = cur.sql(
             f"SELECT pos, v FROM _idx.rows_{info.sid} WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
-            {"lo": lo, "hi": hi},
+            params={"lo": lo, "hi": hi},
         ).to_arrow_table()
     return _rows_to_numpy(tbl, info.n_cells)[1]
 
@@ -166,7 +164,7 @@ def rows_at(cat: Catalog, source: str, positions: np.ndarray) -> np.ndarray:
     want = pa.table({"pos": positions.astype(np.int32)})
     with cat.cursor() as cur:
         cur.register("_want", want)
-        tbl = cur.execute(
+        tbl = cur.sql(
             f"SELECT r.pos, r.v FROM _idx.rows_{info.sid} r SEMI JOIN _want USING (pos) ORDER BY r.pos"
         ).to_arrow_table()
     pos, vals = _rows_to_numpy(tbl, info.n_cells)
