@@ -63,41 +63,59 @@ def boundary_masks(doc_first: np.ndarray, doc_last: np.ndarray, n: int) -> tuple
     return starts, ends
 
 
-def _level_events(c: np.ndarray, neighbour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(position, level) of every run boundary: position p bounds a run at each level k with
-    neighbour[p] < k <= c[p].  Returned sorted by level, then position."""
-    n_ev = np.maximum(c - neighbour, 0)
-    pos = np.repeat(np.arange(len(c), dtype=np.int64), n_ev)
-    first = np.cumsum(n_ev) - n_ev
-    level = np.repeat(neighbour + 1, n_ev) + (np.arange(len(pos)) - np.repeat(first, n_ev))
-    order = np.argsort(level.astype(np.int16), kind="stable")  # radix sort; positions stay ascending
-    return pos[order], level[order]
-
-
 def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: int, length: int = 0) -> Candidates:
     """Every maximal run of count >= k (k = m..1) inside one document, length >= 2 (or == length).
 
-    A run at level k starts where count rises to >= k and ends where it next falls below k;
-    the i-th start of a level pairs with that level's i-th end.  The same (start, length)
-    found at several levels is one candidate with the largest k.
+    Works on segments of constant count (split at document starts).  The run of segments a..b
+    at level k is the same (start, length) at every level from max(neighbour counts) + 1 up to
+    min(count over a..b); it is emitted once, at that highest level: levels run from m down, and
+    a run equal to one of the level above is skipped.
     """
     n = len(count)
     c = np.minimum(count, m).astype(np.int32)
-    before = np.zeros(n, dtype=np.int32)
-    before[1:] = c[:-1]
-    before[doc_start] = 0
-    after = np.zeros(n, dtype=np.int32)
-    after[:-1] = c[1:]
-    after[doc_end] = 0
-    s, lv = _level_events(c, before)
-    e, _ = _level_events(c, after)
-    ln = e - s + 1
-    keep = ln >= 2 if length <= 0 else ln == length
-    s, ln, lv = s[keep][::-1], ln[keep][::-1], lv[keep][::-1]  # highest level first
-    _, first = np.unique(s * (n + 1) + ln, return_index=True)
-    s, ln, lv = s[first], ln[first], lv[first].astype(np.int32)
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    np.not_equal(c[1:], c[:-1], out=change[1:])
+    change |= doc_start
+    seg = np.flatnonzero(change)
+    val = c[seg]
+    seg_len = np.diff(np.append(seg, n))
+    seg_doc_start = doc_start[seg]
+    n_seg = len(seg)
+    starts, lengths, levels = [], [], []
+    top = int(val.max()) if n_seg else 0
+    prev = np.empty(n_seg, dtype=bool)
+    nxt = np.empty(n_seg, dtype=bool)
+    higher_a = higher_b = np.zeros(0, dtype=np.int64)
+    for k in range(min(m, top), 0, -1):
+        on = val >= k
+        prev[0] = False
+        prev[1:] = on[:-1]
+        prev &= ~seg_doc_start
+        nxt[-1] = False
+        nxt[:-1] = on[1:] & ~seg_doc_start[1:]
+        a = np.flatnonzero(on & ~prev)
+        b = np.flatnonzero(on & ~nxt)
+        # a run already found one level up (same segments) belongs to that higher level
+        i = np.minimum(np.searchsorted(higher_a, a), max(len(higher_a) - 1, 0))
+        own = ~((higher_a[i] == a) & (higher_b[i] == b)) if len(higher_a) else np.ones(len(a), dtype=bool)
+        higher_a, higher_b = a, b
+        s = seg[a]
+        ln = seg[b] + seg_len[b] - s
+        keep = own & ((ln >= 2) if length <= 0 else (ln == length))
+        starts.append(s[keep])
+        lengths.append(ln[keep])
+        levels.append(np.full(int(keep.sum()), k, dtype=np.int32))
+    if not starts:
+        empty = np.zeros(0, dtype=np.int64)
+        return Candidates(empty, empty, empty.astype(np.int32), empty, empty)
+    s = np.concatenate(starts).astype(np.int64)
+    ln = np.concatenate(lengths).astype(np.int64)
+    lv = np.concatenate(levels)
     e = s + ln - 1
-    return Candidates(s, ln, lv, before[s].astype(np.int64), after[e].astype(np.int64))
+    before = np.where(doc_start[s], 0, c[np.maximum(s - 1, 0)]).astype(np.int64)
+    after = np.where(doc_end[e], 0, c[np.minimum(e + 1, n - 1)]).astype(np.int64)
+    return Candidates(s, ln, lv, before, after)
 
 
 def run_and(words: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
