@@ -304,7 +304,8 @@ def match_details(cat: Catalog, source: str, cells: object, threshold: float, ma
     """One row per (match, step) of each match's window, clipped to its document.
 
     Columns: row, start, length, offset (step relative to the match start), pos, token,
-    in_match, count (selected cells on), then one column per categorical/scalar track.
+    in_match, count (selected cells on), then one column per categorical/scalar track, named
+    after the track (``"<name> (track)"`` when the name is one of the columns above).
     """
     info = cat.source(source)
     sel = check_cells(info, cells)
@@ -329,12 +330,15 @@ def match_details(cat: Catalog, source: str, cells: object, threshold: float, ma
         cur.register("_want", pa.table({"pos": upos.astype(np.int32)}))
         tok = cur.execute("SELECT pos, token FROM tokens SEMI JOIN _want USING (pos) ORDER BY pos").df()
     df["token"] = tok["token"].to_numpy()[idx]
+    positions = df["pos"].to_numpy()
+    base = set(df.columns)
     for _, tr in tracks(cat).iterrows():
         if tr["kind"] == "topk":
             continue
         ann = annotations(cat, tr["track"], upos).set_index("pos")
         col = "label" if tr["kind"] == "categorical" else "value"
-        df[tr["track"]] = df["pos"].map(ann[col]) if len(ann) else None
+        name = tr["track"] if tr["track"] not in base else f"{tr['track']} (track)"
+        df[name] = pd.Series(positions).map(ann[col]).to_numpy() if len(ann) else None
     return df
 
 

@@ -161,6 +161,7 @@ def test_match_details_rows(tmp_path):
         documents=[Document(f"d{i}", a, b) for i, (a, b) in enumerate(docs)],
         sources=[Source("s", vals)],
         tracks=[lstmvis_db.Track("parity", "categorical", labels=["even", "odd"] * 300),
+                lstmvis_db.Track("pos", "categorical", labels=["DT", "NN", "VB"] * 200),
                 lstmvis_db.Track("x", "scalar", values=np.arange(600, dtype=float))],
     ))
     with lstmvis_db.open(path) as p:
@@ -177,5 +178,6 @@ def test_match_details_rows(tmp_path):
         assert rows["count"].tolist() == [int((win[q, cells] >= 0.7).sum()) for q in want]
         assert rows["parity"].tolist() == ["even" if q % 2 == 0 else "odd" for q in want]
         assert rows["x"].tolist() == [float(q) for q in want]
+        assert rows["pos (track)"].tolist() == [["DT", "NN", "VB"][q % 3] for q in want]
         assert rows.loc[rows["in_match"], "pos"].tolist() == list(range(s, s + m["length"]))
     np.testing.assert_array_equal(win, vals)

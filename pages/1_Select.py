@@ -1,0 +1,45 @@
+"""Select view: navigate, brush a hypothesis range on the words, tune threshold and padding."""
+
+import streamlit as st
+
+import lstmvis_ui as ui
+from lstmvis_db import charts
+
+path = ui.page_setup("Select", "select")
+if path is None:
+    st.stop()
+s = ui.state()
+ui.sidebar(path, "select")
+inf = ui.info(path)
+st.markdown(f"#### Select · {inf['name']} · `{s.source}` · position {s.pos}")
+
+ui.navigation(path)
+cells, problem = ui.hypothesis(path, s)
+chart, lo, hi = ui.select_view(path, s, cells)
+st.caption("Drag across the words under the plot to choose the hypothesis range; the cells on over the "
+           "whole range and off in the padding before/after it are selected.")
+event = ui.chart(chart, key="select_chart", on_select="rerun", selection_mode=[charts.BRUSH])
+if ui.brush_event(event, lo, hi):
+    st.rerun()
+if problem:
+    st.warning(problem)
+
+left, right = st.columns([3, 2])
+with left:
+    if s.brush is None:
+        st.info("No hypothesis yet: brush a range on the word strip (or type it on the right).")
+    elif cells:
+        ui.cell_chips(cells)
+    else:
+        st.info("No cell is on over the whole range and off in the padding: try a lower threshold, "
+                "a shorter range or less padding.")
+with right:
+    ui.range_inputs(path)
+    q = s.query_cells()
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Selected", len(cells))
+    c2.metric("Excluded", len(s.excluded))
+    c3.metric("Query cells", len(q))
+    if q:
+        ui.page_link("match", f"Match these {len(q)} cells →", icon=":material/manage_search:")
+ui.sync_url()

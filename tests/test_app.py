@@ -1,0 +1,299 @@
+"""AppTest: every page runs, and the main interactions give the core's answers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from app_fixtures import SOURCES, build_app_project
+from streamlit.testing.v1 import AppTest
+
+import lstmvis_db
+from lstmvis_db import views
+
+PAGES = ["streamlit_app.py", "pages/1_Select.py", "pages/2_Match.py", "pages/3_SQL.py"]
+SRC = SOURCES[0]
+
+
+@pytest.fixture(scope="module")
+def project_path(tmp_path_factory) -> Path:
+    return build_app_project(tmp_path_factory.mktemp("app_data"))
+
+
+@pytest.fixture(autouse=True)
+def _env(project_path, monkeypatch) -> None:
+    monkeypatch.setenv("LSTMVIS_DATA_DIR", str(project_path.parent))
+    monkeypatch.delenv("LSTMVIS_DB", raising=False)
+
+
+@pytest.fixture(scope="module")
+def project(project_path) -> lstmvis_db.Project:
+    p = lstmvis_db.open(project_path)
+    yield p
+    p.close()
+
+
+def app(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def qp(at: AppTest, key: str) -> str:
+    v = at.query_params[key]
+    return v[-1] if isinstance(v, list) else v
+
+
+def lv(at: AppTest) -> views.ViewState:
+    return at.session_state["lv"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs(page) -> None:
+    ok(app(page))
+
+
+def test_landing_lists_project_and_opens_select(project) -> None:
+    at = app("streamlit_app.py")
+    ok(at)
+    assert any("tiny" in s.value for s in at.subheader)
+    assert [m.value for m in at.metric][:3] == [f"{project.n_positions:,}", "2", "2"]
+    at.button(key="open_tiny").click().run()
+    ok(at)
+    assert lv(at).project == "tiny" and lv(at).source == SRC
+
+
+def test_landing_bad_path_is_a_message() -> None:
+    at = app("streamlit_app.py")
+    at.text_input(key="w_open_path").input("/nowhere/x.duckdb").run()
+    assert not at.exception
+    assert "no such project file" in at.error[0].value
+
+
+def test_first_screen_shows_the_suggested_hypothesis(project) -> None:
+    at = app("pages/1_Select.py")
+    ok(at)
+    meta = project.meta()
+    a, b = int(meta["suggest_start"]), int(meta["suggest_end"])
+    assert lv(at).brush == (a, b)
+    assert lv(at).cells == project.select(SRC, a, b, 0.3) != []
+    assert qp(at, "brush") == f"{a},{b}"
+
+
+def test_position_threshold_and_brush_select_the_core_cells(project) -> None:
+    at = app("pages/1_Select.py")
+    at.number_input(key="w_pos").set_value(130).run()
+    assert lv(at).pos == 130
+    at.slider(key="w_threshold_s").set_value(0.2).run()
+    assert at.number_input(key="w_threshold_n").value == pytest.approx(0.2)
+    at.number_input(key="w_range_a").set_value(138).run()
+    at.number_input(key="w_range_b").set_value(141).run()
+    at.number_input(key="w_pad_right").set_value(1).run()
+    ok(at)
+    s = lv(at)
+    assert s.brush == (138, 141)
+    assert s.cells == project.select(SRC, 138, 141, 0.2, 1, 1)
+    at.number_input(key="w_threshold_n").set_value(0.5).run()
+    assert lv(at).cells == project.select(SRC, 138, 141, 0.5, 1, 1)
+    assert qp(at, "threshold") == "0.5" and qp(at, "padding") == "1,1"
+
+
+def test_navigation_and_search() -> None:
+    at = app("pages/1_Select.py", pos="100")
+    at.button(key="nav_p5").click().run()
+    assert lv(at).pos == 105
+    at.button(key="nav_m50").click().run()
+    assert lv(at).pos == 55
+    at.text_input(key="w_search").input("white rabbit").run()
+    ok(at)
+    hits = [b for b in at.button if b.key and b.key.startswith("hit_")]
+    assert len(hits) == 1
+    hits[0].click().run()
+    assert lv(at).pos == int(hits[0].key.rsplit("_", 1)[1]) - 3
+    at.selectbox(key="w_search_mode").set_value("regex").run()
+    at.text_input(key="w_search").input("(").run()  # a broken regex is a message
+    assert not at.exception and "invalid regex" in at.error[0].value
+
+
+def test_exclusion_and_length_filter(project) -> None:
+    at = app("pages/1_Select.py", brush="23,26")
+    cells = lv(at).cells
+    assert len(cells) >= 2
+    at.pills[0].set_value(cells[1:]).run()
+    assert lv(at).excluded == [cells[0]] and lv(at).query_cells() == cells[1:]
+    assert qp(at, "ex_cell") == str(cells[0])
+    at.slider(key="w_low_pass").set_value(3).run()
+    ok(at)
+    lo, hi = 0, project.documents["last_pos"].iloc[0]
+    vals = views.low_pass(project.window(SRC, lo, hi), 0.3, 3)
+    assert lv(at).cells == views.select_in_window(vals, lo, 23, 26, 0.3, 1, 0, lo, hi)
+
+
+def test_brush_across_documents_is_a_warning(project) -> None:
+    end_a = int(project.documents["last_pos"].iloc[0])
+    at = app("pages/1_Select.py", brush=f"{end_a - 1},{end_a + 2}")
+    assert not at.exception
+    assert "document boundary" in at.warning[0].value
+
+
+def test_source_switch_keeps_the_brush(project) -> None:
+    at = app("pages/1_Select.py", brush="23,26")
+    at.selectbox(key="w_source").set_value(SOURCES[1]).run()
+    ok(at)
+    assert lv(at).brush == (23, 26) and lv(at).source == SOURCES[1]
+    assert lv(at).cells == project.select(SOURCES[1], 23, 26, 0.3)
+
+
+def test_tracks_render() -> None:
+    ok(app("pages/1_Select.py", meta="pos_tag,surprise,next", mask="0", width="60", cw="12"))
+
+
+def test_run_match_gives_the_core_rows(project) -> None:
+    at = app("pages/2_Match.py", brush="23,26")
+    ok(at)
+    assert not at.dataframe  # nothing until Run
+    at.button(key="run_match").click().run()
+    ok(at)
+    cells = project.select(SRC, 23, 26, 0.3)
+    want = project.match(SRC, cells, 0.3)
+    table = at.dataframe[0].value
+    assert list(zip(table["start"], table["length"], strict=True)) == [(m["start"], m["length"]) for m in want["matches"]]
+    assert table["open"].iloc[0].startswith("./Select?") and "brush=" in table["open"].iloc[0]
+    assert qp(at, "queried") == "1"
+    # constraints, phrase length and the bounded pool go to the core unchanged
+    at.checkbox(key="w_constrain_right").check().run()
+    at.number_input(key="w_length").set_value(9).run()
+    ok(at)
+    want = project.match(SRC, cells, 0.3, True, True, 9)
+    got = at.dataframe[0].value
+    assert list(got["start"]) == [m["start"] for m in want["matches"]]
+    at.radio(key="w_mode").set_value("bounded pool").run()
+    ok(at)
+    assert lv(at).pool == 10_000
+
+
+def test_match_heatmaps_and_pins() -> None:
+    at = app("pages/2_Match.py", brush="23,26", queried="1", hm="count,pos_tag,surprise", map="pos_tag")
+    ok(at)
+    q = lv(at).query_cells()
+    pins = next(p for p in at.pills if p.key and p.key.startswith("w_pinned_"))
+    pins.set_value(q[:1]).run()
+    ok(at)
+    assert lv(at).pinned == q[:1]
+    assert qp(at, "pinned") == str(q[0])
+
+
+def test_match_without_cells_says_so() -> None:
+    at = app("pages/2_Match.py", brush="0,0", threshold="0.99")
+    ok(at)
+    assert any("No query cells" in i.value for i in at.info)
+
+
+def test_url_params_round_trip() -> None:
+    params = {"project": "tiny", "source": SOURCES[1], "pos": "40", "threshold": "0.45", "brush": "45,47",
+              "padding": "2,1", "ex_cell": "3", "meta": "pos_tag,next", "low_pass": "2", "width": "50", "cw": "20",
+              "mask": "0", "cl": "0", "cr": "1", "length": "4", "pool": "500", "hm": "count,surprise",
+              "map": "surprise"}
+    at = app("pages/1_Select.py", **params)
+    ok(at)
+    s = lv(at)
+    assert (s.source, s.pos, s.threshold, s.brush, s.pad_left, s.pad_right) == (SOURCES[1], 40, 0.45, (45, 47), 2, 1)
+    assert (s.tracks, s.low_pass, s.width, s.cw, s.mask) == (["pos_tag", "next"], 2, 50, 20, False)
+    assert (s.constrain_left, s.constrain_right, s.length, s.pool) == (False, True, 4, 500)
+    got = {k: qp(at, k) for k in at.query_params}
+    for k, v in params.items():
+        if k == "ex_cell" and "3" not in got.get("cells", "").split(","):
+            continue  # an exclusion of a cell that is not selected is dropped
+        assert views.decode_state({k: got.get(k, "")}) == views.decode_state({k: v}), k
+
+
+def test_sql_console(project) -> None:
+    at = app("pages/3_SQL.py", brush="23,26")
+    ok(at)
+    assert any("states" in e.label for e in at.expander)
+    at.button(key="run_sql").click().run()
+    ok(at)
+    got = at.dataframe[-1].value
+    assert {"label", "mean_value", "n"} <= set(got.columns)
+    # the selection rule written as SQL gives the Select view's cells
+    at.selectbox(key="w_example").set_value("The selection rule as SQL").run()
+    at.button(key="run_sql").click().run()
+    ok(at)
+    assert sorted(at.dataframe[-1].value["cell"].tolist()) == project.select(SRC, 23, 26, 0.3)
+    at.text_area(key="w_sql").input("DROP TABLE tokens").run()
+    assert not at.exception and "only SELECT" in at.error[0].value
+    at.text_area(key="w_sql").input("SELECT * FROM read_csv('/etc/passwd')").run()
+    assert not at.exception and at.error
+
+
+def test_missing_demos_are_built_on_first_start(tmp_path, monkeypatch, project_path) -> None:
+    import shutil
+    import types
+
+    calls = []
+
+    def build_demo(name, out_dir, progress=None):
+        calls.append(name)
+        progress(f"{name}: writing", 0.5)
+        if name == "broken":
+            raise lstmvis_db.InputError("data file missing")
+        out = Path(out_dir) / f"{name}.duckdb"
+        shutil.copy(project_path, out)
+        return out
+
+    fake = types.SimpleNamespace(DEMOS={"demo_a": None, "broken": None, "stale": None}, DEFAULT_DEMO="demo_a",
+                                 build_demo=build_demo)
+    (tmp_path / "stale.duckdb").write_bytes(b"an old file format")  # rebuilt, not shown as broken
+    monkeypatch.setattr(lstmvis_db, "demo", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "lstmvis_db.demo", fake)
+    monkeypatch.setenv("LSTMVIS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LSTMVIS_BUILD_DEMOS", "1")
+    at = app("streamlit_app.py")
+    assert not at.exception
+    assert (tmp_path / "demo_a.duckdb").exists()
+    assert calls == ["demo_a", "broken", "stale"]
+    assert lstmvis_db.open(tmp_path / "stale.duckdb").info()["name"] == "tiny"
+    assert any("data file missing" in w.value for w in at.sidebar.warning)
+    assert lv(at).project == "demo_a"
+
+
+def test_landing_puts_the_suggested_matches_one_click_away(project) -> None:
+    at = app("streamlit_app.py")
+    ok(at)
+    at.button(key="start_match").click().run()
+    ok(at)
+    s = lv(at)
+    meta = project.meta()
+    assert s.queried and s.brush == (int(meta["suggest_start"]), int(meta["suggest_end"]))
+
+
+def test_a_broken_project_file_is_a_message(tmp_path, monkeypatch, project_path) -> None:
+    import shutil
+
+    (tmp_path / "aaa_broken.duckdb").write_bytes(b"not a database")
+    shutil.copy(project_path, tmp_path / "tiny.duckdb")
+    monkeypatch.setenv("LSTMVIS_DATA_DIR", str(tmp_path))
+    at = app("streamlit_app.py")
+    assert not at.exception
+    assert at.error  # the broken card says why
+    assert lv(at).project == "tiny"  # the default is the first project that opens
+    at = app("pages/1_Select.py", project="aaa_broken")
+    assert not at.exception and "Cannot open project" in at.error[0].value
+
+
+def test_a_wide_window_of_many_cells_renders(tmp_path, monkeypatch) -> None:
+    build_app_project(tmp_path, "wide", n_cells=130)  # 130 cells x 60 steps > Altair's 5,000-row default
+    monkeypatch.setenv("LSTMVIS_DATA_DIR", str(tmp_path))
+    ok(app("pages/1_Select.py", width="60"))

@@ -1,0 +1,211 @@
+"""Real browser: Debian's Chromium driven by Playwright against ``streamlit run``.
+
+Brushes a range on the word strip, runs the match, opens a result link, runs a SQL query, and
+saves screenshots to ``.screenshots/`` (git-ignored) and ``docs/img/`` (select, match, sql) for
+the README.  Skipped when /usr/bin/chromium or the playwright package is missing:
+``apt-get install -y chromium`` and ``pip install "playwright==1.65.*"`` (never ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / ".screenshots"
+DOCS_IMG = ROOT / "docs" / "img"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install -y chromium"),
+    pytest.mark.skipif(sync_playwright is None, reason='needs playwright: pip install "playwright==1.65.*"'),
+]
+
+from app_fixtures import SOURCES, build_app_project
+
+import lstmvis_db
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("browser_data")
+    path = build_app_project(data)
+    port = _free_port()
+    env = {**os.environ, "LSTMVIS_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)}
+    env.pop("LSTMVIS_DB", None)
+    log = open(data / "streamlit.log", "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.runOnSave", "false",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("streamlit did not start: " + (data / "streamlit.log").read_text()[-2000:])
+            time.sleep(0.3)
+        yield base, path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def settle(page, charts: bool = True) -> None:
+    """Wait until the script run is over and the charts are drawn."""
+    page.wait_for_selector('[data-testid="stMarkdown"]', timeout=30_000)
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+    page.wait_for_load_state("networkidle", timeout=30_000)
+    if charts:
+        page.wait_for_selector(".vega-embed svg, .vega-embed canvas", timeout=30_000)
+    page.wait_for_timeout(500)
+
+
+def no_exception(page) -> None:
+    exc = page.query_selector_all('[data-testid="stException"]')
+    assert not exc, exc[0].inner_text()[:2000]
+
+
+def params(page) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def wait_for(page, cond, timeout: float = 20.0) -> None:
+    """Wait until ``cond(url query params)`` holds (the app mirrors its state into the URL)."""
+    deadline = time.time() + timeout
+    while not cond(params(page)):
+        assert time.time() < deadline, f"timed out; URL {page.url}"
+        page.wait_for_timeout(200)  # (lets Playwright see the URL change; time.sleep would not)
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    (SHOTS / ".gitignore").write_text("*\n")
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SHOTS / name, DOCS_IMG / name)
+
+
+def test_brush_match_open_link_and_sql(server) -> None:
+    base, path = server
+    project = lstmvis_db.open(path)
+    meta = project.meta()
+    a, b = int(meta["suggest_start"]), int(meta["suggest_end"])
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+        page = ctx.new_page()
+        page.goto(f"{base}/Select?meta=pos_tag,surprise,next")
+        settle(page)
+        no_exception(page)
+        p = params(page)
+        assert p["brush"] == f"{a},{b}"  # the suggested hypothesis is on the first screen
+        width, pos = 30, int(p["pos"])
+        lo = max(pos - 3, 0)
+
+        # brush tokens a .. a+2 on the word strip (30 px per token, strip 26 px high under the 220 px plot)
+        box = page.query_selector(".vega-embed").bounding_box()
+        right = box["x"] + box["width"] - 5  # vega-embed's padding
+        left_edge = right - 30 * width
+        y = box["y"] + 5 + 220 + 3 + 13
+        x0 = left_edge + 30 * (a - lo) + 6
+        x1 = left_edge + 30 * (a + 2 - lo) + 24
+        page.mouse.move(x0, y)
+        page.mouse.down()
+        page.mouse.move((x0 + x1) / 2, y, steps=6)
+        page.mouse.move(x1, y, steps=6)
+        page.mouse.up()
+        wait_for(page, lambda p: p.get("brush") == f"{a},{a + 2}")
+        settle(page)
+        no_exception(page)
+        p = params(page)
+        assert p["brush"] == f"{a},{a + 2}"
+        cells = project.select(SOURCES[0], a, a + 2, 0.3)
+        assert cells and p["cells"] == ",".join(map(str, cells))
+        shot(page, "select.png")
+
+        # match
+        page.get_by_text("Match these").click()
+        settle(page, charts=False)
+        page.get_by_role("button", name="Run match").click()
+        page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30_000)
+        settle(page)
+        no_exception(page)
+        want = project.match(SOURCES[0], cells, 0.3)
+        assert want["matches"]
+        assert params(page)["queried"] == "1"
+        # a click on a bar of the length histogram filters by that length, a double click clears it
+        lengths = sorted(int(k) for k in want["histogram"]["fuzzy"])
+        page.locator(".vega-embed").first.locator("g.mark-rect path").first.click(force=True)
+        wait_for(page, lambda p: p.get("length") == str(lengths[0]))
+        settle(page)
+        page.locator(".vega-embed").first.locator("g.mark-rect path").first.dblclick(force=True)
+        wait_for(page, lambda p: "length" not in p)
+        settle(page)
+        no_exception(page)
+        # the heatmaps of the tracks beside the count one, the words coloured by part of speech
+        page.goto(page.url + "&hm=count,pos_tag,surprise&map=pos_tag")
+        settle(page)
+        no_exception(page)
+        shot(page, "match.png")
+
+        # open the first result's link (the ↗ in front of each row of the result matrix)
+        first = want["matches"][0]
+        page.locator(".vega-embed svg text", has_text="↗").first.click()
+        page.wait_for_url("**/Select?**", timeout=30_000)
+        settle(page)
+        no_exception(page)
+        q = params(page)
+        assert q["brush"] == f"{first['start']},{first['start'] + first['length'] - 1}"
+        assert q["cells"] == ",".join(map(str, project.select(SOURCES[0], first["start"],
+                                                                 first["start"] + first["length"] - 1, 0.3)))
+
+        # SQL
+        page.goto(f"{base}/SQL")
+        settle(page, charts=False)
+        page.get_by_role("button", name="Run query").click()
+        page.get_by_text("row(s)").wait_for(timeout=30_000)
+        settle(page)
+        no_exception(page)
+        assert not page.query_selector('[data-testid="stAlertContentError"]')
+        shot(page, "sql.png")
+        browser.close()
+    project.close()

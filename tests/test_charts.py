@@ -1,0 +1,179 @@
+"""Every chart builder returns a valid Vega-Lite spec (``to_dict`` validates against the schema)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lstmvis_db import charts, views
+
+LO, HI = 10, 19
+
+
+@pytest.fixture(scope="module")
+def vals() -> np.ndarray:
+    rng = np.random.default_rng(1)
+    v = np.tanh(rng.normal(0, 1, size=(HI - LO + 1, 6))).astype(np.float32)
+    v[3:7, 2] = 0.8
+    v[2, 2] = -0.5
+    return v
+
+
+@pytest.fixture(scope="module")
+def words(vals) -> pd.DataFrame:
+    toks = pd.DataFrame({"pos": np.arange(LO, HI + 1), "token": list("the cat s!") })
+    return views.words_frame(toks, views.on_counts(vals, [2], 0.3))
+
+
+def _spec(chart) -> dict:
+    d = chart.to_dict()
+    json.dumps(d)
+    return d
+
+
+def _all_params(d: dict) -> list[str]:
+    return [p["name"] for p in d.get("params", [])]
+
+
+def test_pattern_plot(vals) -> None:
+    lines = views.lines_frame(vals, LO, [2], [])
+    d = _spec(charts.pattern_plot(lines, LO, HI, 0.3, views.y_domain(vals), pos=12, brush=(13, 16)))
+    assert len(d["layer"]) == 6
+    assert {"selected", "other"} <= set(pd.DataFrame(d["datasets"][d["layer"][0]["data"]["name"]])["status"])
+    thr = [lay for lay in d["layer"] if lay.get("mark", {}).get("color") == views.DIV_LOW and lay["mark"]["type"] == "rule"]
+    assert thr, "threshold rule present"
+
+
+def test_word_strip_has_brush_selection(words) -> None:
+    d = _spec(charts.select_view([charts.word_strip(words, LO, HI, pos=12, brush=(13, 16))]))
+    assert _all_params(d) == [charts.BRUSH]
+    assert d["params"][0]["select"]["type"] == "interval"
+    assert d["params"][0]["select"]["encodings"] == ["x"]
+
+
+def test_select_view_rows(vals, words) -> None:
+    ann = pd.DataFrame({"pos": np.arange(LO, HI + 1), "label": ["NOUN", "VERB"] * 5, "count": 1})
+    sc = pd.DataFrame({"pos": np.arange(LO, HI + 1), "value": np.linspace(-1, 2, 10), "count": 1})
+    pred = pd.DataFrame({"pos": np.repeat(np.arange(LO, HI + 1), 3), "rank": np.tile([1, 2, 3], 10),
+                         "token": ["a", "b", "c"] * 10, "score": np.linspace(0, 1, 30)})
+    rows = [
+        charts.pattern_plot(views.lines_frame(vals, LO, [2]), LO, HI, 0.3, (-1, 1)),
+        charts.word_strip(words, LO, HI),
+        charts.signature_row(views.signature(13, 16, 1, 2), LO, HI),
+        charts.category_track(ann, "pos", views.category_colors(["NOUN", "VERB"]), LO, HI, mask=True, max_count=2),
+        charts.scalar_track(sc, "surprise", -1, 2, LO, HI, mask=True, max_count=2),
+        charts.topk_track(views.topk_frame(pred), "next", LO, HI, k=3),
+        charts.on_range_view(views.on_ranges(vals, LO, [2, 3], 0.3, anchor=14), LO, HI),
+        charts.jaccard_preview(pd.DataFrame({"pos": np.arange(LO, HI + 1),
+                                             "jaccard": views.step_jaccard(vals, [2], 0.3)}), LO, HI),
+    ]
+    d = _spec(charts.select_view(rows))
+    assert len(d["vconcat"]) == len(rows)
+    assert d["resolve"]["scale"]["color"] == "independent"
+    # categorical colours come from the shared palette in category order
+    cat = d["vconcat"][3]["layer"][0]["encoding"]["color"]["scale"]
+    assert cat == {"domain": ["NOUN", "VERB"], "range": views.CATEGORICAL[:2]}
+    # a scalar track straddling 0 uses the diverging scale
+    assert d["vconcat"][4]["encoding"]["color"]["scale"]["range"] == [views.DIV_LOW, views.DIV_MID, views.DIV_HIGH]
+
+
+def test_length_histogram_click_selection() -> None:
+    hist = views.histogram_frame({"fuzzy": {"2": 5, "4": 1}, "strict": {"2": 3}})
+    d = _spec(charts.length_histogram(hist, selected=4))
+    assert _all_params(d) == [charts.HIST, charts.HIST + "_strict"]
+    assert d["params"][0]["select"]["fields"] == ["length"]
+
+
+def _details() -> pd.DataFrame:
+    rows = []
+    for r in range(3):
+        for off in range(-3, 6):
+            rows.append((r, 100 * r, 3, off, 100 * r + off, 0 <= off < 3, int(off >= 0) * 2, f"t{off}",
+                         "NOUN" if off % 2 else None, float(off)))
+    return pd.DataFrame(rows, columns=["row", "start", "length", "offset", "pos", "in_match", "count", "token",
+                                       "pos_tag", "surprise"])
+
+
+@pytest.mark.parametrize("field,kind", [("count", "count"), ("pos_tag", "categorical"), ("surprise", "scalar")])
+def test_match_view(field, kind) -> None:
+    mat = views.matrix_frame(_details())
+    colors = views.category_colors(["NOUN", "VERB"])
+    tracks = ["pos_tag", "surprise"]
+    m = charts.result_matrix(mat, field, kind, colors, -3, 5, tracks=tracks)
+    hms = [charts.heatmap(mat, "count", "count", tracks=tracks), charts.heatmap(mat, "pos_tag", "categorical", colors, tracks=tracks),
+           charts.heatmap(mat, "surprise", "scalar", None, -3, 5, tracks=tracks)]
+    links = charts.row_links(pd.DataFrame({"rank": [1, 2, 3], "link": ["./Select?pos=1", "./Select?pos=2", "./Select?pos=3"]}))
+    d = _spec(charts.match_view(m, hms, links))
+    assert len(d["hconcat"]) == 5
+    hover = [p for p in d["params"] if p["name"] == charts.HOVER]
+    assert len(hover) == 1 and len(hover[0]["views"]) == 4  # matrix + 3 heatmaps
+    assert d["hconcat"][0]["encoding"]["href"]["field"] == "link"
+    assert d["hconcat"][1]["height"] == 60  # 3 rows x 20 px
+    if kind != "count":  # mask: words fade by count when a track colours them
+        assert "opacity" in d["hconcat"][1]["layer"][0]["encoding"]
+
+
+def test_quick_chart() -> None:
+    df = pd.DataFrame({"label": ["a", "b"], "n": [3, 1]})
+    for kind in ("bar", "line", "point"):
+        d = _spec(charts.quick_chart(df, "label", "n", kind))
+        assert d["encoding"]["y"]["field"] == "n"
+
+
+# --------------------------------------------------------------------------- the pure view helpers
+
+
+def test_low_pass_drops_short_on_runs() -> None:
+    v = np.array([[0.9], [0.9], [0.1], [0.9], [0.9], [0.9], [0.9]], dtype=np.float32)
+    out = views.low_pass(v, 0.5, 2)
+    assert out[:, 0].tolist() == pytest.approx([0, 0, 0, 0.9, 0.9, 0.9, 0.9])
+    assert views.low_pass(v, 0.5, 0) is v
+
+
+def test_select_in_window_is_the_contract_rule() -> None:
+    v = np.zeros((6, 3), dtype=np.float32)
+    v[2:5, 0] = 1  # on over 12..14, off at 11
+    v[1:5, 1] = 1  # on at 11 too: fails the left padding
+    v[2:4, 2] = 1  # off at 14: fails the range
+    assert views.select_in_window(v, 10, 12, 14, 0.5, 1, 0) == [0]
+    assert views.select_in_window(v, 10, 12, 14, 0.5, 0, 0) == [0, 1]
+    assert views.select_in_window(v, 10, 12, 14, 0.5, 1, 0, doc_lo=12) == [0, 1]  # padding outside the document
+
+
+def test_on_ranges_order_and_jaccard() -> None:
+    v = np.zeros((6, 3), dtype=np.float32)
+    v[0:4, 0] = 1
+    v[2:6, 1] = 1
+    r = views.on_ranges(v, 100, [0, 1], 0.5, anchor=102)
+    assert r.sort_values("order")["cell"].tolist() == [0, 1]  # run containing 102: start ascending
+    assert views.step_jaccard(v, [0, 1], 0.5).tolist() == pytest.approx([0.5, 0.5, 1, 1, 0.5, 0.5])
+
+
+def test_snap_brush_and_signature() -> None:
+    assert views.snap_brush([11.6, 14.4], 10, 20) == (12, 14)
+    assert views.snap_brush([12.2, 12.4], 10, 20) == (12, 12)
+    assert views.snap_brush([25, 30], 10, 20) is None
+    sig = views.signature(12, 14, 1, 2)
+    assert sig["x"].tolist() == [10.5, 11.5, 11.5, 14.5, 14.5, 16.5]
+
+
+def test_category_colors_then_greys() -> None:
+    cols = views.category_colors([f"c{i}" for i in range(25)])
+    assert list(cols.values())[:20] == views.CATEGORICAL
+    assert list(cols.values())[20] == "#333333" and list(cols.values())[-1] == "#eeeeee"
+
+
+def test_url_state_round_trip() -> None:
+    s = views.ViewState(project="/data/a b.duckdb", source="states::s1", pos=7, threshold=0.125, brush=(9, 12),
+                        pad_left=0, pad_right=2, cells=[1, 5], excluded=[5], tracks=["pos", "a,b"], low_pass=3,
+                        mask=False, constrain_right=True, length=4, pool=1000, queried=True, pinned=[1],
+                        heatmaps=["count", "pos"], map_to="pos")
+    assert views.decode_state(views.encode_state(s)) == s
+    assert views.decode_state({"pos": "x", "threshold": "nan", "brush": "3"}) == views.ViewState()

@@ -1,0 +1,260 @@
+"""The "New project" page (pages/4_New_project.py) and its logic (lstmvis_db.extract.app_support).
+
+AppTest drives the page: an uploaded text plus a tiny seeded PyTorch LSTM given as a
+``file.py:function`` factory becomes a project in LSTMVIS_DATA_DIR (a tmp folder), which then
+opens in the Select view's state and gets an annotation track from an uploaded CSV.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from streamlit.testing.v1 import AppTest
+
+import lstmvis_db
+from lstmvis_db.errors import InputError
+from lstmvis_db.extract import app_support as sup
+
+PAGE = str(ROOT / "pages" / "4_New_project.py")
+TEXT = "the cat (sat) on\nthe mat (and hat)\n"
+
+FACTORY = '''
+import torch
+from torch import nn
+
+class CharLM(nn.Module):
+    def __init__(self, vocab):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 4)
+        self.lstm = nn.LSTM(4, 5, num_layers=2)
+        self.out = nn.Linear(5, vocab)
+
+def build():
+    torch.manual_seed(0)
+    chars = "abcdefghijklmnopqrstuvwxyz ()\\n"
+    return {"model": CharLM(len(chars)), "tokenizer": chars, "name": "tinylm"}
+'''
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path, monkeypatch) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("LSTMVIS_DATA_DIR", str(data))
+    monkeypatch.delenv("LSTMVIS_DB", raising=False)
+    return data
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=60).run()
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_page_runs_without_a_project() -> None:
+    at = page()
+    ok(at)
+    assert at.title[0].value == "New project"
+    if sup.extraction_missing():
+        assert "requirements-models.txt" in at.warning[0].value
+    else:
+        assert at.button(key="np_build").disabled  # nothing chosen yet
+    assert "No project yet" in at.info[0].value
+
+
+def test_bundled_corpus_is_offered() -> None:
+    at = page()
+    if sup.extraction_missing():
+        pytest.skip("extraction extras not installed")
+    at.radio(key="np_where").set_value("Bundled corpus").run()
+    ok(at)
+    picked = at.button_group(key="np_scenes").value
+    assert len(picked) == sup.SHAKESPEARE_DEFAULT and "Macbeth I.1 (A desert place)" in picked
+
+
+def test_bad_model_path_is_a_message(tmp_path) -> None:
+    pytest.importorskip("torch")
+    at = page()
+    at.selectbox(key="np_model").set_value("__typed__").run()
+    at.text_input(key="np_path").input(str(tmp_path / "nothing.py:build")).run()
+    at.button(key="np_load").click().run()
+    assert not at.exception
+    assert "model file not found" in at.error[0].value
+
+
+def test_upload_factory_lstm_build_open_and_add_track(tmp_path, _env) -> None:
+    pytest.importorskip("torch")
+    factory = tmp_path / "tiny_lstm.py"
+    factory.write_text(FACTORY, encoding="utf-8")
+    at = page()
+    at.file_uploader(key="np_files").set_value([("notes.txt", TEXT.encode(), "text/plain")])
+    at.radio(key="np_docs").set_value("by-line")
+    at.selectbox(key="np_model").set_value("__typed__").run()
+    at.text_input(key="np_path").input(f"{factory}:build").run()
+    at.button(key="np_load").click().run()
+    ok(at)
+    spec = f"{factory}:build"
+    assert list(at.dataframe[0].value["source"]) == ["hidden1", "cell1", "hidden2", "cell2"]
+    at.multiselect(key=f"np_layers_{spec}").set_value([2])
+    at.multiselect(key=f"np_kinds_{spec}").set_value(["hidden", "cell"])
+    at.number_input(key="np_topk").set_value(2)
+    at.text_input(key="np_name").input("My notes!").run()
+    ok(at)
+    at.button(key="np_build").click().run()
+    ok(at)
+    db = _env / "My-notes.duckdb"
+    assert db.is_file() and "Wrote" in at.success[0].value
+    with lstmvis_db.open(db) as p:
+        assert [s["source"] for s in p.info()["sources"]] == ["hidden2", "cell2"]
+        assert p.n_positions == len(TEXT.replace("\n", ""))  # by-line: the newlines are not documents
+        assert len(p.documents) == 2
+        assert p.tracks()["track"].tolist() == ["next_token"]
+
+    # a second build under the same name is refused until 'Replace' is ticked
+    at.button(key="np_build").click().run()
+    assert any("already exists" in e.value for e in at.error)
+    at.checkbox(key="np_replace").check().run()
+    at.button(key="np_build").click().run()
+    ok(at)
+
+    # open it: the view state points at the new project and source (switch_page needs the full app)
+    at.selectbox(key="np_open_source").set_value("cell2")
+    at.button(key="np_open").click().run()
+    ok(at)
+    assert at.session_state["lv"].project == "My-notes" and at.session_state["lv"].source == "cell2"
+
+    # add a track from an uploaded CSV, then it is visible (the cached handle was refreshed)
+    assert at.selectbox(key="nt_project").value == "My-notes"
+    csv = pd.DataFrame({"pos": [0, 1, 4], "label": ["t", "h", "c"]}).to_csv(index=False).encode()
+    at.file_uploader(key="nt_file").set_value(("letters.csv", csv, "text/csv"))
+    at.text_input(key="nt_name").input("letters").run()
+    at.button(key="nt_add").click().run()
+    ok(at)
+    assert "Added the categorical track 'letters'" in at.success[-1].value
+    assert any("tracks now: letters (categorical), next_token (topk)" in c.value for c in at.caption)
+    with lstmvis_db.open(db) as p:
+        assert set(p.tracks()["track"]) == {"next_token", "letters"}
+    # a bad file is a message, not a traceback
+    at.file_uploader(key="nt_file").set_value(("bad.csv", b"where,label\n1,x\n", "text/csv"))
+    at.text_input(key="nt_name").input("bad").run()
+    at.button(key="nt_add").click().run()
+    assert not at.exception and "no 'pos' column" in at.error[0].value
+
+
+def test_page_without_the_model_extras(_env) -> None:
+    """On a deployment without torch the page says what to install and still offers add-track."""
+    from app_fixtures import build_app_project
+
+    build_app_project(_env)
+    at = AppTest.from_string(
+        "from lstmvis_db.extract import app_support as sup\n"
+        "real = sup.missing_modules\n"
+        "sup.missing_modules = lambda names: list(names)\n"
+        "try:\n"
+        f"    exec(open({PAGE!r}).read())\n"
+        "finally:\n"
+        "    sup.missing_modules = real\n", default_timeout=60).run()
+    ok(at)
+    assert "pip install -r requirements-models.txt" in at.warning[0].value
+    assert not any(b.key == "np_build" for b in at.button)
+    assert at.selectbox(key="nt_project").value == "tiny" and at.button(key="nt_add").disabled  # no file yet
+
+
+# --------------------------------------------------------------------------- app_support
+
+
+def test_names() -> None:
+    assert sup.safe_name("  My project!.duckdb") == "My-project"
+    assert sup.safe_name("../../etc/passwd") == "etc-passwd"
+    with pytest.raises(InputError, match="no letters or digits"):
+        sup.safe_name(" ./ ")
+    assert sup.default_name("all-minilm-l6-v2", "shakespeare") == "shakespeare-all-minilm-l6-v2"
+    assert sup.default_name("/x/my_model.py:build", "notes") == "notes-my_model"
+    assert sup.default_name("/models/gpt2/", "a b") == "a-b-gpt2"
+    assert sup.output_path("/d", "a b") == Path("/d/a-b.duckdb")
+
+
+def test_check_output(tmp_path) -> None:
+    out = tmp_path / "new" / "p.duckdb"
+    sup.check_output(out, replace=False)
+    assert out.parent.is_dir()
+    out.write_bytes(b"x")
+    with pytest.raises(InputError, match="already exists"):
+        sup.check_output(out, replace=False)
+    sup.check_output(out, replace=True)
+
+
+def test_texts() -> None:
+    assert sup.uploaded_texts([("a.txt", b"\xef\xbb\xbfhi\r\nyo"), ("a.txt", b"x")]) == [
+        ("a.txt", "hi\nyo"), ("a.txt (2)", "x")]
+    with pytest.raises(InputError, match=r"b.txt: not UTF-8 text \(byte 0xff at offset 1\)"):
+        sup.uploaded_texts([("b.txt", b"a\xff")])
+    with pytest.raises(InputError, match="c.md: empty text"):
+        sup.uploaded_texts([("c.md", b" \n")])
+    with pytest.raises(InputError, match="no text file"):
+        sup.uploaded_texts([])
+    assert sup.separator_text(r"\n---\n") == "\n---\n"
+    corpus = sup.shakespeare_corpus()
+    assert len(corpus.documents) == 8 and all(t for _, t in corpus.documents)
+    assert len(sup.default_documents(corpus)) == 3
+
+
+def test_saved_upload_keeps_suffix_and_cleans_up() -> None:
+    with sup.saved_upload("my track.CSV", b"pos,value\n0,1\n") as p:
+        assert p.suffix == ".csv" and p.read_bytes().startswith(b"pos")
+    assert not p.exists()
+    with pytest.raises(InputError, match="expected a .csv, .tsv, .parquet file"), sup.saved_upload("x.xlsx", b""):
+        pass
+
+
+def test_model_needs_and_choices(monkeypatch) -> None:
+    assert sup.model_needs("m.py:build") == ["torch"]
+    assert sup.model_needs("w.H5") == ["torch", "h5py"]
+    assert "gguf" in sup.model_needs("smollm2-135m")
+    assert sup.missing_modules(["json", "surely_not_a_module_xyz"]) == ["surely_not_a_module_xyz"]
+    monkeypatch.setattr(sup, "missing_modules", lambda names: ["transformers"])
+    assert sup.offline_models() == []
+    with pytest.raises(InputError, match="needs transformers: pip install -r requirements-models.txt"):
+        sup.load_adapter("/some/folder")
+    with pytest.raises(InputError, match="no model given"):
+        sup.load_adapter("  ")
+
+
+def test_keras_file_needs_a_vocabulary(tmp_path) -> None:
+    pytest.importorskip("torch")
+    with pytest.raises(InputError, match="needs a vocabulary"):
+        sup.load_adapter(str(tmp_path / "w.h5"))
+
+
+def test_layers_and_progress() -> None:
+    from lstmvis_db.extract.base import SourceSpec
+
+    class Fake:
+        def sources(self):
+            return ([SourceSpec(f"hidden{i}", i, "hidden", 384) for i in range(7)]
+                    + [SourceSpec(f"mlp{i}", i, "mlp", 1536) for i in range(1, 7)])
+
+    assert sup.layers_and_kinds(Fake()) == ([0, 1, 2, 3, 4, 5, 6], ["hidden", "mlp"])
+    assert sup.default_layers(Fake()) == [0, 6]
+    assert sup.default_layers(Fake(), budget=10**6) == list(range(7))
+    assert sup.chosen_width(Fake(), [6], ["mlp"]) == (1, 1536)
+    p = sup.OverallProgress(2, interval=0)
+    shown = [p(*c) for c in [("extract m", 0.5), ("extract m", 1.0), ("source a", 0.5), ("source b", 1.0)]]
+    assert [round(s[0], 2) for s in shown] == [0.4, 0.8, 0.85, 1.0]
+    assert "Writing the project: source b (2 of 2)" == shown[-1][1]
+    assert np.all(np.diff([s[0] for s in shown]) >= 0)
