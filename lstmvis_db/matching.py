@@ -66,42 +66,32 @@ def boundary_masks(doc_first: np.ndarray, doc_last: np.ndarray, n: int) -> tuple
 def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: int, length: int = 0) -> Candidates:
     """Every maximal run of count >= k (k = m..1) inside one document, length >= 2 (or == length).
 
-    Works on segments of constant count (split at document starts).  The run of segments a..b
-    at level k is the same (start, length) at every level from max(neighbour counts) + 1 up to
-    min(count over a..b); it is emitted once, at that highest level: levels run from m down, and
-    a run equal to one of the level above is skipped.
+    Per level, the rising and falling edges of ``count >= k`` alternate, so one scan gives the
+    starts and ends; runs are cut at document starts.  The same (start, length) found at several
+    levels is one candidate with the largest k: levels run from m down, and a run whose start is
+    above the level and whose end equals that of the run one level up is that run again.
     """
     n = len(count)
-    c = np.minimum(count, m).astype(np.int32)
-    change = np.empty(n, dtype=bool)
-    change[0] = True
-    np.not_equal(c[1:], c[:-1], out=change[1:])
-    change |= doc_start
-    seg = np.flatnonzero(change)
-    val = c[seg]
-    seg_len = np.diff(np.append(seg, n))
-    seg_doc_start = doc_start[seg]
-    n_seg = len(seg)
+    c = np.minimum(count, m).astype(np.int16)
+    inner_starts = np.flatnonzero(doc_start[1:]) + 1  # document starts other than position 0
+    end_at = np.full(n, -1, dtype=np.int64)  # end of the run starting at each position, a level up
+    edge = np.zeros(n + 1, dtype=np.int8)
     starts, lengths, levels = [], [], []
-    top = int(val.max()) if n_seg else 0
-    prev = np.empty(n_seg, dtype=bool)
-    nxt = np.empty(n_seg, dtype=bool)
-    higher_a = higher_b = np.zeros(0, dtype=np.int64)
-    for k in range(min(m, top), 0, -1):
-        on = val >= k
-        prev[0] = False
-        prev[1:] = on[:-1]
-        prev &= ~seg_doc_start
-        nxt[-1] = False
-        nxt[:-1] = on[1:] & ~seg_doc_start[1:]
-        a = np.flatnonzero(on & ~prev)
-        b = np.flatnonzero(on & ~nxt)
-        # a run already found one level up (same segments) belongs to that higher level
-        i = np.minimum(np.searchsorted(higher_a, a), max(len(higher_a) - 1, 0))
-        own = ~((higher_a[i] == a) & (higher_b[i] == b)) if len(higher_a) else np.ones(len(a), dtype=bool)
-        higher_a, higher_b = a, b
-        s = seg[a]
-        ln = seg[b] + seg_len[b] - s
+    for k in range(min(m, int(c.max()) if n else 0), 0, -1):
+        on = (c >= k).view(np.int8)
+        edge[0] = on[0]
+        np.subtract(on[1:], on[:-1], out=edge[1:n])
+        edge[n] = -on[-1]
+        idx = np.flatnonzero(edge != 0)
+        s, e = idx[0::2].copy(), idx[1::2] - 1
+        if len(inner_starts):
+            cut = inner_starts[(on[inner_starts] == 1) & (on[inner_starts - 1] == 1)]
+            if len(cut):
+                s = np.sort(np.concatenate([s, cut]))
+                e = np.sort(np.concatenate([e, cut - 1]))
+        own = ~((c[s] > k) & (end_at[s] == e))
+        end_at[s] = e
+        ln = e - s + 1
         keep = own & ((ln >= 2) if length <= 0 else (ln == length))
         starts.append(s[keep])
         lengths.append(ln[keep])

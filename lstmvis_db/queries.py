@@ -218,19 +218,24 @@ def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) 
     if not (len(pos) == n and pos[0] == 0 and pos[-1] == n - 1 and np.all(pos[1:] > pos[:-1])):
         order = np.argsort(pos)
         res = {k: np.asarray(v)[order] for k, v in res.items()}
-    on = np.empty((n, m), dtype=bool)
+    bits = np.empty((n, (m + 63) // 64), dtype=np.uint64)
     amb = np.zeros(n, dtype=bool)
-    for i, c in enumerate(cells):
-        q = np.asarray(res[f"c{c}"])
-        if exact:
-            np.greater_equal(q, j, out=on[:, i])
-        else:
-            np.greater(q, j, out=on[:, i])
-            amb |= q == j
+    for w in range(bits.shape[1]):
+        part = cells[64 * w: 64 * (w + 1)]
+        # accumulate in the narrowest integer that holds this word's cells (less memory traffic)
+        acc = np.zeros(n, dtype=next(d for d in (np.uint8, np.uint16, np.uint32, np.uint64)
+                                     if np.iinfo(d).bits >= len(part)))
+        for i, c in enumerate(part):
+            q = np.asarray(res[f"c{c}"])
+            on = q >= j if exact else q > j
+            acc |= on.view(np.uint8).astype(acc.dtype) << acc.dtype.type(i)
+            if not exact:
+                amb |= q == j
+        bits[:, w] = acc
     amb_pos = np.flatnonzero(amb)
     if len(amb_pos):
-        on[amb_pos] = rows_at(cat, info.source, amb_pos)[:, cells] >= np.float64(t)
-    return matching.pack_bool(on)
+        bits[amb_pos] = matching.pack_bool(rows_at(cat, info.source, amb_pos)[:, cells] >= np.float64(t))
+    return bits
 
 
 def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_left: bool = True,

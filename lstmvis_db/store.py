@@ -309,6 +309,7 @@ def write_project(path: str | Path, data: ProjectData, progress: bool | Callable
     con = duckdb.connect(str(tmp))
     try:
         con.execute("SET enable_progress_bar = false")  # our own bar goes to stderr; stdout stays JSON
+        con.execute(f"SET memory_limit = '{os.environ.get('LSTMVIS_MEMORY_LIMIT', '4GB')}'")
         _write_all(con, data, docs, n, bar)
         con.execute("CHECKPOINT")
         con.close()
