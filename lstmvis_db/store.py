@@ -29,6 +29,7 @@ from lstmvis_db.types import Document, ProjectData, Source, Track
 VERSION = "0.1.0"
 FORMAT_VERSION = "2"  # bump when the physical layout changes; older files must be rebuilt
 CHUNK_ROWS = 65536
+ROW_GROUP_ROWS = 143_360  # 70 x 2048 rows: 14-bit bitpacked segments just fit a 256 KiB block
 _NAME_RE = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 
 
@@ -306,8 +307,12 @@ def write_project(path: str | Path, data: ProjectData, progress: bool | Callable
     tmp = _temp_path(path)
     _remove_db(tmp)
     bar = Progress(progress)
-    con = duckdb.connect(str(tmp))
+    con = duckdb.connect(":memory:")
     try:
+        # Row groups sized so that a column segment of 14-bit bucket numbers fills one storage
+        # block: the quantised index costs ~0.45x raw float32 instead of ~0.55x.
+        con.execute(f"ATTACH {sql_literal(str(tmp))} AS project (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+        con.execute("USE project")
         con.execute("SET enable_progress_bar = false")  # our own bar goes to stderr; stdout stays JSON
         con.execute(f"SET memory_limit = '{os.environ.get('LSTMVIS_MEMORY_LIMIT', '4GB')}'")
         _write_all(con, data, docs, n, bar)
