@@ -163,8 +163,11 @@ def markdown(res: dict) -> str:
         ratio = f"{m['precise_ms'] / m['ours_ms']:.1f}x" if m.get("precise_ms") else "-"
         lines.append(f"| {m['name']} | {m['candidates']:,} | {ms(m['ours_ms'])} | {ms(m.get('precise_ms'))} | "
                      f"{ms(m.get('fast_ms'))} | {ratio} |")
-    errors = {(mode, m[f"{mode}_error"]): m["name"] for m in res["matches"] for mode in ("precise", "fast")
-              if m.get(f"{mode}_error")}
+    errors: dict[tuple[str, str], str] = {}
+    for m in res["matches"]:
+        for mode in ("precise", "fast"):
+            if m.get(f"{mode}_error"):
+                errors.setdefault((mode, m[f"{mode}_error"]), m["name"])
     for (mode, err), name in errors.items():
         lines.append(f"\nOriginal {mode} mode ('fails' above; first on '{name}'): {err}")
     return "\n".join(lines)
