@@ -159,6 +159,23 @@ def open_project(path: str) -> lstmvis_db.Project:
     return lstmvis_db.open(path)
 
 
+def forget_project(path: str) -> None:
+    """Drop the cached handle and answers for a file that was just replaced (DuckDB would
+    otherwise keep serving the old file through the open connection)."""
+    with contextlib.suppress(Exception):
+        open_project(path).close()
+    open_project.clear(path)
+    st.cache_data.clear()
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def load_adapter(spec: str, vocab: str, stamp: float):
+    """A model adapter for the New project page (``stamp`` changes when the files change)."""
+    from lstmvis_db.extract import app_support
+
+    return app_support.load_adapter(spec, vocab or None)
+
+
 # --------------------------------------------------------------------------- cached queries
 
 

@@ -3,7 +3,6 @@
 Widgets only; the logic is in ``lstmvis_db.extract.app_support`` (tested without a browser).
 """
 
-import contextlib
 from pathlib import Path
 
 import streamlit as st
@@ -16,19 +15,6 @@ from lstmvis_db.extract import app_support as sup
 TYPED = "__typed__"
 DOC_HELP = {"by-file": "one document per file or scene", "by-line": "one document per non-blank line",
             "by-separator": "documents split at a separator (default: a blank line)"}
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
-def load_adapter(spec: str, vocab: str, stamp: float):
-    return sup.load_adapter(spec, vocab or None)
-
-
-def forget(path: str) -> None:
-    """Drop the app's cached handle and answers for a file that was just replaced."""
-    with contextlib.suppress(Exception):
-        ui.open_project(path).close()  # else DuckDB would keep serving the replaced file
-    ui.open_project.clear(path)
-    st.cache_data.clear()
 
 
 st.set_page_config(page_title="LSTMVis · New project", page_icon=":material/add_chart:", layout="wide")
@@ -90,7 +76,7 @@ with tab_build:
             adapter, want_layers, want_kinds, n_src, topk = None, [], [], 0, 0
             if st.session_state.get("np_loaded") == (spec, vocab):
                 with st.spinner(f"Loading {spec}…"):
-                    adapter = ui.run_safely(load_adapter, spec, vocab, sup.spec_stamp(spec, vocab))
+                    adapter = ui.run_safely(ui.load_adapter, spec, vocab, sup.spec_stamp(spec, vocab))
                 if adapter is None:
                     st.session_state.pop("np_loaded")
             if adapter is not None:
@@ -125,7 +111,7 @@ with tab_build:
                                          show=lambda f, text: bar.progress(f, text=text), layers=want_layers,
                                          kinds=want_kinds, documents=mode, separator=sep, topk=int(topk))
             if done:
-                forget(str(path))
+                ui.forget_project(str(path))
             bar.empty()
             if done:
                 st.session_state["np_built"] = done
@@ -173,7 +159,7 @@ with tab_track:
             r = ui.run_safely(sup.add_uploaded_track, found[proj], up.name, up.getvalue(), track, kind, description,
                               replace_track)
             if r:
-                forget(found[proj])
+                ui.forget_project(found[proj])
                 st.session_state["nt_added"] = (f"Added the {r['kind']} track '{r['track']}' to {proj}: "
                                                 f"{r['annotated']:,} annotated positions. Show it in the Select "
                                                 "view's sidebar (Annotation tracks).")
