@@ -352,6 +352,7 @@ def match_details(cat: Catalog, source: str, cells: object, threshold: float, ma
 
 @dataclass
 class _Text:
+    tokens: list[str]
     text: str
     offsets: np.ndarray  # char offset where each token starts (len N + 1)
     joiner: str
@@ -366,7 +367,7 @@ def _token_text(cat: Catalog) -> _Text:
         joiner = "" if single else " "
         lens = np.fromiter((len(t) + len(joiner) for t in toks), dtype=np.int64, count=len(toks))
         offsets = np.concatenate([[0], np.cumsum(lens)])
-        cat._cache["text"] = _Text(joiner.join(toks) + joiner, offsets, joiner)
+        cat._cache["text"] = _Text(toks, joiner.join(toks) + joiner, offsets, joiner)
     return cat._cache["text"]
 
 
@@ -406,7 +407,7 @@ def search(cat: Catalog, phrase: str | None = None, regex: str | None = None, li
             continue
         lo = max(int(cat.doc_first[doc]), first - context)
         hi = min(int(cat.doc_last[doc]), last + context)
-        toks = tokens(cat, lo, hi)["token"].tolist()
+        toks = tx.tokens[lo:hi + 1]
         out.append({
             "pos": first, "length": last - first + 1, "doc": doc,
             "left": toks[: first - lo], "match": toks[first - lo: last - lo + 1], "right": toks[last - lo + 1:],
