@@ -132,12 +132,14 @@ def selected_intersection(
     """I = |A ∩ S| for every candidate, from the selected cells' bits alone (exact)."""
     s, e = cand.start, cand.start + cand.length - 1
     a = run_and(bits, s, e)
-    if constrain_left:
-        inside = ~doc_start[s]
-        a[inside] &= ~bits[s[inside] - 1]
+    if constrain_left:  # cells on just before the run (inside its document) are not in A
+        before = bits[np.maximum(s - 1, 0)]
+        before[doc_start[s]] = 0
+        a &= ~before
     if constrain_right:
-        inside = ~doc_end[e]
-        a[inside] &= ~bits[e[inside] + 1]
+        after = bits[np.minimum(e + 1, len(bits) - 1)]
+        after[doc_end[e]] = 0
+        a &= ~after
     return popcount(a)
 
 
