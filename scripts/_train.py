@@ -13,6 +13,21 @@ from pathlib import Path
 import numpy as np
 
 
+def model_arrays(model, layers: int, embedding_rows: int | None = None) -> dict[str, np.ndarray]:
+    """The trained weights as float32 arrays in the layout lstmvis_db.nplstm reads (torch gate
+    order; separate input and recurrent biases)."""
+    arrays: dict[str, np.ndarray] = {
+        "embedding": model.embedding.weight.detach().numpy()[:embedding_rows].astype(np.float32),
+        "out_w": model.out.weight.detach().numpy().astype(np.float32),
+        "out_b": model.out.bias.detach().numpy().astype(np.float32),
+    }
+    for layer in range(layers):
+        for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            name = key.replace("weight_", "w_").replace("bias_", "b_")
+            arrays[f"l{layer + 1}_{name}"] = (
+                getattr(model.lstm, f"{key}_l{layer}").detach().numpy().astype(np.float32))
+    return arrays
+
 def train_lm(ids: np.ndarray, vocab_size: int, *, hidden: int, layers: int, emb: int,
              seq_len: int, batch: int, steps: int, lr: float, seed: int,
              valid: np.ndarray | None = None, log_every: int = 100) -> dict[str, np.ndarray]:
@@ -61,16 +76,7 @@ def train_lm(ids: np.ndarray, vocab_size: int, *, hidden: int, layers: int, emb:
             if valid is not None:
                 msg += f" valid {evaluate(model, valid, vocab_size):.4f}"
             print(msg, flush=True)
-    arrays: dict[str, np.ndarray] = {
-        "embedding": model.embedding.weight.detach().numpy().astype(np.float32),
-        "out_w": model.out.weight.detach().numpy().astype(np.float32),
-        "out_b": model.out.bias.detach().numpy().astype(np.float32),
-    }
-    for layer in range(layers):
-        for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            name = key.replace("weight_", "w_").replace("bias_", "b_")
-            arrays[f"l{layer + 1}_{name}"] = (
-                getattr(model.lstm, f"{key}_l{layer}").detach().numpy().astype(np.float32))
+    arrays = model_arrays(model, layers)
     if valid is not None:
         arrays["valid_loss"] = np.array(evaluate(model, valid, vocab_size), np.float32)
     arrays["torch_version"] = np.array(torch.__version__)
@@ -162,16 +168,7 @@ def train_lm_docs(docs: list[np.ndarray], vocab_size: int, *, hidden: int, layer
                 msg += f" valid {evaluate_docs(model, valid):.4f}"
             print(msg, flush=True)
     model.eval()
-    arrays: dict[str, np.ndarray] = {
-        "embedding": model.embedding.weight.detach().numpy()[:vocab_size].astype(np.float32),
-        "out_w": model.out.weight.detach().numpy().astype(np.float32),
-        "out_b": model.out.bias.detach().numpy().astype(np.float32),
-    }
-    for layer in range(layers):
-        for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            name = key.replace("weight_", "w_").replace("bias_", "b_")
-            arrays[f"l{layer + 1}_{name}"] = (
-                getattr(model.lstm, f"{key}_l{layer}").detach().numpy().astype(np.float32))
+    arrays = model_arrays(model, layers, embedding_rows=vocab_size)
     if valid:
         arrays["valid_loss"] = np.array(evaluate_docs(model, valid), np.float32)
     arrays["torch_version"] = np.array(torch.__version__)
