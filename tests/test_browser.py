@@ -1,8 +1,9 @@
 """Real browser: Debian's Chromium driven by Playwright against ``streamlit run``.
 
 Brushes a range on the word strip, runs the match, opens a result link, runs a SQL query, and
-saves screenshots to ``.screenshots/`` (git-ignored) and ``docs/img/`` (select, match, sql) for
-the README.  Skipped when /usr/bin/chromium or the playwright package is missing:
+saves screenshots to ``.screenshots/`` (git-ignored); with ``LSTMVIS_UPDATE_DOCS_IMG=1`` it also
+copies them to ``docs/img/`` (select, match, sql) for the README, so a plain test run leaves the
+checkout clean.  Skipped when /usr/bin/chromium or the playwright package is missing:
 ``apt-get install -y chromium`` and ``pip install "playwright==1.65.*"`` (never ``playwright install``).
 """
 
@@ -120,8 +121,9 @@ def shot(page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     (SHOTS / ".gitignore").write_text("*\n")
     page.screenshot(path=str(SHOTS / name), full_page=True)
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SHOTS / name, DOCS_IMG / name)
+    if os.environ.get("LSTMVIS_UPDATE_DOCS_IMG") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SHOTS / name, DOCS_IMG / name)
 
 
 def test_brush_match_open_link_and_sql(server) -> None:
