@@ -12,12 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmvis_db import kernels
+
 RESCORE_BATCH_ROWS = 32768
 
 
 @dataclass
 class Candidates:
-    """Candidate runs: start, length, best level k, neighbour counts (0 outside the document)."""
+    """Candidate runs: start, length, best level k, neighbour counts (0 outside the document).
+
+    Integer arrays of one kind: int32 below 2**31 positions, int64 above.
+    """
 
     start: np.ndarray
     length: np.ndarray
@@ -51,6 +56,8 @@ def cell_mask(cells: np.ndarray, n_cells: int) -> np.ndarray:
 
 def popcount(words: np.ndarray) -> np.ndarray:
     """Set bits per row of a (R, W) uint64 array."""
+    if words.ndim == 2 and words.shape[1] == 1:
+        return np.bitwise_count(words[:, 0]).astype(np.int64)
     return np.bitwise_count(words).sum(axis=-1, dtype=np.int64)
 
 
@@ -66,63 +73,17 @@ def boundary_masks(doc_first: np.ndarray, doc_last: np.ndarray, n: int) -> tuple
 def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: int, length: int = 0) -> Candidates:
     """Every maximal run of count >= k (k = m..1) inside one document, length >= 2 (or == length).
 
-    Per level, the rising and falling edges of ``count >= k`` alternate, so one scan gives the
-    starts and ends; runs are cut at document starts.  The same (start, length) found at several
-    levels is one candidate with the largest k: levels run from m down, and a run whose start is
-    above the level and whose end equals that of the run one level up is that run again.
+    The same (start, length) found at several levels is one candidate with the largest k.  One
+    compiled scan (``kernels.maximal_runs``) finds them all, ordered by end.
     """
-    n = len(count)
-    c = np.minimum(count, m).astype(np.int16)
-    inner_starts = np.flatnonzero(doc_start[1:]) + 1  # document starts other than position 0
-    end_at = np.full(n, -1, dtype=np.int64)  # end of the run starting at each position, a level up
-    edge = np.zeros(n + 1, dtype=np.int8)
-    starts, lengths, levels = [], [], []
-    for k in range(min(m, int(c.max()) if n else 0), 0, -1):
-        on = (c >= k).view(np.int8)
-        edge[0] = on[0]
-        np.subtract(on[1:], on[:-1], out=edge[1:n])
-        edge[n] = -on[-1]
-        idx = np.flatnonzero(edge != 0)
-        s, e = idx[0::2].copy(), idx[1::2] - 1
-        if len(inner_starts):
-            cut = inner_starts[(on[inner_starts] == 1) & (on[inner_starts - 1] == 1)]
-            if len(cut):
-                s = np.sort(np.concatenate([s, cut]))
-                e = np.sort(np.concatenate([e, cut - 1]))
-        own = ~((c[s] > k) & (end_at[s] == e))
-        end_at[s] = e
-        ln = e - s + 1
-        keep = own & ((ln >= 2) if length <= 0 else (ln == length))
-        starts.append(s[keep])
-        lengths.append(ln[keep])
-        levels.append(np.full(int(keep.sum()), k, dtype=np.int32))
-    if not starts:
-        empty = np.zeros(0, dtype=np.int64)
-        return Candidates(empty, empty, empty.astype(np.int32), empty, empty)
-    s = np.concatenate(starts).astype(np.int64)
-    ln = np.concatenate(lengths).astype(np.int64)
-    lv = np.concatenate(levels)
-    e = s + ln - 1
-    before = np.where(doc_start[s], 0, c[np.maximum(s - 1, 0)]).astype(np.int64)
-    after = np.where(doc_end[e], 0, c[np.minimum(e + 1, n - 1)]).astype(np.int64)
-    return Candidates(s, ln, lv, before, after)
+    start, length_, level, before, after = kernels.maximal_runs(np.minimum(count, m), doc_start, doc_end, m, length)
+    return Candidates(start, length_, level, before, after)
 
 
 def run_and(words: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
     """AND of rows first[i]..last[i] (inclusive) of a (R, W) uint64 array, for each i."""
-    r, w = words.shape
-    out = np.empty((len(first), w), dtype=np.uint64)
-    if len(first) == 0:
-        return out
-    order = np.argsort(first, kind="stable")
-    idx = np.empty(2 * len(first), dtype=np.int64)
-    idx[0::2] = first[order]
-    idx[1::2] = last[order] + 1
-    ones = np.full((1, w), np.iinfo(np.uint64).max, dtype=np.uint64)
-    ext = np.concatenate([words, ones])
-    for j in range(w):
-        out[order, j] = np.bitwise_and.reduceat(ext[:, j], idx)[0::2]
-    return out
+    return kernels.range_and(np.ascontiguousarray(words), np.asarray(first, dtype=np.int64),
+                             np.asarray(last, dtype=np.int64))
 
 
 def selected_intersection(

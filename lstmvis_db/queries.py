@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lstmvis_db import matching
+from lstmvis_db import kernels, matching
 from lstmvis_db.errors import QueryError
 from lstmvis_db.quant import LEVELS, Quantizer
 
@@ -162,15 +162,14 @@ def rows_at(cat: Catalog, source: str, positions: np.ndarray) -> np.ndarray:
     if positions[-1] - positions[0] + 1 == len(positions):
         return window(cat, source, int(positions[0]), int(positions[-1]))
     want = pa.table({"pos": positions.astype(np.int32)})
-    with cat.cursor() as cur:
+    with cat.cursor() as cur:  # sorting the arrays in SQL would cost more than the fetch
         cur.register("_want", want)
-        tbl = cur.sql(
-            f"SELECT r.pos, r.v FROM _idx.rows_{info.sid} r SEMI JOIN _want USING (pos) ORDER BY r.pos"
-        ).to_arrow_table()
+        tbl = cur.sql(f"SELECT r.pos, r.v FROM _idx.rows_{info.sid} r SEMI JOIN _want USING (pos)").to_arrow_table()
     pos, vals = _rows_to_numpy(tbl, info.n_cells)
-    if len(pos) != len(positions):
+    order = np.argsort(pos, kind="stable")
+    if not np.array_equal(pos[order], positions):
         raise QueryError("internal error: rows missing from the project file")
-    return vals
+    return vals[order]
 
 
 # --------------------------------------------------------------------------- selection
@@ -211,26 +210,31 @@ def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) 
         on = np.full((1, m), j < 0)
         return np.repeat(matching.pack_bool(on), n, axis=0)
     columns = ", ".join(f"c{c}" for c in cells)
-    with cat.cursor() as cur:
+    with cat.cursor() as cur:  # rows in any order (the index is written without keeping it)
         tbl = cur.sql(f"SELECT pos, {columns} FROM _idx.q_{info.sid}").to_arrow_table()
-    res = {name: tbl.column(name).to_numpy() for name in tbl.column_names}
-    pos = np.asarray(res["pos"], dtype=np.int64)
-    if not (len(pos) == n and pos[0] == 0 and pos[-1] == n - 1 and np.all(pos[1:] > pos[:-1])):
-        order = np.argsort(pos)
-        res = {k: np.asarray(v)[order] for k, v in res.items()}
+    if tbl.num_rows != n:
+        raise QueryError(f"internal error: the index of {info.source!r} has {tbl.num_rows} rows, not {n}")
     bits = np.empty((n, (m + 63) // 64), dtype=np.uint64)
     amb = np.zeros(n, dtype=bool)
+    batches = []
+    for b in tbl.to_batches():
+        if b.num_rows:
+            pos = b.column(0).to_numpy()
+            batches.append((pos, kernels.stretches(pos), b))
     for w in range(bits.shape[1]):
-        part = cells[64 * w: 64 * (w + 1)]
+        part = range(64 * w, min(m, 64 * (w + 1)))
         # accumulate in the narrowest integer that holds this word's cells (less memory traffic)
         acc = np.zeros(n, dtype=next(d for d in (np.uint8, np.uint16, np.uint32, np.uint64)
                                      if np.iinfo(d).bits >= len(part)))
-        for i, c in enumerate(part):
-            q = np.asarray(res[f"c{c}"])
-            on = q >= j if exact else q > j
-            acc |= on.view(np.uint8).astype(acc.dtype) << acc.dtype.type(i)
-            if not exact:
-                amb |= q == j
+        for pos, cuts, batch in batches:
+            for i, col in enumerate(part):
+                q = batch.column(col + 1).to_numpy()
+                if len(cuts) > 2 + len(q) // 1024:  # rows scattered: place each by its position
+                    kernels.threshold_column_at(q, pos, j, exact, acc, i, amb)
+                    continue
+                for lo, hi in zip(cuts[:-1], cuts[1:]):  # the usual case: a few long stretches
+                    a, b = int(pos[lo]), int(pos[lo]) + int(hi - lo)
+                    kernels.threshold_column(q[lo:hi], j, exact, acc[a:b], i, amb[a:b])
         bits[:, w] = acc
     amb_pos = np.flatnonzero(amb)
     if len(amb_pos):

@@ -73,7 +73,8 @@ CREATE TABLE _idx.rows_{sid} AS SELECT pos::INTEGER AS pos, v FROM _rows_in;
 
 -- name: source_quantized
 -- The same values as 14-bit bucket numbers, one column per cell (cell-major in storage):
--- match phase 1 reads only the selected cells' columns.
+-- match phase 1 reads only the selected cells' columns.  Rows are not in position order (the
+-- insert does not keep it, which halves its time); readers place each row by its pos.
 CREATE TABLE _idx.q_{sid} AS SELECT * FROM _q_in;
 
 -- name: states_view

@@ -28,8 +28,10 @@ from lstmvis_db.types import Document, ProjectData, Source, Track
 
 VERSION = "0.1.0"
 FORMAT_VERSION = "2"  # bump when the physical layout changes; older files must be rebuilt
-CHUNK_ROWS = 65536
 ROW_GROUP_ROWS = 143_360  # 70 x 2048 rows: 14-bit bitpacked segments just fit a 256 KiB block
+# Ingest batches: half a row group.  A parallel insert from batches that do not divide the row
+# group size flushes short row groups (64k batches gave 128k groups, and 13% more index blocks).
+CHUNK_ROWS = ROW_GROUP_ROWS // 2
 _NAME_RE = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 
 
@@ -374,8 +376,12 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
             raise
         quant = Quantizer.for_range(stats["min"], stats["max"])
         con.execute("SET force_compression = 'bitpacking'")  # 14 significant bits of 16
+        # Match phase 1 scans whole columns and places each row by its pos, so row order does
+        # not matter here; keeping it would serialise the insert (about 2x slower at 650 cells).
+        con.execute("SET preserve_insertion_order = false")
         _q_in = _quantized_reader(src, n, d, quant, bar, label)  # noqa: F841
         con.execute(stmts["source_quantized"].format(sid=sid))
+        con.execute("RESET preserve_insertion_order")
         con.execute("SET force_compression = 'uncompressed'")
         con.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
