@@ -3,7 +3,9 @@
 * ``threshold_column``: one quantised column of the index -> one bit of the selection's words
   (``threshold_column_at`` for rows that are not consecutive positions).
 * ``maximal_runs``: every maximal run of ``count >= k`` for every level k, in one scan.
-* ``range_and``: the AND of each candidate's rows of bit words.
+* ``intersections``: per candidate, the selected cells on throughout it (and off at its
+  constraint positions): the exact I.
+* ``range_and``: the AND of each candidate's rows of bit words (rescoring on all cells).
 
 Each is a plain loop over arrays; ``matching`` holds the semantics and calls them.  Compiled
 code is cached next to the module (or in numba's user cache), so only a fresh install pays
@@ -12,20 +14,45 @@ the compile time, once.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numba import njit
+
+# The kernels release the GIL, so plain threads run pieces of one scan on all cores (portable,
+# and safe when several app sessions match at once, unlike numba's own parallel layers).
+WORKERS = max(1, min(8, os.cpu_count() or 1))
+PARALLEL_MIN = 1 << 18  # positions below which one thread is faster than handing out pieces
+_POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="lstmvis-kernel") if WORKERS > 1 else None
+
+
+def _on_all_cores(fn: Callable[[int, int], int | None], pieces: list[tuple[int, int]]) -> list:
+    """fn(lo, hi) for every piece, spread over the worker threads; results in piece order."""
+    if _POOL is None or len(pieces) < 2:
+        return [fn(lo, hi) for lo, hi in pieces]
+    return [f.result() for f in [_POOL.submit(fn, lo, hi) for lo, hi in pieces]]
 
 
 @njit(cache=True, nogil=True)
 def threshold_column(q, j, exact, acc, bit, ambiguous):  # pragma: no cover - compiled
-    """acc[i] |= (q[i] > j, or q[i] >= j if exact) << bit; unless exact, ambiguous[i] |= q[i] == j."""
+    """acc[i] |= (q[i] > j, or q[i] >= j if exact) << bit; unless exact, ambiguous[i] |= q[i] == j.
+
+    Written as mask arithmetic in two branch-free loops so that LLVM vectorises them (a shift
+    of a comparison result did not vectorise and was 4-5x slower).
+    """
     lo = np.uint16(j if exact else j + 1)
     jj = np.uint16(j)
-    shift = acc.dtype.type(bit)
-    for i in range(q.shape[0]):
-        v = q[i]
-        acc[i] |= acc.dtype.type(v >= lo) << shift
-        if not exact:
+    zero = acc.dtype.type(0)
+    bitval = acc.dtype.type(1) << acc.dtype.type(bit)
+    if exact:
+        for i in range(q.shape[0]):
+            acc[i] |= (zero - acc.dtype.type(q[i] >= lo)) & bitval
+    else:
+        for i in range(q.shape[0]):
+            v = q[i]
+            acc[i] |= (zero - acc.dtype.type(v >= lo)) & bitval
             ambiguous[i] |= v == jj
 
 
@@ -55,18 +82,21 @@ def stretches(pos):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _runs(c, doc_start, doc_end, length, open_at, open_after, out):  # pragma: no cover - compiled
+def _runs(c, m, lo, hi, doc_start, doc_end, length, out):  # pragma: no cover - compiled
+    """The runs that end in lo..hi-1, written to out[:, lo:]; no run may cross lo or hi."""
     n = c.shape[0]
-    found = 0
+    open_at = np.zeros(m + 2, dtype=out.dtype)
+    open_after = np.zeros(m + 2, dtype=out.dtype)
+    found = lo
     prev = 0
-    for p in range(n):
-        here = c[p]
+    for p in range(lo, hi):
+        here = min(np.int64(c[p]), m)
         if doc_start[p]:
             prev = 0
         for k in range(prev + 1, here + 1):  # runs of levels prev+1..here open at p
             open_at[k] = p
             open_after[k] = prev
-        nxt = 0 if (p == n - 1 or doc_end[p]) else c[p + 1]
+        nxt = 0 if (p == n - 1 or doc_end[p]) else min(np.int64(c[p + 1]), m)
         # runs of levels nxt+1..here close at p; open_at is non-decreasing in k, and the same
         # interval at several levels is one candidate with the highest of them
         last = -1
@@ -83,22 +113,85 @@ def _runs(c, doc_start, doc_end, length, open_at, open_after, out):  # pragma: n
                     out[4, found] = nxt
                     found += 1
         prev = here
-    return found
+    return found - lo
+
+
+@njit(cache=True, nogil=True)
+def _split_points(c, doc_start, targets):  # pragma: no cover - compiled
+    """For each target, the first position at or after it where no run can cross: a document
+    start or a count of 0 (len(c) if there is none)."""
+    n = c.shape[0]
+    out = np.full(targets.shape[0], n, dtype=np.int64)
+    for i in range(targets.shape[0]):
+        for p in range(targets[i], n):
+            if doc_start[p] or c[p] == 0:
+                out[i] = p
+                break
+    return out
 
 
 def maximal_runs(c: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: int, length: int) -> np.ndarray:
-    """Every maximal run of c >= k, k = 1..m, cut at document ends: rows start, length, level,
-    count before and count after (0 outside the document), ordered by end.
+    """Every maximal run of min(c, m) >= k, k = 1..m, cut at document ends: rows start, length,
+    level, count before and count after (0 outside the document), ordered by end.
 
-    The runs form a laminar family of distinct intervals (nested or disjoint), so there are
-    fewer than n of length >= 2 and at most n of one fixed length: n slots always suffice.
+    The runs form a laminar family of distinct intervals (nested or disjoint), so a stretch of
+    n positions holds fewer than n of length >= 2 and at most n of one fixed length: each
+    stretch writes into its own n slots.  Long inputs are cut where no run crosses and the
+    pieces are scanned on all cores.
     """
     n = len(c)
     kind = np.int32 if n < 2**31 - 1 else np.int64
-    c = np.ascontiguousarray(c, dtype=kind)
+    c = np.ascontiguousarray(c)
     out = np.empty((5, n), dtype=kind)
-    found = _runs(c, doc_start, doc_end, length, np.zeros(m + 2, dtype=kind), np.zeros(m + 2, dtype=kind), out)
-    return out[:, :found].copy()
+    cuts = [0, n]
+    if n >= PARALLEL_MIN and WORKERS > 1:
+        targets = np.arange(1, 2 * WORKERS, dtype=np.int64) * n // (2 * WORKERS)
+        cuts = sorted({0, n, *_split_points(c, doc_start, targets).tolist()})
+    pieces = list(zip(cuts[:-1], cuts[1:]))
+    found = _on_all_cores(lambda lo, hi: _runs(c, m, lo, hi, doc_start, doc_end, length, out), pieces)
+    return np.concatenate([out[:, lo:lo + f] for (lo, _), f in zip(pieces, found)], axis=1)
+
+
+@njit(cache=True, nogil=True)
+def _popcount(x):  # pragma: no cover - compiled
+    x = np.uint64(x)
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(cache=True, nogil=True)
+def _intersections(words, start, length, doc_start, doc_end, left, right, lo, hi, out):  # pragma: no cover
+    for i in range(lo, hi):
+        a = start[i]
+        b = a + length[i] - 1
+        total = 0
+        for j in range(words.shape[1]):
+            acc = words[a, j]
+            r = a + 1
+            while r <= b and acc != 0:
+                acc &= words[r, j]
+                r += 1
+            if left and not doc_start[a]:
+                acc &= ~words[a - 1, j]
+            if right and not doc_end[b]:
+                acc &= ~words[b + 1, j]
+            total += _popcount(acc)
+        out[i] = total
+
+
+def intersections(words: np.ndarray, start: np.ndarray, length: np.ndarray, doc_start: np.ndarray,
+                  doc_end: np.ndarray, left: bool, right: bool) -> np.ndarray:
+    """Per run: the cells (bits) on at every position of it, and off just before it (``left``)
+    and just after it (``right``) unless that is outside the document; their number."""
+    k = len(start)
+    out = np.empty(k, dtype=np.int64)
+    step = k // WORKERS + 1 if k >= PARALLEL_MIN // 4 else k + 1
+    pieces = [(a, min(k, a + step)) for a in range(0, k, step)]
+    _on_all_cores(lambda lo, hi: _intersections(words, start, length, doc_start, doc_end, left, right, lo, hi, out),
+                  pieces)
+    return out
 
 
 @njit(cache=True, nogil=True)

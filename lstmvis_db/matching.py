@@ -1,8 +1,10 @@
 """The match algorithm of contract §2 on arrays: candidates, exact scoring, ranking.
 
-Pure numpy, no database: ``queries.match`` feeds it the selected cells' on-bits (exact, from
-the quantised index) and a function that fetches exact rows for rescoring.  Bits are packed
-little-endian into uint64 words: cell c of a selection is bit c % 64 of word c // 64.
+No database: ``queries.match`` feeds it the selected cells' on-bits (exact, from the quantised
+index) and a function that fetches exact rows for rescoring.  Bits are packed little-endian
+into words: cell c of a selection is bit c % 64 of word c // 64.  Words are uint64, except
+that a selection of at most 64 cells may come as one narrower unsigned word (uint8 for up to
+8 cells, ...), which halves or quarters the memory the passes touch.
 """
 
 from __future__ import annotations
@@ -56,8 +58,6 @@ def cell_mask(cells: np.ndarray, n_cells: int) -> np.ndarray:
 
 def popcount(words: np.ndarray) -> np.ndarray:
     """Set bits per row of a (R, W) uint64 array."""
-    if words.ndim == 2 and words.shape[1] == 1:
-        return np.bitwise_count(words[:, 0]).astype(np.int64)
     return np.bitwise_count(words).sum(axis=-1, dtype=np.int64)
 
 
@@ -76,7 +76,7 @@ def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarra
     The same (start, length) found at several levels is one candidate with the largest k.  One
     compiled scan (``kernels.maximal_runs``) finds them all, ordered by end.
     """
-    start, length_, level, before, after = kernels.maximal_runs(np.minimum(count, m), doc_start, doc_end, m, length)
+    start, length_, level, before, after = kernels.maximal_runs(count, doc_start, doc_end, m, length)
     return Candidates(start, length_, level, before, after)
 
 
@@ -91,17 +91,8 @@ def selected_intersection(
     constrain_left: bool, constrain_right: bool,
 ) -> np.ndarray:
     """I = |A ∩ S| for every candidate, from the selected cells' bits alone (exact)."""
-    s, e = cand.start, cand.start + cand.length - 1
-    a = run_and(bits, s, e)
-    if constrain_left:  # cells on just before the run (inside its document) are not in A
-        before = bits[np.maximum(s - 1, 0)]
-        before[doc_start[s]] = 0
-        a &= ~before
-    if constrain_right:
-        after = bits[np.minimum(e + 1, len(bits) - 1)]
-        after[doc_end[e]] = 0
-        a &= ~after
-    return popcount(a)
+    return kernels.intersections(np.ascontiguousarray(bits), cand.start, cand.length, doc_start, doc_end,
+                                 bool(constrain_left), bool(constrain_right))
 
 
 def pool_order(cand: Candidates, constrain_left: bool, constrain_right: bool, pool: int) -> np.ndarray:
@@ -199,7 +190,7 @@ def match_arrays(
     n = bits.shape[0]
     m = len(cells)
     doc_start, doc_end = boundary_masks(doc_first, doc_last, n)
-    count = popcount(bits).astype(np.int32)
+    count = np.bitwise_count(bits[:, 0]) if bits.shape[1] == 1 else popcount(bits)
     cand = find_candidates(count, doc_start, doc_end, m, length)
     if pool is not None:
         cand = cand.take(pool_order(cand, constrain_left, constrain_right, pool))

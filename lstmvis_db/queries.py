@@ -214,14 +214,14 @@ def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) 
         tbl = cur.sql(f"SELECT pos, {columns} FROM _idx.q_{info.sid}").to_arrow_table()
     if tbl.num_rows != n:
         raise QueryError(f"internal error: the index of {info.source!r} has {tbl.num_rows} rows, not {n}")
-    bits = np.empty((n, (m + 63) // 64), dtype=np.uint64)
+    words = []
     amb = np.zeros(n, dtype=bool)
     batches = []
     for b in tbl.to_batches():
         if b.num_rows:
             pos = b.column(0).to_numpy()
             batches.append((pos, kernels.stretches(pos), b))
-    for w in range(bits.shape[1]):
+    for w in range((m + 63) // 64):
         part = range(64 * w, min(m, 64 * (w + 1)))
         # accumulate in the narrowest integer that holds this word's cells (less memory traffic)
         acc = np.zeros(n, dtype=next(d for d in (np.uint8, np.uint16, np.uint32, np.uint64)
@@ -233,12 +233,15 @@ def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) 
                     kernels.threshold_column_at(q, pos, j, exact, acc, i, amb)
                     continue
                 for lo, hi in zip(cuts[:-1], cuts[1:]):  # the usual case: a few long stretches
-                    a, b = int(pos[lo]), int(pos[lo]) + int(hi - lo)
-                    kernels.threshold_column(q[lo:hi], j, exact, acc[a:b], i, amb[a:b])
-        bits[:, w] = acc
+                    at = slice(int(pos[lo]), int(pos[lo]) + int(hi - lo))
+                    kernels.threshold_column(q[lo:hi], j, exact, acc[at], i, amb[at])
+        words.append(acc)
+    # one word of the narrowest type, or uint64 words (matching's convention)
+    bits = words[0].reshape(n, 1) if len(words) == 1 else np.stack(words, axis=1).astype(np.uint64)
     amb_pos = np.flatnonzero(amb)
     if len(amb_pos):
-        bits[amb_pos] = matching.pack_bool(rows_at(cat, info.source, amb_pos)[:, cells] >= np.float64(t))
+        exact_on = matching.pack_bool(rows_at(cat, info.source, amb_pos)[:, cells] >= np.float64(t))
+        bits[amb_pos] = exact_on.astype(bits.dtype)
     return bits
 
 

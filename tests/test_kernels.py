@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+
 import duckdb
 import numpy as np
 from hypothesis import given, settings
@@ -32,9 +35,20 @@ def _runs_by_definition(c, docs, m, length):
     return best
 
 
+@contextlib.contextmanager
+def split_everything():
+    """Make the kernels cut even tiny inputs into pieces for the worker threads."""
+    old = kernels.PARALLEL_MIN
+    kernels.PARALLEL_MIN = 4
+    try:
+        yield
+    finally:
+        kernels.PARALLEL_MIN = old
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.integers(1, 7), st.lists(st.integers(0, 7), min_size=1, max_size=80), st.data())
-def test_maximal_runs_equal_definition(m, raw, data):
+@given(st.integers(1, 7), st.lists(st.integers(0, 7), min_size=1, max_size=80), st.data(), st.booleans())
+def test_maximal_runs_equal_definition(m, raw, data, split):
     c = np.minimum(np.array(raw), m)
     n = len(c)
     cuts = sorted(data.draw(st.sets(st.integers(1, n - 1), max_size=min(5, n - 1)))) if n > 1 else []
@@ -45,7 +59,8 @@ def test_maximal_runs_equal_definition(m, raw, data):
     doc_end = np.zeros(n, dtype=bool)
     doc_start[[a for a, _ in docs]] = True
     doc_end[[b for _, b in docs]] = True
-    start, ln, level, before, after = kernels.maximal_runs(c, doc_start, doc_end, m, length)
+    with split_everything() if split else contextlib.nullcontext():
+        start, ln, level, before, after = kernels.maximal_runs(c, doc_start, doc_end, m, length)
     got = {(int(s), int(s + x - 1)): int(k) for s, x, k in zip(start, ln, level)}
     assert len(got) == len(start)  # no interval twice
     assert got == _runs_by_definition(c, docs, m, length)
@@ -109,8 +124,10 @@ def test_match_over_more_than_64_cells_equals_oracle(tmp_path):
         name="wide", tokens=[f"w{i}" for i in range(n)],
         documents=[Document(f"d{i}", a, b) for i, (a, b) in enumerate(docs)], sources=[Source("s", vals)]))
     with lstmvis_db.open(path) as p:
-        for t, cl, cr in ((0.3, True, False), (0.0, True, True), (0.5, False, False)):
-            got = p.match("s", cells, t, cl, cr, limit=20)
+        for (t, cl, cr), split in itertools.product(((0.3, True, False), (0.0, True, True), (0.5, False, False)),
+                                                    (False, True)):
+            with split_everything() if split else contextlib.nullcontext():
+                got = p.match("s", cells, t, cl, cr, limit=20)
             want = oracle_match(vals, docs, cells, t, cl, cr, 0, 20)
             assert got["candidates"] == want["candidates"] and got["histogram"] == want["histogram"]
             assert [(g["start"], g["length"], g["intersection"], g["union"]) for g in got["matches"]] == \
