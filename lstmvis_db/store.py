@@ -12,6 +12,7 @@ import datetime as _dt
 import math
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -354,13 +355,7 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
     _predictions_in = _predictions_table(data.tracks)  # noqa: F841
     con.execute(stmts["predictions"])
     for t in data.tracks:
-        lo, hi = _track_range(t)
-        con.execute("INSERT INTO tracks VALUES (?, ?, ?, ?, ?)", [t.track, t.kind, t.description, lo, hi])
-        if t.kind == "categorical":
-            con.executemany(
-                "INSERT INTO _idx.track_categories VALUES (?, ?, ?)",
-                [(t.track, i, c) for i, c in enumerate(_categories(t))],
-            )
+        _insert_track_row(con, t)
     parts = []
     con.execute("SET force_compression = 'uncompressed'")
     for sid, src in enumerate(data.sources):
@@ -395,6 +390,62 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
     con.execute("RESET force_compression")
     union = "\nUNION ALL\n".join(parts) if parts else stmts["states_view_empty"]
     con.execute(stmts["states_view"].format(union_of_sources=union))
+
+
+def _insert_track_row(con: duckdb.DuckDBPyConnection, t: Track) -> None:
+    """The track's row in ``tracks`` and, if categorical, its category order."""
+    lo, hi = _track_range(t)
+    con.execute("INSERT INTO tracks VALUES (?, ?, ?, ?, ?)", [t.track, t.kind, t.description, lo, hi])
+    if t.kind == "categorical":
+        con.executemany(
+            "INSERT INTO _idx.track_categories VALUES (?, ?, ?)",
+            [(t.track, i, c) for i, c in enumerate(_categories(t))],
+        )
+
+
+def write_track(path: str | Path, track: Track, replace: bool = False) -> None:
+    """Add ``track`` (one label, value or top-k row per position) to the project at ``path``.
+
+    Atomic like ``write_project``: the change is made on a copy that replaces the file only
+    when complete.
+
+    Raises:
+        InputError: not a project, a track of that name exists (and not ``replace``), or a
+            track that does not fit the token stream; the project is left unchanged.
+    """
+    path = Path(path)
+    con = connect(path, read_only=True)
+    try:
+        row = con.execute("SELECT count(*) FROM tokens").fetchone()
+        n = int(row[0]) if row else 0
+        exists = con.execute("SELECT kind FROM tracks WHERE track = ?", [track.track]).fetchone()
+    finally:
+        con.close()
+    if exists and not replace:
+        raise InputError(f"{path}: track {track.track!r} already exists ({exists[0]}); pass --replace")
+    _check_track(track, n)
+    _annotations_in = _annotations_table([track])  # noqa: F841  (scanned by name below)
+    _predictions_in = _predictions_table([track])  # noqa: F841
+    tmp = _temp_path(path)
+    _remove_db(tmp)
+    try:
+        shutil.copyfile(path, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute("BEGIN")
+            for table, column in (("annotations", "track"), ("predictions", "source"),
+                                  ("_idx.track_categories", "track"), ("tracks", "track")):
+                con.execute(f"DELETE FROM {table} WHERE {column} = ?", [track.track])
+            con.execute("INSERT INTO annotations SELECT * FROM _annotations_in ORDER BY pos")
+            con.execute("INSERT INTO predictions SELECT * FROM _predictions_in ORDER BY pos, rank")
+            _insert_track_row(con, track)
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, path)
+    finally:
+        _remove_db(tmp)
 
 
 def connect(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:

@@ -8,8 +8,6 @@ track is added to the copy, and the copy is renamed over the original only when 
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -124,24 +122,15 @@ def add_track(
             stream, an existing track, or a file that is not a project.  The project is
             left unchanged.
     """
-    import duckdb
-
     from lstmvis_db import store
 
     db = Path(db)
     if not track or not track.strip():
         raise InputError("track name is empty")
-    store.connect(db, read_only=True).close()  # a clear error when missing / not a project
-    kind, pos, data = read_track_file(file, kind)
-    con = duckdb.connect(str(db), read_only=True)
-    try:
+    with store.connect(db, read_only=True) as con:  # a clear error when missing / not a project
         row = con.execute("SELECT count(*) FROM tokens").fetchone()
-        n = int(row[0]) if row else 0
-        exists = con.execute("SELECT kind FROM tracks WHERE track = ?", [track]).fetchone()
-    finally:
-        con.close()
-    if exists and not replace:
-        raise InputError(f"{db}: track {track!r} already exists ({exists[0]}); pass --replace")
+    n = int(row[0]) if row else 0
+    kind, pos, data = read_track_file(file, kind)
     out_of_range = pos[(pos < 0) | (pos >= n)]
     if len(out_of_range):
         raise InputError(
@@ -161,39 +150,5 @@ def add_track(
         values = np.full(n, np.nan)
         values[pos] = data
         full.values = values
-    store._check_track(full, n)
-    table = store._annotations_table([full])
-    lo, hi = store._track_range(full)
-
-    tmp = db.with_name(f".{db.name}.track-{os.getpid()}")
-    try:
-        shutil.copyfile(db, tmp)
-        con = duckdb.connect(str(tmp))
-        try:
-            con.execute("BEGIN")
-            if exists:
-                con.execute("DELETE FROM annotations WHERE track = ?", [track])
-                con.execute("DELETE FROM predictions WHERE source = ?", [track])
-                con.execute("DELETE FROM _idx.track_categories WHERE track = ?", [track])
-                con.execute("DELETE FROM tracks WHERE track = ?", [track])
-            con.register("_track_in", table)
-            con.execute(
-                "INSERT INTO annotations SELECT track::VARCHAR, pos::INTEGER, label::VARCHAR, "
-                "value::DOUBLE FROM _track_in ORDER BY pos"
-            )
-            con.execute("INSERT INTO tracks VALUES (?, ?, ?, ?, ?)", [track, kind, full.description, lo, hi])
-            if kind == "categorical":
-                con.executemany(
-                    "INSERT INTO _idx.track_categories VALUES (?, ?, ?)",
-                    [(track, i, c) for i, c in enumerate(store._categories(full))],
-                )
-            con.execute("COMMIT")
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        os.replace(tmp, db)
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            if leftover.exists():
-                leftover.unlink()
+    store.write_track(db, full, replace=replace)
     return {"db": str(db), "track": track, "kind": kind, "annotated": len(pos)}

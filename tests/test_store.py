@@ -1,0 +1,50 @@
+"""store.write_track: adding and replacing a track on an existing project, atomically."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+import lstmvis_db
+from lstmvis_db import InputError, ProjectData, Source, Track
+from lstmvis_db.store import write_track
+
+
+@pytest.fixture()
+def project(tmp_path):
+    path = tmp_path / "p.duckdb"
+    vals = np.random.default_rng(0).uniform(-1, 1, (6, 3)).astype(np.float32)
+    lstmvis_db.write_project(path, ProjectData(
+        name="p", tokens=list("abcdef"), sources=[Source("s", vals)],
+        tracks=[Track("pos", "categorical", labels=["N", "V"] * 3)]))
+    return path
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_add_topk_and_replace_categorical(project):
+    tok = np.array([["x", "y"]] * 6, dtype=object)
+    write_track(project, Track("next", "topk", topk_tokens=tok, topk_scores=np.full((6, 2), 0.5)))
+    write_track(project, Track("pos", "categorical", labels=["A", None, "B", "A", None, None]), replace=True)
+    with lstmvis_db.open(project) as p:
+        tracks = p.sql("SELECT track, kind FROM tracks ORDER BY track")
+        assert tracks.values.tolist() == [["next", "topk"], ["pos", "categorical"]]
+        assert len(p.sql("SELECT * FROM predictions WHERE source = 'next'")) == 12
+        rows = p.sql("SELECT pos, label FROM annotations WHERE track = 'pos' ORDER BY pos")
+        assert rows.values.tolist() == [[0, "A"], [2, "B"], [3, "A"]]
+        cats = p.sql("SELECT category FROM _idx.track_categories WHERE track = 'pos' ORDER BY ord")
+        assert cats["category"].tolist() == ["A", "B"]
+
+
+def test_refusals_leave_the_file_unchanged(project):
+    before = _digest(project)
+    with pytest.raises(InputError, match="'pos' already exists"):
+        write_track(project, Track("pos", "scalar", values=np.arange(6.0)))
+    with pytest.raises(InputError, match="needs 6 values, got 4"):
+        write_track(project, Track("depth", "scalar", values=np.arange(4.0)))
+    assert _digest(project) == before
+    assert not list(project.parent.glob(".*tmp*"))
