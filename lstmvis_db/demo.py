@@ -463,7 +463,7 @@ def shakespeare_data(limit: int | None = None, data_dir: Path | None = None,
     documents = _scene_documents(kept)
     sources = [
         Source(name, run[name], model="textgenrnn-2.0.0", layer=int(name[5]),
-               kind="output" if name.endswith("_h") else "cell", transform="none",
+               kind="hidden" if name.endswith("_h") else "cell", transform="none",
                description=(f"layer {name[5]} "
                             + ("hidden state h = o * tanh(c), in (-1, 1)" if name.endswith("_h")
                                else "cell state c (unbounded)")))
@@ -722,7 +722,7 @@ def parens_data(limit: int | None = None, data_dir: Path | None = None,
     hidden = model.layers[0].hidden
     sources = [
         Source(f"layer{li}_{kind_}", run[f"layer{li}_{kind_}"], model="parens-lstm", layer=li,
-               kind="output" if kind_ == "h" else "cell", transform="none",
+               kind="hidden" if kind_ == "h" else "cell", transform="none",
                description=f"layer {li} {'hidden state h' if kind_ == 'h' else 'cell state c'}")
         for li in range(1, len(model.layers) + 1) for kind_ in ("h", "c")
     ]
@@ -1030,7 +1030,7 @@ def chorales_data(limit: int | None = None, data_dir: Path | None = None,
     hidden = model.weights[0].hidden
     sources = [
         Source(f"layer{li}_{kind_}", run[f"layer{li}_{kind_}"], model="chorales-lstm",
-               layer=li, kind="output" if kind_ == "h" else "cell", transform="none",
+               layer=li, kind="hidden" if kind_ == "h" else "cell", transform="none",
                description=f"layer {li} {'hidden state h' if kind_ == 'h' else 'cell state c'}")
         for li in range(1, len(model.weights) + 1) for kind_ in ("h", "c")
     ]
