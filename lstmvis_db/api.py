@@ -72,7 +72,7 @@ class Project:
         return queries.tracks(self.catalog)
 
     def annotations(self, track: str, positions) -> pd.DataFrame:
-        return queries.annotations(self.catalog, track, np.asarray(positions))
+        return queries.track_annotations(self.catalog, track, np.asarray(positions))
 
     def predictions(self, track: str, lo: int, hi: int) -> pd.DataFrame:
         return queries.predictions(self.catalog, track, lo, hi)
@@ -89,6 +89,6 @@ class Project:
         return self.catalog.documents
 
 
-def open(path: str | Path, read_only: bool = True) -> Project:  # noqa: A001 (contract name)
+def open(path: str | Path, read_only: bool = True) -> Project:
     """Open a project file (contract §5: ``lstmvis_db.open(path)``)."""
     return Project(path, read_only=read_only)

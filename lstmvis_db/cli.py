@@ -12,13 +12,17 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from lstmvis_db.errors import LstmvisError
 
 Handler = Callable[[argparse.Namespace], object]
 
 
-def _emit(args: argparse.Namespace, result: object, text: Callable[[object], str]) -> None:
+R = TypeVar("R")
+
+
+def _emit(args: argparse.Namespace, result: R, text: Callable[[R], str]) -> None:
     if getattr(args, "json", False):
         print(json.dumps(result, ensure_ascii=False))
     else:

@@ -471,15 +471,13 @@ def shakespeare_data(limit: int | None = None, data_dir: Path | None = None,
     ]
     hyp = dict(SHAKESPEARE_HYPOTHESIS)
     anchor = text.find(str(hyp["anchor"]))
-    length = int(hyp["length"])
+    length = int(str(hyp["length"]))
     if anchor < 0:  # a --limit build without the anchor: the first '[' inside a document
         starts = {d.first_pos for d in _scene_documents(kept)}
         anchor = next((i for i, ch in enumerate(text) if ch == "[" and i not in starts), 0)
         close = text.find("]", anchor)
         length = max(1, min(length, (close if close > 0 else n) - anchor))
-    hyp["start"] = anchor
-    hyp["end"] = anchor + length - 1
-    hyp["range_text"] = text[hyp["start"]:hyp["end"] + 1]
+    hyp.update(start=anchor, end=anchor + length - 1, range_text=text[anchor:anchor + length])
     extra = {
         "demo": "shakespeare",
         "model": "textgenrnn 2.0.0 pretrained char-LSTM (MIT), 2 x 128 cells",
@@ -647,7 +645,7 @@ def generate_parens(n: int, rng: np.random.Generator, max_depth: int = PARENS_MA
     draws = rng.random(n)
     for i in range(n):
         if d == 0:
-            allowed = ("(", "0")
+            allowed: tuple[str, ...] = ("(", "0")
         elif d == max_depth:
             allowed = (")", str(d))
         else:

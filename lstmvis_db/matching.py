@@ -215,4 +215,4 @@ def match_arrays(
         }
         for i in top
     ]
-    return {"matches": matches, "histogram": hist, "candidates": int(len(cand))}
+    return {"matches": matches, "histogram": hist, "candidates": len(cand)}

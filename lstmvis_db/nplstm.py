@@ -62,7 +62,7 @@ class PreparedLayer:
         self.dtype = dtype
         self.w_ih_t = np.ascontiguousarray((weights.w_ih.astype(np.float64).T * scale).astype(dtype))
         self.w_hh_t = np.ascontiguousarray((weights.w_hh.astype(np.float64).T * scale).astype(dtype))
-        self.bias = (weights.b_ih.astype(dtype) + weights.b_hh.astype(dtype)) * scale.astype(dtype)
+        self.bias: np.ndarray = (weights.b_ih.astype(dtype) + weights.b_hh.astype(dtype)) * scale.astype(dtype)
 
     def project(self, x: np.ndarray) -> np.ndarray:
         """Input projection plus bias for inputs of shape (..., in) -> (..., 4H)."""
@@ -134,10 +134,10 @@ def lstm_forward(x: np.ndarray, weights: LstmWeights | PreparedLayer,
     batch, steps, _ = x.shape
     hidden = layer.hidden
     proj = layer.project(x)
-    h = np.zeros((batch, hidden), layer.dtype) if h0 is None else np.array(h0, layer.dtype)
-    c = np.zeros((batch, hidden), layer.dtype) if c0 is None else np.array(c0, layer.dtype)
-    hs = np.empty((batch, steps, hidden), layer.dtype)
-    cs = np.empty((batch, steps, hidden), layer.dtype)
+    h: np.ndarray = np.zeros((batch, hidden), layer.dtype) if h0 is None else np.array(h0, layer.dtype)
+    c: np.ndarray = np.zeros((batch, hidden), layer.dtype) if c0 is None else np.array(c0, layer.dtype)
+    hs: np.ndarray = np.empty((batch, steps, hidden), layer.dtype)
+    cs: np.ndarray = np.empty((batch, steps, hidden), layer.dtype)
     for t in range(steps):
         h, c = layer.step(proj[:, t], h, c)
         hs[:, t] = h
@@ -173,7 +173,7 @@ def topk(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def _pad_batch(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
     """Stack 1-D integer sequences into a (B, Tmax) array padded with 0."""
     lengths = [len(s) for s in seqs]
-    out = np.zeros((len(seqs), max(lengths) if lengths else 0), dtype=np.int64)
+    out: np.ndarray = np.zeros((len(seqs), max(lengths) if lengths else 0), dtype=np.int64)
     for row, seq in enumerate(seqs):
         out[row, : len(seq)] = seq
     return out, lengths
@@ -216,12 +216,12 @@ class TextgenrnnModel:
     def __init__(self, arrays: dict[str, np.ndarray] | np.lib.npyio.NpzFile,
                  dtype: type = COMPUTE_DTYPE) -> None:
         self.dtype = dtype
-        self.embedding = np.asarray(arrays["embedding"]).astype(dtype)
+        self.embedding: np.ndarray = np.asarray(arrays["embedding"]).astype(dtype)
         self.weights = [LstmWeights.from_npz(arrays, "l1_"), LstmWeights.from_npz(arrays, "l2_")]
         self.layers = [PreparedLayer(w, dtype) for w in self.weights]
-        self.attention_w = np.asarray(arrays["attention_w"]).astype(dtype)
-        self.output_kernel = np.asarray(arrays["output_kernel"]).astype(dtype)
-        self.output_bias = np.asarray(arrays["output_bias"]).astype(dtype)
+        self.attention_w: np.ndarray = np.asarray(arrays["attention_w"]).astype(dtype)
+        self.output_kernel: np.ndarray = np.asarray(arrays["output_kernel"]).astype(dtype)
+        self.output_bias: np.ndarray = np.asarray(arrays["output_bias"]).astype(dtype)
         # layer-1 input projection of every vocabulary entry (an exact lookup table)
         self._proj1 = self.layers[0].project(self.embedding)
 
@@ -249,10 +249,10 @@ class TextgenrnnModel:
             if li > 0:
                 assert inp_h is not None
                 proj = layer.project(inp_h)
-            h = np.zeros((batch, hid), self.dtype)
-            c = np.zeros((batch, hid), self.dtype)
-            hs = np.empty((batch, steps, hid), self.dtype)
-            cs = np.empty((batch, steps, hid), self.dtype)
+            h: np.ndarray = np.zeros((batch, hid), self.dtype)
+            c: np.ndarray = np.zeros((batch, hid), self.dtype)
+            hs: np.ndarray = np.empty((batch, steps, hid), self.dtype)
+            cs: np.ndarray = np.empty((batch, steps, hid), self.dtype)
             for t in range(steps):
                 h, c = layer.step(proj[:, t], h, c)
                 hs[:, t] = h
@@ -273,7 +273,7 @@ class TextgenrnnModel:
         w = self.window
         logits = feats @ self.attention_w  # (B, T)
         first = steps - last
-        out = np.empty((batch, last, self.output_kernel.shape[1]), self.dtype)
+        out: np.ndarray = np.empty((batch, last, self.output_kernel.shape[1]), self.dtype)
         for j in range(last):
             p = first + j
             lo = max(0, p - w + 1)

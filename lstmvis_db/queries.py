@@ -21,7 +21,6 @@ from lstmvis_db.errors import QueryError
 from lstmvis_db.quant import LEVELS, Quantizer
 
 
-
 @dataclass(frozen=True)
 class SourceInfo:
     source: str
@@ -68,7 +67,7 @@ class Catalog:
     @cached_property
     def n_positions(self) -> int:
         with self.cursor() as cur:
-            return int(cur.execute("SELECT count(*) FROM tokens").fetchone()[0])
+            return _count(cur, "tokens")
 
     @cached_property
     def documents(self) -> pd.DataFrame:
@@ -96,6 +95,11 @@ class Catalog:
 # --------------------------------------------------------------------------- checks
 
 
+def _count(cur: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
 def check_threshold(threshold: object) -> float:
     try:
         t = float(threshold)  # type: ignore[arg-type]
@@ -120,7 +124,7 @@ def check_range(cat: Catalog, start: int, end: int) -> tuple[int, int]:
 
 def check_cells(info: SourceInfo, cells: object) -> np.ndarray:
     try:
-        arr = np.array(sorted({int(c) for c in cells}), dtype=np.int64)  # type: ignore[union-attr]
+        arr = np.array(sorted({int(c) for c in cells}), dtype=np.int64)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         raise QueryError(f"cells must be integers, got {cells!r}") from None
     bad = arr[(arr < 0) | (arr >= info.n_cells)]
@@ -181,7 +185,7 @@ def select_cells(cat: Catalog, source: str, start: int, end: int, threshold: flo
 
     Padding positions outside the document of ``start`` are ignored.
     """
-    info = cat.source(source)
+    cat.source(source)  # an unknown source: a clear error
     t = np.float64(check_threshold(threshold))
     start, end = check_range(cat, start, end)
     if int(left_off) != left_off or int(right_off) != right_off or left_off < 0 or right_off < 0:
@@ -289,7 +293,7 @@ def tracks(cat: Catalog) -> pd.DataFrame:
         ).df()
 
 
-def annotations(cat: Catalog, track: str, positions: np.ndarray) -> pd.DataFrame:
+def track_annotations(cat: Catalog, track: str, positions: np.ndarray) -> pd.DataFrame:
     """Columns pos, label, value of one track at the given positions (missing ones absent)."""
     want = pa.table({"pos": np.asarray(positions, dtype=np.int32)})
     with cat.cursor() as cur:
@@ -347,7 +351,7 @@ def match_details(cat: Catalog, source: str, cells: object, threshold: float, ma
     for _, tr in tracks(cat).iterrows():
         if tr["kind"] == "topk":
             continue
-        ann = annotations(cat, tr["track"], upos).set_index("pos")
+        ann = track_annotations(cat, tr["track"], upos).set_index("pos")
         col = "label" if tr["kind"] == "categorical" else "value"
         name = tr["track"] if tr["track"] not in base else f"{tr['track']} (track)"
         df[name] = pd.Series(positions).map(ann[col]).to_numpy() if len(ann) else None
@@ -431,7 +435,7 @@ def info(cat: Catalog) -> dict:
     """The dict of ``info --json``."""
     with cat.cursor() as cur:
         meta = dict(cur.execute("SELECT key, value FROM project").fetchall())
-        n_docs = int(cur.execute("SELECT count(*) FROM documents").fetchone()[0])
+        n_docs = _count(cur, "documents")
         trk = cur.execute("SELECT track, kind FROM tracks ORDER BY track").fetchall()
     return {
         "name": meta.get("name", ""),

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -218,7 +219,7 @@ def _annotations_table(tracks: Sequence[Track]) -> pa.Table:
     parts = []
     for t in tracks:
         if t.kind == "categorical":
-            labels = [None if x is None or (isinstance(x, float) and math.isnan(x)) else str(x) for x in t.labels]
+            labels = [None if x is None or (isinstance(x, float) and math.isnan(x)) else str(x) for x in t.labels or []]
             pos = np.arange(len(labels), dtype=np.int32)
             keep = np.array([x is not None for x in labels])
             parts.append(pa.table({
@@ -278,7 +279,7 @@ def _categories(t: Track) -> list[str]:
     if t.categories is not None:
         return [str(c) for c in t.categories]
     seen: dict[str, None] = {}
-    for x in t.labels:
+    for x in t.labels or []:
         if x is not None and not (isinstance(x, float) and math.isnan(x)):
             seen.setdefault(str(x), None)
     return list(seen)
@@ -337,7 +338,7 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
     meta = {
         "name": data.name,
         "description": data.description or data.name,
-        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "created": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "tool_version": VERSION,
         "format_version": FORMAT_VERSION,
         "origin": data.origin,
@@ -348,11 +349,12 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
         "INSERT INTO documents VALUES (?, ?, ?, ?)",
         [(i, d.name, d.first_pos, d.last_pos) for i, d in enumerate(docs)],
     )
-    _tokens_in = _tokens_table(data, docs, n)  # noqa: F841  (scanned by name below)
+    # the _*_in locals are read by name by the SQL that follows (DuckDB's replacement scan)
+    _tokens_in = _tokens_table(data, docs, n)
     con.execute(stmts["tokens"])
-    _annotations_in = _annotations_table(data.tracks)  # noqa: F841
+    _annotations_in = _annotations_table(data.tracks)
     con.execute(stmts["annotations"])
-    _predictions_in = _predictions_table(data.tracks)  # noqa: F841
+    _predictions_in = _predictions_table(data.tracks)
     con.execute(stmts["predictions"])
     for t in data.tracks:
         _insert_track_row(con, t)
@@ -361,8 +363,8 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
     for sid, src in enumerate(data.sources):
         d = _source_shape(src, n)
         label = f"source {src.source}"[:28]
-        stats: dict[str, float] = {}
-        _rows_in = _rows_reader(src, n, d, stats, bar, label)  # noqa: F841
+        stats: dict[str, Any] = {}  # min, max; "error": an exception raised inside the stream
+        _rows_in = _rows_reader(src, n, d, stats, bar, label)
         try:
             con.execute(stmts["source_rows"].format(sid=sid))
         except duckdb.Error:
@@ -374,7 +376,7 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
         # Match phase 1 scans whole columns and places each row by its pos, so row order does
         # not matter here; keeping it would serialise the insert (about 2x slower at 650 cells).
         con.execute("SET preserve_insertion_order = false")
-        _q_in = _quantized_reader(src, n, d, quant, bar, label)  # noqa: F841
+        _q_in = _quantized_reader(src, n, d, quant, bar, label)
         con.execute(stmts["source_quantized"].format(sid=sid))
         con.execute("RESET preserve_insertion_order")
         con.execute("SET force_compression = 'uncompressed'")
@@ -424,8 +426,8 @@ def write_track(path: str | Path, track: Track, replace: bool = False) -> None:
     if exists and not replace:
         raise InputError(f"{path}: track {track.track!r} already exists ({exists[0]}); pass --replace")
     _check_track(track, n)
-    _annotations_in = _annotations_table([track])  # noqa: F841  (scanned by name below)
-    _predictions_in = _predictions_table([track])  # noqa: F841
+    _annotations_in = _annotations_table([track])  # read by name by the inserts below
+    _predictions_in = _predictions_table([track])
     tmp = _temp_path(path)
     _remove_db(tmp)
     try:

@@ -9,10 +9,10 @@ import duckdb
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import oracle_match
 
 import lstmvis_db
 from lstmvis_db import Document, ProjectData, Source, kernels
-from oracle import oracle_match
 
 
 def _runs_by_definition(c, docs, m, length):
