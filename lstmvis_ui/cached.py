@@ -1,0 +1,84 @@
+"""Cached queries: bounded ``st.cache_data`` wrappers around the open project's read methods,
+keyed on the file path and the parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lstmvis_db import views
+
+from .constants import LEFT_CONTEXT, MATCH_RIGHT
+from .resources import open_project
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def info(path: str) -> dict:
+    p = open_project(path)
+    out = p.info()
+    out["meta"] = p.meta()
+    out["tracks_df"] = p.tracks()
+    out["documents_df"] = p.documents
+    out["unsigned"] = {s.source: s.unsigned for s in p.catalog.sources.values()}
+    out["n_cells"] = {s.source: s.n_cells for s in p.catalog.sources.values()}
+    out["value_range"] = {s.source: (float(s.min_value), float(s.max_value)) for s in p.catalog.sources.values()}
+    return out
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def window(path: str, source: str, lo: int, hi: int) -> np.ndarray:
+    return open_project(path).window(source, lo, hi)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def tokens(path: str, lo: int, hi: int) -> pd.DataFrame:
+    return open_project(path).tokens(lo, hi)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def annotations(path: str, track: str, lo: int, hi: int) -> pd.DataFrame:
+    return open_project(path).annotations(track, np.arange(lo, hi + 1))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def predictions(path: str, track: str, lo: int, hi: int) -> pd.DataFrame:
+    return open_project(path).predictions(track, lo, hi)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def select(path: str, source: str, start: int, end: int, threshold: float, left: int, right: int) -> list[int]:
+    return open_project(path).select(source, start, end, threshold, left, right)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def match(path: str, source: str, cells: tuple[int, ...], threshold: float, cl: bool, cr: bool, length: int,
+          limit: int, pool: int | None) -> dict:
+    return open_project(path).match(source, list(cells), threshold, cl, cr, length, limit, pool)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def match_details(path: str, source: str, cells: tuple[int, ...], threshold: float,
+                  starts: tuple[tuple[int, int], ...]) -> pd.DataFrame:
+    """Per (result, step): token, count of ``cells`` on, and one ``track_i`` column per
+    categorical/scalar track (``views.track_fields``)."""
+    ms = [{"start": s, "length": ln} for s, ln in starts]
+    df = open_project(path).match_details(source, list(cells), threshold, ms, LEFT_CONTEXT, MATCH_RIGHT)
+    base = ["row", "start", "length", "offset", "pos", "in_match", "count", "token"]
+    if not len(df):
+        return pd.DataFrame(columns=base)
+    tdf = info(path)["tracks_df"]
+    names = tdf[tdf["kind"] != "topk"]["track"].tolist()
+    # the core names a track column after the track, or "<name> (track)" if that is a base column
+    core_name = {n: (f"{n} (track)" if n in base else n) for n in names}
+    return df.rename(columns={core_name[n]: field for n, field in views.track_fields(names).items()})
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def search(path: str, phrase: str | None, regex: str | None, limit: int = 30) -> list[dict]:
+    return open_project(path).search(phrase=phrase, regex=regex, limit=limit)
+
+
+@st.cache_data(max_entries=32, show_spinner=False, ttl=600)
+def sql(path: str, query: str) -> pd.DataFrame:
+    return open_project(path).sql(query, max_rows=10_000, timeout=10.0)

@@ -1,0 +1,164 @@
+"""The Select view: position navigation and search, the stacked chart for the window, the
+brush, the typed range and the cell chips."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lstmvis_db import charts, views
+from lstmvis_db.views import ViewState
+
+from .cached import annotations, info, predictions, search, tokens, window
+from .constants import LEFT_CONTEXT
+from .view_state import state
+from .widgets import bound, run_safely
+
+
+def _nav(delta: int | None = None, to: int | None = None) -> None:
+    s = state()
+    n = int(st.session_state.get("lv_n_positions", 1 << 62))
+    s.pos = int(min(max((to if to is not None else s.pos + (delta or 0)), 0), n - 1))
+
+
+def navigation(path: str) -> None:
+    """Position navigation: -50/-5, jump, +5/+50, phrase/regex search with clickable results."""
+    s = state()
+    n = info(path)["tokens"]
+    st.session_state["lv_n_positions"] = n
+    s.pos = min(max(s.pos, 0), n - 1)
+    c = st.columns([1, 1, 2, 1, 1, 6], vertical_alignment="bottom")
+    c[0].button("« 50", key="nav_m50", on_click=_nav, kwargs={"delta": -50}, width="stretch", help="back 50 tokens")
+    c[1].button("‹ 5", key="nav_m5", on_click=_nav, kwargs={"delta": -5}, width="stretch", help="back 5 tokens")
+    with c[2]:
+        bound(st.number_input, "Position", "pos", min_value=0, max_value=n - 1, step=1)
+    c[3].button("5 ›", key="nav_p5", on_click=_nav, kwargs={"delta": 5}, width="stretch", help="forward 5 tokens")
+    c[4].button("50 »", key="nav_p50", on_click=_nav, kwargs={"delta": 50}, width="stretch", help="forward 50 tokens")
+    with c[5]:
+        q1, q2 = st.columns([3, 1], vertical_alignment="bottom")
+        query = q1.text_input("Search the text", key="w_search", placeholder="a phrase, or a regex")
+        mode = q2.selectbox("Search mode", ["phrase", "regex"], key="w_search_mode", label_visibility="collapsed")
+    if query.strip():
+        hits = run_safely(search, path, query if mode == "phrase" else None, query if mode == "regex" else None)
+        if hits is not None:
+            with st.expander(f"{len(hits)} result(s) for “{query}”" + (" (first 30)" if len(hits) >= 30 else ""),
+                             expanded=True):
+                if not hits:
+                    st.caption("no match")
+                cols = st.columns(3)
+                for i, h in enumerate(hits):
+                    label = (f"{h['pos']}: …{views.join_tokens(h['left'])} **{views.join_tokens(h['match'])}** "
+                             f"{views.join_tokens(h['right'])}…")
+                    cols[i % 3].button(label, key=f"hit_{i}_{h['pos']}", on_click=_nav,
+                                       kwargs={"to": max(h["pos"] - LEFT_CONTEXT, 0)}, width="stretch")
+
+
+def window_bounds(path: str, s: ViewState) -> tuple[int, int]:
+    n = info(path)["tokens"]
+    lo = max(0, min(s.pos - LEFT_CONTEXT, n - s.width))
+    return lo, min(n - 1, lo + s.width - 1)
+
+
+def select_view(path: str, s: ViewState, cells: list[int]):
+    """The Select view's stacked chart for the current window (and its lo, hi)."""
+    inf = info(path)
+    lo, hi = window_bounds(path, s)
+    vals = window(path, s.source, lo, hi)
+    if s.low_pass > 0:
+        vals = views.low_pass(vals, s.threshold, s.low_pass)
+    q = s.query_cells()
+    counts = views.on_counts(vals, q, s.threshold)
+    words = views.words_frame(tokens(path, lo, hi), counts)
+    ydom = views.y_domain(window(path, s.source, lo, hi), inf["unsigned"][s.source])
+    anchor = s.pos if lo <= s.pos <= hi else None
+    rows = [charts.pattern_plot(views.lines_frame(vals, lo, cells, s.excluded), lo, hi, s.threshold, ydom, s.cw,
+                                pos=anchor, brush=s.brush, n_cells=inf["n_cells"][s.source]),
+            charts.word_strip(words, lo, hi, s.cw, pos=anchor, brush=s.brush)]
+    if s.brush is not None:
+        rows.append(charts.signature_row(views.signature(*s.brush, s.pad_left, s.pad_right), lo, hi, s.cw))
+    tdf = inf["tracks_df"].set_index("track")
+    mc = max(int(counts.max()) if len(counts) else 0, 1)
+    for t in s.tracks:
+        kind = tdf.loc[t, "kind"]
+        if kind == "topk":
+            rows.append(charts.topk_track(views.topk_frame(predictions(path, t, lo, hi)), t, lo, hi, s.cw))
+            continue
+        ann = annotations(path, t, lo, hi).merge(words[["pos", "count"]], on="pos")
+        if kind == "categorical":
+            rows.append(charts.category_track(ann, t, track_colors(path, t), lo, hi, s.cw, s.mask, mc))
+        else:
+            rows.append(charts.scalar_track(ann, t, tdf.loc[t, "min"], tdf.loc[t, "max"], lo, hi, s.cw, s.mask, mc))
+    if q:
+        anchor_run = s.brush[0] if s.brush else None
+        rows.append(charts.on_range_view(views.on_ranges(vals, lo, q, s.threshold, anchor_run), lo, hi, s.cw))
+        jac = pd.DataFrame({"pos": np.arange(lo, hi + 1), "jaccard": views.step_jaccard(vals, q, s.threshold)})
+        rows.append(charts.jaccard_preview(jac, lo, hi, s.cw))
+    return charts.select_view(rows), lo, hi
+
+
+def track_colors(path: str, track: str) -> dict[str, str]:
+    """Category colours of a track, fixed by its category order (the same in every view)."""
+    tdf = info(path)["tracks_df"].set_index("track")
+    cats = tdf.loc[track, "categories"]
+    cats = list(cats) if cats is not None and not (isinstance(cats, float) and math.isnan(cats)) else []
+    return views.category_colors(cats)
+
+
+def brush_event(event, lo: int, hi: int) -> bool:
+    """Take a new brush from the chart's selection event; True if the state changed."""
+    s = state()
+    try:
+        raw = dict(event["selection"].get(charts.BRUSH) or {}) if event is not None else {}
+    except (KeyError, TypeError, AttributeError):
+        raw = {}
+    interval = next((v for v in raw.values() if isinstance(v, list) and len(v) == 2), None)
+    key = json.dumps(raw, sort_keys=True, default=str)
+    if interval is None or key == st.session_state.get("lv_last_brush"):
+        return False
+    st.session_state["lv_last_brush"] = key
+    b = views.snap_brush(interval, lo, hi)
+    if b is None or b == s.brush:
+        return False
+    s.brush, s.excluded, s.queried, s.length = b, [], False, 0
+    return True
+
+
+def _on_range(changed: str) -> None:
+    """A typed range end; the other end follows if the range would be inverted."""
+    s = state()
+    a, b = int(st.session_state["w_range_a"]), int(st.session_state["w_range_b"])
+    if a > b:
+        a, b = (a, a) if changed == "a" else (b, b)
+    s.brush = (a, b)
+    s.excluded, s.queried, s.length = [], False, 0
+
+
+def range_inputs(path: str) -> None:
+    """Numeric start/end of the hypothesis range (the brush, editable by hand)."""
+    s = state()
+    n = info(path)["tokens"]
+    a, b = s.brush if s.brush is not None else (s.pos, s.pos)
+    st.session_state["w_range_a"], st.session_state["w_range_b"] = a, b
+    c1, c2 = st.columns(2)
+    c1.number_input("Range start", min_value=0, max_value=n - 1, step=1, key="w_range_a", on_change=_on_range,
+                    args=("a",))
+    c2.number_input("Range end", min_value=0, max_value=n - 1, step=1, key="w_range_b", on_change=_on_range,
+                    args=("b",))
+
+
+def _on_chips(key: str, cells: list[int]) -> None:
+    keep = set(st.session_state[key] or [])
+    state().excluded = [c for c in cells if c not in keep]
+
+
+def cell_chips(cells: list[int]) -> None:
+    """Selected cells as chips: deselect a chip to exclude the cell from the query (V1)."""
+    s = state()
+    key = "w_cells_" + "_".join(map(str, cells[:50])) + f"_{len(cells)}"
+    st.session_state[key] = s.query_cells()
+    st.pills(f"Selected cells: {len(cells)} (click a chip to exclude / include it)", options=cells,
+             selection_mode="multi", key=key, on_change=_on_chips, args=(key, cells), format_func=str)

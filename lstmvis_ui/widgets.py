@@ -1,0 +1,145 @@
+"""Shared widgets: ViewState-bound inputs, the sidebar, page setup, chart drawing, error
+messages and links between pages."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from urllib.parse import urlencode
+
+import altair as alt
+import streamlit as st
+
+import lstmvis_db
+from lstmvis_db import views
+from lstmvis_db.views import ViewState
+
+from .cached import info
+from .constants import LEFT_CONTEXT, PAGES
+from .resources import data_dir, ensure_demos, projects
+from .view_state import current_path, reset_for_project, share_query, state
+
+
+def _copy(name: str, key: str) -> None:
+    setattr(state(), name, st.session_state[key])
+
+
+def bound(widget, label: str, name: str, key: str | None = None, **kw):
+    """A widget bound to a ViewState field (refreshed from the state, written back on change)."""
+    key = key or f"w_{name}"
+    st.session_state[key] = getattr(state(), name)
+    return widget(label, key=key, on_change=_copy, args=(name, key), **kw)
+
+
+def _on_project() -> None:
+    reset_for_project(st.session_state["w_project"])
+
+
+def _on_source() -> None:
+    s = state()
+    s.source = st.session_state["w_source"]
+    s.excluded, s.pinned, s.queried = [], [], False
+
+
+def sidebar(path: str, page: str) -> None:
+    """Project, source and the hypothesis parameters shared by the Select and Match pages."""
+    s = state()
+    inf = info(path)
+    sb = st.sidebar
+    names = list(projects())
+    st.session_state["w_project"] = s.project
+    sb.selectbox("Project", names, key="w_project", on_change=_on_project)
+    sources = [x["source"] for x in inf["sources"]]
+    st.session_state["w_source"] = s.source
+    sb.selectbox("Source", sources, key="w_source", on_change=_on_source,
+                 format_func=lambda x: f"{x} ({inf['n_cells'][x]} cells)")
+    if page in ("select", "match"):
+        sb.markdown("**Hypothesis**")
+        vlo, vhi = inf["value_range"][s.source]
+        lo, hi = min(-1.0, vlo, s.threshold), max(1.0, vhi, s.threshold)
+        if inf["unsigned"][s.source] or vlo >= 0:
+            lo = min(0.0, s.threshold)
+        with sb:
+            bound(st.slider, "Threshold", "threshold", key="w_threshold_s", min_value=math.floor(lo * 1000) / 1000,
+                  max_value=math.ceil(hi * 1000) / 1000, step=0.001, format="%.3f")
+            bound(st.number_input, "Threshold value", "threshold", key="w_threshold_n", step=0.001, format="%.3f",
+                  label_visibility="collapsed")
+            c1, c2 = st.columns(2)
+            with c1:
+                bound(st.number_input, "Off left", "pad_left", min_value=0, max_value=20, step=1,
+                      help="steps before the range where the cells must be off")
+            with c2:
+                bound(st.number_input, "Off right", "pad_right", min_value=0, max_value=20, step=1,
+                      help="steps after the range where the cells must be off")
+            bound(st.slider, "Length filter (low pass)", "low_pass", min_value=0, max_value=20,
+                  help="drop on-runs of at most this many steps before selecting (0 = off)")
+            if st.button("Clear selection", width="stretch"):
+                s.brush, s.cells, s.excluded, s.queried = None, [], [], False
+                st.rerun()
+    if page == "select":
+        sb.markdown("**View**")
+        with sb:
+            bound(st.slider, "Window (tokens)", "width", min_value=10, max_value=200, step=5)
+            bound(st.slider, "Zoom (px per token)", "cw", min_value=8, max_value=60, step=1)
+            bound(st.toggle, "Mask tracks by count", "mask")
+            tracks = inf["tracks_df"]["track"].tolist()
+            s.tracks = [t for t in s.tracks if t in tracks]
+            bound(st.multiselect, "Annotation tracks", "tracks", options=tracks, placeholder="add a track")
+    sb.caption(f"[Link to this view](?{share_query()}) (copy to share)")
+
+
+def page_setup(title: str, page: str) -> str | None:
+    """Page config, demo building, state and project resolution; None if there is no project."""
+    st.set_page_config(page_title=f"LSTMVis · {title}", page_icon=":material/show_chart:", layout="wide")
+    ensure_demos()
+    state()
+    try:
+        path = current_path()
+    except Exception as e:  # noqa: BLE001 (a broken or locked file is a message, not a traceback)
+        st.title(title)
+        st.error(f"Cannot open project {state().project!r}: {e}")
+        if page != "home":
+            page_link("home", "Start page", icon=":material/home:")
+        return None
+    if path is None:
+        st.title(title)
+        st.info(f"No project found. Put a `.duckdb` project into `{data_dir()}` or open a file on the start page.")
+        page_link("home", "Start page", icon=":material/home:")
+        return None
+    return path
+
+
+def chart(c, **kw):
+    """Draw an Altair chart.  The spec is built without re-validating it against the Vega-Lite
+    schema on every rerun (the builders are validated by tests/test_charts.py), which keeps an
+    interaction on a 128-cell source well under a second."""
+    kw.setdefault("theme", None)
+    with alt.data_transformers.disable_max_rows():  # e.g. 128 cells x 50 steps = 6,400 rows
+        spec = c.to_dict(validate=False)
+    return st.vega_lite_chart(spec, **kw)
+
+
+def run_safely(fn, *args, **kw):
+    """Call ``fn``; a LstmvisError becomes an in-page error message (returns None)."""
+    try:
+        return fn(*args, **kw)
+    except lstmvis_db.LstmvisError as e:
+        st.error(str(e))
+        return None
+
+
+def select_link(s: ViewState, start: int, length: int) -> str:
+    """A URL opening the Select page at a match with the brush preset to it (padding 1, 0)."""
+    v = ViewState(project=s.project, source=s.source, pos=max(start - LEFT_CONTEXT - 2, 0), threshold=s.threshold,
+                  brush=(start, start + length - 1), pad_left=1, pad_right=0, width=s.width, cw=s.cw,
+                  tracks=list(s.tracks), low_pass=s.low_pass)
+    return "./Select?" + urlencode(views.encode_state(v))
+
+
+def page_link(page: str, label: str, icon: str | None = None) -> None:
+    """``st.page_link`` that degrades to a plain link when the page is run on its own (AppTest)."""
+    try:
+        st.page_link(PAGES[page], label=label, icon=icon)
+    except Exception:  # noqa: BLE001 (StreamlitPageNotFoundError outside the multipage app)
+        target = "" if page == "home" else Path(PAGES[page]).stem.split("_", 1)[-1]
+        st.markdown(f"[{label}](./{target}?{share_query()})")
