@@ -53,11 +53,12 @@ def sql_literal(text: str) -> str:
 
 
 class Progress:
-    """A one-line progress bar on stderr (only when enabled)."""
+    """A one-line progress bar on stderr (only when enabled and stderr is a terminal: a log
+    file or a pipe gets no carriage-return lines), or a callback."""
 
     def __init__(self, enabled: bool | Callable[[str, float], None]) -> None:
         self._callback = enabled if callable(enabled) else None
-        self._tty = bool(enabled) and not callable(enabled)
+        self._tty = bool(enabled) and not callable(enabled) and sys.stderr.isatty()
         self._last = 0.0
 
     def __call__(self, label: str, fraction: float) -> None:

@@ -48,3 +48,13 @@ def test_refusals_leave_the_file_unchanged(project):
         write_track(project, Track("depth", "scalar", values=np.arange(4.0)))
     assert _digest(project) == before
     assert not list(project.parent.glob(".*tmp*"))
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
+    data = ProjectData(name="p", tokens=list("abc"), sources=[Source("s", np.zeros((3, 2), np.float32))])
+    lstmvis_db.write_project(tmp_path / "a.duckdb", data, progress=True)  # stderr captured: not a tty
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    lstmvis_db.write_project(tmp_path / "b.duckdb", data, progress=True)
+    err = capsys.readouterr().err
+    assert err.startswith("\rsource s") and err.endswith("100.0%\n")
