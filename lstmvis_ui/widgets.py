@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 import lstmvis_db
@@ -110,13 +111,34 @@ def page_setup(title: str, page: str) -> str | None:
 
 
 def chart(c, **kw):
-    """Draw an Altair chart.  The spec is built without re-validating it against the Vega-Lite
-    schema on every rerun (the builders are validated by tests/test_charts.py), which keeps an
-    interaction on a 128-cell source well under a second."""
+    """Draw an Altair chart, fast enough for a rerun on every interaction.
+
+    The spec is built without re-validating it against the Vega-Lite schema (the builders are
+    validated by tests/test_charts.py).  The charts' DataFrames are swapped for named datasets
+    before Altair serialises the spec and handed to Streamlit as they are: Altair would turn
+    every frame into a list of dicts and deep-copy those through each concatenated sub-chart,
+    Streamlit sends frames as Arrow.
+    """
     kw.setdefault("theme", None)
-    with alt.data_transformers.disable_max_rows():  # e.g. 128 cells x 50 steps = 6,400 rows
-        spec = c.to_dict(validate=False)
+    datasets: dict[str, pd.DataFrame] = {}
+    _name_data(c, datasets, {})
+    spec = c.to_dict(validate=False)
+    if datasets:
+        spec["datasets"] = {**spec.get("datasets", {}), **datasets}
     return st.vega_lite_chart(spec, **kw)
+
+
+def _name_data(node, datasets: dict[str, pd.DataFrame], names: dict[int, str]) -> None:
+    """Replace each DataFrame in an Altair chart tree by a named dataset (in place)."""
+    data = getattr(node, "data", alt.Undefined)
+    if isinstance(data, pd.DataFrame):
+        name = names.setdefault(id(data), f"frame{len(names)}")
+        datasets[name] = data
+        node.data = alt.NamedData(name=name)
+    for part in ("layer", "vconcat", "hconcat", "concat"):
+        for child in getattr(node, part, None) or []:
+            if not isinstance(child, (str, dict)):
+                _name_data(child, datasets, names)
 
 
 def run_safely(fn, *args, **kw):

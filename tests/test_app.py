@@ -297,3 +297,26 @@ def test_a_wide_window_of_many_cells_renders(tmp_path, monkeypatch) -> None:
     build_app_project(tmp_path, "wide", n_cells=130)  # 130 cells x 60 steps > Altair's 5,000-row default
     monkeypatch.setenv("LSTMVIS_DATA_DIR", str(tmp_path))
     ok(app("pages/1_Select.py", width="60"))
+
+
+def test_chart_frames_become_named_datasets() -> None:
+    """ui.chart hands Streamlit the charts' DataFrames by name instead of inline values."""
+    import altair as alt
+    import pandas as pd
+
+    from lstmvis_ui.widgets import _name_data
+
+    shared = pd.DataFrame({"pos": [0, 1, 2], "v": [0.1, 0.5, 0.9]})
+    other = pd.DataFrame({"pos": [1], "v": [0.3]})
+    chart = alt.vconcat(
+        alt.layer(alt.Chart(shared).mark_line().encode(x="pos:Q", y="v:Q"),
+                  alt.Chart(shared).mark_point().encode(x="pos:Q", y="v:Q")),
+        alt.Chart(other).mark_rule().encode(x="pos:Q"),
+    )
+    datasets: dict = {}
+    _name_data(chart, datasets, {})
+    spec = chart.to_dict(validate=False)
+    names = [layer["data"]["name"] for layer in spec["vconcat"][0]["layer"]] + [spec["vconcat"][1]["data"]["name"]]
+    assert names[0] == names[1] != names[2]  # one dataset per distinct frame
+    assert datasets[names[0]] is shared and datasets[names[2]] is other
+    assert "values" not in str(spec)
