@@ -316,7 +316,19 @@ def test_chart_frames_become_named_datasets() -> None:
     datasets: dict = {}
     _name_data(chart, datasets, {})
     spec = chart.to_dict(validate=False)
-    names = [layer["data"]["name"] for layer in spec["vconcat"][0]["layer"]] + [spec["vconcat"][1]["data"]["name"]]
-    assert names[0] == names[1] != names[2]  # one dataset per distinct frame
-    assert datasets[names[0]] is shared and datasets[names[2]] is other
-    assert "values" not in str(spec)
+    refs = []
+
+    def collect(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("data"), dict):
+                refs.append(node["data"])
+            for v in node.values():
+                collect(v)
+        elif isinstance(node, list):
+            for v in node:
+                collect(v)
+
+    collect(spec)
+    assert all(set(r) == {"name"} for r in refs)  # references only, no inline values
+    assert sorted(r["name"] for r in refs) == sorted(datasets) and len(datasets) == 2  # one per distinct frame
+    assert {id(f) for f in datasets.values()} == {id(shared), id(other)}
