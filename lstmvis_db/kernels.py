@@ -210,3 +210,22 @@ def range_and(words, first, last):  # pragma: no cover - compiled
                 r += 1
             out[i, j] = acc
     return out
+
+
+def warm_up() -> None:
+    """Run each kernel once on a few positions.  The first compiled call in a process loads
+    numba's code generator (about 0.5 s even from the cache); the app does this in the
+    background at start so that the first match does not wait for it."""
+    count = np.array([1, 2, 2, 0], dtype=np.uint8)
+    first = np.array([True, False, False, False])
+    last = np.array([False, False, False, True])
+    words = count.reshape(-1, 1).copy()
+    start, length = maximal_runs(count, first, last, 2, 0)[:2]
+    intersections(words, start, length, first, last, True, True)
+    range_and(words, start.astype(np.int64), (start + length - 1).astype(np.int64))
+    pos = np.arange(4, dtype=np.int32)
+    acc = np.zeros(4, dtype=np.uint8)
+    ambiguous = np.zeros(4, dtype=bool)
+    threshold_column(np.arange(4, dtype=np.uint16), 1, False, acc, 0, ambiguous)
+    threshold_column_at(np.arange(4, dtype=np.uint16), pos, 1, False, acc, 0, ambiguous)
+    stretches(pos)

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstmvis_db import kernels
-
 RESCORE_BATCH_ROWS = 32768
 
 
@@ -76,12 +74,16 @@ def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarra
     The same (start, length) found at several levels is one candidate with the largest k.  One
     compiled scan (``kernels.maximal_runs``) finds them all, ordered by end.
     """
+    from lstmvis_db import kernels  # numba loads on the first match, not with every command
+
     start, length_, level, before, after = kernels.maximal_runs(count, doc_start, doc_end, m, length)
     return Candidates(start, length_, level, before, after)
 
 
 def run_and(words: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
     """AND of rows first[i]..last[i] (inclusive) of a (R, W) uint64 array, for each i."""
+    from lstmvis_db import kernels
+
     return kernels.range_and(np.ascontiguousarray(words), np.asarray(first, dtype=np.int64),
                              np.asarray(last, dtype=np.int64))
 
@@ -91,6 +93,8 @@ def selected_intersection(
     constrain_left: bool, constrain_right: bool,
 ) -> np.ndarray:
     """I = |A ∩ S| for every candidate, from the selected cells' bits alone (exact)."""
+    from lstmvis_db import kernels
+
     return kernels.intersections(np.ascontiguousarray(bits), cand.start, cand.length, doc_start, doc_end,
                                  bool(constrain_left), bool(constrain_right))
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lstmvis_db import kernels, matching
+from lstmvis_db import matching
 from lstmvis_db.errors import QueryError
 from lstmvis_db.quant import LEVELS, Quantizer
 
@@ -213,6 +213,8 @@ def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) 
     if j < 0 or j >= LEVELS:
         on = np.full((1, m), j < 0)
         return np.repeat(matching.pack_bool(on), n, axis=0)
+    from lstmvis_db import kernels  # numba loads on the first match, not with every command
+
     columns = ", ".join(f"c{c}" for c in cells)
     with cat.cursor() as cur:  # rows in any order (the index is written without keeping it)
         tbl = cur.sql(f"SELECT pos, {columns} FROM _idx.q_{info.sid}").to_arrow_table()

@@ -27,6 +27,21 @@ def _demo_module():
     return demo if hasattr(demo, "build_demo") and hasattr(demo, "DEMOS") else None
 
 
+def _warm_up_kernels() -> None:
+    from lstmvis_db import kernels  # imports numba: kept off the page's own thread
+
+    kernels.warm_up()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_kernels() -> threading.Thread:
+    """Once per server process, load the match's compiled loops in the background, so that
+    the first match does not wait for numba (about 1 s)."""
+    thread = threading.Thread(target=_warm_up_kernels, name="lstmvis-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 @st.cache_resource(show_spinner=False)
 def _demo_attempts() -> tuple[threading.Lock, dict[str, str]]:
     """A lock for building (one session builds, the others wait) and the demos already tried

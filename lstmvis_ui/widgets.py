@@ -17,7 +17,7 @@ from lstmvis_db.views import ViewState
 
 from .cached import info
 from .constants import LEFT_CONTEXT, PAGES
-from .resources import data_dir, ensure_demos, projects
+from .resources import data_dir, ensure_demos, projects, warm_up_kernels
 from .view_state import current_path, reset_for_project, share_query, state
 
 
@@ -92,6 +92,7 @@ def sidebar(path: str, page: str) -> None:
 def page_setup(title: str, page: str) -> str | None:
     """Page config, demo building, state and project resolution; None if there is no project."""
     st.set_page_config(page_title=f"LSTMVis · {title}", page_icon=":material/show_chart:", layout="wide")
+    warm_up_kernels()
     ensure_demos()
     state()
     try:

@@ -158,3 +158,13 @@ def test_index_rows_in_any_order(tmp_path):
         assert got["candidates"] == want["candidates"] and got["histogram"] == want["histogram"]
         assert [(g["start"], g["length"], g["union"]) for g in got["matches"]] == \
                [(w["start"], w["length"], w["union"]) for w in want["matches"]]
+
+
+def test_warm_up_calls_each_kernel(monkeypatch):
+    called = []
+    for name in ("maximal_runs", "intersections", "range_and", "threshold_column", "threshold_column_at", "stretches"):
+        real = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name, lambda *a, _real=real, _name=name: called.append(_name) or _real(*a))
+    kernels.warm_up()
+    assert sorted(called) == sorted(["maximal_runs", "intersections", "range_and", "threshold_column",
+                                     "threshold_column_at", "stretches"])
