@@ -25,14 +25,17 @@ from numba import njit
 # and safe when several app sessions match at once, unlike numba's own parallel layers).
 WORKERS = max(1, min(8, os.cpu_count() or 1))
 PARALLEL_MIN = 1 << 18  # positions below which one thread is faster than handing out pieces
-_POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="lstmvis-kernel") if WORKERS > 1 else None
+_pools: dict[int, ThreadPoolExecutor] = {}  # per process id: a forked child gets its own threads
 
 
 def _on_all_cores(fn: Callable[[int, int], int | None], pieces: list[tuple[int, int]]) -> list:
     """fn(lo, hi) for every piece, spread over the worker threads; results in piece order."""
-    if _POOL is None or len(pieces) < 2:
+    if WORKERS < 2 or len(pieces) < 2:
         return [fn(lo, hi) for lo, hi in pieces]
-    return [f.result() for f in [_POOL.submit(fn, lo, hi) for lo, hi in pieces]]
+    pool = _pools.get(os.getpid())
+    if pool is None:
+        pool = _pools.setdefault(os.getpid(), ThreadPoolExecutor(WORKERS, thread_name_prefix="lstmvis-kernel"))
+    return [f.result() for f in [pool.submit(fn, lo, hi) for lo, hi in pieces]]
 
 
 @njit(cache=True, nogil=True)

@@ -168,3 +168,20 @@ def test_warm_up_calls_each_kernel(monkeypatch):
     kernels.warm_up()
     assert sorted(called) == sorted(["maximal_runs", "intersections", "range_and", "threshold_column",
                                      "threshold_column_at", "stretches"])
+
+
+def test_split_scan_in_a_forked_child():
+    """A child forked after the worker threads started gets threads of its own (no hang)."""
+    import multiprocessing
+
+    c = np.array([1, 2, 0, 3, 1, 0, 2, 2], dtype=np.uint8)
+    ends = np.zeros(8, dtype=bool)
+    ends[-1] = True
+    starts = np.zeros(8, dtype=bool)
+    starts[0] = True
+    with split_everything():
+        want = kernels.maximal_runs(c, starts, ends, 3, 0)
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(1) as pool:
+            got = pool.apply_async(kernels.maximal_runs, (c, starts, ends, 3, 0)).get(timeout=60)
+    np.testing.assert_array_equal(got, want)
