@@ -9,30 +9,10 @@ import duckdb
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle import oracle_match
+from oracle import _candidates, oracle_match
 
 import lstmvis_db
 from lstmvis_db import Document, ProjectData, Source, kernels
-
-
-def _runs_by_definition(c, docs, m, length):
-    """Per level k and document: maximal runs of c >= k; one entry per interval, highest k."""
-    best: dict[tuple[int, int], int] = {}
-    for a, b in docs:
-        for k in range(1, m + 1):
-            p = a
-            while p <= b:
-                if c[p] >= k:
-                    q = p
-                    while q + 1 <= b and c[q + 1] >= k:
-                        q += 1
-                    ln = q - p + 1
-                    if (length <= 0 and ln >= 2) or ln == length:
-                        best[(p, q)] = max(best.get((p, q), 0), k)
-                    p = q + 1
-                else:
-                    p += 1
-    return best
 
 
 @contextlib.contextmanager
@@ -61,9 +41,9 @@ def test_maximal_runs_equal_definition(m, raw, data, split):
     doc_end[[b for _, b in docs]] = True
     with split_everything() if split else contextlib.nullcontext():
         start, ln, level, before, after = kernels.maximal_runs(c, doc_start, doc_end, m, length)
-    got = {(int(s), int(s + x - 1)): int(k) for s, x, k in zip(start, ln, level)}
+    got = {(int(s), int(x)): int(k) for s, x, k in zip(start, ln, level)}
     assert len(got) == len(start)  # no interval twice
-    assert got == _runs_by_definition(c, docs, m, length)
+    assert got == _candidates(c, docs, m, length)  # the oracle's definition: per level, highest k
     for s, x, b, a in zip(start, ln, before, after):
         e = s + x - 1
         assert b == (0 if doc_start[s] else c[s - 1])
