@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from lstmvis_db import store
 from lstmvis_db.errors import SqlRejected
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
@@ -21,13 +22,13 @@ _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 class SqlConsole:
     """One locked-down connection per project file; ``run`` is safe to call repeatedly."""
 
-    def __init__(self, path: str | Path, memory_limit: str = "2GB") -> None:
+    def __init__(self, path: str | Path, memory_limit: str | None = None) -> None:
         self.path = str(Path(path).resolve())
         con = duckdb.connect(":memory:")
         try:
             con.execute(f"ATTACH '{self.path.replace(chr(39), chr(39) * 2)}' AS project (READ_ONLY)")
             con.execute("USE project")
-            con.execute(f"SET memory_limit = '{memory_limit}'")
+            con.execute(f"SET memory_limit = '{memory_limit or store.memory_limit()}'")
             con.execute("SET enable_progress_bar = false")  # stdout may carry JSON
             con.execute("SET enable_external_access = false")
             con.execute("SET autoinstall_known_extensions = false")

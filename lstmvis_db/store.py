@@ -8,6 +8,7 @@ statement from an Arrow stream, which keeps ingest fast and the file free of dea
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import os
@@ -35,6 +36,21 @@ ROW_GROUP_ROWS = 143_360  # 70 x 2048 rows: 14-bit bitpacked segments just fit a
 # group size flushes short row groups (64k batches gave 128k groups, and 13% more index blocks).
 CHUNK_ROWS = ROW_GROUP_ROWS // 2
 _NAME_RE = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for our connections: ``LSTMVIS_MEMORY_LIMIT``, else a quarter of
+    the memory this process may use (the cgroup limit in a container), between 256 MB and 4 GB.
+    DuckDB's own default (80% of the host's memory) is too much inside a small container."""
+    if os.environ.get("LSTMVIS_MEMORY_LIMIT"):
+        return os.environ["LSTMVIS_MEMORY_LIMIT"]
+    total = float("inf")
+    with contextlib.suppress(OSError, ValueError):
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    with contextlib.suppress(OSError, ValueError):  # "max" (no limit) raises ValueError
+        total = min(total, int(Path("/sys/fs/cgroup/memory.max").read_text().strip()))
+    quarter = 4 * 2**30 if total == float("inf") else int(total // 4)
+    return f"{max(256, min(4096, quarter // 2**20))}MB"
 
 
 def schema_statements() -> dict[str, str]:
@@ -319,7 +335,7 @@ def write_project(path: str | Path, data: ProjectData, progress: bool | Callable
         con.execute(f"ATTACH {sql_literal(str(tmp))} AS project (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
         con.execute("USE project")
         con.execute("SET enable_progress_bar = false")  # our own bar goes to stderr; stdout stays JSON
-        con.execute(f"SET memory_limit = '{os.environ.get('LSTMVIS_MEMORY_LIMIT', '4GB')}'")
+        con.execute(f"SET memory_limit = '{memory_limit()}'")
         _write_all(con, data, docs, n, bar)
         con.execute("CHECKPOINT")
         con.close()
@@ -461,7 +477,7 @@ def connect(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnecti
     except duckdb.Error as e:
         raise InputError(f"cannot open project file {str(path)!r}: {e}") from e
     try:
-        con.execute(f"SET memory_limit = '{os.environ.get('LSTMVIS_MEMORY_LIMIT', '4GB')}'")
+        con.execute(f"SET memory_limit = '{memory_limit()}'")
         con.execute("SELECT count(*) FROM _idx.source_index").fetchone()
         row = con.execute("SELECT value FROM project WHERE key = 'format_version'").fetchone()
     except duckdb.Error as e:

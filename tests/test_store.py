@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,3 +59,19 @@ def test_progress_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
     lstmvis_db.write_project(tmp_path / "b.duckdb", data, progress=True)
     err = capsys.readouterr().err
     assert err.startswith("\rsource s") and err.endswith("100.0%\n")
+
+
+def test_memory_limit_from_the_environment_or_a_quarter_of_memory(monkeypatch):
+    from lstmvis_db.store import memory_limit
+
+    monkeypatch.setenv("LSTMVIS_MEMORY_LIMIT", "1GB")
+    assert memory_limit() == "1GB"
+    monkeypatch.delenv("LSTMVIS_MEMORY_LIMIT")
+    monkeypatch.setattr("os.sysconf", lambda name: {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 2**20}[name])  # 4 GiB
+    real_read = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: "max\n" if self.name == "memory.max"
+                        else real_read(self, *a, **k))
+    assert memory_limit() == "1024MB"
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: "536870912\n" if self.name == "memory.max"
+                        else real_read(self, *a, **k))  # a 512 MiB container
+    assert memory_limit() == "256MB"
