@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ class Project:
             self._sql.close()
         self.catalog.con.close()
 
-    def __enter__(self) -> Project:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

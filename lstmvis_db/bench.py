@@ -144,8 +144,8 @@ def markdown(res: dict) -> str:
         return "fails" if x is None else f"{x:,.0f} ms" if x >= 10 else f"{x:.1f} ms"
 
     lines = [
-        f"**{res['positions']:,} positions x {res['cells']} cells** "
-        f"(raw float32 {res['raw_float32_mb']:,.0f} MB)",
+        (f"**{res['positions']:,} positions x {res['cells']} cells** "
+         f"(raw float32 {res['raw_float32_mb']:,.0f} MB)"),
         "",
         "| measure | value |",
         "|---|---|",

@@ -14,6 +14,7 @@ the compile time, once.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -150,7 +151,7 @@ def maximal_runs(c: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: i
     if n >= PARALLEL_MIN and WORKERS > 1:
         targets = np.arange(1, 2 * WORKERS, dtype=np.int64) * n // (2 * WORKERS)
         cuts = sorted({0, n, *_split_points(c, doc_start, targets).tolist()})
-    pieces = list(zip(cuts[:-1], cuts[1:]))
+    pieces = list(itertools.pairwise(cuts))
     found = _on_all_cores(lambda lo, hi: _runs(c, m, lo, hi, doc_start, doc_end, length, out), pieces)
     return np.concatenate([out[:, lo:lo + f] for (lo, _), f in zip(pieces, found)], axis=1)
 

@@ -6,6 +6,7 @@ are generated from integers held in the project's own source index, never from u
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -238,7 +239,7 @@ def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) 
                 if len(cuts) > 2 + len(q) // 1024:  # rows scattered: place each by its position
                     kernels.threshold_column_at(q, pos, j, exact, acc, i, amb)
                     continue
-                for lo, hi in zip(cuts[:-1], cuts[1:]):  # the usual case: a few long stretches
+                for lo, hi in itertools.pairwise(cuts):  # the usual case: a few long stretches
                     at = slice(int(pos[lo]), int(pos[lo]) + int(hi - lo))
                     kernels.threshold_column(q[lo:hi], j, exact, acc[at], i, amb[at])
         words.append(acc)

@@ -120,7 +120,7 @@ def _check_shape(n_positions: int, n_cells: int, sizes: Sequence[int]) -> None:
 
 def plant_count(n_positions: int, per_million: int = PLANTS_PER_MILLION) -> int:
     """Occurrences planted per pattern: ``per_million`` per 1M positions, at least 5."""
-    return max(MIN_PLANTS, int(round(per_million * n_positions / 1_000_000)))
+    return max(MIN_PLANTS, round(per_million * n_positions / 1_000_000))
 
 
 def _switch_runs(rng: np.random.Generator, n: int, on_mean: float, off_mean: float) -> tuple[int, np.ndarray]:
@@ -164,7 +164,7 @@ def _make_plan(
     a32 = a.astype(np.float32)
     a_pows = np.cumprod(np.tile(a32, (SEGMENT, 1)), axis=0, dtype=np.float32)
 
-    n_switch = int(round(switch_fraction * d))
+    n_switch = round(switch_fraction * d)
     switch_cells = np.sort(rng.choice(d, size=n_switch, replace=False)).astype(np.int64)
     firsts: list[int] = []
     toggles: list[np.ndarray] = []
