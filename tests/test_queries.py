@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracle import oracle_match, oracle_select
 
 import lstmvis_db
 from lstmvis_db import Document, ProjectData, Source
-from oracle import oracle_match, oracle_select
 
 # values that sit exactly on, just above and just below likely thresholds, so the exact
 # comparison inside the quantiser's threshold bucket is exercised
@@ -65,12 +65,11 @@ def test_select_equals_oracle(corpus, data):
     vals, docs, t = corpus
     n = len(vals)
     start = data.draw(st.integers(0, n - 1))
-    first, last = next((a, b) for a, b in docs if a <= start <= b)
+    _, last = next((a, b) for a, b in docs if a <= start <= b)
     end = data.draw(st.integers(start, last))
     lo, ro = data.draw(st.integers(0, 4)), data.draw(st.integers(0, 4))
-    with tempfile.TemporaryDirectory() as tmp:
-        with lstmvis_db.open(_write(Path(tmp), vals, docs)) as p:
-            assert p.select("s", start, end, t, lo, ro) == oracle_select(vals, docs, start, end, t, lo, ro)
+    with tempfile.TemporaryDirectory() as tmp, lstmvis_db.open(_write(Path(tmp), vals, docs)) as p:
+        assert p.select("s", start, end, t, lo, ro) == oracle_select(vals, docs, start, end, t, lo, ro)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -83,9 +82,8 @@ def test_match_equals_oracle(corpus, data):
     length = data.draw(st.sampled_from([0, 0, 0, 1, 2, 3]))
     limit = data.draw(st.integers(1, 12))
     pool = data.draw(st.sampled_from([None, None, 1, 3, 10]))
-    with tempfile.TemporaryDirectory() as tmp:
-        with lstmvis_db.open(_write(Path(tmp), vals, docs)) as p:
-            got = p.match("s", cells, t, cl, cr, length, limit, pool)
+    with tempfile.TemporaryDirectory() as tmp, lstmvis_db.open(_write(Path(tmp), vals, docs)) as p:
+        got = p.match("s", cells, t, cl, cr, length, limit, pool)
     _same(got, oracle_match(vals, docs, cells, t, cl, cr, length, limit, pool))
 
 
@@ -153,7 +151,7 @@ def test_one_position_range_and_empty_selection(tmp_path):
 
 
 def test_match_details_rows(tmp_path):
-    vals, cells, starts = _planted(n=600, d=40)
+    vals, cells, _ = _planted(n=600, d=40)
     docs = [(0, 299), (300, 599)]
     path = tmp_path / "d.duckdb"
     lstmvis_db.write_project(path, ProjectData(

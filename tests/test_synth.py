@@ -106,7 +106,7 @@ def test_switch_cells(data: synth.SynthData) -> None:
             planted_rows[s - 1 : s + p.length + 1, list(p.cells)] = True
     v = data.values[:, sw][~planted_rows[:, sw]]
     on = v >= 0.5
-    assert np.all((v[on] <= 0.95)) and np.all((v[~on] >= -0.9) & (v[~on] <= 0.25))
+    assert np.all(v[on] <= 0.95) and np.all((v[~on] >= -0.9) & (v[~on] <= 0.25))
     frac = on.mean()
     assert 0.01 < frac < 0.7
 
