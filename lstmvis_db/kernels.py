@@ -16,11 +16,31 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
+
+
+def cache_dir_fallback(env: MutableMapping[str, str] | None = None) -> None:
+    """numba caches compiled code in ``__pycache__`` next to this file, else in the user's cache
+    folder, and fails a call when it can write to neither (a read-only install in a locked-down
+    container).  Then point it at the temp folder; an explicit NUMBA_CACHE_DIR is left alone."""
+    env = os.environ if env is None else env
+    if "NUMBA_CACHE_DIR" in env:
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    home = os.path.expanduser("~")
+    user_cache = os.path.join(home, ".cache")
+    if os.access(here, os.W_OK) or os.access(user_cache if os.path.isdir(user_cache) else home, os.W_OK):
+        return
+    env["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "lstmvis-numba-cache")
+
+
+cache_dir_fallback()  # before numba reads its configuration
+
+from numba import njit  # after the fallback above: numba reads NUMBA_CACHE_DIR on import
 
 # The kernels release the GIL, so plain threads run pieces of one scan on all cores (portable,
 # and safe when several app sessions match at once, unlike numba's own parallel layers).

@@ -165,3 +165,16 @@ def test_split_scan_in_a_forked_child():
         with ctx.Pool(1) as pool:
             got = pool.apply_async(kernels.maximal_runs, (c, starts, ends, 3, 0)).get(timeout=60)
     np.testing.assert_array_equal(got, want)
+
+
+def test_numba_cache_falls_back_to_the_temp_folder(monkeypatch):
+    env: dict[str, str] = {}
+    monkeypatch.setattr("os.access", lambda path, mode: True)
+    kernels.cache_dir_fallback(env)
+    assert env == {}  # the package folder is writable: numba's own choice stands
+    monkeypatch.setattr("os.access", lambda path, mode: False)
+    kernels.cache_dir_fallback(env)
+    assert env["NUMBA_CACHE_DIR"].endswith("lstmvis-numba-cache")
+    env["NUMBA_CACHE_DIR"] = "/mine"
+    kernels.cache_dir_fallback(env)
+    assert env["NUMBA_CACHE_DIR"] == "/mine"  # an explicit choice is kept
