@@ -130,10 +130,14 @@ def lstm_forward(x: np.ndarray, weights: LstmWeights | PreparedLayer,
                  dtype: type = COMPUTE_DTYPE) -> LayerStates:
     """Run one LSTM layer over a batch ``x`` of shape (B, T, in); returns h and c (B, T, H)."""
     layer = weights if isinstance(weights, PreparedLayer) else PreparedLayer(weights, dtype)
-    x = np.asarray(x)
-    batch, steps, _ = x.shape
+    return run_projected(layer, layer.project(np.asarray(x)), h0, c0)
+
+
+def run_projected(layer: PreparedLayer, proj: np.ndarray, h0: np.ndarray | None = None,
+                  c0: np.ndarray | None = None) -> LayerStates:
+    """The recurrence of one layer over its input projection ``proj`` (B, T, 4H)."""
+    batch, steps = proj.shape[:2]
     hidden = layer.hidden
-    proj = layer.project(x)
     h: np.ndarray = np.zeros((batch, hidden), layer.dtype) if h0 is None else np.array(h0, layer.dtype)
     c: np.ndarray = np.zeros((batch, hidden), layer.dtype) if c0 is None else np.array(c0, layer.dtype)
     hs: np.ndarray = np.empty((batch, steps, hidden), layer.dtype)
@@ -240,25 +244,11 @@ class TextgenrnnModel:
         """Run a batch ``ids`` (B, T) from zero state; returns layer states and the concatenated
         attention features [embedding, h1, h2] (B, T, 356)."""
         ids = np.asarray(ids)
-        batch, steps = ids.shape
-        hid = self.hidden
-        proj = self._proj1[ids]
         states: list[LayerStates] = []
-        inp_h: np.ndarray | None = None
         for li, layer in enumerate(self.layers):
-            if li > 0:
-                assert inp_h is not None
-                proj = layer.project(inp_h)
-            h: np.ndarray = np.zeros((batch, hid), self.dtype)
-            c: np.ndarray = np.zeros((batch, hid), self.dtype)
-            hs: np.ndarray = np.empty((batch, steps, hid), self.dtype)
-            cs: np.ndarray = np.empty((batch, steps, hid), self.dtype)
-            for t in range(steps):
-                h, c = layer.step(proj[:, t], h, c)
-                hs[:, t] = h
-                cs[:, t] = c
-            states.append(LayerStates(hs, cs))
-            inp_h = hs
+            # layer 1's projection is a lookup in its per-character table
+            proj = self._proj1[ids] if li == 0 else layer.project(states[-1].h)
+            states.append(run_projected(layer, proj))
         feats = np.concatenate([self.embedding[ids]] + [st.h for st in states], axis=2)
         return states, feats
 
