@@ -186,17 +186,24 @@ def _popcount(x):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _and_of_rows(words, a, b, j):  # pragma: no cover - compiled
+    """AND of words[a..b, j] (inclusive), stopping early once it is 0."""
+    acc = words[a, j]
+    r = a + 1
+    while r <= b and acc != 0:
+        acc &= words[r, j]
+        r += 1
+    return acc
+
+
+@njit(cache=True, nogil=True)
 def _intersections(words, start, length, doc_start, doc_end, left, right, lo, hi, out):  # pragma: no cover
     for i in range(lo, hi):
         a = start[i]
         b = a + length[i] - 1
         total = 0
         for j in range(words.shape[1]):
-            acc = words[a, j]
-            r = a + 1
-            while r <= b and acc != 0:
-                acc &= words[r, j]
-                r += 1
+            acc = _and_of_rows(words, a, b, j)
             if left and not doc_start[a]:
                 acc &= ~words[a - 1, j]
             if right and not doc_end[b]:
@@ -225,14 +232,8 @@ def range_and(words, first, last):  # pragma: no cover - compiled
     w = words.shape[1]
     out = np.empty((k, w), dtype=np.uint64)
     for i in range(k):
-        a, b = first[i], last[i]
         for j in range(w):
-            acc = words[a, j]
-            r = a + 1
-            while r <= b and acc != 0:
-                acc &= words[r, j]
-                r += 1
-            out[i, j] = acc
+            out[i, j] = _and_of_rows(words, first[i], last[i], j)
     return out
 
 
