@@ -195,10 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Sub-commands that live beside their modules (demo building, extraction, benchmark)."""
-    from lstmvis_db import bench, demo
+    from lstmvis_db.bench import cli as bench_cli
+    from lstmvis_db.demos import registry as demo
     from lstmvis_db.extract import cli as extract_cli
 
-    return [demo.add_parser, bench.add_parser, extract_cli.add_parser, extract_cli.add_track_parser]
+    return [demo.add_parser, bench_cli.add_parser, extract_cli.add_parser, extract_cli.add_track_parser]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

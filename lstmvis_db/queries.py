@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lstmvis_db import matching
 from lstmvis_db.errors import QueryError
-from lstmvis_db.quant import LEVELS, Quantizer
+from lstmvis_db.matching import algorithm as matching
+from lstmvis_db.matching.quant import LEVELS, Quantizer
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) 
     if j < 0 or j >= LEVELS:
         on = np.full((1, m), j < 0)
         return np.repeat(matching.pack_bool(on), n, axis=0)
-    from lstmvis_db import kernels  # numba loads on the first match, not with every command
+    from lstmvis_db.matching import kernels  # numba loads on the first match, not with every command
 
     columns = ", ".join(f"c{c}" for c in cells)
     with cat.cursor() as cur:  # rows in any order (the index is written without keeping it)

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from lstmvis_db.errors import InputError
-from lstmvis_db.quant import Quantizer
+from lstmvis_db.matching.quant import Quantizer
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
 VERSION = "0.1.0"

@@ -8,7 +8,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from lstmvis_db import charts, views
+from lstmvis_db import views
+from lstmvis_db.views import charts
 from lstmvis_db.views import ViewState
 
 from .cached import info, match

@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from lstmvis_db.extract import DOCUMENT_MODES
-from lstmvis_db.extract import app_support as sup
+from lstmvis_db.views import new_project as sup
 
 from .cached import info
 from .constants import PAGES

@@ -21,14 +21,14 @@ def data_dir() -> Path:
 
 def _demo_module():
     try:
-        from lstmvis_db import demo
+        from lstmvis_db.demos import registry as demo
     except ImportError:
         return None
     return demo if hasattr(demo, "build_demo") and hasattr(demo, "DEMOS") else None
 
 
 def _warm_up_kernels() -> None:
-    from lstmvis_db import kernels  # imports numba: kept off the page's own thread
+    from lstmvis_db.matching import kernels  # imports numba: kept off the page's own thread
 
     kernels.warm_up()
 
@@ -163,6 +163,6 @@ def forget_project(path: str) -> None:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def load_adapter(spec: str, vocab: str, stamp: float):
     """A model adapter for the New project page (``stamp`` changes when the files change)."""
-    from lstmvis_db.extract import app_support
+    from lstmvis_db.views import new_project as app_support
 
     return app_support.load_adapter(spec, vocab or None)

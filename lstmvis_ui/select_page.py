@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lstmvis_db import charts, views
+from lstmvis_db import views
+from lstmvis_db.views import charts
 from lstmvis_db.views import ViewState
 
 from .cached import annotations, info, predictions, search, tokens, window

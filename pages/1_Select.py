@@ -3,7 +3,7 @@
 import streamlit as st
 
 import lstmvis_ui as ui
-from lstmvis_db import charts
+from lstmvis_db.views import charts
 
 path = ui.page_setup("Select", "select")
 if path is None:

@@ -5,7 +5,8 @@ import io
 import streamlit as st
 
 import lstmvis_ui as ui
-from lstmvis_db import charts, views
+from lstmvis_db import views
+from lstmvis_db.views import charts
 
 path = ui.page_setup("Match", "match")
 if path is None:

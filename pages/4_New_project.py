@@ -7,7 +7,7 @@ Widgets only: the steps are in ``lstmvis_ui.new_project``, the logic behind them
 import streamlit as st
 
 import lstmvis_ui as ui
-from lstmvis_db.extract import app_support as sup
+from lstmvis_db.views import new_project as sup
 
 st.set_page_config(page_title="LSTMVis · New project", page_icon=":material/add_chart:", layout="wide")
 ui.ensure_demos()

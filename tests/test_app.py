@@ -256,8 +256,10 @@ def test_missing_demos_are_built_on_first_start(tmp_path, monkeypatch, project_p
     fake = types.SimpleNamespace(DEMOS={"demo_a": None, "broken": None, "stale": None}, DEFAULT_DEMO="demo_a",
                                  build_demo=build_demo)
     (tmp_path / "stale.duckdb").write_bytes(b"an old file format")  # rebuilt, not shown as broken
-    monkeypatch.setattr(lstmvis_db, "demo", fake, raising=False)
-    monkeypatch.setitem(sys.modules, "lstmvis_db.demo", fake)
+    import lstmvis_db.demos
+
+    monkeypatch.setattr(lstmvis_db.demos, "registry", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "lstmvis_db.demos.registry", fake)
     monkeypatch.setenv("LSTMVIS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("LSTMVIS_BUILD_DEMOS", "1")
     at = app("streamlit_app.py")

@@ -9,8 +9,8 @@ import h5py
 import numpy as np
 import pytest
 
-from lstmvis_db import baseline, synth
-from lstmvis_db.baseline import BaselineFailure, candidate_pool, original_match
+from lstmvis_db.bench import baseline, synth
+from lstmvis_db.bench.baseline import BaselineFailure, candidate_pool, original_match
 from lstmvis_db.errors import LstmvisError, QueryError
 
 

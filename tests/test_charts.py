@@ -12,7 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstmvis_db import charts, views
+from lstmvis_db import views
+from lstmvis_db.views import charts
 
 LO, HI = 10, 19
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import lstmvis_db
-from lstmvis_db import demo
+from lstmvis_db.demos import registry as demo
 from lstmvis_db.errors import InputError
-from lstmvis_db.nplstm import CharLstmModel, LstmWeights, TextgenrnnModel, stacked_forward
+from lstmvis_db.demos.nplstm import CharLstmModel, LstmWeights, TextgenrnnModel, stacked_forward
 
 DATA = demo.DATA_DIR
 
@@ -350,7 +350,7 @@ def test_build_needs_no_torch(tmp_path: Path) -> None:
 
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "from lstmvis_db import demo\n"
+        "from lstmvis_db.demos import registry as demo\n"
         f"demo.build_demo('parens', {str(tmp_path)!r}, limit=400)\n"
         f"demo.build_demo('shakespeare', {str(tmp_path)!r}, limit=300)\n"
         "assert 'streamlit' not in sys.modules\n"

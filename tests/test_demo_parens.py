@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lstmvis_db
-from lstmvis_db import demo
+from lstmvis_db.demos import registry as demo
 
 
 @pytest.fixture(scope="module")

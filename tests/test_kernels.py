@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from oracle import _candidates, oracle_match
 
 import lstmvis_db
-from lstmvis_db import Document, ProjectData, Source, kernels
+from lstmvis_db import Document, ProjectData, Source
+from lstmvis_db.matching import kernels
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 import lstmvis_db
 from lstmvis_db.errors import InputError
-from lstmvis_db.extract import app_support as sup
+from lstmvis_db.views import new_project as sup
 
 PAGE = str(ROOT / "pages" / "4_New_project.py")
 TEXT = "the cat (sat) on\nthe mat (and hat)\n"
@@ -162,7 +162,7 @@ def test_page_without_the_model_extras(_env) -> None:
 
     build_app_project(_env)
     at = AppTest.from_string(
-        "from lstmvis_db.extract import app_support as sup\n"
+        "from lstmvis_db.views import new_project as sup\n"
         "real = sup.missing_modules\n"
         "sup.missing_modules = lambda names: list(names)\n"
         "try:\n"

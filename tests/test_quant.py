@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmvis_db.quant import LEVELS, Quantizer
+from lstmvis_db.matching.quant import LEVELS, Quantizer
 
 
 @pytest.mark.parametrize("lo, hi", [(-1, 1), (0, 1), (-6.3, 5.9), (-1000, 3), (0.2, 0.2000001),

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from lstmvis_db import synth
+from lstmvis_db.bench import synth
 from lstmvis_db.errors import InputError
 
 N, D = 9_000, 64  # 9,000 is not a multiple of CHUNK or SEGMENT, so tails are exercised

@@ -23,13 +23,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from lstmvis_db import baseline, synth
 from lstmvis_db.api import open as open_project
+from lstmvis_db.bench import baseline, synth
+from lstmvis_db.bench.cli import SIZES
 from lstmvis_db.errors import LstmvisError
 from lstmvis_db.store import write_project
 from lstmvis_db.types import ProjectData, Source
-
-SIZES = {"tiny": (20_000, 64), "ptb": (1_000_000, 650), "long": (10_000_000, 128)}
 
 
 def _peak_mb() -> float:
@@ -173,7 +172,7 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
-def _cmd(args: argparse.Namespace) -> None:
+def command(args: argparse.Namespace) -> None:
     if args.workdir:
         workdir = Path(args.workdir)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -185,26 +184,3 @@ def _cmd(args: argparse.Namespace) -> None:
         print(json.dumps(res))
     else:
         print(markdown(res))
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmark against the original's matcher on synthetic states")
-    _add_args(p)
-    p.set_defaults(handler=_cmd)
-
-
-def _add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--size", choices=sorted(SIZES), default="tiny")
-    p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--workdir", default=os.environ.get("LSTMVIS_BENCH_DIR"), help="keep files here")
-    p.add_argument("--json", action="store_true")
-
-
-def main(argv: list[str] | None = None) -> int:
-    from lstmvis_db.cli import main as cli_main
-
-    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -41,7 +41,7 @@ __all__ = [
     "verify_data_file",
 ]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
 
 @dataclass(frozen=True)
@@ -364,7 +364,7 @@ def _scene_documents(scenes: list[RenderedScene]) -> list[Document]:
 def shakespeare_data(limit: int | None = None, data_dir: Path | None = None,
                      progress: Callable[[str, float], None] | None = None) -> ProjectData:
     """Build the Shakespeare demo's :class:`ProjectData` (``limit``: first N characters only)."""
-    from lstmvis_db.nplstm import TextgenrnnModel
+    from lstmvis_db.demos.nplstm import TextgenrnnModel
 
     report = progress or (lambda _msg, _frac: None)
     report("checking data files", 0.0)
@@ -668,7 +668,7 @@ PARENS_DOC_LEN = 1000
 def parens_data(limit: int | None = None, data_dir: Path | None = None,
                 progress: Callable[[str, float], None] | None = None) -> ProjectData:
     """Build the parenthesis demo's :class:`ProjectData` (``limit``: first N tokens only)."""
-    from lstmvis_db.nplstm import CharLstmModel
+    from lstmvis_db.demos.nplstm import CharLstmModel
 
     report = progress or (lambda _msg, _frac: None)
     report("checking data files", 0.0)
@@ -955,7 +955,7 @@ CHORALES_MIN_COUNT = 5  # numerals rarer than this in the corpus are the token "
 def chorales_data(limit: int | None = None, data_dir: Path | None = None,
                   progress: Callable[[str, float], None] | None = None) -> ProjectData:
     """Build the Bach-chorales demo's :class:`ProjectData` (``limit``: first N chords only)."""
-    from lstmvis_db.nplstm import CharLstmModel
+    from lstmvis_db.demos.nplstm import CharLstmModel
 
     report = progress or (lambda _msg, _frac: None)
     report("checking data files", 0.0)

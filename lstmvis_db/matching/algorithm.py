@@ -74,7 +74,7 @@ def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarra
     The same (start, length) found at several levels is one candidate with the largest k.  One
     compiled scan (``kernels.maximal_runs``) finds them all, ordered by end.
     """
-    from lstmvis_db import kernels  # numba loads on the first match, not with every command
+    from lstmvis_db.matching import kernels  # numba loads on the first match, not with every command
 
     start, length_, level, before, after = kernels.maximal_runs(count, doc_start, doc_end, m, length)
     return Candidates(start, length_, level, before, after)
@@ -82,7 +82,7 @@ def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarra
 
 def run_and(words: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
     """AND of rows first[i]..last[i] (inclusive) of a (R, W) uint64 array, for each i."""
-    from lstmvis_db import kernels
+    from lstmvis_db.matching import kernels
 
     return kernels.range_and(np.ascontiguousarray(words), np.asarray(first, dtype=np.int64),
                              np.asarray(last, dtype=np.int64))
@@ -93,7 +93,7 @@ def selected_intersection(
     constrain_left: bool, constrain_right: bool,
 ) -> np.ndarray:
     """I = |A ∩ S| for every candidate, from the selected cells' bits alone (exact)."""
-    from lstmvis_db import kernels
+    from lstmvis_db.matching import kernels
 
     return kernels.intersections(np.ascontiguousarray(bits), cand.start, cand.length, doc_start, doc_end,
                                  bool(constrain_left), bool(constrain_right))

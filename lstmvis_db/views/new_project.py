@@ -241,7 +241,7 @@ def shakespeare_corpus(data_dir: Path | None = None) -> Corpus:
     Raises:
         InputError: the data file is missing or corrupted (sha256 checked).
     """
-    from lstmvis_db import demo
+    from lstmvis_db.demos import registry as demo
 
     path = demo.verify_data_file("shakespeare/scenes.md", data_dir)
     scenes = demo.parse_scenes(path.read_text(encoding="utf-8"))

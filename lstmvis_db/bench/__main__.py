@@ -1,0 +1,5 @@
+import sys
+
+from lstmvis_db.bench.cli import main
+
+sys.exit(main())
