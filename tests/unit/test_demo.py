@@ -12,8 +12,9 @@ import pytest
 
 import lstmvis_db
 from lstmvis_db.demos import registry as demo
-from lstmvis_db.errors import InputError
 from lstmvis_db.demos.nplstm import CharLstmModel, LstmWeights, TextgenrnnModel, stacked_forward
+from lstmvis_db.errors import InputError
+from tests.support import ROOT
 
 DATA = demo.DATA_DIR
 
@@ -355,7 +356,7 @@ def test_build_needs_no_torch(tmp_path: Path) -> None:
         f"demo.build_demo('shakespeare', {str(tmp_path)!r}, limit=300)\n"
         "assert 'streamlit' not in sys.modules\n"
     )
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
     assert (tmp_path / "parens.duckdb").is_file() and (tmp_path / "shakespeare.duckdb").is_file()
 

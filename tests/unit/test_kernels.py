@@ -9,11 +9,11 @@ import duckdb
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle import _candidates, oracle_match
 
 import lstmvis_db
 from lstmvis_db import Document, ProjectData, Source
 from lstmvis_db.matching import kernels
+from tests.support.oracle import _candidates, oracle_match
 
 
 @contextlib.contextmanager

@@ -6,16 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from app_fixtures import SOURCES, build_app_project
 from streamlit.testing.v1 import AppTest
 
 import lstmvis_db
 from lstmvis_db import views
+from tests.support import ROOT
+from tests.support.app_fixtures import SOURCES, build_app_project
 
 PAGES = ["streamlit_app.py", "pages/1_Select.py", "pages/2_Match.py", "pages/3_SQL.py"]
 SRC = SOURCES[0]

@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lstmvis_fixtures import (
+
+from lstmvis_db.errors import InputError
+from lstmvis_db.import_lstmvis import (
+    import_lstmvis,
+    open_lstmvis_project,
+    parse_dictionary,
+    read_lstmvis_project,
+)
+from lstmvis_db.types import Document, ProjectData
+from tests.support.lstmvis_fixtures import (
     CLUSTERS,
     POS,
     WORDS,
@@ -24,15 +33,6 @@ from lstmvis_fixtures import (
     write_dict,
     write_h5,
 )
-
-from lstmvis_db.errors import InputError
-from lstmvis_db.import_lstmvis import (
-    import_lstmvis,
-    open_lstmvis_project,
-    parse_dictionary,
-    read_lstmvis_project,
-)
-from lstmvis_db.types import Document, ProjectData
 
 
 @pytest.fixture(scope="session")

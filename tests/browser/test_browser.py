@@ -21,9 +21,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+from tests.support import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / ".screenshots"
@@ -42,9 +40,8 @@ pytestmark = [
     pytest.mark.skipif(sync_playwright is None, reason='needs playwright: pip install "playwright==1.65.*"'),
 ]
 
-from app_fixtures import SOURCES, build_app_project
-
 import lstmvis_db
+from tests.support.app_fixtures import SOURCES, build_app_project
 
 
 def _free_port() -> int:

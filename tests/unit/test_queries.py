@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oracle import oracle_match, oracle_select
 
 import lstmvis_db
 from lstmvis_db import Document, ProjectData, Source
+from tests.support.oracle import oracle_match, oracle_select
 
 # values that sit exactly on, just above and just below likely thresholds, so the exact
 # comparison inside the quantiser's threshold bucket is exercised

@@ -7,22 +7,17 @@ opens in the Select view's state and gets an annotation track from an uploaded C
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
 from streamlit.testing.v1 import AppTest
 
 import lstmvis_db
 from lstmvis_db.errors import InputError
 from lstmvis_db.views import new_project as sup
+from tests.support import ROOT
 
 PAGE = str(ROOT / "pages" / "4_New_project.py")
 TEXT = "the cat (sat) on\nthe mat (and hat)\n"
@@ -158,7 +153,7 @@ def test_upload_factory_lstm_build_open_and_add_track(tmp_path, _env) -> None:
 
 def test_page_without_the_model_extras(_env) -> None:
     """On a deployment without torch the page says what to install and still offers add-track."""
-    from app_fixtures import build_app_project
+    from tests.support.app_fixtures import build_app_project
 
     build_app_project(_env)
     at = AppTest.from_string(
