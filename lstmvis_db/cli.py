@@ -193,13 +193,25 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
-    """Sub-commands that live beside their modules (demo building, extraction, benchmark)."""
-    from lstmvis_db.bench import cli as bench_cli
-    from lstmvis_db.demos import registry as demo
-    from lstmvis_db.extract import cli as extract_cli
+# Sub-commands that live beside their code, as "module:function" adding a parser to the
+# sub-parsers.  Each such module is light (argparse only at import); its handler imports the
+# heavy code, so `info`, `select`, `match`, `search` and `sql` never load it.
+EXTENSIONS = (
+    "lstmvis_db.demos.registry:add_parser",
+    "lstmvis_db.bench.cli:add_parser",
+    "lstmvis_db.extract.cli:add_parser",
+    "lstmvis_db.extract.cli:add_track_parser",
+)
 
-    return [demo.add_parser, bench_cli.add_parser, extract_cli.add_parser, extract_cli.add_track_parser]
+
+def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
+    import importlib
+
+    out = []
+    for ref in EXTENSIONS:
+        module, func = ref.split(":")
+        out.append(getattr(importlib.import_module(module), func))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
