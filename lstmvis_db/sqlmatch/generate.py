@@ -186,10 +186,10 @@ def macro_statements(sources: Sequence[SourceRows], temporary: bool = False) -> 
     sel = _SELECT_BODY.format(rows=rows, n_cells=n_cells, start="start_pos", end="end_pos", t="t::DOUBLE",
                               left_off="left_off", right_off="right_off")
     return MacroSet((
-        f"CREATE OR REPLACE {kind} lstmvis_select(src, start_pos, end_pos, t, left_off := 1, right_off := 0) "
-        f"AS TABLE\n{sel}",
+        (f"CREATE OR REPLACE {kind} lstmvis_select(src, start_pos, end_pos, t, left_off := 1, right_off := 0) "
+         f"AS TABLE\n{sel}"),
         f"CREATE OR REPLACE {kind} lstmvis_match(src, cells, t, constrain_left := true, constrain_right := false, "
         f"len := 0, lim := 50) AS TABLE\n{match}" + _MATCH_ROWS.format(limit="lim"),
-        f"CREATE OR REPLACE {kind} lstmvis_match_histogram(src, cells, t, constrain_left := true, "
-        f"constrain_right := false, len := 0) AS TABLE\n{match}{_MATCH_HISTOGRAM}",
+        (f"CREATE OR REPLACE {kind} lstmvis_match_histogram(src, cells, t, constrain_left := true, "
+         f"constrain_right := false, len := 0) AS TABLE\n{match}{_MATCH_HISTOGRAM}"),
     ))

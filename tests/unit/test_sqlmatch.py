@@ -20,7 +20,8 @@ def _run_match_sql(db: Path, text: str) -> dict:
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.sql(rows_sql).fetchall()
         hist = con.sql(hist_sql).fetchall()
-    matches = [dict(start=r[1], length=r[2], intersection=r[3], union=r[4], jaccard=r[5], missing=r[6]) for r in rows]
+    keys = ("start", "length", "intersection", "union", "jaccard", "missing")
+    matches = [dict(zip(keys, r[1:], strict=True)) for r in rows]
     return {"matches": matches,
             "histogram": {"fuzzy": {str(a): b for a, b, _ in hist}, "strict": {str(a): c for a, _, c in hist if c}},
             "candidates": sum(b for _, b, _ in hist)}
