@@ -46,6 +46,22 @@ class Project:
         return queries.match(self.catalog, source, cells, threshold, constrain_left, constrain_right,
                              length, limit, pool)
 
+    # ----------------------------------------------------------------- plain SQL (docs/sql.md)
+
+    def select_sql(self, source: str, start: int, end: int, threshold: float, left_off: int = 1,
+                   right_off: int = 0) -> str:
+        """The SQL statement that gives ``select``'s cells, for the ``duckdb`` shell."""
+        from lstmvis_db.sqlmatch import project as sqlp
+
+        return sqlp.selection(self.catalog, source, start, end, threshold, left_off, right_off)
+
+    def match_sql(self, source: str, cells, threshold: float, constrain_left: bool = True,
+                  constrain_right: bool = False, length: int = 0, limit: int = 50) -> str:
+        """The SQL statements that give ``match``'s matches and length histograms."""
+        from lstmvis_db.sqlmatch import project as sqlp
+
+        return sqlp.matching(self.catalog, source, cells, threshold, constrain_left, constrain_right, length, limit)
+
     def search(self, phrase: str | None = None, regex: str | None = None, limit: int = 50) -> list[dict]:
         return queries.search(self.catalog, phrase=phrase, regex=regex, limit=limit)
 

@@ -78,12 +78,21 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 def cmd_select(args: argparse.Namespace) -> None:
     with _open(args) as p:
+        if args.sql:
+            print(p.select_sql(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off))
+            return
         cells = p.select(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off)
     _emit(args, {"cells": cells}, lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
 
 
 def cmd_match(args: argparse.Namespace) -> None:
     with _open(args) as p:
+        if args.sql:
+            if args.pool is not None:
+                raise LstmvisError("--sql gives the complete mode only; leave out --pool")
+            print(p.match_sql(args.source, _int_list(args.cells), args.threshold, args.constrain_left,
+                              args.constrain_right, args.length, args.limit))
+            return
         res = p.match(args.source, _int_list(args.cells), args.threshold, args.constrain_left,
                       args.constrain_right, args.length, args.limit, args.pool)
 
@@ -163,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", required=True, type=_number)
     p.add_argument("--left-off", type=int, default=1)
     p.add_argument("--right-off", type=int, default=0)
+    p.add_argument("--sql", action="store_true", help="print the plain DuckDB SQL that answers it instead")
 
     p = command("match", cmd_match, "rank places where the cells switch on together")
     db_json(p)
@@ -174,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", type=int, default=0, help="phrase length filter (0 = any)")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--pool", type=int, default=None, help="bounded mode: keep the first K candidates")
+    p.add_argument("--sql", action="store_true", help="print the plain DuckDB SQL that answers it instead")
 
     p = command("search", cmd_search, "phrase or regex search over the tokens")
     db_json(p)

@@ -28,6 +28,7 @@ class SqlConsole:
         try:
             con.execute(f"ATTACH '{self.path.replace(chr(39), chr(39) * 2)}' AS project (READ_ONLY)")
             con.execute("USE project")
+            _define_macros(con)
             con.execute(f"SET memory_limit = '{memory_limit or store.memory_limit()}'")
             con.execute("SET enable_progress_bar = false")  # stdout may carry JSON
             con.execute("SET enable_external_access = false")
@@ -74,3 +75,12 @@ class SqlConsole:
         df = pd.DataFrame.from_records(rows[:max_rows], columns=cols)
         df.attrs["truncated"] = len(rows) > max_rows
         return df
+
+
+def _define_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The ``lstmvis_*`` table macros as TEMP macros of the console's own connection, so they
+    work on every project, including files written before the macros were stored in them."""
+    from lstmvis_db.sqlmatch import macro_statements, source_rows
+
+    for stmt in macro_statements(source_rows(con), temporary=True).statements:
+        con.execute(stmt)

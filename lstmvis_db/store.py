@@ -30,7 +30,7 @@ from lstmvis_db.matching.quant import Quantizer
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
 VERSION = "0.1.0"
-FORMAT_VERSION = "2"  # bump when the physical layout changes; older files must be rebuilt
+FORMAT_VERSION = "3"  # bump when the physical layout changes; older files must be rebuilt (3: SQL macros)
 ROW_GROUP_ROWS = 143_360  # 70 x 2048 rows: 14-bit bitpacked segments just fit a 256 KiB block
 # Ingest batches: half a row group.  A parallel insert from batches that do not divide the row
 # group size flushes short row groups (64k batches gave 128k groups, and 13% more index blocks).
@@ -409,6 +409,16 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
     con.execute("RESET force_compression")
     union = "\nUNION ALL\n".join(parts) if parts else stmts["states_view_empty"]
     con.execute(stmts["states_view"].format(union_of_sources=union))
+    _write_macros(con)
+
+
+def _write_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The ``lstmvis_select`` / ``lstmvis_match`` table macros, stored in the file for the
+    ``duckdb`` shell (docs/sql.md)."""
+    from lstmvis_db.sqlmatch import macro_statements, source_rows
+
+    for stmt in macro_statements(source_rows(con)).statements:
+        con.execute(stmt)
 
 
 def _insert_track_row(con: duckdb.DuckDBPyConnection, t: Track) -> None:

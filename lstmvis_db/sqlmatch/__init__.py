@@ -1,0 +1,12 @@
+"""Selection and matching as plain DuckDB SQL (docs/semantics.md): statements a user can run in
+the ``duckdb`` shell on a project file, with no extension and no UDF, that give exactly the
+compiled path's answers; and the table macros (``lstmvis_select``, ``lstmvis_match``,
+``lstmvis_match_histogram``) that the SQL console defines over a project.
+
+Imports only the core's ``errors`` and ``sqltext`` helpers; never numpy-heavy matching code, the
+app or the benchmark.  The compiled path (``queries.match``) stays the fast path.
+"""
+
+from lstmvis_db.sqlmatch.generate import MacroSet, SourceRows, macro_statements, match_sql, select_sql, source_rows
+
+__all__ = ["MacroSet", "SourceRows", "macro_statements", "match_sql", "select_sql", "source_rows"]

@@ -1,0 +1,195 @@
+"""SQL text for selection and matching (docs/semantics.md), as literals or as table macros.
+
+One template per operation, filled either with literal values (``select_sql``/``match_sql``:
+what ``lstmvis-db select|match --sql`` prints) or with macro parameter names
+(``macro_statements``: the ``lstmvis_*`` table macros).  Both read the exact rows
+(``_idx.rows_<sid>``: one FLOAT[n] array per position) and compare values as DOUBLE, as the
+compiled path does, so the answers are the same to the last bit.
+
+How a match is computed in SQL (the same definition as the compiled path):
+- per position, the on-bits of every cell as a BITSTRING and the count of selected cells on;
+- for every level k = 1..m the maximal runs of count >= k inside a document (gaps and islands
+  over ``pos - row_number()``), kept when at least 2 long (or exactly ``length`` long);
+- each distinct (start, length) scored by ``bit_and`` of its rows' bits, and-not the left
+  (right) neighbour's bits when constrained and inside the document; I = popcount(A & S),
+  U = popcount(A | S);
+- ranked by I desc, U asc, length desc, start asc.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from lstmvis_db.errors import InputError
+from lstmvis_db.store import sql_literal
+
+_MATCH_BODY = """\
+WITH
+_sel AS (
+    SELECT list_sort(list_distinct({cells}))::INTEGER[] AS cells
+),
+_m AS (
+    SELECT len(cells) AS m, list_transform(cells, lambda c: c + 1) AS idx,
+           array_to_string(list_transform(range({n_cells}), lambda c: list_contains(cells, c)::INTEGER), '')::BIT AS s
+    FROM _sel
+),
+_on AS (
+    SELECT r.pos, tk.doc,
+           array_to_string(list_transform(r.v, lambda x: (x::DOUBLE >= {t})::INTEGER), '')::BIT AS bits,
+           list_count(list_filter(list_select(r.v, _m.idx), lambda x: x::DOUBLE >= {t})) AS cnt
+    FROM {rows} AS r JOIN tokens AS tk ON tk.pos = r.pos CROSS JOIN _m
+),
+_runs AS (
+    SELECT k, doc, min(pos) AS start, count(*)::INTEGER AS length
+    FROM (
+        SELECT lv.k, o.pos, o.doc, o.pos - row_number() OVER (PARTITION BY lv.k, o.doc ORDER BY o.pos) AS grp
+        FROM _on AS o JOIN (SELECT unnest(range(1, m + 1)) AS k FROM _m) AS lv ON o.cnt >= lv.k
+    )
+    GROUP BY k, doc, grp
+),
+_cand AS (
+    SELECT DISTINCT start, length, doc FROM _runs
+    WHERE CASE WHEN {length} = 0 THEN length >= 2 ELSE length = {length} END
+),
+_span AS (
+    SELECT c.start, c.length, c.doc, bit_and(o.bits) AS a
+    FROM _cand AS c JOIN _on AS o ON o.pos BETWEEN c.start AND c.start + c.length - 1
+    GROUP BY c.start, c.length, c.doc
+),
+_left AS (
+    SELECT sp.start, sp.length, sp.doc,
+           CASE WHEN {constrain_left} AND lft.bits IS NOT NULL THEN sp.a & ~lft.bits ELSE sp.a END AS a
+    FROM _span AS sp LEFT JOIN _on AS lft ON lft.pos = sp.start - 1 AND lft.doc = sp.doc
+),
+_scored AS (
+    SELECT sl.start, sl.length,
+           CASE WHEN {constrain_right} AND rgt.bits IS NOT NULL THEN sl.a & ~rgt.bits ELSE sl.a END AS a
+    FROM _left AS sl LEFT JOIN _on AS rgt ON rgt.pos = sl.start + sl.length AND rgt.doc = sl.doc
+),
+_ranked AS (
+    SELECT row_number() OVER (ORDER BY i DESC, u ASC, length DESC, start ASC) AS rank,
+           start, length, i AS intersection, u AS "union", i / u AS jaccard, m - i AS missing
+    FROM (
+        SELECT sc.start, sc.length, bit_count(sc.a & _m.s)::INTEGER AS i, bit_count(sc.a | _m.s)::INTEGER AS u, _m.m
+        FROM _scored AS sc CROSS JOIN _m
+    )
+)
+"""
+
+_MATCH_ROWS = "SELECT * FROM _ranked WHERE {limit} IS NULL OR rank <= {limit} ORDER BY rank"
+_MATCH_HISTOGRAM = (
+    "SELECT length, count(*)::INTEGER AS fuzzy, count(*) FILTER (WHERE missing = 0)::INTEGER AS strict "
+    "FROM _ranked GROUP BY length ORDER BY length"
+)
+
+_SELECT_BODY = """\
+WITH
+_doc AS (
+    SELECT first_pos, last_pos FROM documents WHERE {start} BETWEEN first_pos AND last_pos
+),
+_check AS (
+    SELECT CASE
+        WHEN {start} > {end} THEN error('inverted range: start > end')
+        WHEN NOT EXISTS (SELECT 1 FROM documents WHERE {end} BETWEEN first_pos AND last_pos)
+             OR NOT EXISTS (SELECT 1 FROM _doc) THEN error('range outside the corpus')
+        WHEN (SELECT last_pos FROM _doc) < {end} THEN error('range crosses a document boundary')
+        ELSE true END AS ok
+),
+_vals AS (
+    SELECT r.pos, unnest(range({n_cells})) AS cell, unnest(r.v)::DOUBLE AS value
+    FROM {rows} AS r, _doc, _check
+    WHERE _check.ok AND r.pos BETWEEN greatest(_doc.first_pos, {start} - {left_off})
+                                  AND least(_doc.last_pos, {end} + {right_off})
+)
+SELECT cell FROM _vals
+GROUP BY cell
+HAVING bool_and(CASE WHEN pos BETWEEN {start} AND {end} THEN value >= {t} ELSE value < {t} END)
+ORDER BY cell"""
+
+
+@dataclass(frozen=True)
+class SourceRows:
+    """A source's name, its physical id (``_idx.rows_<sid>``) and width."""
+
+    source: str
+    sid: int
+    n_cells: int
+
+
+def source_rows(con: duckdb.DuckDBPyConnection) -> list[SourceRows]:
+    """The sources of the project ``con`` uses (its ``_idx.source_index``)."""
+    rows = con.execute("SELECT source, sid, n_cells FROM _idx.source_index ORDER BY sid").fetchall()
+    return [SourceRows(str(a), int(b), int(c)) for a, b, c in rows]
+
+
+def _num(x: float) -> str:
+    if not math.isfinite(x):
+        raise InputError(f"threshold must be a finite number, got {x!r}")
+    return f"{float(x)!r}::DOUBLE"
+
+
+def _int(x: int, what: str) -> str:
+    if isinstance(x, bool) or int(x) != x:
+        raise InputError(f"{what} must be an integer, got {x!r}")
+    return str(int(x))
+
+
+def _cells(cells: Sequence[int]) -> str:
+    return "[" + ", ".join(_int(c, "cell") for c in cells) + "]"
+
+
+def select_sql(src: SourceRows, start: int, end: int, threshold: float, left_off: int = 1,
+               right_off: int = 0) -> str:
+    """One SELECT giving the selected cells (one row per cell, ascending)."""
+    return _SELECT_BODY.format(
+        rows=f"_idx.rows_{src.sid}", n_cells=src.n_cells, start=_int(start, "start"), end=_int(end, "end"),
+        t=_num(threshold), left_off=_int(left_off, "left_off"), right_off=_int(right_off, "right_off"),
+    ) + ";\n"
+
+
+def match_sql(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool = True,
+              constrain_right: bool = False, length: int = 0, limit: int = 50) -> str:
+    """Two statements: the ranked top ``limit`` matches, then the length histograms."""
+    body = _MATCH_BODY.format(
+        cells=_cells(cells), n_cells=src.n_cells, t=_num(threshold), rows=f"_idx.rows_{src.sid}",
+        length=_int(length, "length"), constrain_left=str(bool(constrain_left)).lower(),
+        constrain_right=str(bool(constrain_right)).lower(),
+    )
+    rows = _MATCH_ROWS.format(limit=_int(limit, "limit"))
+    return f"-- matches\n{body}{rows};\n\n-- length histograms (fuzzy, strict)\n{body}{_MATCH_HISTOGRAM};\n"
+
+
+@dataclass(frozen=True)
+class MacroSet:
+    """The table macros of one project, as CREATE statements."""
+
+    statements: tuple[str, ...]
+
+
+def _rows_union(sources: Sequence[SourceRows]) -> str:
+    parts = [f"SELECT pos, v FROM _idx.rows_{s.sid} WHERE src = {sql_literal(s.source)}" for s in sources]
+    return "(" + " UNION ALL ".join(parts) + ")" if parts else "(SELECT NULL::INTEGER AS pos, NULL::FLOAT[] AS v WHERE false)"
+
+
+def macro_statements(sources: Sequence[SourceRows], temporary: bool = False) -> MacroSet:
+    """``lstmvis_select``, ``lstmvis_match`` (every scored candidate, ranked; ``lim`` cuts) and
+    ``lstmvis_match_histogram`` over the given sources."""
+    kind = "TEMP MACRO" if temporary else "MACRO"
+    rows = _rows_union(sources)
+    n_cells = "(SELECT n_cells FROM sources WHERE source = src)"
+    match = _MATCH_BODY.format(cells="cells", n_cells=n_cells, t="t::DOUBLE", rows=rows, length="len",
+                               constrain_left="constrain_left", constrain_right="constrain_right")
+    sel = _SELECT_BODY.format(rows=rows, n_cells=n_cells, start="start_pos", end="end_pos", t="t::DOUBLE",
+                              left_off="left_off", right_off="right_off")
+    return MacroSet((
+        (f"CREATE OR REPLACE {kind} lstmvis_select(src, start_pos, end_pos, t, left_off := 1, right_off := 0) "
+         f"AS TABLE\n{sel}"),
+        f"CREATE OR REPLACE {kind} lstmvis_match(src, cells, t, constrain_left := true, constrain_right := false, "
+        f"len := 0, lim := 50) AS TABLE\n{match}" + _MATCH_ROWS.format(limit="lim"),
+        (f"CREATE OR REPLACE {kind} lstmvis_match_histogram(src, cells, t, constrain_left := true, "
+         f"constrain_right := false, len := 0) AS TABLE\n{match}{_MATCH_HISTOGRAM}"),
+    ))
