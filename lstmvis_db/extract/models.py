@@ -26,7 +26,7 @@ def load_model(
     ``spec`` is one of: a packaged model name (``smollm2-135m``, ``all-minilm-l6-v2``; see
     :func:`lstmvis_db.extract.hf.packaged_models`), a transformers model folder, a ``.gguf``
     file, a Keras ``.h5``/``.hdf5`` weight file (needs ``vocab``), or a PyTorch factory
-    ``path/to/file.py:function`` (see :mod:`lstmvis_db.extract.rnn`).
+    ``path/to/file.py:function`` (see :mod:`lstmvis_db.extract.factory`).
 
     Raises:
         InputError: the model does not exist or cannot be loaded.
@@ -34,7 +34,7 @@ def load_model(
     if not spec:
         raise InputError("no model given")
     if ".py:" in spec and not Path(spec).exists():
-        from lstmvis_db.extract.rnn import load_factory
+        from lstmvis_db.extract.factory import load_factory
 
         adapter = load_factory(spec)
         if name:
