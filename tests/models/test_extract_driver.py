@@ -30,7 +30,7 @@ from lstmvis_db.extract import (
     split_documents,
 )
 from lstmvis_db.extract import cli as extract_cli
-from lstmvis_db.extract.driver import _plan_windows
+from lstmvis_db.extract.phases import plan_windows
 from lstmvis_db.extract.tracks import add_track
 
 
@@ -174,11 +174,11 @@ def test_tokenizers_and_vocab_files(tmp_path: Path) -> None:
 
 
 def test_plan_windows_cover_each_position_once() -> None:
-    plan = _plan_windows(10, 4, 2)
+    plan = plan_windows(10, 4, 2)
     assert plan == [(0, 4, 0), (2, 6, 2), (4, 8, 2), (6, 10, 2)]
     kept = [p for s, e, k in plan for p in range(s + k, e)]
     assert kept == list(range(10))
-    assert _plan_windows(3, 8, 4) == [(0, 3, 0)]
+    assert plan_windows(3, 8, 4) == [(0, 3, 0)]
 
 
 def test_select_sources_errors() -> None:
