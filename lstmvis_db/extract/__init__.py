@@ -96,8 +96,8 @@ def keras_adapter(*args: Any, **kwargs: Any) -> Any:
 
 
 def load_hf(*args: Any, **kwargs: Any) -> Any:
-    """See :func:`lstmvis_db.extract.hf.load_hf` (needs torch and transformers)."""
-    from lstmvis_db.extract.hf import load_hf as impl
+    """See :func:`lstmvis_db.extract.hf_load.load_hf` (needs torch and transformers)."""
+    from lstmvis_db.extract.hf_load import load_hf as impl
 
     return impl(*args, **kwargs)
 
@@ -110,7 +110,7 @@ def hf_adapter(model: Any, tokenizer: Any, name: str = "transformer") -> Any:
 
 
 def packaged_models() -> dict[str, Any]:
-    """See :func:`lstmvis_db.extract.hf.packaged_models` (imports nothing heavy)."""
-    from lstmvis_db.extract.hf import packaged_models as impl
+    """See :func:`lstmvis_db.extract.hf_load.packaged_models` (imports nothing heavy)."""
+    from lstmvis_db.extract.hf_load import packaged_models as impl
 
     return impl()

@@ -24,7 +24,7 @@ def load_model(
     """Load a model for extraction from a CLI-style description.
 
     ``spec`` is one of: a packaged model name (``smollm2-135m``, ``all-minilm-l6-v2``; see
-    :func:`lstmvis_db.extract.hf.packaged_models`), a transformers model folder, a ``.gguf``
+    :func:`lstmvis_db.extract.hf_load.packaged_models`), a transformers model folder, a ``.gguf``
     file, a Keras ``.h5``/``.hdf5`` weight file (needs ``vocab``), or a PyTorch factory
     ``path/to/file.py:function`` (see :mod:`lstmvis_db.extract.factory`).
 
@@ -40,7 +40,7 @@ def load_model(
         if name:
             adapter.model = name
         return adapter
-    from lstmvis_db.extract.hf import packaged_models
+    from lstmvis_db.extract.hf_load import packaged_models
 
     path = Path(spec)
     if not path.exists():
@@ -66,7 +66,7 @@ def load_model(
     if path.is_file() and path.suffix.lower() == ".py":
         raise InputError(f"{path}: name the factory function too (path/to/file.py:function)")
     if path.is_dir() or path.suffix.lower() == ".gguf":
-        from lstmvis_db.extract.hf import load_hf
+        from lstmvis_db.extract.hf_load import load_hf
 
         return load_hf(path, tokenizer=tokenizer, name=name or (spec if spec != str(path) else None),
                        cache_dir=cache_dir)
