@@ -20,15 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lstmvis_db.errors import InputError
-from lstmvis_db.extract.base import (
-    CharTokenizer,
-    ChunkOutput,
-    SourceKey,
-    SourceSpec,
-    TextTokenizer,
-    Tokenized,
-    WordTokenizer,
-)
+from lstmvis_db.extract.base import ChunkOutput, SourceKey, SourceSpec, TextTokenizer, Tokenized, as_tokenizer
 from lstmvis_db.extract.unroll import CarryState, one_thread, unroll
 from lstmvis_db.extract.weights import RecurrentStack, import_torch, stack_from_module
 
@@ -268,22 +260,6 @@ class RecurrentAdapter:
 # -- building adapters from modules and factories -------------------------------------------
 
 
-def _as_tokenizer(tok: Any) -> TextTokenizer:
-    if hasattr(tok, "encode") and hasattr(tok, "id_display") and hasattr(tok, "vocab_size"):
-        return tok  # type: ignore[no-any-return]
-    if isinstance(tok, str):
-        return CharTokenizer(tok)
-    if isinstance(tok, (Mapping, list, tuple)):
-        keys = list(tok.keys()) if isinstance(tok, Mapping) else list(tok)
-        if keys and all(isinstance(k, str) and len(k) == 1 for k in keys):
-            return CharTokenizer(tok)
-        return WordTokenizer(tok)
-    raise InputError(
-        f"tokenizer of type {type(tok).__name__} is not supported: pass a CharTokenizer, "
-        "a WordTokenizer, a string of characters or a {token: id} dict"
-    )
-
-
 def _only(model: nn.Module, cls: type, what: str) -> Any:
     found = [m for m in model.modules() if isinstance(m, cls)]
     if len(found) > 1:
@@ -313,7 +289,7 @@ def rnn_adapter(
     """
     torch = import_torch()
     nn_ = torch.nn
-    tok = _as_tokenizer(tokenizer)
+    tok = as_tokenizer(tokenizer)
     whole = embedding if isinstance(embedding, nn_.Module) else None
     if whole is not None and isinstance(whole, (nn_.Embedding, nn_.RNNBase)):
         whole = None

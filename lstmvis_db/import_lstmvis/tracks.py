@@ -16,6 +16,7 @@ import numpy as np
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.import_lstmvis.config import ProjectConfig, int_ids, show
+from lstmvis_db.import_lstmvis.dictionary import Vocabulary
 from lstmvis_db.types import Track
 
 
@@ -95,6 +96,11 @@ class _Meta:
         """The N rows of dataset ``path`` of this meta's file (see :func:`_meta_rows`)."""
         return _meta_rows(p, self.ref, path, self.key, key_path, ndim, what, self.index, self.word_ids)
 
+    def tokens(self, vocab: Vocabulary, rows: np.ndarray, filename: str) -> np.ndarray:
+        """The ids in ``rows`` (read from ``path``) through the dictionary ``vocab``."""
+        what = f"dataset {self.path!r} ({self.key}.path)"
+        return vocab.lookup(int_ids(rows, filename, what), f"{filename}: {what}")
+
 
 def read_tracks(p: ProjectConfig, word_ids: np.ndarray) -> list[Track]:
     """One Track per ``meta`` entry."""
@@ -145,8 +151,7 @@ def _categorical(p: ProjectConfig, m: _Meta) -> Track:
         raise p.fail(f"{key}.dict", "missing required key (a discrete meta needs a dict)")
     vocab = p.dictionary(p.text_value(m.entry, "dict", f"{key}.dict"), f"{key}.dict")
     rows, filename = m.rows(p, path, f"{key}.path", 1, "label ids")
-    ids = int_ids(rows, filename, f"dataset {path!r} ({key}.path)")
-    labels = vocab.lookup(ids, f"{filename}: dataset {path!r} ({key}.path)")
+    labels = m.tokens(vocab, rows, filename)
     return Track(
         track=m.name,
         kind="categorical",
@@ -184,8 +189,7 @@ def _topk(p: ProjectConfig, m: _Meta) -> Track:
             f"{'x'.join(map(str, scores.shape))} but path {path!r} has shape "
             f"{'x'.join(map(str, rows.shape))}"
         )
-    ids = int_ids(rows, filename, f"dataset {path!r} ({key}.path)")
-    topk_tokens = vocab.lookup(ids, f"{filename}: dataset {path!r} ({key}.path)")
+    topk_tokens = m.tokens(vocab, rows, filename)
     return Track(
         track=m.name,
         kind="topk",
