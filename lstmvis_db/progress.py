@@ -4,8 +4,9 @@ A long job reports ``(label, fraction)`` calls, ``fraction`` in ``[0, 1]`` per l
 :class:`Progress` passes them on to a callback (the app draws its own bar) or, when enabled
 with ``True``, draws a one-line bar on stderr if stderr is a terminal; otherwise (a log file,
 a pipe) it writes log lines through :mod:`logging` (logger ``lstmvis_db.progress``, level INFO:
-silent unless the program configures logging), so carriage-return lines never land in a file.
-:class:`Counter` turns "n more items done" into fractions.
+silent unless the program configures logging or uses :func:`log_lines_to_stderr`), so
+carriage-return lines never land in a file.  :class:`Counter` turns "n more items done" into
+fractions.
 
 May import: the standard library only.
 """
@@ -15,7 +16,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 ProgressCallback = Callable[[str, float], None]
 ProgressArg = bool | ProgressCallback
@@ -75,3 +77,27 @@ class Counter:
         """``n`` more items done."""
         self.done += n
         self.progress(self.label, self.done / self.total)
+
+
+class _StderrLines(logging.Handler):
+    """Writes records to the current ``sys.stderr`` (looked up at each record)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except (OSError, ValueError):  # pragma: no cover - a closed or broken stderr
+            self.handleError(record)
+
+
+@contextmanager
+def log_lines_to_stderr() -> Iterator[None]:
+    """Within the block, progress log lines (the form used off a terminal) go to stderr."""
+    handler = _StderrLines()
+    level = LOG.level
+    LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        LOG.removeHandler(handler)
+        LOG.setLevel(level)
