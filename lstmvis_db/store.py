@@ -14,8 +14,6 @@ import math
 import os
 import re
 import shutil
-import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -27,6 +25,7 @@ import pyarrow as pa
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.matching.quant import Quantizer
+from lstmvis_db.progress import Progress  # re-exported: ``store.Progress`` is the same class
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
 VERSION = "0.1.0"
@@ -63,34 +62,6 @@ def schema_statements() -> dict[str, str]:
 def sql_literal(text: str) -> str:
     """A SQL string literal (only for identifiers baked into the states view)."""
     return "'" + text.replace("'", "''") + "'"
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class Progress:
-    """A one-line progress bar on stderr (only when enabled and stderr is a terminal: a log
-    file or a pipe gets no carriage-return lines), or a callback."""
-
-    def __init__(self, enabled: bool | Callable[[str, float], None]) -> None:
-        self._callback = enabled if callable(enabled) else None
-        self._tty = bool(enabled) and not callable(enabled) and sys.stderr.isatty()
-        self._last = 0.0
-
-    def __call__(self, label: str, fraction: float) -> None:
-        if self._callback is not None:
-            self._callback(label, fraction)
-            return
-        if not self._tty:
-            return
-        now = time.monotonic()
-        if fraction < 1.0 and now - self._last < 0.2:
-            return
-        self._last = now
-        bar = "#" * int(30 * fraction)
-        end = "\n" if fraction >= 1.0 else ""
-        sys.stderr.write(f"\r{label:<28} [{bar:<30}] {100 * fraction:5.1f}%{end}")
-        sys.stderr.flush()
 
 
 # --------------------------------------------------------------------------- validation

@@ -16,6 +16,17 @@ The pieces:
 
 Importing this package does not import torch or transformers; the adapters do, when called.
 
+Modules: ``base.py`` (the interface, tokenizers), ``texts.py`` (reading texts, documents),
+``driver.py`` (``extract_project`` by phases) with ``phases.py`` (windows, running into temporary
+arrays), the recurrent family in ``weights.py`` (weights in PyTorch's layout), ``unroll.py``
+(running them step by step), ``rnn.py`` (the adapter) and ``factory.py`` (user factory files),
+``keras.py`` (Keras HDF5 weights), ``hf.py`` (the transformers adapter) with ``hf_load.py``
+(offline loading, GGUF, packaged models), ``models.py`` (``--model`` strings), ``tracks.py``
+and ``cli.py``.
+
+May import: numpy, the core (``errors``, ``types``, ``store``, ``progress``); torch, h5py and
+transformers only inside the functions that need them; never the app, demos, views or bench.
+
 Example::
 
     from pathlib import Path
@@ -96,8 +107,8 @@ def keras_adapter(*args: Any, **kwargs: Any) -> Any:
 
 
 def load_hf(*args: Any, **kwargs: Any) -> Any:
-    """See :func:`lstmvis_db.extract.hf.load_hf` (needs torch and transformers)."""
-    from lstmvis_db.extract.hf import load_hf as impl
+    """See :func:`lstmvis_db.extract.hf_load.load_hf` (needs torch and transformers)."""
+    from lstmvis_db.extract.hf_load import load_hf as impl
 
     return impl(*args, **kwargs)
 
@@ -110,7 +121,7 @@ def hf_adapter(model: Any, tokenizer: Any, name: str = "transformer") -> Any:
 
 
 def packaged_models() -> dict[str, Any]:
-    """See :func:`lstmvis_db.extract.hf.packaged_models` (imports nothing heavy)."""
-    from lstmvis_db.extract.hf import packaged_models as impl
+    """See :func:`lstmvis_db.extract.hf_load.packaged_models` (imports nothing heavy)."""
+    from lstmvis_db.extract.hf_load import packaged_models as impl
 
     return impl()

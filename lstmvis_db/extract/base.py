@@ -258,6 +258,23 @@ class WordTokenizer:
         return self._inverse.get(int(token_id), "<unk>")
 
 
+def as_tokenizer(tok: Any) -> TextTokenizer:
+    """A tokenizer object as it is, or one built from a vocabulary (characters or tokens)."""
+    if hasattr(tok, "encode") and hasattr(tok, "id_display") and hasattr(tok, "vocab_size"):
+        return tok  # type: ignore[no-any-return]
+    if isinstance(tok, str):
+        return CharTokenizer(tok)
+    if isinstance(tok, (Mapping, list, tuple)):
+        keys = list(tok.keys()) if isinstance(tok, Mapping) else list(tok)
+        if keys and all(isinstance(k, str) and len(k) == 1 for k in keys):
+            return CharTokenizer(tok)
+        return WordTokenizer(tok)
+    raise InputError(
+        f"tokenizer of type {type(tok).__name__} is not supported: pass a CharTokenizer, "
+        "a WordTokenizer, a string of characters or a {token: id} dict"
+    )
+
+
 def load_vocab(path: str | Path) -> dict[str, int]:
     """Read a vocabulary file: JSON (``{token: id}`` or a list) or text, one token a line.
 

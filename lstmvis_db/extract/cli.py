@@ -8,6 +8,7 @@ to print as one line.  Nothing heavy is imported until a command runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -137,6 +138,7 @@ def cmd_extract(args: argparse.Namespace) -> None:
     """Run ``extract``."""
     from lstmvis_db.extract.driver import extract_project
     from lstmvis_db.extract.models import load_model
+    from lstmvis_db.progress import log_lines_to_stderr
 
     if not args.list_sources:
         if not args.text:
@@ -165,22 +167,23 @@ def cmd_extract(args: argparse.Namespace) -> None:
                  for s in specs]
         _emit(args, {"model": adapter.model, "sources": specs}, "\n".join(lines))
         return
-    summary = extract_project(
-        adapter,
-        list(args.text),
-        args.db,
-        layers=args.layers,
-        kinds=args.kinds,
-        documents=args.documents,
-        separator=unescape(args.separator),
-        chunk=args.chunk,
-        stride=args.stride,
-        topk=args.topk,
-        max_gb=args.max_gb,
-        name=args.name,
-        overwrite=args.force,
-        progress=not args.quiet,
-    )
+    with log_lines_to_stderr() if not args.quiet else contextlib.nullcontext():
+        summary = extract_project(
+            adapter,
+            list(args.text),
+            args.db,
+            layers=args.layers,
+            kinds=args.kinds,
+            documents=args.documents,
+            separator=unescape(args.separator),
+            chunk=args.chunk,
+            stride=args.stride,
+            topk=args.topk,
+            max_gb=args.max_gb,
+            name=args.name,
+            overwrite=args.force,
+            progress=not args.quiet,
+        )
     r = summary.as_dict()
     _emit(
         args,

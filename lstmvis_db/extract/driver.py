@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,17 +15,16 @@ from typing import Any
 import numpy as np
 
 from lstmvis_db.errors import InputError
-from lstmvis_db.extract.base import Adapter, SourceKey, SourceSpec
+from lstmvis_db.extract.base import Adapter, SourceSpec
+from lstmvis_db.extract.phases import Processing, StateArrays, plan_processing, run_documents
 from lstmvis_db.extract.texts import TextInput, read_texts, split_documents
+from lstmvis_db.progress import Counter, Progress, ProgressArg
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
 DEFAULT_CHUNK = 512
 DEFAULT_TOPK = 5
 DEFAULT_MAX_GB = 4.0
 TOPK_TRACK = "next_token"
-
-ProgressArg = bool | Callable[[str, float], None]
-"""False, True (bars on stderr) or a callback ``(label, fraction_done)``, as the store's."""
 
 
 @dataclass(frozen=True)
@@ -90,52 +88,6 @@ def select_sources(
     return out
 
 
-class _Progress:
-    """Token counter feeding a callback ``(label, fraction)`` or a tqdm bar on stderr."""
-
-    def __init__(self, progress: ProgressArg, total: int, label: str):
-        self.total = max(total, 1)
-        self.label = label
-        self.done = 0
-        self.callback: Callable[[str, float], None] | None = progress if callable(progress) else None
-        self.bar: Any = None
-        if progress is True:
-            try:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=total, unit="tok", desc=label, file=sys.stderr)
-            except ImportError:  # pragma: no cover - tqdm comes with transformers
-                self.bar = None
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        if self.callback is not None:
-            self.callback(self.label, self.done / self.total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
-def _plan_windows(n: int, window: int, stride: int) -> list[tuple[int, int, int]]:
-    """``(start, end, keep_from)`` windows covering ``[0, n)``.
-
-    The first window keeps all its positions; each later one advances by ``stride`` and keeps
-    only its last ``stride`` positions, which have ``window - stride`` tokens of left context.
-    """
-    plan = []
-    done = 0
-    while done < n:
-        end = min(n, done + (window if done == 0 else stride))
-        start = max(0, end - window)
-        plan.append((start, end, done - start))
-        done = end
-    return plan
-
-
 def extract_project(
     adapter: Adapter,
     texts: TextInput | Iterable[TextInput] | Mapping[str, str],
@@ -178,8 +130,9 @@ def extract_project(
         name: project name (default: the file name without extension).
         description: project description.
         overwrite: replace an existing ``out_db``.
-        progress: False, True (bars on stderr) or a callback ``(label, fraction)`` called
-            while extracting and again while the store writes the file.
+        progress: False, True (a bar on a terminal, log lines otherwise; see
+            :mod:`lstmvis_db.progress`) or a callback ``(label, fraction)`` called while
+            extracting and again while the store writes the file.
 
     Raises:
         InputError: bad texts, model/tokenizer mismatch, unknown layer or kind, memory
@@ -187,6 +140,36 @@ def extract_project(
     """
     t0 = time.monotonic()
     out = Path(out_db)
+    _check_options(out, overwrite, chunk, topk, max_gb)
+    specs = select_sources(adapter.sources(), layers, kinds)
+    inputs = read_texts(texts)
+    tok = _tokenize(adapter, split_documents(inputs, documents, separator), inputs, documents)
+    k = topk if adapter.can_predict else 0  # top-k predictions to store
+    _check_budget(tok.n_total, specs, k, max_gb)
+    how = plan_processing(adapter, chunk, stride)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".lstmvis-extract-", dir=out.parent))
+    except OSError as e:
+        raise InputError(f"{out.parent}: cannot create a temporary folder ({e.strerror})") from e
+    bar = Progress(progress)
+    try:
+        states = StateArrays(specs, tok.n_total, tmp, k, adapter.model)
+        counter = Counter(bar, tok.n_total, f"extract {adapter.model}")
+        run_documents(adapter, [(d.first_pos, ids) for d, ids in zip(tok.rows, tok.ids)], states, how, k, counter)
+        states.flush()
+        data = _project_data(adapter, tok, states, how, name or out.stem, description, len(inputs),
+                             _settings(adapter, specs, how, documents, separator, inputs, k))
+        from lstmvis_db.store import write_project
+
+        # atomic: built under a temporary name, renamed over ``out`` only when complete
+        write_project(out, data, progress=progress)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _summary(out, data, specs, time.monotonic() - t0)
+
+
+def _check_options(out: Path, overwrite: bool, chunk: int, topk: int, max_gb: float) -> None:
+    """Refuse an existing output (unless ``overwrite``), a missing folder or bad numbers."""
     if out.exists() and not overwrite:
         raise InputError(f"{out}: already exists (pass overwrite / --force to replace it)")
     if not out.parent.is_dir():
@@ -198,11 +181,23 @@ def extract_project(
     if not (max_gb > 0):
         raise InputError(f"memory budget {max_gb} GB must be positive")
 
-    specs = select_sources(adapter.sources(), layers, kinds)
-    inputs = read_texts(texts)
-    docs = split_documents(inputs, documents, separator)
 
-    # tokenize every document
+@dataclass(frozen=True)
+class _Tokens:
+    """Every document's ids, the display form of every token and the document rows."""
+
+    ids: list[np.ndarray]
+    tokens: list[str]
+    rows: list[Document]
+    n_total: int
+
+
+def _tokenize(adapter: Adapter, docs: Sequence[Any], inputs: Sequence[Any], documents: str) -> _Tokens:
+    """Tokenize every document; documents without tokens are dropped (an input is not).
+
+    Raises:
+        InputError: an input with no tokens, or a tokenizer whose ids and tokens disagree.
+    """
     doc_ids: list[np.ndarray] = []
     tokens: list[str] = []
     doc_rows: list[Document] = []
@@ -225,12 +220,13 @@ def extract_project(
     for t in inputs:
         if t.name not in kept_origins:
             raise InputError(f"{t.name}: empty text (no tokens)")
-    n_total = pos
+    return _Tokens(doc_ids, tokens, doc_rows, pos)
 
-    # memory budget
+
+def _check_budget(n_total: int, specs: Sequence[SourceSpec], topk: int, max_gb: float) -> None:
+    """Refuse when the states (and top-k predictions) would exceed ``max_gb``."""
     width = sum(s.n_cells for s in specs)
-    predict = bool(topk) and adapter.can_predict
-    estimate = n_total * width * 4 + (n_total * topk * 12 if predict else 0)
+    estimate = n_total * width * 4 + n_total * topk * 12
     if estimate > max_gb * 1e9:
         raise InputError(
             f"estimated {estimate / 1e9:.2f} GB of states ({n_total} tokens x {width} cells x "
@@ -238,165 +234,97 @@ def extract_project(
             "text, or raise --max-gb"
         )
 
-    context = adapter.max_context
-    windowed = context is not None
-    window = min(int(chunk), int(context)) if context is not None else int(chunk)
-    step = window
-    if windowed:
-        step = int(stride) if stride is not None else max(1, window // 2)
-        if not 1 <= step <= window:
-            raise InputError(f"stride {stride} must be between 1 and the window of {window} tokens")
 
-    keys: list[SourceKey] = [s.key for s in specs]
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=".lstmvis-extract-", dir=out.parent))
-    except OSError as e:
-        raise InputError(f"{out.parent}: cannot create a temporary folder ({e.strerror})") from e
-    bar = _Progress(progress, n_total, f"extract {adapter.model}")
-    try:
-        arrays: dict[SourceKey, np.memmap] = {
-            s.key: np.memmap(tmp / f"{i}.f32", dtype=np.float32, mode="w+", shape=(n_total, s.n_cells))
-            for i, s in enumerate(specs)
-        }
-        top_ids = np.zeros((n_total, topk), dtype=np.int64) if predict else None
-        top_scores = np.zeros((n_total, topk), dtype=np.float32) if predict else None
-        k_seen = [topk]  # a vocabulary smaller than k gives fewer predictions
+def _settings(adapter: Adapter, specs: Sequence[SourceSpec], how: Processing, documents: str,
+              separator: str, inputs: Sequence[Any], topk: int) -> dict[str, str]:
+    """The ``extract.*`` settings recorded in the project."""
+    settings: dict[str, str] = {
+        "extract.adapter": adapter.family,
+        "extract.model": adapter.model,
+        "extract.documents": documents,
+        "extract.chunk": str(how.window),
+        "extract.processing": how.describe(),
+        "extract.layers": ",".join(str(x) for x in sorted({s.layer for s in specs})),
+        "extract.kinds": ",".join(dict.fromkeys(s.kind for s in specs)),
+        "extract.topk": str(topk),
+        "extract.inputs": json.dumps([t.name for t in inputs]),
+        "extract.created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if how.windowed:
+        settings["extract.stride"] = str(how.step)
+    if documents == "by-separator":
+        settings["extract.separator"] = json.dumps(separator)
+    for k, v in adapter.settings().items():
+        settings[f"extract.model.{k}"] = str(v)
+    return settings
 
-        def store(base: int, lo: int, hi: int, result: Any) -> None:
-            for s in specs:
-                mat = result.states.get(s.key)
-                if mat is None or mat.shape != (hi - lo, s.n_cells):
-                    got = None if mat is None else mat.shape
-                    raise InputError(
-                        f"adapter {adapter.model!r} returned {got} for source {s.source}, "
-                        f"expected {(hi - lo, s.n_cells)}"
-                    )
-                if not np.isfinite(mat).all():
-                    bad = int(np.argwhere(~np.isfinite(mat))[0][0]) + base + lo
-                    raise InputError(
-                        f"source {s.source}: the model produced a non-finite value at position {bad}"
-                    )
-                arrays[s.key][base + lo : base + hi] = mat
-            if top_ids is not None and top_scores is not None:
-                if result.topk_ids is None or result.topk_scores is None:
-                    raise InputError(f"adapter {adapter.model!r} returned no top-k predictions")
-                k = result.topk_ids.shape[1]
-                k_seen[0] = min(k_seen[0], k)
-                top_ids[base + lo : base + hi, :k] = result.topk_ids
-                top_scores[base + lo : base + hi, :k] = result.topk_scores
-            bar.update(hi - lo)
 
-        for drow, ids in zip(doc_rows, doc_ids):
-            base, n = drow.first_pos, len(ids)
-            if windowed:
-                for start, end, keep in _plan_windows(n, window, step):
-                    res, _ = adapter.run(ids[start:end], keys, None, topk=topk if predict else 0, keep_from=keep)
-                    store(base, start + keep, end, res)
-            elif adapter.whole_document:
-                res, _ = adapter.run(ids, keys, None, topk=topk if predict else 0)
-                store(base, 0, n, res)
-            else:
-                state = None
-                for lo in range(0, n, window):
-                    hi = min(n, lo + window)
-                    res, state = adapter.run(ids[lo:hi], keys, state, topk=topk if predict else 0)
-                    store(base, lo, hi, res)
-        for arr in arrays.values():
-            arr.flush()
-        bar.close()
-
-        adapter_settings = adapter.settings()
-        if windowed:
-            how = (
-                f"windows of {window} tokens advancing by {step}: after the first window each "
-                f"position is computed with at least {window - step} earlier tokens of its "
-                "document in view; windows never cross documents"
-            )
-        elif adapter.whole_document:
-            how = "each document in one pass (bidirectional); state starts from zeros per document"
-        else:
-            how = (
-                f"chunks of {window} tokens with the recurrent state carried across chunks; "
-                "state starts from zeros at each document"
-            )
-        settings: dict[str, str] = {
-            "extract.adapter": adapter.family,
-            "extract.model": adapter.model,
-            "extract.documents": documents,
-            "extract.chunk": str(window),
-            "extract.processing": how,
-            "extract.layers": ",".join(str(x) for x in sorted({s.layer for s in specs})),
-            "extract.kinds": ",".join(dict.fromkeys(s.kind for s in specs)),
-            "extract.topk": str(topk if predict else 0),
-            "extract.inputs": json.dumps([t.name for t in inputs]),
-            "extract.created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        if windowed:
-            settings["extract.stride"] = str(step)
-        if documents == "by-separator":
-            settings["extract.separator"] = json.dumps(separator)
-        for k, v in adapter_settings.items():
-            settings[f"extract.model.{k}"] = str(v)
-
-        sources = [
-            Source(
-                source=s.source,
-                values=arrays[s.key],
-                model=adapter.model,
-                layer=s.layer,
-                kind=s.kind,
-                transform="none",
-                unsigned=False,
-                description=f"{s.description}; {adapter.family} adapter; {how}",
-            )
-            for s in specs
-        ]
-        tracks: list[Track] = []
-        if top_ids is not None and top_scores is not None:
-            top_ids, top_scores = top_ids[:, : k_seen[0]], top_scores[:, : k_seen[0]]
-            uniq, inverse = np.unique(top_ids, return_inverse=True)
-            shown = np.asarray(adapter.token_display(uniq.tolist()), dtype=object)
-            tracks.append(
-                Track(
-                    track=TOPK_TRACK,
-                    kind="topk",
-                    description=f"top-{k_seen[0]} next-token predictions of {adapter.model} "
-                    "(softmax probability), made at each position",
-                    topk_tokens=shown[inverse.reshape(top_ids.shape)],
-                    topk_scores=top_scores,
-                )
-            )
-        project_name = name or out.stem
-        data = ProjectData(
-            name=project_name,
-            tokens=tokens,
-            sources=sources,
-            description=description
-            or f"{adapter.model} ({adapter.family}) states over {len(inputs)} input(s)",
-            origin=f"lstmvis-db extract: {adapter.family} model {adapter.model}",
-            token_ids=np.concatenate(doc_ids),
-            documents=doc_rows,
-            tracks=tracks,
-            extra=settings,
+def _sources(adapter: Adapter, specs: Sequence[SourceSpec], states: StateArrays, how: Processing) -> list[Source]:
+    """One stored source per extracted one."""
+    return [
+        Source(
+            source=s.source,
+            values=states.arrays[s.key],
+            model=adapter.model,
+            layer=s.layer,
+            kind=s.kind,
+            transform="none",
+            unsigned=False,
+            description=f"{s.description}; {adapter.family} adapter; {how.describe()}",
         )
-        from lstmvis_db.store import write_project
+        for s in specs
+    ]
 
-        # atomic: built under a temporary name, renamed over ``out`` only when complete
-        write_project(out, data, progress=progress)
-    finally:
-        bar.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+
+def _tracks(adapter: Adapter, states: StateArrays) -> list[Track]:
+    """The top-k prediction track, when the model made predictions."""
+    top = states.predictions()
+    if top is None:
+        return []
+    top_ids, top_scores = top
+    uniq, inverse = np.unique(top_ids, return_inverse=True)
+    shown = np.asarray(adapter.token_display(uniq.tolist()), dtype=object)
+    return [
+        Track(
+            track=TOPK_TRACK,
+            kind="topk",
+            description=f"top-{top_ids.shape[1]} next-token predictions of {adapter.model} "
+            "(softmax probability), made at each position",
+            topk_tokens=shown[inverse.reshape(top_ids.shape)],
+            topk_scores=top_scores,
+        )
+    ]
+
+
+def _project_data(adapter: Adapter, tok: _Tokens, states: StateArrays, how: Processing, name: str,
+                  description: str, n_inputs: int, settings: dict[str, str]) -> ProjectData:
+    """Everything the store writes: tokens, documents, sources, tracks and settings."""
+    return ProjectData(
+        name=name,
+        tokens=tok.tokens,
+        sources=_sources(adapter, states.specs, states, how),
+        description=description or f"{adapter.model} ({adapter.family}) states over {n_inputs} input(s)",
+        origin=f"lstmvis-db extract: {adapter.family} model {adapter.model}",
+        token_ids=np.concatenate(tok.ids),
+        documents=tok.rows,
+        tracks=_tracks(adapter, states),
+        extra=settings,
+    )
+
+
+def _summary(out: Path, data: ProjectData, specs: Sequence[SourceSpec], seconds: float) -> ExtractSummary:
+    """What :func:`extract_project` returns."""
     return ExtractSummary(
         db=str(out),
-        name=project_name,
-        tokens=n_total,
-        documents=len(doc_rows),
+        name=data.name,
+        tokens=len(data.tokens),
+        documents=len(data.documents or []),
         sources=[
             {"source": s.source, "n_cells": s.n_cells, "layer": s.layer, "kind": s.kind,
              "transform": "none"}
             for s in specs
         ],
-        tracks=[{"track": t.track, "kind": t.kind} for t in tracks],
-        seconds=time.monotonic() - t0,
-        settings=settings,
+        tracks=[{"track": t.track, "kind": t.kind} for t in data.tracks or []],
+        seconds=seconds,
+        settings=dict(data.extra or {}),
     )

@@ -6,7 +6,7 @@ be stacked (each consumes the previous one's output); other layers (attention, d
 are ignored, except a ``Dense`` right after the last recurrent layer whose output width is the
 vocabulary, which becomes the prediction head.
 
-Layouts, converted into PyTorch's (:class:`lstmvis_db.extract.rnn.CellWeights`):
+Layouts, converted into PyTorch's (:class:`lstmvis_db.extract.weights.CellWeights`):
 
 * Keras LSTM: ``kernel (in, 4u)``, ``recurrent_kernel (u, 4u)``, ``bias (4u)``, gate columns
   ``i, f, c, o``; PyTorch's matrices are the transposes.
@@ -36,7 +36,8 @@ import numpy as np
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract.base import CharTokenizer, TextTokenizer, WordTokenizer, load_vocab
-from lstmvis_db.extract.rnn import CellWeights, RecurrentAdapter, RecurrentStack, _torch
+from lstmvis_db.extract.rnn import RecurrentAdapter
+from lstmvis_db.extract.weights import CellWeights, RecurrentStack, import_torch
 
 
 @dataclass
@@ -137,7 +138,7 @@ def _cell(
     cudnn_layout: str,
     where: str,
 ) -> CellWeights:
-    torch = _torch()
+    torch = import_torch()
     w = layer.weights
     try:
         kernel = w[f"{prefix}kernel"]
@@ -288,7 +289,7 @@ def keras_adapter(
         cudnn_layout: ``raw`` (Keras 2.1 CuDNNLSTM memory layout) or ``keras``.
         name: model name recorded in ``sources.model`` (default: the file's stem).
     """
-    torch = _torch()
+    torch = import_torch()
     path = Path(weights)
     where = str(path)
     layers = read_keras_layers(path)

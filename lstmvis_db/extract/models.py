@@ -24,9 +24,9 @@ def load_model(
     """Load a model for extraction from a CLI-style description.
 
     ``spec`` is one of: a packaged model name (``smollm2-135m``, ``all-minilm-l6-v2``; see
-    :func:`lstmvis_db.extract.hf.packaged_models`), a transformers model folder, a ``.gguf``
+    :func:`lstmvis_db.extract.hf_load.packaged_models`), a transformers model folder, a ``.gguf``
     file, a Keras ``.h5``/``.hdf5`` weight file (needs ``vocab``), or a PyTorch factory
-    ``path/to/file.py:function`` (see :mod:`lstmvis_db.extract.rnn`).
+    ``path/to/file.py:function`` (see :mod:`lstmvis_db.extract.factory`).
 
     Raises:
         InputError: the model does not exist or cannot be loaded.
@@ -34,13 +34,13 @@ def load_model(
     if not spec:
         raise InputError("no model given")
     if ".py:" in spec and not Path(spec).exists():
-        from lstmvis_db.extract.rnn import load_factory
+        from lstmvis_db.extract.factory import load_factory
 
         adapter = load_factory(spec)
         if name:
             adapter.model = name
         return adapter
-    from lstmvis_db.extract.hf import packaged_models
+    from lstmvis_db.extract.hf_load import packaged_models
 
     path = Path(spec)
     if not path.exists():
@@ -66,7 +66,7 @@ def load_model(
     if path.is_file() and path.suffix.lower() == ".py":
         raise InputError(f"{path}: name the factory function too (path/to/file.py:function)")
     if path.is_dir() or path.suffix.lower() == ".gguf":
-        from lstmvis_db.extract.hf import load_hf
+        from lstmvis_db.extract.hf_load import load_hf
 
         return load_hf(path, tokenizer=tokenizer, name=name or (spec if spec != str(path) else None),
                        cache_dir=cache_dir)

@@ -99,7 +99,7 @@ def offline_models() -> list[ModelChoice]:
     (The committed textgenrnn weights are not offered: they are a numpy conversion read by the
     Shakespeare demo, while the Keras adapter reads only the original HDF5 file.)
     """
-    from lstmvis_db.extract.hf import packaged_models
+    from lstmvis_db.extract.hf_load import packaged_models
 
     out = []
     for name, path in sorted(packaged_models().items()):

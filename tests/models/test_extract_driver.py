@@ -30,7 +30,7 @@ from lstmvis_db.extract import (
     split_documents,
 )
 from lstmvis_db.extract import cli as extract_cli
-from lstmvis_db.extract.driver import _plan_windows
+from lstmvis_db.extract.phases import plan_windows
 from lstmvis_db.extract.tracks import add_track
 
 
@@ -174,11 +174,11 @@ def test_tokenizers_and_vocab_files(tmp_path: Path) -> None:
 
 
 def test_plan_windows_cover_each_position_once() -> None:
-    plan = _plan_windows(10, 4, 2)
+    plan = plan_windows(10, 4, 2)
     assert plan == [(0, 4, 0), (2, 6, 2), (4, 8, 2), (6, 10, 2)]
     kept = [p for s, e, k in plan for p in range(s + k, e)]
     assert kept == list(range(10))
-    assert _plan_windows(3, 8, 4) == [(0, 3, 0)]
+    assert plan_windows(3, 8, 4) == [(0, 3, 0)]
 
 
 def test_select_sources_errors() -> None:
@@ -398,3 +398,21 @@ def test_layer_parsing() -> None:
     assert extract_cli.parse_layers("1,3-5") == [1, 3, 4, 5]
     assert extract_cli.parse_layers("all") is None
     assert extract_cli.unescape(r"a\nb\\n") == "a\nb\\n"
+
+
+def test_cli_extract_off_a_terminal_logs_progress_lines(corpus: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    factory = tmp_path / "my_model.py"
+    factory.write_text(FACTORY.format(tests=str(Path(__file__).parent)), encoding="utf-8")
+    _cli(["extract", "--model", f"{factory}:build", "--text", str(corpus), "--db", str(tmp_path / "p.duckdb"),
+          "--layers", "1", "--json"])
+    err = capsys.readouterr().err
+    assert "\r" not in err  # no bar redrawn in a pipe or a log file
+    lines = err.splitlines()
+    assert any(line.startswith("extract ") and line.endswith(": 100%") for line in lines)
+    assert any(line.startswith("source ") and line.endswith(": 100%") for line in lines)
+    # the lines are tied to the command: afterwards the library is silent again
+    from lstmvis_db.progress import Progress
+
+    Progress(True)("after", 1.0)
+    assert capsys.readouterr().err == ""

@@ -15,7 +15,8 @@ tokenizers = pytest.importorskip("tokenizers")
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract import extract_project, load_model
-from lstmvis_db.extract.hf import HFAdapter, capture_inputs, load_hf
+from lstmvis_db.extract.hf import HFAdapter, capture_inputs
+from lstmvis_db.extract.hf_load import load_hf
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 transformers.utils.logging.set_verbosity_error()

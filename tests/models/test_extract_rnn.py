@@ -12,13 +12,9 @@ torch = pytest.importorskip("torch")
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract import CharTokenizer, extract_project, load_model
-from lstmvis_db.extract.rnn import (
-    rnn_adapter,
-    run_cell,
-    run_cell_loop,
-    stack_from_module,
-    unroll,
-)
+from lstmvis_db.extract.rnn import rnn_adapter
+from lstmvis_db.extract.unroll import run_cell, run_cell_loop, unroll
+from lstmvis_db.extract.weights import stack_from_module
 
 ATOL = 1e-5
 
