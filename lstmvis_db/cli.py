@@ -76,7 +76,28 @@ def cmd_info(args: argparse.Namespace) -> None:
     _emit(args, info, text)
 
 
+def _dataset_engine(args: argparse.Namespace):
+    """The engine module for ``--parquet`` (None for a project file)."""
+    if args.parquet is None:
+        if args.engine is not None:
+            raise LstmvisError("--engine goes with --parquet DIR (a project file has its own engine)")
+        return None
+    if getattr(args, "sql", False):
+        raise LstmvisError("--sql prints the SQL for a project file; use it with --db")
+    if args.engine == "spark":
+        from lstmvis_db.spark import engine
+    else:
+        from lstmvis_db.parquet import duckdb_engine as engine
+    return engine
+
+
 def cmd_select(args: argparse.Namespace) -> None:
+    engine = _dataset_engine(args)
+    if engine is not None:
+        cells = engine.select(str(args.parquet), args.source, args.start, args.end, args.threshold, args.left_off,
+                              args.right_off)
+        _emit(args, {"cells": cells}, lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
+        return
     with _open(args) as p:
         if args.sql:
             print(p.select_sql(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off))
@@ -85,7 +106,22 @@ def cmd_select(args: argparse.Namespace) -> None:
     _emit(args, {"cells": cells}, lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
 
 
+def _match_text(r: dict) -> str:
+    head = f"{r['candidates']} candidates"
+    rows = [f"{m['start']:>10} len {m['length']:>3}  I {m['intersection']:>3}  U {m['union']:>3}  "
+            f"jaccard {m['jaccard']:.3f}  missing {m['missing']}" for m in r["matches"]]
+    return "\n".join([head, *rows])
+
+
 def cmd_match(args: argparse.Namespace) -> None:
+    engine = _dataset_engine(args)
+    if engine is not None:
+        if args.pool is not None:
+            raise LstmvisError("--pool (bounded mode) is not available over --parquet")
+        res = engine.match(str(args.parquet), args.source, _int_list(args.cells), args.threshold,
+                           args.constrain_left, args.constrain_right, args.length, args.limit)
+        _emit(args, res, _match_text)
+        return
     with _open(args) as p:
         if args.sql:
             if args.pool is not None:
@@ -95,14 +131,7 @@ def cmd_match(args: argparse.Namespace) -> None:
             return
         res = p.match(args.source, _int_list(args.cells), args.threshold, args.constrain_left,
                       args.constrain_right, args.length, args.limit, args.pool)
-
-    def text(r: dict) -> str:
-        head = f"{r['candidates']} candidates"
-        rows = [f"{m['start']:>10} len {m['length']:>3}  I {m['intersection']:>3}  U {m['union']:>3}  "
-                f"jaccard {m['jaccard']:.3f}  missing {m['missing']}" for m in r["matches"]]
-        return "\n".join([head, *rows])
-
-    _emit(args, res, text)
+    _emit(args, res, _match_text)
 
 
 def cmd_search(args: argparse.Namespace) -> None:
@@ -151,8 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    def db_json(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
+    def db_json(p: argparse.ArgumentParser, dataset: bool = False) -> None:
+        if not dataset:
+            p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
+        else:  # select, match: a project file, or an exported Parquet dataset and an engine
+            where = p.add_mutually_exclusive_group(required=True)
+            where.add_argument("--db", type=Path, help="project file (.duckdb)")
+            where.add_argument("--parquet", type=Path, help="a dataset written by `export --parquet` (docs/scale.md)")
+            p.add_argument("--engine", choices=("duckdb", "spark"), default=None,
+                           help="engine over --parquet (default duckdb)")
         p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = command("import-lstmvis", cmd_import_lstmvis, "import an original LSTMVis project folder")
@@ -165,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_json(command("info", cmd_info, "project summary"))
 
     p = command("select", cmd_select, "cells on over [start, end] and off in the padding")
-    db_json(p)
+    db_json(p, dataset=True)
     p.add_argument("--source", required=True)
     p.add_argument("--start", required=True, type=int)
     p.add_argument("--end", required=True, type=int)
@@ -175,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sql", action="store_true", help="print the plain DuckDB SQL that answers it instead")
 
     p = command("match", cmd_match, "rank places where the cells switch on together")
-    db_json(p)
+    db_json(p, dataset=True)
     p.add_argument("--source", required=True)
     p.add_argument("--cells", required=True, help="comma-separated cell ids")
     p.add_argument("--threshold", required=True, type=_number)
@@ -210,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 EXTENSIONS = (
     "lstmvis_db.demos.registry:add_parser",
     "lstmvis_db.bench.cli:add_parser",
+    "lstmvis_db.parquet.cli:add_parser",
     "lstmvis_db.extract.cli:add_parser",
     "lstmvis_db.extract.cli:add_track_parser",
 )

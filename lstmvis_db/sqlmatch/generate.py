@@ -38,10 +38,10 @@ _m AS (
     FROM _sel
 ),
 _on AS (
-    SELECT r.pos, tk.doc,
+    SELECT r.pos, r.doc,
            array_to_string(list_transform(r.v, lambda x: (x::DOUBLE >= {t})::INTEGER), '')::BIT AS bits,
            list_count(list_filter(list_select(r.v, _m.idx), lambda x: x::DOUBLE >= {t})) AS cnt
-    FROM {rows} AS r JOIN tokens AS tk ON tk.pos = r.pos CROSS JOIN _m
+    FROM {rows} AS r CROSS JOIN _m
 ),
 _runs AS (
     SELECT k, doc, min(pos) AS start, count(*)::INTEGER AS length
@@ -89,12 +89,12 @@ _MATCH_HISTOGRAM = (
 _SELECT_BODY = """\
 WITH
 _doc AS (
-    SELECT first_pos, last_pos FROM documents WHERE {start} BETWEEN first_pos AND last_pos
+    SELECT first_pos, last_pos FROM {documents} WHERE {start} BETWEEN first_pos AND last_pos
 ),
 _check AS (
     SELECT CASE
         WHEN {start} > {end} THEN error('inverted range: start > end')
-        WHEN NOT EXISTS (SELECT 1 FROM documents WHERE {end} BETWEEN first_pos AND last_pos)
+        WHEN NOT EXISTS (SELECT 1 FROM {documents} WHERE {end} BETWEEN first_pos AND last_pos)
              OR NOT EXISTS (SELECT 1 FROM _doc) THEN error('range outside the corpus')
         WHEN (SELECT last_pos FROM _doc) < {end} THEN error('range crosses a document boundary')
         ELSE true END AS ok
@@ -142,25 +142,31 @@ def _cells(cells: Sequence[int]) -> str:
     return "[" + ", ".join(_int(c, "cell") for c in cells) + "]"
 
 
+def project_rows(sid: int) -> str:
+    """The rows relation (pos, doc, v) of source ``sid`` in a project file."""
+    return f"(SELECT r.pos, tk.doc, r.v FROM _idx.rows_{int(sid)} AS r JOIN tokens AS tk ON tk.pos = r.pos)"
+
+
 def select_sql(src: SourceRows, start: int, end: int, threshold: float, left_off: int = 1,
-               right_off: int = 0) -> str:
-    """One SELECT giving the selected cells (one row per cell, ascending)."""
+               right_off: int = 0, rows: str | None = None, documents: str = "documents") -> str:
+    """One SELECT giving the selected cells (one row per cell, ascending).  ``rows`` and
+    ``documents`` name other relations of the same columns (an exported Parquet dataset)."""
     return _SELECT_BODY.format(
-        rows=f"_idx.rows_{src.sid}", n_cells=src.n_cells, start=_int(start, "start"), end=_int(end, "end"),
+        documents=documents, rows=rows or project_rows(src.sid), n_cells=src.n_cells, start=_int(start, "start"), end=_int(end, "end"),
         t=_num(threshold), left_off=_int(left_off, "left_off"), right_off=_int(right_off, "right_off"),
     ) + ";\n"
 
 
 def match_sql(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool = True,
-              constrain_right: bool = False, length: int = 0, limit: int = 50) -> str:
+              constrain_right: bool = False, length: int = 0, limit: int = 50, rows: str | None = None) -> str:
     """Two statements: the ranked top ``limit`` matches, then the length histograms."""
     body = _MATCH_BODY.format(
-        cells=_cells(cells), n_cells=src.n_cells, t=_num(threshold), rows=f"_idx.rows_{src.sid}",
+        cells=_cells(cells), n_cells=src.n_cells, t=_num(threshold), rows=rows or project_rows(src.sid),
         length=_int(length, "length"), constrain_left=str(bool(constrain_left)).lower(),
         constrain_right=str(bool(constrain_right)).lower(),
     )
-    rows = _MATCH_ROWS.format(limit=_int(limit, "limit"))
-    return f"-- matches\n{body}{rows};\n\n-- length histograms (fuzzy, strict)\n{body}{_MATCH_HISTOGRAM};\n"
+    top = _MATCH_ROWS.format(limit=_int(limit, "limit"))
+    return f"-- matches\n{body}{top};\n\n-- length histograms (fuzzy, strict)\n{body}{_MATCH_HISTOGRAM};\n"
 
 
 @dataclass(frozen=True)
@@ -171,8 +177,9 @@ class MacroSet:
 
 
 def _rows_union(sources: Sequence[SourceRows]) -> str:
-    parts = [f"SELECT pos, v FROM _idx.rows_{s.sid} WHERE src = {sql_literal(s.source)}" for s in sources]
-    return "(" + " UNION ALL ".join(parts) + ")" if parts else "(SELECT NULL::INTEGER AS pos, NULL::FLOAT[] AS v WHERE false)"
+    parts = [f"SELECT pos, doc, v FROM {project_rows(s.sid)} WHERE src = {sql_literal(s.source)}" for s in sources]
+    empty = "(SELECT NULL::INTEGER AS pos, NULL::INTEGER AS doc, NULL::FLOAT[] AS v WHERE false)"
+    return "(" + " UNION ALL ".join(parts) + ")" if parts else empty
 
 
 def macro_statements(sources: Sequence[SourceRows], temporary: bool = False) -> MacroSet:
@@ -183,7 +190,7 @@ def macro_statements(sources: Sequence[SourceRows], temporary: bool = False) -> 
     n_cells = "(SELECT n_cells FROM sources WHERE source = src)"
     match = _MATCH_BODY.format(cells="cells", n_cells=n_cells, t="t::DOUBLE", rows=rows, length="len",
                                constrain_left="constrain_left", constrain_right="constrain_right")
-    sel = _SELECT_BODY.format(rows=rows, n_cells=n_cells, start="start_pos", end="end_pos", t="t::DOUBLE",
+    sel = _SELECT_BODY.format(documents="documents", rows=rows, n_cells=n_cells, start="start_pos", end="end_pos", t="t::DOUBLE",
                               left_off="left_off", right_off="right_off")
     return MacroSet((
         (f"CREATE OR REPLACE {kind} lstmvis_select(src, start_pos, end_pos, t, left_off := 1, right_off := 0) "
