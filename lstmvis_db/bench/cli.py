@@ -20,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", choices=sorted(SIZES), default="tiny")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--workdir", default=os.environ.get("LSTMVIS_BENCH_DIR"), help="keep files here")
+    p.add_argument("--spark", action="store_true", help="also time the Spark engine (needs the spark extra and Java)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_handler)
 

@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 
 from lstmvis_db.api import open as open_project
-from lstmvis_db.bench import baseline, synth
+from lstmvis_db.bench import baseline, sql_bench, synth
 from lstmvis_db.bench.cli import SIZES
 from lstmvis_db.errors import LstmvisError
 from lstmvis_db.store import write_project
@@ -83,7 +83,7 @@ def _selections(patterns, n: int, seed: int) -> list[tuple[int, int, float, int,
     return out
 
 
-def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print) -> dict:
+def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print, spark: bool = False) -> dict:
     n, d = SIZES[size]
     raw_mb = n * d * 4 / 1e6
     h5 = workdir / "states.h5"
@@ -123,6 +123,7 @@ def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print) -> 
                     row[f"{mode}_ms"] = None
                     row[f"{mode}_error"] = str(e)
             res["matches"].append(row)
+        res.update(sql_bench.run(p, db, workdir, _hypotheses(patterns, d, seed)[0], repeat, spark, log))
     res["peak_rss_mb"] = _peak_mb()
     log("numpy yardstick ...")
     with h5py.File(h5, "r") as f:
@@ -156,6 +157,7 @@ def markdown(res: dict) -> str:
     if "numpy_pass_ms" in res:
         lines.append(f"| one numpy pass over the float32 states in memory (yardstick) | {ms(res['numpy_pass_ms'])} |")
     lines.append(f"| reading the states from HDF5 and one pass (yardstick) | {ms(res['numpy_read_and_pass_ms'])} |")
+    lines += _sql_lines(res, ms)
     lines += ["", "| hypothesis | candidates | ours (complete) | original precise | original fast | precise / ours |",
               "|---|---|---|---|---|---|"]
     for m in res["matches"]:
@@ -172,14 +174,30 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _sql_lines(res: dict, ms) -> list[str]:
+    first = res["matches"][0]["ours_ms"] if res.get("matches") else None
+    out = []
+    if "sql_match_ms" in res:
+        ratio = f" ({res['sql_match_ms'] / first:,.0f}x the compiled match)" if first else ""
+        out.append(f"| plain-SQL match (`match --sql`, {res['sql_query']}) | {ms(res['sql_match_ms'])}{ratio} |")
+    if "export_s" in res:
+        out.append(f"| export to Parquet | {res['export_s']:.1f} s |")
+        out.append(f"| DuckDB engine over the Parquet dataset | {ms(res['parquet_duckdb_match_ms'])} |")
+        for cores in (1, 2):
+            key = f"spark_{cores}_match_ms"
+            out.append(f"| Spark engine, local[{cores}] | {ms(res[key])} "
+                       f"({res[key] / res['parquet_duckdb_match_ms']:.1f}x the DuckDB engine) |")
+    return out
+
+
 def command(args: argparse.Namespace) -> None:
     if args.workdir:
         workdir = Path(args.workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-        res = run(args.size, workdir, args.repeat, log=lambda s: print(s, file=sys.stderr))
+        res = run(args.size, workdir, args.repeat, log=lambda s: print(s, file=sys.stderr), spark=args.spark)
     else:
         with tempfile.TemporaryDirectory(prefix="lstmvis-bench-") as tmp:
-            res = run(args.size, Path(tmp), args.repeat, log=lambda s: print(s, file=sys.stderr))
+            res = run(args.size, Path(tmp), args.repeat, log=lambda s: print(s, file=sys.stderr), spark=args.spark)
     if args.json:
         print(json.dumps(res))
     else:

@@ -1,0 +1,65 @@
+"""Benchmark of the plain-SQL match and, on request, of the Spark engine (docs/sql.md,
+docs/scale.md): the same hypothesis as the compiled path's first query, timed beside it."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+
+def _seconds(fn: Callable[[], Any], repeat: int) -> float:
+    best = []
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        fn()
+        best.append(time.perf_counter() - t0)
+    best.sort()
+    return best[len(best) // 2]
+
+
+def run(p: Any, db: Path, workdir: Path, query: dict, repeat: int, spark: bool, log: Callable[[str], None]) -> dict:
+    """``sql_match_ms`` (both statements of ``match --sql`` in plain DuckDB on the file) and, with
+    ``spark``, the export and the Spark and DuckDB engines over the Parquet dataset."""
+    src = "states::states1"
+    args = (src, query["cells"], query["t"], query["cl"], query["cr"])
+    want = p.match(*args)
+    text = p.match_sql(*args)
+    statements = [s for s in text.split(";\n") if s.strip()][:2]
+    log("plain-SQL match ...")
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute("SET enable_progress_bar = false")  # stdout may carry JSON
+
+        def sql_match() -> None:
+            for s in statements:
+                con.sql(s).fetchall()
+        out: dict = {"sql_match_ms": 1000 * _seconds(sql_match, min(repeat, 3)), "sql_query": query["name"]}
+    if not spark:
+        return out
+    from lstmvis_db.parquet import duckdb_engine
+    from lstmvis_db.parquet.export import export_parquet
+
+    log("export to Parquet ...")
+    ds_dir = workdir / "dataset"
+    t0 = time.perf_counter()
+    export_parquet(p.catalog, ds_dir)
+    out["export_s"] = time.perf_counter() - t0
+    from lstmvis_db.spark import engine
+
+    for cores in (1, 2):
+        engine.stop()
+        os.environ["LSTMVIS_SPARK_MASTER"] = f"local[{cores}]"
+        engine.session()
+        log(f"Spark match, {cores} core(s) ...")
+        got = engine.match(str(ds_dir), *args)
+        if got != want:
+            raise AssertionError("the Spark engine disagrees with the project file")
+        out[f"spark_{cores}_match_ms"] = 1000 * _seconds(lambda: engine.match(str(ds_dir), *args), min(repeat, 3))
+    engine.stop()
+    os.environ.pop("LSTMVIS_SPARK_MASTER", None)
+    out["parquet_duckdb_match_ms"] = 1000 * _seconds(lambda: duckdb_engine.match(str(ds_dir), *args), min(repeat, 3))
+    return out
