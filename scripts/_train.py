@@ -1,7 +1,7 @@
 """A tiny torch trainer for token-level LSTM language models (used by the training scripts).
 
 torch is only needed here (``pip install torch==2.13.0``), never by the app or the demo build:
-the trained weights are saved in torch layout as an .npz that ``lstmvis_db.nplstm.
+the trained weights are saved in torch layout as an .npz that ``lstmvis_db.demos.nplstm.
 CharLstmModel`` runs in numpy.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 
 
 def model_arrays(model, layers: int, embedding_rows: int | None = None) -> dict[str, np.ndarray]:
-    """The trained weights as float32 arrays in the layout lstmvis_db.nplstm reads (torch gate
+    """The trained weights as float32 arrays in the layout lstmvis_db.demos.nplstm reads (torch gate
     order; separate input and recurrent biases)."""
     arrays: dict[str, np.ndarray] = {
         "embedding": model.embedding.weight.detach().numpy()[:embedding_rows].astype(np.float32),
