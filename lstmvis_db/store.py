@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.matching.quant import Quantizer
+from lstmvis_db.sqltext import sql_literal
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
 VERSION = "0.1.0"
@@ -58,11 +59,6 @@ def schema_statements() -> dict[str, str]:
     text = resources.files("lstmvis_db").joinpath("schema.sql").read_text(encoding="utf-8")
     parts = _NAME_RE.split(text)
     return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts), 2)}
-
-
-def sql_literal(text: str) -> str:
-    """A SQL string literal (only for identifiers baked into the states view)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 # --------------------------------------------------------------------------- progress

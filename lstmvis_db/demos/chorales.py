@@ -15,19 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmvis_db.demos.common import (
-    Report,
-    SmallLstmRun,
-    documents_from,
-    layer_sources,
-    load_arrays,
-    prediction_tracks,
-    project_data,
-    reporter,
-    run_small_lstm,
-    suggestion_extra,
-    verify_data_file,
-)
+from lstmvis_db.demos import common
 from lstmvis_db.types import Document, ProjectData, Track
 
 __all__ = ["CHORALES_HYPOTHESIS", "CHORALES_MIN_COUNT", "Chorale", "cadence_labels", "chorales_data",
@@ -214,9 +202,8 @@ def _cut_chorales(chorales: list[Chorale], limit: int | None) -> list[Chorale]:
     return kept
 
 
-def _tracks(chorales: list[Chorale], simple: list[list[str]], cadences: list[str | None],
-            lstm: SmallLstmRun) -> list[Track]:
-    """Key, numeral, function, phrase end, cadence, beat, top-3 predictions and surprisal."""
+def _tracks(chorales: list[Chorale], simple: list[list[str]], cadences: list[str | None]) -> list[Track]:
+    """Key, numeral, function, phrase end, cadence and beat."""
     key_labels = [c.key for c in chorales for _ in c.figures]
     fermata = np.concatenate([c.fermata for c in chorales]) if chorales else np.zeros(0, bool)
     functions = [harmonic_function(t) for seq in simple for t in seq]
@@ -241,47 +228,35 @@ def _tracks(chorales: list[Chorale], simple: list[list[str]], cadences: list[str
         Track("on_beat", "categorical", "chord onset on a quarter-note beat or between beats",
               labels=["on beat" if b else "off beat" for b in beat],
               categories=["on beat", "off beat"]),
-        *prediction_tracks(lstm.run, np.asarray(lstm.vocab)[lstm.run["topk_ids"]],
-                           ("next_chord", "the model's top-3 next-chord predictions"),
-                           "-log2 probability of the actual next chord (bits)", 8.0),
     ]
 
 
+_DEMO = common.SmallLstmDemo(
+    "chorales", "chord", "chord", 8.0, "music21 corpus, 371 Bach chorales (Riemenschneider numbering)",
+    "lstmvis_db.demos (scripts/extract_chorales.py, scripts/train_chorales.py)", CHORALES_DESCRIPTION)
+
+
 def chorales_data(limit: int | None = None, data_dir: Path | None = None,
-                  progress: Report | None = None) -> ProjectData:
+                  progress: common.Report | None = None) -> ProjectData:
     """Build the Bach-chorales demo's :class:`ProjectData` (``limit``: first N chords only)."""
-    report = reporter(progress)
-    report("checking data files", 0.0)
-    chords_path = verify_data_file("chorales/chorales.tsv.gz", data_dir)
-    arrays = load_arrays(verify_data_file("chorales/weights.npz", data_dir))
+    report = common.reporter(progress)
+    chords_path = common.verify_data_file("chorales/chorales.tsv.gz", data_dir)
+    arrays = common.load_arrays(common.verify_data_file("chorales/weights.npz", data_dir))
     stoi = {str(t): i for i, t in enumerate(arrays["vocab"])}
     chorales = _cut_chorales(read_chorales(chords_path), limit)
     simple = [[simplify_figure(f) for f in c.figures] for c in chorales]
     tokens = [t if t in stoi else "other" for seq in simple for t in seq]
     ids = [np.array([stoi.get(t, 0) for t in seq], np.int64) for seq in simple]
-    lstm = run_small_lstm(arrays, ids, report)
+    lstm = common.run_small_lstm(arrays, ids, report)
     cadences: list[str | None] = []
     for c, seq in zip(chorales, simple):
         cadences.extend(cadence_labels(seq, c.fermata))
-    documents = documents_from([c.name for c in chorales], [len(c.figures) for c in chorales])
+    documents = common.documents_from([c.name for c in chorales], [len(c.figures) for c in chorales])
     hyp = dict(CHORALES_HYPOTHESIS)
     start, end, where = chorales_hypothesis_range(tokens, cadences, documents)
     hyp.update(start=start, end=end, range_text=" ".join(tokens[start:end + 1]), where=where)
-    extra = {
-        "demo": "chorales",
-        "model": f"chord LSTM: Embedding({len(lstm.vocab)}) -> {lstm.n_layers} x "
-                 f"LSTM({lstm.hidden}) -> softmax",
-        "corpus": "music21 corpus, 371 Bach chorales (Riemenschneider numbering)",
-        "valid_loss_nats": f"{lstm.valid_loss:.4f}",
-        **suggestion_extra(hyp),
-    }
-    return project_data(
-        "chorales", tokens, ids, report,
-        sources=layer_sources(lstm.run, lstm.n_layers, "chorales-lstm"),
-        description=CHORALES_DESCRIPTION.format(**hyp, n=len(tokens), docs=len(chorales), hidden=lstm.hidden,
-                                                layers=lstm.n_layers, valid=lstm.valid_loss),
-        origin="lstmvis_db.demos (scripts/extract_chorales.py, scripts/train_chorales.py)",
-        documents=documents, tracks=_tracks(chorales, simple, cadences, lstm), extra=extra)
+    return common.small_lstm_project(_DEMO, lstm, tokens, ids, report, documents=documents,
+                                     tracks=_tracks(chorales, simple, cadences), hyp=hyp)
 
 
 def chorales_hypothesis_range(tokens: list[str], cadences: list[str | None],

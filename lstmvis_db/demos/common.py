@@ -24,6 +24,7 @@ __all__ = [
     "DATA_FILES",
     "DataFile",
     "Report",
+    "SmallLstmDemo",
     "SmallLstmRun",
     "documents_from",
     "layer_sources",
@@ -32,6 +33,7 @@ __all__ = [
     "project_data",
     "reporter",
     "run_small_lstm",
+    "small_lstm_project",
     "suggestion_extra",
     "verify_data_file",
 ]
@@ -105,8 +107,11 @@ def verify_data_file(rel: str, data_dir: Path | None = None) -> Path:
 
 
 def reporter(progress: Report | None) -> Report:
-    """``progress``, or a callback that ignores every call."""
-    return progress or (lambda _msg, _frac: None)
+    """The build's progress callback (``progress``, or one that ignores every call), told first
+    that the data files are being checked."""
+    report = progress or (lambda _msg, _frac: None)
+    report("checking data files", 0.0)
+    return report
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -173,6 +178,45 @@ def prediction_tracks(run: Mapping[str, np.ndarray], topk_tokens: np.ndarray, to
         Track(topk[0], "topk", topk[1], topk_tokens=topk_tokens, topk_scores=run["topk_probs"]),
         Track("surprisal", "scalar", surprisal, values=bits, min=0.0, max=max_bits),
     ]
+
+
+@dataclass(frozen=True)
+class SmallLstmDemo:
+    """How a demo of one of the small LSTMs names itself: ``label`` for the model line, the
+    prediction ``unit`` (``token``, ``chord``) and the surprisal's top of scale in bits."""
+
+    name: str
+    label: str
+    unit: str
+    max_bits: float
+    corpus: str
+    origin: str
+    template: str
+
+
+def small_lstm_project(demo: SmallLstmDemo, lstm: SmallLstmRun, tokens: Sequence[str], ids: Sequence[np.ndarray],
+                       report: Report, *, documents: Sequence[Document], tracks: Sequence[Track],
+                       hyp: dict[str, object]) -> ProjectData:
+    """The project of a small-LSTM demo: its own ``tracks`` then the predictions and surprisal,
+    the model's sources, the description ``demo.template`` filled in, and the extra keys."""
+    k = int(lstm.run["topk_ids"].shape[1])
+    predictions = prediction_tracks(lstm.run, np.asarray(lstm.vocab)[lstm.run["topk_ids"]],
+                                    (f"next_{demo.unit}", f"the model's top-{k} next-{demo.unit} predictions"),
+                                    f"-log2 probability of the actual next {demo.unit} (bits)", demo.max_bits)
+    extra = {
+        "demo": demo.name,
+        "model": f"{demo.label} LSTM: Embedding({len(lstm.vocab)}) -> {lstm.n_layers} x LSTM({lstm.hidden}) "
+                 "-> softmax",
+        "corpus": demo.corpus,
+        "valid_loss_nats": f"{lstm.valid_loss:.4f}",
+        **suggestion_extra(hyp),
+    }
+    description = demo.template.format(**hyp, n=len(tokens), docs=len(documents), hidden=lstm.hidden,
+                                       layers=lstm.n_layers, valid=lstm.valid_loss)
+    return project_data(demo.name, tokens, ids, report,
+                        sources=layer_sources(lstm.run, lstm.n_layers, f"{demo.name}-lstm"),
+                        description=description, origin=demo.origin, documents=documents,
+                        tracks=[*tracks, *predictions], extra=extra)
 
 
 def documents_from(names: Sequence[str], lengths: Sequence[int]) -> list[Document]:

