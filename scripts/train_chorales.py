@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _train import save, train_lm_docs
+from _train import save_model, train_lm_docs
 
 from lstmvis_db.demos.chorales import CHORALES_MIN_COUNT, read_chorales, simplify_figure
 
@@ -47,10 +47,7 @@ def main() -> None:
     print(f"{len(vocab)} chord tokens, {sum(len(d) for d in docs)} chords")
     arrays = train_lm_docs(docs[:N_TRAIN], len(vocab), valid=docs[N_TRAIN:],
                            **hyper)  # type: ignore[arg-type]
-    arrays["vocab"] = np.array(vocab)
-    arrays["hyper"] = np.array(repr(hyper))
-    save(args.out, arrays)
-    print(f"wrote {args.out}")
+    save_model(args.out, arrays, vocab, hyper)
 
 
 if __name__ == "__main__":

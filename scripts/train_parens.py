@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _train import save, train_lm
+from _train import save_model, train_lm
 
 from lstmvis_db.demos.parens import PARENS_VOCAB, generate_parens
 
@@ -40,10 +40,7 @@ def main() -> None:
     valid = np.array([stoi[t] for t in valid_tokens])
     hyper = {**HYPER, "steps": args.steps}
     arrays = train_lm(train, len(PARENS_VOCAB), valid=valid, **hyper)  # type: ignore[arg-type]
-    arrays["vocab"] = np.array(PARENS_VOCAB)
-    arrays["hyper"] = np.array(repr(hyper))
-    save(args.out, arrays)
-    print(f"wrote {args.out}")
+    save_model(args.out, arrays, PARENS_VOCAB, hyper)
 
 
 if __name__ == "__main__":
