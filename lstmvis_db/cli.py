@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 # sub-parsers.  Each such module is light (argparse only at import); its handler imports the
 # heavy code, so `info`, `select`, `match`, `search` and `sql` never load it.
 EXTENSIONS = (
-    "lstmvis_db.demos.registry:add_parser",
+    "lstmvis_db.demos.cli:add_parser",
     "lstmvis_db.bench.cli:add_parser",
     "lstmvis_db.parquet.cli:add_parser",
     "lstmvis_db.extract.cli:add_parser",

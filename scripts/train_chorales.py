@@ -3,7 +3,7 @@
 Usage: ``pip install torch==2.13.0`` then ``python scripts/train_chorales.py`` (1-3 min on
 2 cores).  Needs ``data/chorales/chorales.tsv.gz`` (scripts/extract_chorales.py).
 
-Tokens are simplified Roman numerals (``lstmvis_db.demo.simplify_figure``); numerals seen fewer
+Tokens are simplified Roman numerals (``lstmvis_db.demos.chorales.simplify_figure``); numerals seen fewer
 than 5 times in the whole corpus become ``other``.  Model: Embedding(V, 16) -> LSTM(64) ->
 LSTM(64) -> Linear(V), trained on whole chorales (each from zero state, as the demo reads
 them): chorales 1-334 for training, 335-371 for validation.
@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _train import save, train_lm_docs
+from _train import save_model, train_lm_docs
 
-from lstmvis_db.demos.registry import CHORALES_MIN_COUNT, read_chorales, simplify_figure
+from lstmvis_db.demos.chorales import CHORALES_MIN_COUNT, read_chorales, simplify_figure
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "chorales"
 HYPER: dict[str, float | int] = {"hidden": 64, "layers": 2, "emb": 16, "batch": 16, "steps": 1200, "lr": 0.01, "seed": 1, "dropout": 0.1}
@@ -47,10 +47,7 @@ def main() -> None:
     print(f"{len(vocab)} chord tokens, {sum(len(d) for d in docs)} chords")
     arrays = train_lm_docs(docs[:N_TRAIN], len(vocab), valid=docs[N_TRAIN:],
                            **hyper)  # type: ignore[arg-type]
-    arrays["vocab"] = np.array(vocab)
-    arrays["hyper"] = np.array(repr(hyper))
-    save(args.out, arrays)
-    print(f"wrote {args.out}")
+    save_model(args.out, arrays, vocab, hyper)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Usage: ``pip install torch==2.13.0`` then ``python scripts/train_parens.py``  (about 1-2 min
 on 2 cores).
 
-The language is LSTMVis's (spec §2.6; ``lstmvis_db.demo.generate_parens``): ``(``, ``)`` and a
+The language is LSTMVis's (spec §2.6; ``lstmvis_db.demos.parens.generate_parens``): ``(``, ``)`` and a
 digit equal to the current nesting depth, max depth 4.  Predicting the digits requires
 counting, so the network has to track depth.  Model: Embedding(7, 8) -> LSTM(32) -> LSTM(32)
 -> Linear(7), trained on 200,000 generated tokens (seed 1), validated on 20,000 (seed 2).
@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _train import save, train_lm
+from _train import save_model, train_lm
 
-from lstmvis_db.demos.registry import PARENS_VOCAB, generate_parens
+from lstmvis_db.demos.parens import PARENS_VOCAB, generate_parens
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "parens" / "weights.npz"
 HYPER: dict[str, float | int] = {"hidden": 32, "layers": 2, "emb": 8, "seq_len": 100, "batch": 32, "steps": 1500, "lr": 0.01, "seed": 1}
@@ -40,10 +40,7 @@ def main() -> None:
     valid = np.array([stoi[t] for t in valid_tokens])
     hyper = {**HYPER, "steps": args.steps}
     arrays = train_lm(train, len(PARENS_VOCAB), valid=valid, **hyper)  # type: ignore[arg-type]
-    arrays["vocab"] = np.array(PARENS_VOCAB)
-    arrays["hyper"] = np.array(repr(hyper))
-    save(args.out, arrays)
-    print(f"wrote {args.out}")
+    save_model(args.out, arrays, PARENS_VOCAB, hyper)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ which is what ``torch.nn.LSTM`` and cuDNN compute.  Sequences are processed as a
 independent documents (each starts from zero state); padding after a document's end never
 influences its own steps, so results do not depend on the other documents in the batch except
 through floating-point order, which is fixed for a given input (builds are deterministic).
-Arithmetic is float32 by default (``dtype=np.float64`` is available); tests/test_demo.py checks
+Arithmetic is float32 by default (``dtype=np.float64`` is available); tests/unit/test_demo.py checks
 both against torch.
 
 Models:

@@ -9,7 +9,7 @@ from lstmvis_db.errors import QueryError
 from lstmvis_db.parquet.checks import check_cells, check_match_options, check_threshold
 from lstmvis_db.parquet.dataset import Dataset, open_dataset
 from lstmvis_db.sqlmatch.generate import SourceRows, match_sql, select_sql
-from lstmvis_db.store import sql_literal
+from lstmvis_db.sqltext import sql_literal
 
 
 def _rows(ds: Dataset, source: str) -> tuple[SourceRows, str]:

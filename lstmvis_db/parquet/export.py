@@ -13,7 +13,7 @@ import pyarrow as pa
 from lstmvis_db.errors import InputError
 from lstmvis_db.parquet.dataset import CHUNK_POSITIONS, Dataset, DatasetSource
 from lstmvis_db.queries import Catalog
-from lstmvis_db.store import sql_literal
+from lstmvis_db.sqltext import sql_literal
 
 
 def chunk_of_documents(first: np.ndarray, last: np.ndarray, target: int = CHUNK_POSITIONS) -> np.ndarray:

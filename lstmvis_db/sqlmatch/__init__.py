@@ -3,7 +3,7 @@ the ``duckdb`` shell on a project file, with no extension and no UDF, that give 
 compiled path's answers; and the table macros (``lstmvis_select``, ``lstmvis_match``,
 ``lstmvis_match_histogram``) that the SQL console defines over a project.
 
-Imports only the core's ``errors`` and ``sqltext`` helpers; never numpy-heavy matching code, the
+Imports only the core's ``errors``, ``sqltext`` and ``queries`` checks; never numpy-heavy matching code, the
 app or the benchmark.  The compiled path (``queries.match``) stays the fast path.
 """
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import duckdb
 
 from lstmvis_db.errors import InputError
-from lstmvis_db.store import sql_literal
+from lstmvis_db.sqltext import sql_literal
 
 _MATCH_BODY = """\
 WITH

@@ -1,6 +1,6 @@
 """Pure Altair builders of the app's views: each takes tidy frames and returns an ``alt`` chart.
 
-Colours follow spec §6 (``views`` holds the scales).  The Select view is one vertical stack on
+Colours follow spec §6 (``palette`` holds the scales).  The Select view is one vertical stack on
 a shared position axis (pattern plot, word strip with the ``brush`` interval selection, the
 padding signature, annotation tracks, on-range view, Jaccard preview), so everything lines up
 under the words; the Match view is the result matrix with its heatmaps beside it.
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import altair as alt
 import pandas as pd
 
-from lstmvis_db import views
+from lstmvis_db.views import palette
 
 # The hover parameter is shared on purpose by the matrix and every heatmap (one param, many views).
 warnings.filterwarnings("ignore", message="Automatically deduplicated selection parameter")
@@ -53,14 +53,28 @@ def _x(lo: int, hi: int, axis: alt.Axis | None = _AXISLESS, field: str = "pos") 
     return alt.X(f"{field}:Q", scale=alt.Scale(domain=[lo - 0.5, hi + 0.5], nice=False, zero=False), axis=axis)
 
 
+def _spans(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the x-extent ``x0``, ``x1`` of each token's rectangle (its ``pos`` +- 0.5)."""
+    return df.assign(x0=df["pos"] - 0.5, x1=df["pos"] + 0.5)
+
+
+def _fade(mask: bool, max_count: int, floor: float) -> dict[str, alt.Opacity]:
+    """With ``mask``, the encoding that fades a word from opacity 1 down to ``floor`` as fewer
+    selected cells are on (by its ``count``); else no encoding."""
+    if not mask:
+        return {}
+    return {"opacity": alt.Opacity("count:Q", legend=None, scale=alt.Scale(domain=[0, max(max_count, 1)],
+                                                                          range=[floor, 1]))}
+
+
 def _width(lo: int, hi: int, cw: int) -> int:
     return max(int(cw) * (hi - lo + 1), 60)
 
 
-def count_color(field: str, max_count: int, title: str | None = None, high: str = views.SEQ_HIGH) -> alt.Color:
+def count_color(field: str, max_count: int, title: str | None = None, high: str = palette.SEQ_HIGH) -> alt.Color:
     """Sequential white->blue over [0, max] (word backgrounds, count heatmaps)."""
     return alt.Color(f"{field}:Q", title=title or field, legend=None,
-                     scale=alt.Scale(domain=[0, max(int(max_count), 1)], range=[views.SEQ_LOW, high]))
+                     scale=alt.Scale(domain=[0, max(int(max_count), 1)], range=[palette.SEQ_LOW, high]))
 
 
 def category_color(field: str, colors: Mapping[str, str], title: str | None = None) -> alt.Color:
@@ -69,7 +83,7 @@ def category_color(field: str, colors: Mapping[str, str], title: str | None = No
 
 
 def scalar_color(field: str, lo: float | None, hi: float | None, title: str | None = None) -> alt.Color:
-    domain, rng = views.scalar_scale(lo, hi)
+    domain, rng = palette.scalar_scale(lo, hi)
     return alt.Color(f"{field}:Q", title=title or field, legend=None, scale=alt.Scale(domain=domain, range=rng))
 
 
@@ -88,17 +102,17 @@ def pattern_plot(lines: pd.DataFrame, lo: int, hi: int, threshold: float, y_doma
     other = base.transform_filter(alt.datum.status == "other").mark_line(
         color="#888888", strokeWidth=1, opacity=faint, interpolate="monotone")
     excl = base.transform_filter(alt.datum.status == "excluded").mark_line(
-        color=views.DIV_LOW, strokeWidth=1.2, strokeDash=[4, 3], opacity=0.6, interpolate="monotone")
+        color=palette.DIV_LOW, strokeWidth=1.2, strokeDash=[4, 3], opacity=0.6, interpolate="monotone")
     sel = base.transform_filter(alt.datum.status == "selected").mark_line(
         interpolate="monotone").encode(
-        color=alt.condition(_CELL_HOVER, alt.value("#e66101"), alt.value(views.SEQ_HIGH)),
+        color=alt.condition(_CELL_HOVER, alt.value("#e66101"), alt.value(palette.SEQ_HIGH)),
         strokeWidth=alt.condition(_CELL_HOVER, alt.value(3.5), alt.value(2)),
         tooltip=[alt.Tooltip("cell:N", title="cell"), alt.Tooltip("pos:Q", title="position"),
                  alt.Tooltip("value:Q", title="value", format=".4f")]).add_params(_CELL_HOVER)
     rules = pd.DataFrame({"y": [0.0, float(threshold)], "kind": ["zero", "threshold"]})
     zero = alt.Chart(rules[rules.kind == "zero"]).mark_rule(color="#bbbbbb").encode(y="y:Q")
     thr = alt.Chart(rules[rules.kind == "threshold"]).mark_rule(
-        color=views.DIV_LOW, strokeDash=[6, 3], strokeWidth=1.5).encode(
+        color=palette.DIV_LOW, strokeDash=[6, 3], strokeWidth=1.5).encode(
         y="y:Q", tooltip=[alt.Tooltip("y:Q", title="threshold", format=".3f")])
     layers = [other, excl, sel, zero, thr]
     marks = []
@@ -119,13 +133,13 @@ def word_strip(words: pd.DataFrame, lo: int, hi: int, cw: int = 30, pos: int | N
     """Tokens under the plot, background = how many selected cells are on; the interval
     selection ``selection_name`` (x only) is the hypothesis brush."""
     width = _width(lo, hi, cw)
-    df = words.assign(x0=words["pos"] - 0.5, x1=words["pos"] + 0.5)
+    df = _spans(words)
     sel = alt.selection_interval(name=selection_name, encodings=["x"],
                                  mark=alt.BrushConfig(fill="#fdae61", fillOpacity=0.2, stroke="#e66101", strokeOpacity=0.4))
     mc = int(df["count"].max()) if len(df) else 1
     bg = alt.Chart(df).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        alt.X("x0:Q", scale=alt.Scale(domain=[lo - 0.5, hi + 0.5], nice=False, zero=False), axis=_AXISLESS),
-        x2="x1:Q", color=count_color("count", mc, high=views.WORD_HIGH, title="cells on"),
+        _x(lo, hi, field="x0"),
+        x2="x1:Q", color=count_color("count", mc, high=palette.WORD_HIGH, title="cells on"),
         tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("token:N", title="token"),
                  alt.Tooltip("count:Q", title="selected cells on")])
     text = alt.Chart(df).mark_text(fontSize=12, limit=max(cw - 2, 6), baseline="middle").encode(
@@ -134,7 +148,7 @@ def word_strip(words: pd.DataFrame, lo: int, hi: int, cw: int = 30, pos: int | N
     if brush is not None:  # the current hypothesis range, drawn whatever the selection's state
         band = pd.DataFrame({"x0": [max(brush[0], lo - 0.5) - 0.5], "x1": [min(brush[1], hi + 0.5) + 0.5]})
         layers.append(alt.Chart(band).mark_rect(fill=None, stroke="#e66101", strokeWidth=2.5).encode(
-            alt.X("x0:Q", scale=alt.Scale(domain=[lo - 0.5, hi + 0.5], nice=False, zero=False), axis=_AXISLESS), x2="x1:Q"))
+            _x(lo, hi, field="x0"), x2="x1:Q"))
     layers.append(text)
     if pos is not None and lo <= pos <= hi:
         layers.append(alt.Chart(pd.DataFrame({"pos": [pos - 0.5]})).mark_rule(color="#333333", strokeWidth=1.5).encode(_x(lo, hi)))
@@ -157,10 +171,10 @@ def category_track(df: pd.DataFrame, name: str, colors: Mapping[str, str], lo: i
                    mask: bool = False, max_count: int = 1) -> AnyChart:
     """A categorical annotation row: coloured labels aligned with the words (columns pos, label,
     count).  With ``mask`` the colours fade where few selected cells are on."""
-    d = df.assign(x0=df["pos"] - 0.5, x1=df["pos"] + 0.5)
-    enc = {"opacity": alt.Opacity("count:Q", legend=None, scale=alt.Scale(domain=[0, max(max_count, 1)], range=[0.2, 1]))} if mask else {}
+    d = _spans(df)
+    enc = _fade(mask, max_count, 0.2)
     rect = alt.Chart(d).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        alt.X("x0:Q", scale=alt.Scale(domain=[lo - 0.5, hi + 0.5], nice=False, zero=False), axis=_AXISLESS), x2="x1:Q",
+        _x(lo, hi, field="x0"), x2="x1:Q",
         color=category_color("label", colors, title=name),
         tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("label:N", title=name)], **enc)
     text = alt.Chart(d).mark_text(fontSize=9, limit=max(cw - 2, 6), color="#222222").encode(_x(lo, hi), text="label:N")
@@ -170,10 +184,10 @@ def category_track(df: pd.DataFrame, name: str, colors: Mapping[str, str], lo: i
 def scalar_track(df: pd.DataFrame, name: str, vmin: float | None, vmax: float | None, lo: int, hi: int,
                  cw: int = 30, mask: bool = False, max_count: int = 1) -> alt.Chart:
     """A scalar annotation row (columns pos, value, count)."""
-    d = df.assign(x0=df["pos"] - 0.5, x1=df["pos"] + 0.5)
-    enc = {"opacity": alt.Opacity("count:Q", legend=None, scale=alt.Scale(domain=[0, max(max_count, 1)], range=[0.2, 1]))} if mask else {}
+    d = _spans(df)
+    enc = _fade(mask, max_count, 0.2)
     return alt.Chart(d).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        alt.X("x0:Q", scale=alt.Scale(domain=[lo - 0.5, hi + 0.5], nice=False, zero=False), axis=_AXISLESS), x2="x1:Q",
+        _x(lo, hi, field="x0"), x2="x1:Q",
         color=scalar_color("value", vmin, vmax, title=name),
         tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("value:Q", title=name, format=".4f")], **enc,
     ).properties(width=_width(lo, hi, cw), height=18, title=_row_title(name))
@@ -184,8 +198,8 @@ def topk_track(df: pd.DataFrame, name: str, lo: int, hi: int, cw: int = 30, k: i
     d = df[df["rank"] <= k].assign(x0=lambda f: f["pos"] - 0.5, x1=lambda f: f["pos"] + 0.5)
     y = alt.Y("rank:O", axis=None)
     rect = alt.Chart(d).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        alt.X("x0:Q", scale=alt.Scale(domain=[lo - 0.5, hi + 0.5], nice=False, zero=False), axis=_AXISLESS), x2="x1:Q", y=y,
-        color=alt.Color("score:Q", legend=None, scale=alt.Scale(range=[views.SEQ_LOW, views.SEQ_HIGH], zero=True)),
+        _x(lo, hi, field="x0"), x2="x1:Q", y=y,
+        color=alt.Color("score:Q", legend=None, scale=alt.Scale(range=[palette.SEQ_LOW, palette.SEQ_HIGH], zero=True)),
         tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("rank:O", title="rank"),
                  alt.Tooltip("token:N", title="prediction"), alt.Tooltip("score:Q", title="score", format=".4f")])
     text = alt.Chart(d).mark_text(fontSize=9, limit=max(cw - 2, 6)).encode(_x(lo, hi), y=y, text="label:N")
@@ -198,9 +212,9 @@ def on_range_view(ranges: pd.DataFrame, lo: int, hi: int, cw: int = 30) -> alt.C
     d = ranges.assign(x0=ranges["start"] - 0.45, x1=ranges["end"] + 0.45)
     n = int(ranges["order"].max()) + 1 if len(ranges) else 1
     return alt.Chart(d).mark_rect(opacity=0.8, cornerRadius=1).encode(
-        alt.X("x0:Q", scale=alt.Scale(domain=[lo - 0.5, hi + 0.5], nice=False, zero=False), axis=_AXISLESS),
+        _x(lo, hi, field="x0"),
         alt.Y("order:O", axis=None, scale=alt.Scale(paddingInner=0.35)), x2="x1:Q",
-        color=alt.condition(_CELL_HOVER, alt.value("#e66101"), alt.value(views.SEQ_HIGH)),
+        color=alt.condition(_CELL_HOVER, alt.value("#e66101"), alt.value(palette.SEQ_HIGH)),
         tooltip=[alt.Tooltip("cell:N", title="cell"), alt.Tooltip("start:Q", title="on from"),
                  alt.Tooltip("end:Q", title="to")],
     ).add_params(_CELL_HOVER).properties(width=_width(lo, hi, cw), height=max(6 * n, 6),
@@ -209,7 +223,7 @@ def on_range_view(ranges: pd.DataFrame, lo: int, hi: int, cw: int = 30) -> alt.C
 
 def jaccard_preview(df: pd.DataFrame, lo: int, hi: int, cw: int = 30) -> alt.Chart:
     """V1 mini preview: per-step Jaccard of the cells on with the query cells (columns pos, jaccard)."""
-    return alt.Chart(df).mark_area(interpolate="step", color=views.SEQ_HIGH, opacity=0.55, line=True).encode(
+    return alt.Chart(df).mark_area(interpolate="step", color=palette.SEQ_HIGH, opacity=0.55, line=True).encode(
         _x(lo, hi), alt.Y("jaccard:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(title=None, tickCount=2, grid=False)),
         tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("jaccard:Q", title="Jaccard", format=".3f")],
     ).properties(width=_width(lo, hi, cw), height=36, title=_row_title("Jaccard with the query cells"))
@@ -243,7 +257,7 @@ def length_histogram(hist: pd.DataFrame, selected: int = 0, selection_name: str 
         x, alt.Y("all:Q", title="candidates", scale=alt.Scale(type="sqrt")), tooltip=tips,
         stroke=alt.condition(alt.datum.chosen, alt.value("#e66101"), alt.value(None)),
         strokeWidth=alt.value(2)).add_params(sel)
-    strict = alt.Chart(wide).mark_bar(color=views.SEQ_HIGH, width=alt.RelativeBandSize(0.5)).encode(
+    strict = alt.Chart(wide).mark_bar(color=palette.SEQ_HIGH, width=alt.RelativeBandSize(0.5)).encode(
         x, alt.Y("strict:Q", scale=alt.Scale(type="sqrt")), tooltip=tips).add_params(sel_strict)
     return alt.layer(allb, strict).properties(height=140, width="container",
                                               title=alt.TitleParams("length distribution: light = all, dark = strict",
@@ -287,9 +301,7 @@ def result_matrix(df: pd.DataFrame, color_field: str = "count", color_kind: str 
     right_max = int(df["offset"].max()) if len(df) else 0
     x, y, n_cols, n_rows = _matrix_base(df, left, right_max, cw, rank_axis=True)
     mc = int(df["count"].max()) if len(df) else 1
-    enc = {}
-    if mask and color_kind != "count":
-        enc["opacity"] = alt.Opacity("count:Q", legend=None, scale=alt.Scale(domain=[0, max(mc, 1)], range=[0.1, 1]))
+    enc = _fade(mask and color_kind != "count", mc, 0.1)
     d = df
     hover = _hover()
     rect = alt.Chart(d).mark_rect().encode(
@@ -307,7 +319,7 @@ def result_matrix(df: pd.DataFrame, color_field: str = "count", color_kind: str 
 def row_links(links: pd.DataFrame) -> alt.Chart:
     """A link icon per result row (columns rank, link): opens the Select view at that match."""
     n_rows = int(links["rank"].max()) if len(links) else 1
-    return alt.Chart(links).mark_text(fontSize=14, color=views.SEQ_HIGH, cursor="pointer").encode(
+    return alt.Chart(links).mark_text(fontSize=14, color=palette.SEQ_HIGH, cursor="pointer").encode(
         alt.Y("rank:O", scale=alt.Scale(domain=list(range(1, n_rows + 1))), axis=None),
         text=alt.value("↗"), href="link:N", tooltip=[alt.Tooltip("link:N", title="open in Select")],
     ).properties(width=16, height=20 * n_rows, title=alt.TitleParams(" ", fontSize=12))
@@ -342,8 +354,8 @@ def quick_chart(df: pd.DataFrame, x: str, y: str, kind: str = "bar", limit: int 
     """A quick look at a query result: bar (x categories) or line/point (numeric x)."""
     d = df[[x, y]].head(limit).copy() if x != y else df[[x]].head(limit).copy()
     xnum = pd.api.types.is_numeric_dtype(d[x])
-    mark = {"bar": alt.Chart(d).mark_bar(color=views.SEQ_HIGH), "line": alt.Chart(d).mark_line(color=views.SEQ_HIGH, point=True),
-            "point": alt.Chart(d).mark_point(color=views.SEQ_HIGH)}.get(kind) or alt.Chart(d).mark_bar(color=views.SEQ_HIGH)
+    mark = {"bar": alt.Chart(d).mark_bar(color=palette.SEQ_HIGH), "line": alt.Chart(d).mark_line(color=palette.SEQ_HIGH, point=True),
+            "point": alt.Chart(d).mark_point(color=palette.SEQ_HIGH)}.get(kind) or alt.Chart(d).mark_bar(color=palette.SEQ_HIGH)
     xt = "Q" if (xnum and kind != "bar") else ("O" if xnum else "N")
     yt = "Q" if pd.api.types.is_numeric_dtype(d[y]) else "N"
     enc_x = alt.X(f"{x}:{xt}", title=x, sort=None if xt != "N" else "-y")

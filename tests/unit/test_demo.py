@@ -11,12 +11,17 @@ import numpy as np
 import pytest
 
 import lstmvis_db
+from lstmvis_db.demos import cli as demo_cli
 from lstmvis_db.demos import registry as demo
+from lstmvis_db.demos.chorales import cadence_labels, harmonic_function, simplify_figure
+from lstmvis_db.demos.common import DATA_DIR, DATA_FILES, verify_data_file
 from lstmvis_db.demos.nplstm import CharLstmModel, LstmWeights, TextgenrnnModel, stacked_forward
+from lstmvis_db.demos.parens import PARENS_VOCAB, generate_parens
+from lstmvis_db.demos.scenes import SEG_SPEECH, SEG_STAGE, parse_scenes
 from lstmvis_db.errors import InputError
 from tests.support import ROOT
 
-DATA = demo.DATA_DIR
+DATA = DATA_DIR
 
 
 def _torch_lstm(weights: list[LstmWeights]):
@@ -125,7 +130,7 @@ def test_textgenrnn_layout_reads_english() -> None:
     model = TextgenrnnModel.load(DATA / "textgenrnn" / "weights.npz")
     vocab = json.loads((DATA / "textgenrnn" / "vocab.json").read_text(encoding="utf-8"))
     stoi = {c: i for i, c in enumerate(vocab["itos"]) if c is not None}
-    scenes = demo.parse_scenes((DATA / "shakespeare" / "scenes.md").read_text(encoding="utf-8"))
+    scenes = parse_scenes((DATA / "shakespeare" / "scenes.md").read_text(encoding="utf-8"))
     text = scenes[1].text[:800].replace("\n", " ")
     ids = np.array([stoi.get(ch, 0) for ch in text])
     run = model.run_documents([ids], k=5, stride=8)
@@ -137,8 +142,8 @@ def test_char_lstm_matches_torch() -> None:
     """The parens model: numpy forward (states and probabilities) equals torch's."""
     torch = pytest.importorskip("torch")
     model = CharLstmModel.load(DATA / "parens" / "weights.npz")
-    tokens, _ = demo.generate_parens(300, np.random.default_rng(5))
-    ids = np.array([[demo.PARENS_VOCAB.index(t) for t in tokens]])
+    tokens, _ = generate_parens(300, np.random.default_rng(5))
+    ids = np.array([[PARENS_VOCAB.index(t) for t in tokens]])
     states, probs = model.forward(ids)
     lstm = _torch_lstm(model.weights)
     with torch.no_grad():
@@ -187,7 +192,7 @@ def test_builds_are_deterministic(tmp_path: Path, name: str, limit: int) -> None
 
 def _copy_data(tmp_path: Path) -> Path:
     data = tmp_path / "data"
-    for rel in demo.DATA_FILES:
+    for rel in DATA_FILES:
         src = DATA / rel
         dst = data / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -226,8 +231,8 @@ def test_missing_data_file_names_file_and_script(tmp_path: Path) -> None:
 
 
 def test_committed_data_files_match_checksums() -> None:
-    for rel in demo.DATA_FILES:
-        demo.verify_data_file(rel)
+    for rel in DATA_FILES:
+        verify_data_file(rel)
 
 
 def test_unknown_demo() -> None:
@@ -285,7 +290,7 @@ def test_shakespeare_suggestion_finds_stage_directions(tmp_path: Path) -> None:
         seg = p.annotations("segment", list(range(p.n_positions)))["label"].to_numpy()
         strict = [m for m in matches["matches"] if m["missing"] == 0]  # all cells on
         assert len(strict) >= 10
-        inside = [np.mean(seg[m["start"]:m["start"] + m["length"]] == demo.SEG_STAGE)
+        inside = [np.mean(seg[m["start"]:m["start"] + m["length"]] == SEG_STAGE)
                   for m in strict]
         assert np.mean(inside) > 0.9
     finally:
@@ -293,16 +298,16 @@ def test_shakespeare_suggestion_finds_stage_directions(tmp_path: Path) -> None:
 
 
 def test_shakespeare_rendering_keeps_structure() -> None:
-    scenes = demo.parse_scenes((DATA / "shakespeare" / "scenes.md").read_text(encoding="utf-8"))
+    scenes = parse_scenes((DATA / "shakespeare" / "scenes.md").read_text(encoding="utf-8"))
     assert len(scenes) == 8
     hamlet = scenes[2]
     assert hamlet.name.startswith("Hamlet III.1")
     text = hamlet.text
     assert "HAMLET:\nTo be, or not to be: that is the question:\n" in text
     i = text.index("[Exeunt ROSENCRANTZ and GUILDENSTERN]")
-    assert set(hamlet.segment[i:i + 10]) == {demo.SEG_STAGE}
+    assert set(hamlet.segment[i:i + 10]) == {SEG_STAGE}
     j = text.index("To be, or not to be")
-    assert hamlet.speaker[j] == "HAMLET" and hamlet.segment[j] == demo.SEG_SPEECH
+    assert hamlet.speaker[j] == "HAMLET" and hamlet.segment[j] == SEG_SPEECH
     assert "_" not in text and "\\" not in text
 
 
@@ -329,14 +334,14 @@ def test_chorales_suggestion_finds_dominant_tonic(tmp_path: Path) -> None:
 
 
 def test_chorale_labels() -> None:
-    assert demo.simplify_figure("V65/V") == "V/V"
-    assert demo.simplify_figure("vii/o7") == "viiø"
-    assert demo.simplify_figure("I752") == "I"
-    assert demo.harmonic_function("IV") == "S" and demo.harmonic_function("viio") == "D"
-    assert demo.harmonic_function("vi") == "T"
+    assert simplify_figure("V65/V") == "V/V"
+    assert simplify_figure("vii/o7") == "viiø"
+    assert simplify_figure("I752") == "I"
+    assert harmonic_function("IV") == "S" and harmonic_function("viio") == "D"
+    assert harmonic_function("vi") == "T"
     toks = ["I", "IV", "V", "I", "ii", "V", "I", "IV", "I", "V", "vi"]
     ferm = np.array([0, 0, 0, 1, 0, 1, 0, 0, 1, 0, 1], bool)
-    labels = demo.cadence_labels(toks, ferm)
+    labels = cadence_labels(toks, ferm)
     assert labels[2:4] == ["authentic", "authentic"]
     assert labels[4:6] == ["half", "half"]
     assert labels[7:9] == ["plagal", "plagal"]
@@ -362,12 +367,12 @@ def test_build_needs_no_torch(tmp_path: Path) -> None:
 
 
 def test_cli_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """``lstmvis-db demo --only NAME --out DIR`` (registered through demo.add_parser)."""
+    """``lstmvis-db demo --only NAME --out DIR`` (registered through demo_cli.add_parser)."""
     import argparse
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
-    demo.add_parser(sub)
+    demo_cli.add_parser(sub)
     args = parser.parse_args(["demo", "--only", "parens", "--out", str(tmp_path), "--limit", "300"])
     args.handler(args)
     assert (tmp_path / "parens.duckdb").is_file()
@@ -376,5 +381,5 @@ def test_cli_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_data_readme_lists_every_checksum() -> None:
     readme = (DATA / "README.md").read_text(encoding="utf-8")
-    for rel, spec in demo.DATA_FILES.items():
+    for rel, spec in DATA_FILES.items():
         assert f"`{rel}`" in readme and spec.sha256 in readme, rel

@@ -11,6 +11,7 @@ import pytest
 
 import lstmvis_db
 from lstmvis_db.demos import registry as demo
+from lstmvis_db.demos.parens import generate_parens, parens_hypothesis_range
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def test_opening_run_hypothesis_matches_same_or_deeper(parens_project, from_dept
                                                       source: str) -> None:
     p = parens_project
     depth, tokens = _depth_and_tokens(p)
-    start, end = demo.parens_hypothesis_range(tokens, depth, from_depth=from_depth, run=2)
+    start, end = parens_hypothesis_range(tokens, depth, from_depth=from_depth, run=2)
     assert tokens[start:end + 1] == ["(", "("] and depth[start - 1] == from_depth
     hyp_depth = int(depth[start:end + 1].min())
     assert hyp_depth == from_depth + 1
@@ -66,7 +67,7 @@ def test_suggested_hypothesis_is_depth_tracking(parens_project) -> None:
 
 
 def test_parens_generator_follows_the_grammar() -> None:
-    tokens, depth = demo.generate_parens(5000, np.random.default_rng(0))
+    tokens, depth = generate_parens(5000, np.random.default_rng(0))
     d = 0
     for tok, after in zip(tokens, depth):
         allowed = {"(", "0"} if d == 0 else {")", "4"} if d == 4 else {"(", ")", str(d)}

@@ -1,0 +1,31 @@
+"""The CLI's ``demo`` sub-command: ``lstmvis-db demo [--only NAME] [--out DIR]``.
+
+Light at import (argparse only): the demo names come from the registry when the parser is
+built, and the builders (numpy models, the store) load only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``lstmvis-db demo [--only NAME] [--out DIR]`` on the CLI's sub-parsers."""
+    from lstmvis_db.demos.common import DATA_DIR
+    from lstmvis_db.demos.registry import DEMOS
+
+    p = sub.add_parser("demo", help="build the built-in demo projects")
+    p.add_argument("--only", choices=list(DEMOS), default=None, help="build just this demo")
+    p.add_argument("--out", default=str(DATA_DIR), help="output folder (default: data/)")
+    p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)  # tests only
+
+    def handler(args: argparse.Namespace) -> None:
+        from lstmvis_db.demos.registry import build_demo
+
+        names = [args.only] if args.only else list(DEMOS)
+        for demo in names:
+            path = build_demo(demo, args.out, progress=sys.stderr.isatty(), limit=args.limit)
+            print(path)
+
+    p.set_defaults(handler=handler)

@@ -1,0 +1,123 @@
+"""The view state that lives in the URL (spec §5.5): :class:`ViewState` and its encoding into
+and decoding from query parameters, so a link round-trips without a browser.  Standard
+library only."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from urllib.parse import quote, unquote
+
+__all__ = ["ViewState", "decode_state", "encode_state"]
+
+
+@dataclass
+class ViewState:
+    """Everything a link must reproduce.  ``brush`` is absolute (start, end), inclusive."""
+
+    project: str = ""
+    source: str = ""
+    pos: int = 0
+    threshold: float = 0.3
+    brush: tuple[int, int] | None = None
+    pad_left: int = 1
+    pad_right: int = 0
+    cells: list[int] = field(default_factory=list)
+    excluded: list[int] = field(default_factory=list)
+    tracks: list[str] = field(default_factory=list)
+    low_pass: int = 0
+    width: int = 30
+    cw: int = 30
+    mask: bool = True
+    constrain_left: bool = True
+    constrain_right: bool = False
+    length: int = 0
+    pool: int = 0
+    limit: int = 50
+    queried: bool = False
+    pinned: list[int] = field(default_factory=list)
+    heatmaps: list[str] = field(default_factory=lambda: ["count"])
+    map_to: str = "count"
+
+    def query_cells(self) -> list[int]:
+        """The hypothesis sent to matching: selected minus excluded."""
+        ex = set(self.excluded)
+        return [c for c in self.cells if c not in ex]
+
+
+_URL_KEYS = {  # field -> URL key (V1/V2 names where they exist)
+    "project": "project", "source": "source", "pos": "pos", "threshold": "threshold",
+    "brush": "brush", "cells": "cells", "excluded": "ex_cell", "tracks": "meta",
+    "low_pass": "low_pass", "width": "width", "cw": "cw", "mask": "mask", "constrain_left": "cl",
+    "constrain_right": "cr", "length": "length", "pool": "pool", "limit": "limit",
+    "queried": "queried", "pinned": "pinned", "heatmaps": "hm", "map_to": "map",
+}
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in str(text).replace("..", "").split(",") if x.strip() != ""]
+
+
+def encode_state(state: ViewState) -> dict[str, str]:
+    """URL query parameters for a state; defaults are left out to keep links short."""
+    default = ViewState()
+    out: dict[str, str] = {}
+    for f in fields(ViewState):
+        v, d = getattr(state, f.name), getattr(default, f.name)
+        if f.name in ("pad_left", "pad_right"):
+            continue
+        if v == d and f.name not in ("project", "source", "pos", "threshold"):
+            continue
+        key = _URL_KEYS[f.name]
+        if isinstance(v, bool):
+            out[key] = "1" if v else "0"
+        elif f.name == "brush":
+            out[key] = f"{v[0]},{v[1]}"
+        elif f.name in ("tracks", "heatmaps"):
+            out[key] = ",".join(quote(str(x), safe="") for x in v)
+        elif isinstance(v, list):
+            out[key] = ",".join(str(x) for x in v)
+        elif isinstance(v, float):
+            out[key] = f"{v:.6g}"
+        else:
+            out[key] = str(v)
+    if (state.pad_left, state.pad_right) != (default.pad_left, default.pad_right):
+        out["padding"] = f"{state.pad_left},{state.pad_right}"
+    return out
+
+
+def decode_state(params: Mapping[str, str], base: ViewState | None = None) -> ViewState:
+    """A state from URL query parameters; unreadable values keep ``base``'s (or the default)."""
+    st = ViewState(**asdict(base)) if base is not None else ViewState()
+    if st.brush is not None:
+        st.brush = tuple(st.brush)  # type: ignore[assignment]
+    inv = {v: k for k, v in _URL_KEYS.items()}
+    for key, raw in params.items():
+        name = inv.get(key)
+        try:
+            if key == "padding":
+                a, b = _ints(raw)[:2]
+                st.pad_left, st.pad_right = max(a, 0), max(b, 0)
+            elif name is None:
+                continue
+            elif name == "brush":
+                vals = _ints(raw)
+                st.brush = (min(vals[:2]), max(vals[:2])) if len(vals) >= 2 else None
+            elif name in ("cells", "excluded", "pinned"):
+                setattr(st, name, sorted(set(_ints(raw))))
+            elif name in ("tracks", "heatmaps"):
+                setattr(st, name, [unquote(x) for x in str(raw).replace("..", "").split(",") if x])
+            elif name in ("mask", "constrain_left", "constrain_right", "queried"):
+                setattr(st, name, str(raw).lower() in ("1", "true", "yes", "on"))
+            elif name == "threshold":
+                t = float(raw)
+                if math.isfinite(t):
+                    st.threshold = t
+            elif name in ("project", "source", "map_to"):
+                setattr(st, name, str(raw))
+            else:
+                setattr(st, name, max(int(float(raw)), 0))
+        except (ValueError, TypeError, IndexError):
+            continue
+    return st
