@@ -133,7 +133,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
+    """The whole parser; ``extensions=False`` leaves out the ``EXTENSIONS`` commands (not imported)."""
     ap = _Parser(prog="lstmvis-db", description="LSTMVis select / match / align over DuckDB.")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -188,9 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-rows", type=int, default=10_000)
     p.add_argument("--timeout", type=float, default=30.0)
 
-    for register in _extensions():
+    for register in _extensions() if extensions else ():
         register(sub)
     return ap
+
+
+# The commands defined above; when one of them runs, the extension modules are not imported
+# at all (so `info` loads neither the demos, the benchmark nor the extraction code).
+CORE_COMMANDS = frozenset({"import-lstmvis", "info", "select", "match", "search", "sql"})
 
 
 # Sub-commands that live beside their code, as "module:function" adding a parser to the
@@ -207,7 +213,7 @@ EXTENSIONS = (
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
     import importlib
 
-    out = []
+    out: list[Callable[[argparse._SubParsersAction], None]] = []
     for ref in EXTENSIONS:
         module, func = ref.split(":")
         out.append(getattr(importlib.import_module(module), func))
@@ -215,7 +221,8 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(extensions=not (argv and argv[0] in CORE_COMMANDS))
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse has printed its one-line error or the help
