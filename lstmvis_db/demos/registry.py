@@ -41,7 +41,7 @@ __all__ = [
     "verify_data_file",
 ]
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+from lstmvis_db.demos.paths import DATA_DIR, default_out_dir  # noqa: E402  (checkout or wheel)
 
 
 @dataclass(frozen=True)
@@ -609,7 +609,7 @@ def add_parser(sub: object) -> None:
     """Register ``lstmvis-db demo [--only NAME] [--out DIR]`` on the CLI's sub-parsers."""
     p = sub.add_parser("demo", help="build the built-in demo projects")  # type: ignore[attr-defined]
     p.add_argument("--only", choices=list(DEMOS), default=None, help="build just this demo")
-    p.add_argument("--out", default=str(DATA_DIR), help="output folder (default: data/)")
+    p.add_argument("--out", default=str(default_out_dir()), help="output folder (default: data/)")
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)  # tests only
 
     def handler(args: object) -> None:
