@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from lstmvis_db.errors import LstmvisError
+from lstmvis_db.types import InfoResult, MatchResult, SearchHit, SelectResult
 
 Handler = Callable[[argparse.Namespace], object]
 
@@ -66,7 +67,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     with _open(args) as p:
         info = p.info()
 
-    def text(r: dict) -> str:
+    def text(r: InfoResult) -> str:
         lines = [f"{r['name']}: {r['tokens']} tokens, {r['documents']} documents"]
         lines += [f"  source {s['source']}: {s['n_cells']} cells, layer {s['layer']}, {s['kind']}, "
                   f"transform {s['transform']}" for s in r["sources"]]
@@ -79,7 +80,7 @@ def cmd_info(args: argparse.Namespace) -> None:
 def cmd_select(args: argparse.Namespace) -> None:
     with _open(args) as p:
         cells = p.select(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off)
-    _emit(args, {"cells": cells}, lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
+    _emit(args, SelectResult(cells=cells), lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
 
 
 def cmd_match(args: argparse.Namespace) -> None:
@@ -87,7 +88,7 @@ def cmd_match(args: argparse.Namespace) -> None:
         res = p.match(args.source, _int_list(args.cells), args.threshold, args.constrain_left,
                       args.constrain_right, args.length, args.limit, args.pool)
 
-    def text(r: dict) -> str:
+    def text(r: MatchResult) -> str:
         head = f"{r['candidates']} candidates"
         rows = [f"{m['start']:>10} len {m['length']:>3}  I {m['intersection']:>3}  U {m['union']:>3}  "
                 f"jaccard {m['jaccard']:.3f}  missing {m['missing']}" for m in r["matches"]]
@@ -100,7 +101,7 @@ def cmd_search(args: argparse.Namespace) -> None:
     with _open(args) as p:
         res = p.search(phrase=args.phrase, regex=args.regex, limit=args.limit)
 
-    def text(r: list) -> str:
+    def text(r: list[SearchHit]) -> str:
         return "\n".join(f"{h['pos']:>10}  {' '.join(h['left'])} [{' '.join(h['match'])}] {' '.join(h['right'])}"
                          for h in r) or "(no hits)"
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmvis_db.types import Histogram, MatchResult, MatchRow
+
 RESCORE_BATCH_ROWS = 32768
 
 
@@ -175,7 +177,7 @@ def rank(inter: np.ndarray, union: np.ndarray, cand: Candidates) -> np.ndarray:
     return np.lexsort((cand.start, -cand.length, union, -inter))
 
 
-def histograms(lengths: np.ndarray, missing: np.ndarray) -> dict[str, dict[str, int]]:
+def histograms(lengths: np.ndarray, missing: np.ndarray) -> Histogram:
     """fuzzy[L] = candidates of length L; strict[L] = those with nothing missing."""
     def hist(x: np.ndarray) -> dict[str, int]:
         vals, counts = np.unique(x, return_counts=True)
@@ -189,7 +191,7 @@ def match_arrays(
     fetch_rows: Callable[[np.ndarray], np.ndarray], doc_first: np.ndarray, doc_last: np.ndarray,
     constrain_left: bool = True, constrain_right: bool = False, length: int = 0, limit: int = 50,
     pool: int | None = None,
-) -> dict:
+) -> MatchResult:
     """The whole match over arrays; ``bits`` holds the selected cells' exact on-bits (N, W)."""
     n = bits.shape[0]
     m = len(cells)
@@ -211,7 +213,7 @@ def match_arrays(
     if not np.array_equal(inter, inter_sel[need]):
         raise AssertionError("internal error: the quantised index and the exact rows disagree")
     top = rank(inter, union, sub)[:limit]
-    matches = [
+    matches: list[MatchRow] = [
         {
             "start": int(sub.start[i]), "length": int(sub.length[i]),
             "intersection": int(inter[i]), "union": int(union[i]),
