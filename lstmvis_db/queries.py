@@ -402,7 +402,8 @@ def search(cat: Catalog, phrase: str | None = None, regex: str | None = None, li
         if not phrase.strip():
             raise QueryError("empty search phrase")
         words = phrase.split() if tx.joiner else [phrase]
-        pattern = re.compile(r"\s+".join(re.escape(w) for w in words) if tx.joiner else re.escape(phrase), re.IGNORECASE)
+        text = r"\s+".join(re.escape(w) for w in words) if tx.joiner else re.escape(phrase)
+        pattern = re.compile(text, re.IGNORECASE)
     else:
         try:
             pattern = re.compile(regex)  # type: ignore[arg-type]

@@ -33,7 +33,8 @@ class Candidates:
     count_after: np.ndarray
 
     def take(self, idx: np.ndarray) -> Candidates:
-        return Candidates(self.start[idx], self.length[idx], self.level[idx], self.count_before[idx], self.count_after[idx])
+        return Candidates(self.start[idx], self.length[idx], self.level[idx], self.count_before[idx],
+                          self.count_after[idx])
 
     def __len__(self) -> int:
         return len(self.start)
@@ -70,7 +71,8 @@ def boundary_masks(doc_first: np.ndarray, doc_last: np.ndarray, n: int) -> tuple
     return starts, ends
 
 
-def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: int, length: int = 0) -> Candidates:
+def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: int,
+                    length: int = 0) -> Candidates:
     """Every maximal run of count >= k (k = m..1) inside one document, length >= 2 (or == length).
 
     The same (start, length) found at several levels is one candidate with the largest k.  One
@@ -209,7 +211,8 @@ def match_arrays(
     else:
         need = np.arange(len(cand))
     sub = cand.take(need)
-    inter, union = rescore(sub, fetch_rows, threshold, cells, n_cells, doc_start, doc_end, constrain_left, constrain_right)
+    inter, union = rescore(sub, fetch_rows, threshold, cells, n_cells, doc_start, doc_end, constrain_left,
+                           constrain_right)
     if not np.array_equal(inter, inter_sel[need]):
         raise AssertionError("internal error: the quantised index and the exact rows disagree")
     top = rank(inter, union, sub)[:limit]

@@ -159,7 +159,8 @@ def test_run_match_gives_the_core_rows(project) -> None:
     cells = project.select(SRC, 23, 26, 0.3)
     want = project.match(SRC, cells, 0.3)
     table = at.dataframe[0].value
-    assert list(zip(table["start"], table["length"], strict=True)) == [(m["start"], m["length"]) for m in want["matches"]]
+    starts = list(zip(table["start"], table["length"], strict=True))
+    assert starts == [(m["start"], m["length"]) for m in want["matches"]]
     assert table["open"].iloc[0].startswith("./Select?") and "brush=" in table["open"].iloc[0]
     assert qp(at, "queried") == "1"
     # constraints, phrase length and the bounded pool go to the core unchanged
