@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -62,6 +63,8 @@ def test_version_written_once() -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # the in-tree build reuses build/lib: a module moved away since an earlier build would ship
+    shutil.rmtree(ROOT / "build" / "lib", ignore_errors=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
                     "-w", str(out)], check=True, cwd=ROOT, capture_output=True, timeout=300)
     (path,) = out.glob("lstmvis_db-*.whl")
