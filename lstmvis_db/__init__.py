@@ -1,8 +1,11 @@
 """lstmvis-db: LSTMVis's select / match / align over hidden states stored in DuckDB."""
 
+# The version, written only here (pyproject.toml reads it; store.VERSION is this): first, so
+# modules imported below may read it while this package is still initialising.
+__version__ = "0.1.0"
+
 from lstmvis_db.api import Project, open
 from lstmvis_db.errors import InputError, LstmvisError, QueryError, SqlRejected
-from lstmvis_db.store import VERSION as __version__
 from lstmvis_db.store import write_project
 from lstmvis_db.types import Document, ProjectData, Source, Track
 

@@ -12,6 +12,7 @@ from lstmvis_db import queries
 from lstmvis_db.queries import Catalog
 from lstmvis_db.sqlconsole import SqlConsole
 from lstmvis_db.store import connect
+from lstmvis_db.types import InfoResult, MatchResult, SearchHit, SourceDetail
 
 
 class Project:
@@ -34,7 +35,7 @@ class Project:
         self.close()
 
     # contract §5 -----------------------------------------------------------------------
-    def info(self) -> dict:
+    def info(self) -> InfoResult:
         return queries.info(self.catalog)
 
     def select(self, source: str, start: int, end: int, threshold: float, left_off: int = 1,
@@ -42,7 +43,7 @@ class Project:
         return queries.select_cells(self.catalog, source, start, end, threshold, left_off, right_off)
 
     def match(self, source: str, cells, threshold: float, constrain_left: bool = True,
-              constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> dict:
+              constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> MatchResult:
         return queries.match(self.catalog, source, cells, threshold, constrain_left, constrain_right,
                              length, limit, pool)
 
@@ -62,7 +63,7 @@ class Project:
 
         return sqlp.matching(self.catalog, source, cells, threshold, constrain_left, constrain_right, length, limit)
 
-    def search(self, phrase: str | None = None, regex: str | None = None, limit: int = 50) -> list[dict]:
+    def search(self, phrase: str | None = None, regex: str | None = None, limit: int = 50) -> list[SearchHit]:
         return queries.search(self.catalog, phrase=phrase, regex=regex, limit=limit)
 
     def sql(self, query: str, max_rows: int = 100_000, timeout: float = 30.0) -> pd.DataFrame:
@@ -104,6 +105,18 @@ class Project:
     @property
     def documents(self) -> pd.DataFrame:
         return self.catalog.documents
+
+    # what the app reads instead of the catalog (house-pkg) --------------------------------
+    def source_details(self) -> list[SourceDetail]:
+        """Every source with its sign and value range, in the project's order."""
+        return [SourceDetail(source=s.source, n_cells=s.n_cells, unsigned=s.unsigned,
+                             min_value=float(s.min_value), max_value=float(s.max_value))
+                for s in self.catalog.sources.values()]
+
+    def document_span(self, pos: int) -> tuple[int, int]:
+        """(first, last) position of the document holding position ``pos``."""
+        doc = self.catalog.doc_of(pos)
+        return int(self.catalog.doc_first[doc]), int(self.catalog.doc_last[doc])
 
 
 def open(path: str | Path, read_only: bool = True) -> Project:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from lstmvis_db.errors import LstmvisError
+from lstmvis_db.types import InfoResult, MatchResult, SearchHit, SelectResult
 
 Handler = Callable[[argparse.Namespace], object]
 
@@ -66,7 +67,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     with _open(args) as p:
         info = p.info()
 
-    def text(r: dict) -> str:
+    def text(r: InfoResult) -> str:
         lines = [f"{r['name']}: {r['tokens']} tokens, {r['documents']} documents"]
         lines += [f"  source {s['source']}: {s['n_cells']} cells, layer {s['layer']}, {s['kind']}, "
                   f"transform {s['transform']}" for s in r["sources"]]
@@ -103,10 +104,10 @@ def cmd_select(args: argparse.Namespace) -> None:
             print(p.select_sql(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off))
             return
         cells = p.select(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off)
-    _emit(args, {"cells": cells}, lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
+    _emit(args, SelectResult(cells=cells), lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
 
 
-def _match_text(r: dict) -> str:
+def _match_text(r: MatchResult) -> str:
     head = f"{r['candidates']} candidates"
     rows = [f"{m['start']:>10} len {m['length']:>3}  I {m['intersection']:>3}  U {m['union']:>3}  "
             f"jaccard {m['jaccard']:.3f}  missing {m['missing']}" for m in r["matches"]]
@@ -138,7 +139,7 @@ def cmd_search(args: argparse.Namespace) -> None:
     with _open(args) as p:
         res = p.search(phrase=args.phrase, regex=args.regex, limit=args.limit)
 
-    def text(r: list) -> str:
+    def text(r: list[SearchHit]) -> str:
         return "\n".join(f"{h['pos']:>10}  {' '.join(h['left'])} [{' '.join(h['match'])}] {' '.join(h['right'])}"
                          for h in r) or "(no hits)"
 
@@ -171,7 +172,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
+    """The whole parser; ``extensions=False`` leaves out the ``EXTENSIONS`` commands (not imported)."""
     ap = _Parser(prog="lstmvis-db", description="LSTMVis select / match / align over DuckDB.")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -235,9 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-rows", type=int, default=10_000)
     p.add_argument("--timeout", type=float, default=30.0)
 
-    for register in _extensions():
+    for register in _extensions() if extensions else ():
         register(sub)
     return ap
+
+
+# The commands defined above; when one of them runs, the extension modules are not imported
+# at all (so `info` loads neither the demos, the benchmark nor the extraction code).
+CORE_COMMANDS = frozenset({"import-lstmvis", "info", "select", "match", "search", "sql"})
 
 
 # Sub-commands that live beside their code, as "module:function" adding a parser to the
@@ -255,7 +262,7 @@ EXTENSIONS = (
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
     import importlib
 
-    out = []
+    out: list[Callable[[argparse._SubParsersAction], None]] = []
     for ref in EXTENSIONS:
         module, func = ref.split(":")
         out.append(getattr(importlib.import_module(module), func))
@@ -263,7 +270,8 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(extensions=not (argv and argv[0] in CORE_COMMANDS))
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse has printed its one-line error or the help

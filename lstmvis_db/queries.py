@@ -20,6 +20,7 @@ import pyarrow as pa
 from lstmvis_db.errors import QueryError
 from lstmvis_db.matching import algorithm as matching
 from lstmvis_db.matching.quant import LEVELS, Quantizer
+from lstmvis_db.types import InfoResult, MatchResult, SearchHit
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) 
 
 
 def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_left: bool = True,
-          constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> dict:
+          constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> MatchResult:
     """contract §2 matching; the dict of ``match --json``."""
     info = cat.source(source)
     t = check_threshold(threshold)
@@ -386,7 +387,7 @@ def _token_text(cat: Catalog) -> _Text:
 
 
 def search(cat: Catalog, phrase: str | None = None, regex: str | None = None, limit: int = 50,
-           context: int = 5) -> list[dict]:
+           context: int = 5) -> list[SearchHit]:
     """Positions where a phrase (case-insensitive, whole tokens) or a regex matches the text.
 
     The text is the tokens joined by spaces (word tokens) or concatenated (character tokens).
@@ -401,13 +402,14 @@ def search(cat: Catalog, phrase: str | None = None, regex: str | None = None, li
         if not phrase.strip():
             raise QueryError("empty search phrase")
         words = phrase.split() if tx.joiner else [phrase]
-        pattern = re.compile(r"\s+".join(re.escape(w) for w in words) if tx.joiner else re.escape(phrase), re.IGNORECASE)
+        text = r"\s+".join(re.escape(w) for w in words) if tx.joiner else re.escape(phrase)
+        pattern = re.compile(text, re.IGNORECASE)
     else:
         try:
             pattern = re.compile(regex)  # type: ignore[arg-type]
         except re.error as e:
             raise QueryError(f"invalid regex {regex!r}: {e}") from None
-    out = []
+    out: list[SearchHit] = []
     offs = tx.offsets
     for mt in pattern.finditer(tx.text):
         if mt.end() == mt.start():
@@ -434,7 +436,7 @@ def search(cat: Catalog, phrase: str | None = None, regex: str | None = None, li
 # --------------------------------------------------------------------------- info
 
 
-def info(cat: Catalog) -> dict:
+def info(cat: Catalog) -> InfoResult:
     """The dict of ``info --json``."""
     with cat.cursor() as cur:
         meta = dict(cur.execute("SELECT key, value FROM project").fetchall())

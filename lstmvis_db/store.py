@@ -23,13 +23,14 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from lstmvis_db import __version__
 from lstmvis_db.errors import InputError
 from lstmvis_db.matching.quant import Quantizer
 from lstmvis_db.progress import Progress  # re-exported: ``store.Progress`` is the same class
 from lstmvis_db.sqltext import sql_literal
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
-VERSION = "0.1.0"
+VERSION = __version__  # the one version of the package (lstmvis_db/__init__.py)
 FORMAT_VERSION = "3"  # bump when the physical layout changes; older files must be rebuilt (3: SQL macros)
 ROW_GROUP_ROWS = 143_360  # 70 x 2048 rows: 14-bit bitpacked segments just fit a 256 KiB block
 # Ingest batches: half a row group.  A parallel insert from batches that do not divide the row

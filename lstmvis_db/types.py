@@ -1,10 +1,14 @@
-"""Typed inputs of the store's ingest: what a project is made of before it becomes a file."""
+"""Typed inputs of the store's ingest (what a project is made of before it becomes a file) and the
+typed results of the read side (``TypedDict``: the JSON shapes of ``info``, ``select``, ``match`` and
+``search --json``, docs/ contract §3).
+
+May import numpy only; every other module may import this one."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -75,3 +79,87 @@ class ProjectData:
     documents: Sequence[Document] | None = None
     tracks: Sequence[Track] = ()
     extra: dict[str, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- results
+
+
+class SourceSummary(TypedDict):
+    """One source in ``info``."""
+
+    source: str
+    n_cells: int
+    layer: int
+    kind: str
+    transform: str
+
+
+class TrackSummary(TypedDict):
+    """One annotation track in ``info``."""
+
+    track: str
+    kind: str
+
+
+class InfoResult(TypedDict):
+    """``info --json`` / ``Project.info()``."""
+
+    name: str
+    description: str
+    tokens: int
+    documents: int
+    sources: list[SourceSummary]
+    tracks: list[TrackSummary]
+
+
+class SelectResult(TypedDict):
+    """``select --json`` (``Project.select()`` returns the list itself)."""
+
+    cells: list[int]
+
+
+class MatchRow(TypedDict):
+    """One ranked match: ``missing`` = selected cells not on over the whole range."""
+
+    start: int
+    length: int
+    intersection: int
+    union: int
+    jaccard: float
+    missing: int
+
+
+class Histogram(TypedDict):
+    """Candidates per length (keys are lengths as strings): all, and those missing no cell."""
+
+    fuzzy: dict[str, int]
+    strict: dict[str, int]
+
+
+class MatchResult(TypedDict):
+    """``match --json`` / ``Project.match()``."""
+
+    matches: list[MatchRow]
+    histogram: Histogram
+    candidates: int
+
+
+class SearchHit(TypedDict):
+    """One hit of ``search --json`` / ``Project.search()``: tokens of the match and its context."""
+
+    pos: int
+    length: int
+    doc: int
+    left: list[str]
+    match: list[str]
+    right: list[str]
+
+
+class SourceDetail(TypedDict):
+    """What a view needs about a source beyond ``info``: sign and the range of its values."""
+
+    source: str
+    n_cells: int
+    unsigned: bool
+    min_value: float
+    max_value: float

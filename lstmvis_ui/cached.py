@@ -8,22 +8,33 @@ import pandas as pd
 import streamlit as st
 
 from lstmvis_db import views
+from lstmvis_db.types import InfoResult, MatchResult, SearchHit
 
 from .constants import LEFT_CONTEXT, MATCH_RIGHT
 from .resources import open_project
 
 
+class AppInfo(InfoResult):
+    """``info`` plus what the pages read on every rerun: metadata, tables, per-source details."""
+
+    meta: dict[str, str]
+    tracks_df: pd.DataFrame
+    documents_df: pd.DataFrame
+    unsigned: dict[str, bool]
+    n_cells: dict[str, int]
+    value_range: dict[str, tuple[float, float]]
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
-def info(path: str) -> dict:
+def info(path: str) -> AppInfo:
     p = open_project(path)
-    out = p.info()
-    out["meta"] = p.meta()
-    out["tracks_df"] = p.tracks()
-    out["documents_df"] = p.documents
-    out["unsigned"] = {s.source: s.unsigned for s in p.catalog.sources.values()}
-    out["n_cells"] = {s.source: s.n_cells for s in p.catalog.sources.values()}
-    out["value_range"] = {s.source: (float(s.min_value), float(s.max_value)) for s in p.catalog.sources.values()}
-    return out
+    details = p.source_details()
+    return AppInfo(
+        **p.info(), meta=p.meta(), tracks_df=p.tracks(), documents_df=p.documents,
+        unsigned={s["source"]: s["unsigned"] for s in details},
+        n_cells={s["source"]: s["n_cells"] for s in details},
+        value_range={s["source"]: (s["min_value"], s["max_value"]) for s in details},
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -37,7 +48,7 @@ def tokens(path: str, lo: int, hi: int) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def annotations(path: str, track: str, lo: int, hi: int) -> pd.DataFrame:
+def track_annotations(path: str, track: str, lo: int, hi: int) -> pd.DataFrame:
     return open_project(path).annotations(track, np.arange(lo, hi + 1))
 
 
@@ -53,7 +64,7 @@ def select(path: str, source: str, start: int, end: int, threshold: float, left:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def match(path: str, source: str, cells: tuple[int, ...], threshold: float, cl: bool, cr: bool, length: int,
-          limit: int, pool: int | None) -> dict:
+          limit: int, pool: int | None) -> MatchResult:
     return open_project(path).match(source, list(cells), threshold, cl, cr, length, limit, pool)
 
 
@@ -75,7 +86,7 @@ def match_details(path: str, source: str, cells: tuple[int, ...], threshold: flo
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def search(path: str, phrase: str | None, regex: str | None, limit: int = 30) -> list[dict]:
+def search(path: str, phrase: str | None, regex: str | None, limit: int = 30) -> list[SearchHit]:
     return open_project(path).search(phrase=phrase, regex=regex, limit=limit)
 
 

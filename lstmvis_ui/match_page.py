@@ -9,8 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from lstmvis_db import views
-from lstmvis_db.views import charts
-from lstmvis_db.views import ViewState
+from lstmvis_db.views import ViewState, charts
 
 from .cached import info, match
 from .constants import LEFT_CONTEXT, MATCH_RIGHT

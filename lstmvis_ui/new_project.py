@@ -181,7 +181,7 @@ def add_track_form() -> None:
                     format_func=lambda k: k or "from the columns")
     description = st.text_input("Description (optional)", key="nt_description")
     replace_track = st.checkbox("Replace a track of the same name", key="nt_replace")
-    if st.button("Add the track", type="primary", key="nt_add", disabled=up is None):
+    if st.button("Add the track", type="primary", key="nt_add", disabled=up is None) and up is not None:
         r = run_safely(sup.add_uploaded_track, found[proj], up.name, up.getvalue(), track, kind, description,
                        replace_track)
         if r:

@@ -11,10 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from lstmvis_db import views
-from lstmvis_db.views import charts
-from lstmvis_db.views import ViewState
+from lstmvis_db.views import ViewState, charts
 
-from .cached import annotations, info, predictions, search, tokens, window
+from .cached import info, predictions, search, tokens, track_annotations, window
 from .constants import LEFT_CONTEXT
 from .view_state import state
 from .widgets import bound, run_safely
@@ -88,7 +87,7 @@ def select_view(path: str, s: ViewState, cells: list[int]):
         if kind == "topk":
             rows.append(charts.topk_track(views.topk_frame(predictions(path, t, lo, hi)), t, lo, hi, s.cw))
             continue
-        ann = annotations(path, t, lo, hi).merge(words[["pos", "count"]], on="pos")
+        ann = track_annotations(path, t, lo, hi).merge(words[["pos", "count"]], on="pos")
         if kind == "categorical":
             rows.append(charts.category_track(ann, t, track_colors(path, t), lo, hi, s.cw, s.mask, mc))
         else:

@@ -12,7 +12,7 @@ import lstmvis_db
 from lstmvis_db import views
 from lstmvis_db.views import ViewState
 
-from .cached import info, select, tokens, window
+from .cached import AppInfo, info, select, tokens, window
 from .constants import LEFT_CONTEXT, STATE
 from .resources import add_project_path, open_project, projects
 
@@ -63,13 +63,14 @@ def current_path() -> str | None:
     sources = [x["source"] for x in inf["sources"]]
     if s.source not in sources:
         fresh = not st.session_state.get("lv_from_url")
-        s.source = inf["meta"].get("suggest_source") if inf["meta"].get("suggest_source") in sources else sources[0]
+        suggested = inf["meta"].get("suggest_source")
+        s.source = suggested if suggested in sources else sources[0]
         if fresh:
             apply_suggestion(s, inf)
     return path
 
 
-def apply_suggestion(s: ViewState, inf: dict) -> None:
+def apply_suggestion(s: ViewState, inf: AppInfo) -> None:
     """The project's suggested first hypothesis (meta keys ``suggest_*``), if it has one, and a
     zoom that suits its tokens (narrower cells, a wider window for character tokens)."""
     meta = inf["meta"]
@@ -87,7 +88,7 @@ def apply_suggestion(s: ViewState, inf: dict) -> None:
     s.cells, s.excluded, s.pinned, s.queried, s.length = [], [], [], False, 0
 
 
-def open_view(name: str, source: str, inf: dict) -> None:
+def open_view(name: str, source: str, inf: AppInfo) -> None:
     """Start a fresh view of a project and source (the suggested hypothesis if it is for it)."""
     old = state()
     s = ViewState(project=name, source=source, width=old.width, cw=old.cw, mask=old.mask)
@@ -142,8 +143,7 @@ def filtered_selection(path: str, s: ViewState) -> list[int]:
     """Selection on length-filtered values (spec §4.6), over the document around the brush."""
     a, b = s.brush  # type: ignore[misc]
     p = open_project(path)
-    doc = p.catalog.doc_of(a)
-    d_lo, d_hi = int(p.catalog.doc_first[doc]), int(p.catalog.doc_last[doc])
+    d_lo, d_hi = p.document_span(a)
     lo = max(d_lo, min(a - s.pad_left, a) - 40)
     hi = min(d_hi, b + s.pad_right + 40)
     vals = views.low_pass(window(path, s.source, lo, hi), s.threshold, s.low_pass)

@@ -7,23 +7,27 @@ built, and the builders (numpy models, the store) load only when the command run
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``lstmvis-db demo [--only NAME] [--out DIR]`` on the CLI's sub-parsers."""
-    from lstmvis_db.demos.common import DATA_DIR
+    from lstmvis_db.demos.paths import default_out_dir
     from lstmvis_db.demos.registry import DEMOS
 
     p = sub.add_parser("demo", help="build the built-in demo projects")
     p.add_argument("--only", choices=list(DEMOS), default=None, help="build just this demo")
-    p.add_argument("--out", default=str(DATA_DIR), help="output folder (default: data/)")
+    p.add_argument("--out", default=None, help=f"output folder (default: {default_out_dir()}, made if missing)")
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)  # tests only
 
     def handler(args: argparse.Namespace) -> None:
         from lstmvis_db.demos.registry import build_demo
 
         names = [args.only] if args.only else list(DEMOS)
+        if args.out is None:  # the default folder is made; a folder the user names must exist
+            args.out = str(default_out_dir())
+            os.makedirs(args.out, exist_ok=True)
         for demo in names:
             path = build_demo(demo, args.out, progress=sys.stderr.isatty(), limit=args.limit)
             print(path)

@@ -38,7 +38,7 @@ __all__ = [
     "verify_data_file",
 ]
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+from lstmvis_db.demos.paths import DATA_DIR  # noqa: E402  (data/ in a checkout, package data in a wheel)
 
 #: A build's progress callback: ``(label, fraction)``.
 Report = Callable[[str, float], None]

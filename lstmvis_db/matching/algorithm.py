@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmvis_db.types import Histogram, MatchResult, MatchRow
+
 RESCORE_BATCH_ROWS = 32768
 
 
@@ -31,7 +33,8 @@ class Candidates:
     count_after: np.ndarray
 
     def take(self, idx: np.ndarray) -> Candidates:
-        return Candidates(self.start[idx], self.length[idx], self.level[idx], self.count_before[idx], self.count_after[idx])
+        return Candidates(self.start[idx], self.length[idx], self.level[idx], self.count_before[idx],
+                          self.count_after[idx])
 
     def __len__(self) -> int:
         return len(self.start)
@@ -68,7 +71,8 @@ def boundary_masks(doc_first: np.ndarray, doc_last: np.ndarray, n: int) -> tuple
     return starts, ends
 
 
-def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: int, length: int = 0) -> Candidates:
+def find_candidates(count: np.ndarray, doc_start: np.ndarray, doc_end: np.ndarray, m: int,
+                    length: int = 0) -> Candidates:
     """Every maximal run of count >= k (k = m..1) inside one document, length >= 2 (or == length).
 
     The same (start, length) found at several levels is one candidate with the largest k.  One
@@ -175,7 +179,7 @@ def rank(inter: np.ndarray, union: np.ndarray, cand: Candidates) -> np.ndarray:
     return np.lexsort((cand.start, -cand.length, union, -inter))
 
 
-def histograms(lengths: np.ndarray, missing: np.ndarray) -> dict[str, dict[str, int]]:
+def histograms(lengths: np.ndarray, missing: np.ndarray) -> Histogram:
     """fuzzy[L] = candidates of length L; strict[L] = those with nothing missing."""
     def hist(x: np.ndarray) -> dict[str, int]:
         vals, counts = np.unique(x, return_counts=True)
@@ -189,7 +193,7 @@ def match_arrays(
     fetch_rows: Callable[[np.ndarray], np.ndarray], doc_first: np.ndarray, doc_last: np.ndarray,
     constrain_left: bool = True, constrain_right: bool = False, length: int = 0, limit: int = 50,
     pool: int | None = None,
-) -> dict:
+) -> MatchResult:
     """The whole match over arrays; ``bits`` holds the selected cells' exact on-bits (N, W)."""
     n = bits.shape[0]
     m = len(cells)
@@ -207,11 +211,12 @@ def match_arrays(
     else:
         need = np.arange(len(cand))
     sub = cand.take(need)
-    inter, union = rescore(sub, fetch_rows, threshold, cells, n_cells, doc_start, doc_end, constrain_left, constrain_right)
+    inter, union = rescore(sub, fetch_rows, threshold, cells, n_cells, doc_start, doc_end, constrain_left,
+                           constrain_right)
     if not np.array_equal(inter, inter_sel[need]):
         raise AssertionError("internal error: the quantised index and the exact rows disagree")
     top = rank(inter, union, sub)[:limit]
-    matches = [
+    matches: list[MatchRow] = [
         {
             "start": int(sub.start[i]), "length": int(sub.length[i]),
             "intersection": int(inter[i]), "union": int(union[i]),

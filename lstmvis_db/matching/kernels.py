@@ -40,7 +40,7 @@ def cache_dir_fallback(env: MutableMapping[str, str] | None = None) -> None:
 
 cache_dir_fallback()  # before numba reads its configuration
 
-from numba import njit  # after the fallback above: numba reads NUMBA_CACHE_DIR on import
+from numba import njit  # noqa: E402  (after the fallback above: numba reads NUMBA_CACHE_DIR on import)
 
 # The kernels release the GIL, so plain threads run pieces of one scan on all cores (portable,
 # and safe when several app sessions match at once, unlike numba's own parallel layers).

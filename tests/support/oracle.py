@@ -97,7 +97,7 @@ def oracle_match(values: np.ndarray, docs, cells, t: float, constrain_left=True,
         scored.append((s, ln, inter, union))
     fuzzy: dict[str, int] = {}
     strict: dict[str, int] = {}
-    for s, ln, inter, union in scored:
+    for _s, ln, inter, _union in scored:
         fuzzy[str(ln)] = fuzzy.get(str(ln), 0) + 1
         if inter == m:
             strict[str(ln)] = strict.get(str(ln), 0) + 1

@@ -154,5 +154,6 @@ def test_sources_of_different_widths(tmp_path):
         Source("narrow", rng.uniform(0, 1, (50, 2)).astype(np.float32), unsigned=True)]))
     with lstmvis_db.open(path) as p:
         assert [s["n_cells"] for s in p.info()["sources"]] == [9, 2]
-        assert p.sql("SELECT source, count(*) AS n FROM states GROUP BY source ORDER BY source")["n"].tolist() == [100, 450]
+        counts = p.sql("SELECT source, count(*) AS n FROM states GROUP BY source ORDER BY source")["n"].tolist()
+        assert counts == [100, 450]
         assert p.window("narrow", 0, 49).shape == (50, 2)

@@ -56,7 +56,7 @@ def test_maximal_runs_equal_definition(m, raw, data, split):
 def test_range_and_equals_reduce(n, w, seed):
     rng = np.random.default_rng(seed)
     # dense bits, so that ANDs over short ranges are often non-zero
-    words = (rng.integers(0, 2**63, size=(n, w), dtype=np.uint64) | rng.integers(0, 2**63, size=(n, w), dtype=np.uint64))
+    words = rng.integers(0, 2**63, size=(n, w), dtype=np.uint64) | rng.integers(0, 2**63, size=(n, w), dtype=np.uint64)
     first = rng.integers(0, n, 30)
     last = np.minimum(first + rng.integers(0, 6, 30), n - 1)
     got = kernels.range_and(words, first.astype(np.int64), last.astype(np.int64))
