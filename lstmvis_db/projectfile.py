@@ -94,6 +94,23 @@ def _first_line(e: BaseException) -> str:
     return text[0][:200] if text else type(e).__name__
 
 
+class _Refusal:
+    """Builds the error for a file that is refused: ``refuse(what)``, ``refuse.unreadable(what, e)``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, what: str) -> InputError:
+        return InputError(f"{self.name!r} is not an lstmvis-db project file ({what})")
+
+    def unreadable(self, what: str, e: BaseException) -> InputError:
+        """A read error while checking: a damaged file says so, anything else is a foreign layout."""
+        if isinstance(e, duckdb.IOException) or "Corrupt" in str(e) or "checksum" in str(e):
+            return InputError(f"{self.name!r} cannot be read: the file is damaged (truncated or overwritten): "
+                              f"{_first_line(e)}")
+        return self(f"{what} ({_first_line(e)})")
+
+
 def check_catalog(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Refuse a file whose catalog is not exactly what this version writes: the expected tables
     (as tables, with their columns and types), one view ``states`` as the store builds it, no
@@ -102,9 +119,7 @@ def check_catalog(con: duckdb.DuckDBPyConnection, name: str) -> None:
     Raises:
         InputError: naming the file and the first thing that differs.
     """
-    def bad(what: str) -> InputError:
-        return InputError(f"{name!r} is not an lstmvis-db project file ({what})")
-
+    bad = _Refusal(name)
     try:
         tables = _objects(con, "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ?")
         views = _objects(con, "SELECT schema_name, view_name FROM duckdb_views() "
@@ -114,7 +129,7 @@ def check_catalog(con: duckdb.DuckDBPyConnection, name: str) -> None:
         n_macros = con.execute("SELECT count(*) FROM duckdb_functions() WHERE database_name = ?", [ALIAS]).fetchone()
         n_seq = con.execute("SELECT count(*) FROM duckdb_sequences() WHERE database_name = ?", [ALIAS]).fetchone()
     except duckdb.Error as e:
-        raise bad(f"its catalog cannot be read ({_first_line(e)})") from None
+        raise bad.unreadable("its catalog cannot be read", e) from None
     if schemas - {"main", "_idx"}:
         raise bad(f"unexpected schema {min(schemas - {'main', '_idx'})!r}")
     if (n_macros and n_macros[0]) or (n_seq and n_seq[0]):
@@ -131,7 +146,7 @@ def check_catalog(con: duckdb.DuckDBPyConnection, name: str) -> None:
     try:
         row = con.execute("SELECT value FROM project WHERE key = 'format_version'").fetchone()
     except duckdb.Error as e:
-        raise bad(f"its project table cannot be read ({_first_line(e)})") from None
+        raise bad.unreadable("its project table cannot be read", e) from None
     if row is None or row[0] != FORMAT_VERSION:
         raise InputError(
             f"{name!r} was written by another version of lstmvis-db (file format "
@@ -144,7 +159,7 @@ def _objects(con: duckdb.DuckDBPyConnection, sql: str) -> set[tuple[str, str]]:
     return {(r[0], r[1]) for r in con.execute(sql, [ALIAS]).fetchall()}
 
 
-def _check_columns(con: duckdb.DuckDBPyConnection, tables: set[tuple[str, str]], bad) -> None:
+def _check_columns(con: duckdb.DuckDBPyConnection, tables: set[tuple[str, str]], bad: _Refusal) -> None:
     try:
         rows = con.execute(
             """SELECT c.schema_name, c.table_name, c.column_name, c.data_type
@@ -154,7 +169,7 @@ def _check_columns(con: duckdb.DuckDBPyConnection, tables: set[tuple[str, str]],
                WHERE c.database_name = ? ORDER BY c.schema_name, c.table_name, c.column_index""", [ALIAS]
         ).fetchall()
     except duckdb.Error as e:
-        raise bad(f"its columns cannot be read ({_first_line(e)})") from None
+        raise bad.unreadable("its columns cannot be read", e) from None
     cols: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for s, t, c, ty in rows:
         cols.setdefault((s, t), []).append((c, ty))
@@ -184,7 +199,7 @@ def _per_source_columns(table: str, got: list[tuple[str, str]]) -> list[tuple[st
     return [("pos", "INTEGER")] + [(f"c{j}", "USMALLINT") for j in range(max(len(got) - 1, 1))]
 
 
-def _check_states_view(con: duckdb.DuckDBPyConnection, bad) -> None:
+def _check_states_view(con: duckdb.DuckDBPyConnection, bad: _Refusal) -> None:
     """``states`` must be the union the store builds from the source index, character for
     character as DuckDB stores it (rebuilt in a scratch database and compared)."""
     from lstmvis_db.store import schema_statements, sql_literal
@@ -194,7 +209,7 @@ def _check_states_view(con: duckdb.DuckDBPyConnection, bad) -> None:
                               [ALIAS]).fetchone()
         index = con.execute("SELECT source, sid, n_cells FROM _idx.source_index ORDER BY sid").fetchall()
     except duckdb.Error as e:
-        raise bad(f"its source index cannot be read ({_first_line(e)})") from None
+        raise bad.unreadable("its source index cannot be read", e) from None
     stmts = schema_statements()
     scratch = duckdb.connect(":memory:")
     try:
@@ -211,7 +226,7 @@ def _check_states_view(con: duckdb.DuckDBPyConnection, bad) -> None:
         scratch.execute(stmts["states_view"].format(union_of_sources=union))
         want = scratch.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'states'").fetchone()
     except duckdb.Error as e:
-        raise bad(f"its source index does not describe a valid layout ({_first_line(e)})") from None
+        raise bad.unreadable("its source index does not describe a valid layout", e) from None
     finally:
         scratch.close()
     if sql_row is None or want is None or sql_row[0] != want[0]:
