@@ -198,7 +198,7 @@ def add_track_form() -> None:
         if r:
             forget_project(target)
             where = "your own copy of " if public.is_public() else ""
-            st.session_state["nt_added"] = (f"Added the {r['kind']} track {public.plain(r['track'])} to {where}"
+            st.session_state["nt_added"] = (f"Added the {r['kind']} track '{public.plain(r['track'])}' to {where}"
                                             f"{public.plain(proj)}: {r['annotated']:,} annotated positions. "
                                             "Show it in the Select view's sidebar (Annotation tracks).")
             st.rerun()
