@@ -69,23 +69,35 @@ def remove_dead_temps(folder: Path) -> list[Path]:
     return removed
 
 
-def _raise_exit(signum: int, frame: object) -> None:
-    raise SystemExit(SIGTERM_EXIT)
-
-
 @contextlib.contextmanager
 def sigterm_exits() -> Iterator[None]:
-    """While inside, SIGTERM raises ``SystemExit(143)`` in the main thread (elsewhere: no change,
-    signals are only delivered to the main thread).  The previous handler is restored after."""
+    """While inside, SIGTERM raises ``SystemExit(143)`` in the main thread, so the writer's own
+    cleanup runs as for Ctrl-C; whatever the exception is turned into on its way out (DuckDB
+    reports an interrupted query as its own error), the block ends in ``SystemExit(143)``.  Other
+    threads: no change (signals are only delivered to the main thread).  The previous handler is
+    restored afterwards."""
+    fired: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        fired.append(signum)
+        raise SystemExit(SIGTERM_EXIT)
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     try:
-        old = signal.signal(signal.SIGTERM, _raise_exit)
+        old = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main interpreter
         yield
         return
     try:
         yield
+    except BaseException:
+        if fired:
+            raise SystemExit(SIGTERM_EXIT) from None
+        raise
+    else:
+        if fired:  # raised inside and swallowed by a library: the write completed; still exit
+            raise SystemExit(SIGTERM_EXIT)
     finally:
         signal.signal(signal.SIGTERM, old)

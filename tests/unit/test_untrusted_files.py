@@ -24,19 +24,19 @@ SRC = SOURCES[0]
 # name -> (SQL run on a writable copy of a good project, words the refusal must contain)
 CRAFTED = {
     "project table replaced by a view over read_text": (
-        "DROP TABLE project; CREATE VIEW project AS SELECT 'name' AS key, content AS value "
-        "FROM read_text('/etc/hostname')", "'project' is a view"),
+        ("DROP TABLE project; CREATE VIEW project AS SELECT 'name' AS key, content AS value "
+        "FROM read_text('/etc/hostname')"), "'project' is a view"),
     "states view reads a file": (
-        "CREATE OR REPLACE VIEW states AS SELECT content AS source, 0 AS pos, 0::SMALLINT AS cell, "
-        "0::FLOAT AS value FROM read_text('/etc/hostname')", "view 'states'"),
+        ("CREATE OR REPLACE VIEW states AS SELECT content AS source, 0 AS pos, 0::SMALLINT AS cell, "
+        "0::FLOAT AS value FROM read_text('/etc/hostname')"), "view 'states'"),
     "extra view reading a file": ("CREATE VIEW leak AS SELECT * FROM read_text('/etc/hostname')", "unexpected view"),
     "a macro": ("CREATE MACRO m(x) AS x + 1", "macros"),
     "a sequence": ("CREATE SEQUENCE s", "sequences"),
     "an extra table": ("CREATE TABLE evil (x INTEGER)", "unexpected table"),
     "an extra schema": ("CREATE SCHEMA other", "unexpected schema"),
     "a column of another type": (
-        "DROP TABLE tracks; CREATE TABLE tracks (track VARCHAR, kind VARCHAR, description VARCHAR, "
-        "min VARCHAR, max DOUBLE)", "columns"),
+        ("DROP TABLE tracks; CREATE TABLE tracks (track VARCHAR, kind VARCHAR, description VARCHAR, "
+        "min VARCHAR, max DOUBLE)"), "columns"),
     "a missing table": ("DROP TABLE predictions", "no table 'predictions'"),
     "another format version": ("UPDATE project SET value = '1' WHERE key = 'format_version'", "another version"),
     "source index pointing at a missing table": (
