@@ -1,5 +1,5 @@
 """Soak: 20 concurrent app sessions (20 pages of one headless Chromium) on one project under the
-public rules, each opening the start page, Select, a match and a SQL query, with no error on any
+public rules, each opening the start page, then a match, then running a SQL query, with no error on any
 page and the server's resident memory (VmRSS, sampled every 0.2 s throughout) under 1 GB.
 Bounded in time: every wait has a timeout and the whole run must finish within 420 s (generous: on
 the shared 2-core test machine under a load of ~28 the three rounds took about 4 minutes)."""
