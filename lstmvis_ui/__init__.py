@@ -28,7 +28,7 @@ from .constants import PAGES
 from .home import project_card, quietly
 from .match_page import export_frame, heatmap_controls, histogram_event, match_chart, match_options, run_match
 from .new_project import add_track_form, build_output, built_result, model_picker, texts_picker
-from .public import is_public, plain
+from .public import hide_error_details, is_public, plain
 from .resources import add_project_path, ensure_demos, projects
 from .select_page import brush_event, cell_chips, navigation, range_inputs, select_view
 from .sql_page import _on_example, sql_examples, table_reference
@@ -37,9 +37,9 @@ from .widgets import chart, page_link, page_setup, run_safely, select_link, side
 
 __all__ = [
     "PAGES", "_on_example", "add_project_path", "add_track_form", "brush_event", "build_output", "built_result",
-    "cell_chips", "chart", "ensure_demos", "export_frame", "heatmap_controls", "histogram_event", "hypothesis",
-    "info", "is_public", "match_chart", "match_details", "match_options", "model_picker", "navigation",
-    "open_view", "page_link", "page_setup", "plain", "project_card", "projects", "quietly", "range_inputs",
-    "run_match", "run_safely", "select_link", "select_view", "sidebar", "sql", "sql_examples", "state",
-    "suggestion", "sync_url", "table_reference", "texts_picker",
+    "cell_chips", "chart", "ensure_demos", "export_frame", "heatmap_controls", "hide_error_details",
+    "histogram_event", "hypothesis", "info", "is_public", "match_chart", "match_details", "match_options",
+    "model_picker", "navigation", "open_view", "page_link", "page_setup", "plain", "project_card", "projects",
+    "quietly", "range_inputs", "run_match", "run_safely", "select_link", "select_view", "sidebar", "sql",
+    "sql_examples", "state", "suggestion", "sync_url", "table_reference", "texts_picker",
 ]

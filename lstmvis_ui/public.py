@@ -36,6 +36,13 @@ def is_public() -> bool:
     return deployment().public
 
 
+def hide_error_details() -> None:
+    """Under the public rules, an unexpected exception shows no traceback (it would name server
+    paths); Streamlit's own setting, process-wide like the rules themselves."""
+    if is_public() and st.get_option("client.showErrorDetails") != "none":
+        st.set_option("client.showErrorDetails", "none")
+
+
 def plain(text: object) -> str:
     """A stored string (project, source, track name, description, text) for st.markdown and
     friends: shown literally, never as a link, HTML or formatting."""

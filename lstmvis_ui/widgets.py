@@ -94,6 +94,7 @@ def sidebar(path: str, page: str) -> None:
 def page_setup(title: str, page: str) -> str | None:
     """Page config, demo building, state and project resolution; None if there is no project."""
     st.set_page_config(page_title=f"LSTMVis · {title}", page_icon=":material/show_chart:", layout="wide")
+    public.hide_error_details()
     warm_up_kernels()
     ensure_demos()
     state()

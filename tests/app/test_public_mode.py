@@ -83,6 +83,16 @@ def test_plain_text_and_messages() -> None:
 # --------------------------------------------------------------------------- the app
 
 
+@pytest.fixture(autouse=True)
+def _error_details():
+    """The public rules hide tracebacks process-wide; restore Streamlit's setting for other tests."""
+    from streamlit import config
+
+    before = config.get_option("client.showErrorDetails")
+    yield
+    config.set_option("client.showErrorDetails", before)
+
+
 @pytest.fixture
 def data(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "data"
@@ -117,6 +127,9 @@ def test_start_page_offers_no_path_box_and_shows_no_server_path(data) -> None:
     assert not at.exception and not at.error
     assert not [t for t in at.text_input if t.key == "w_open_path"]
     assert str(data) not in texts(at) and deploy.escape_markdown("tiny.duckdb") in texts(at)
+    from streamlit import config
+
+    assert config.get_option("client.showErrorDetails") == "none"  # no tracebacks for visitors
 
 
 def test_local_rules_keep_the_path_box(data, monkeypatch) -> None:
