@@ -6,20 +6,16 @@ the shared 2-core test machine under a load of ~28 the three rounds took about 4
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 import lstmvis_db
-from tests.browser.test_browser import CHROMIUM, _free_port, sync_playwright
-from tests.support import ROOT
+from tests.browser.test_browser import CHROMIUM, sync_playwright
 from tests.support.app_fixtures import SOURCES, build_app_project
+from tests.support.server import streamlit_server
 
 SESSIONS = 20
 RSS_LIMIT = 2**30
@@ -63,36 +59,8 @@ class Sampler(threading.Thread):
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("soak_data")
     path = build_app_project(data)
-    port = _free_port()
-    env = {**os.environ, "LSTMVIS_DATA_DIR": str(data), "PYTHONPATH": str(ROOT), "LSTMVIS_PUBLIC": "1",
-           "LSTMVIS_SESSION_DIR": str(data / "sessions")}
-    env.pop("LSTMVIS_DB", None)
-    log = open(data / "streamlit.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.runOnSave", "false",
-         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("streamlit did not start: " + (data / "streamlit.log").read_text()[-2000:])
-            time.sleep(0.3)
+    with streamlit_server(data, LSTMVIS_PUBLIC="1", LSTMVIS_SESSION_DIR=str(data / "sessions")) as (base, proc):
         yield base, path, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def settled(page) -> None:
