@@ -21,8 +21,8 @@ from lstmvis_db import deploy
 from lstmvis_db.errors import InputError
 from lstmvis_db.store import write_project
 from lstmvis_db.types import Track
-from tests.support import ROOT
 from tests.support.app_fixtures import build_app_project, project_data
+from tests.support.app_fixtures import run_app as run
 
 HOST = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else "no-hostname"
 LINKY = "[click me](http://evil.example/x) <b>bold</b> :red[red]"
@@ -102,13 +102,6 @@ def data(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("LSTMVIS_PUBLIC", "1")
     monkeypatch.delenv("LSTMVIS_DB", raising=False)
     return folder
-
-
-def run(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
 
 
 def texts(at: AppTest) -> str:
