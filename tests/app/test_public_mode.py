@@ -231,3 +231,17 @@ def test_crafted_and_broken_files_break_only_their_card(data) -> None:
     for page in ("pages/1_Select.py", "pages/2_Match.py"):
         at = run(page, project="crafted")
         assert not at.exception and HOST not in texts(at)
+
+
+def test_a_sessions_folder_goes_with_its_state(tmp_path) -> None:
+    """The private folder is removed when the session's state that holds it is dropped."""
+    import gc
+
+    from lstmvis_ui import public
+
+    folder = deploy.new_session_dir(tmp_path)
+    (folder / "tiny.duckdb").write_bytes(b"x")
+    state = {public.FOLDER: public._Folder(folder)}
+    del state
+    gc.collect()
+    assert not folder.exists()
