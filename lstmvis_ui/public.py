@@ -27,7 +27,9 @@ def deployment() -> deploy.Deployment:
     try:
         return deploy.decide(os.environ, os.getcwd(), str(ROOT / "streamlit_app.py"), default_data=ROOT / "data")
     except InputError as e:
-        st.error(f"Deployment setting ignored: {e}")
+        if not st.session_state.get("lv_bad_setting_shown"):  # once per session, not on every call
+            st.session_state["lv_bad_setting_shown"] = True
+            st.error(f"Deployment setting ignored: {e}")
         data = Path(os.environ.get("LSTMVIS_DATA_DIR") or ROOT / "data")
         return deploy.Deployment(True, "a bad setting: public rules", data, Path(os.environ.get("TMPDIR", "/tmp")))
 
