@@ -284,7 +284,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lstmvis-db: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        if not _is_duckdb_error(e):
+            raise
+        # a block that is damaged in the middle of a project file shows only when it is read
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        print(f"lstmvis-db: error: the project file cannot be read (damaged or changed while open): {first}",
+              file=sys.stderr)
+        return 2
     return 0
+
+
+def _is_duckdb_error(e: BaseException) -> bool:
+    """True for DuckDB's own errors (checked by module so the CLI does not import duckdb)."""
+    return any(c.__module__.split(".")[0] in ("duckdb", "_duckdb") and c.__name__ == "Error" for c in type(e).__mro__)
 
 
 if __name__ == "__main__":

@@ -48,8 +48,10 @@ class Catalog:
     _cache: dict = field(default_factory=dict)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the project (its configuration is locked by ``store.connect``: no SET here;
+        a new cursor starts in the in-memory catalog and without the progress bar)."""
         cur = self.con.cursor()
-        cur.execute("SET enable_progress_bar = false")
+        cur.execute("USE project")
         return cur
 
     @cached_property

@@ -23,15 +23,18 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from lstmvis_db import __version__
+from lstmvis_db import __version__, projectfile
 from lstmvis_db.errors import InputError
+from lstmvis_db.hygiene import remove_db as _remove_db
+from lstmvis_db.hygiene import remove_dead_temps, sigterm_exits
+from lstmvis_db.hygiene import temp_path as _temp_path
 from lstmvis_db.matching.quant import Quantizer
 from lstmvis_db.progress import Progress  # re-exported: ``store.Progress`` is the same class
 from lstmvis_db.sqltext import sql_literal
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
 VERSION = __version__  # the one version of the package (lstmvis_db/__init__.py)
-FORMAT_VERSION = "3"  # bump when the physical layout changes; older files must be rebuilt (3: SQL macros)
+FORMAT_VERSION = projectfile.FORMAT_VERSION  # bump there when the physical layout changes
 ROW_GROUP_ROWS = 143_360  # 70 x 2048 rows: 14-bit bitpacked segments just fit a 256 KiB block
 # Ingest batches: half a row group.  A parallel insert from batches that do not divide the row
 # group size flushes short row groups (64k batches gave 128k groups, and 13% more index blocks).
@@ -146,14 +149,17 @@ def _check_track(t: Track, n: int) -> None:
 
 def _chunk_values(src: Source, a: int, b: int) -> np.ndarray:
     """Rows a..b-1 of a source after its transform, as float32, checked finite."""
-    block = np.asarray(src.values[a:b], dtype=np.float32)
-    if src.transform == "tanh":
-        block = np.tanh(block)
-    if not np.isfinite(block).all():
+    try:
+        block = np.asarray(src.values[a:b], dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"source {src.source!r}: states must be numbers ({e})") from None
+    if not np.isfinite(block).all():  # checked before the transform: tanh(inf) would hide it
         bad = np.argwhere(~np.isfinite(block))[0]
         raise InputError(
             f"source {src.source!r}: non-finite value {block[bad[0], bad[1]]} at position {a + int(bad[0])}, cell {int(bad[1])}"
         )
+    if src.transform == "tanh":
+        block = np.tanh(block)
     return np.ascontiguousarray(block)
 
 
@@ -275,16 +281,6 @@ def _categories(t: Track) -> list[str]:
 # --------------------------------------------------------------------------- writing
 
 
-def _temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
-def _remove_db(path: Path) -> None:
-    for p in (path, path.with_name(path.name + ".wal")):
-        if p.exists():
-            p.unlink()
-
-
 def write_project(path: str | Path, data: ProjectData, progress: bool | Callable[[str, float], None] = False) -> None:
     """Build the project file at ``path`` from ``data``, atomically.
 
@@ -295,9 +291,15 @@ def write_project(path: str | Path, data: ProjectData, progress: bool | Callable
     n, docs = _validate(data)
     if not path.parent.exists():
         raise InputError(f"output folder {str(path.parent)!r} does not exist")
+    remove_dead_temps(path.parent)
     tmp = _temp_path(path)
     _remove_db(tmp)
     bar = Progress(progress)
+    with sigterm_exits():
+        _write_file(path, tmp, data, docs, n, bar)
+
+
+def _write_file(path: Path, tmp: Path, data: ProjectData, docs: list[Document], n: int, bar: Progress) -> None:
     con = duckdb.connect(":memory:")
     try:
         # Row groups sized so that a column segment of 14-bit bucket numbers fills one storage
@@ -423,14 +425,20 @@ def write_track(path: str | Path, track: Track, replace: bool = False) -> None:
     if exists and not replace:
         raise InputError(f"{path}: track {track.track!r} already exists ({exists[0]}); pass --replace")
     _check_track(track, n)
-    _annotations_in = _annotations_table([track])  # read by name by the inserts below
-    _predictions_in = _predictions_table([track])
+    remove_dead_temps(path.parent)
     tmp = _temp_path(path)
     _remove_db(tmp)
+    with sigterm_exits():
+        _write_track_file(path, tmp, track)
+
+
+def _write_track_file(path: Path, tmp: Path, track: Track) -> None:
     try:
         shutil.copyfile(path, tmp)
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(str(tmp), config={"enable_external_access": False})
         try:
+            con.register("_annotations_in", _annotations_table([track]))  # read by the inserts below
+            con.register("_predictions_in", _predictions_table([track]))
             con.execute("BEGIN")
             for table, column in (("annotations", "track"), ("predictions", "source"),
                                   ("_idx.track_categories", "track"), ("tracks", "track")):
@@ -448,25 +456,5 @@ def write_track(path: str | Path, track: Track, replace: bool = False) -> None:
 
 
 def connect(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open a project file; a clear error if it is missing or not a project."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"project file {str(path)!r} does not exist")
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.Error as e:
-        raise InputError(f"cannot open project file {str(path)!r}: {e}") from e
-    try:
-        con.execute(f"SET memory_limit = '{memory_limit()}'")
-        con.execute("SELECT count(*) FROM _idx.source_index").fetchone()
-        row = con.execute("SELECT value FROM project WHERE key = 'format_version'").fetchone()
-    except duckdb.Error as e:
-        con.close()
-        raise InputError(f"{str(path)!r} is not an lstmvis-db project file (no source index)") from e
-    if row is None or row[0] != FORMAT_VERSION:
-        con.close()
-        raise InputError(
-            f"{str(path)!r} was written by another version of lstmvis-db (file format "
-            f"{row[0] if row else 'unknown'}, this version reads {FORMAT_VERSION}); rebuild it"
-        )
-    return con
+    """Open a project file locked down and checked (:func:`lstmvis_db.projectfile.connect`)."""
+    return projectfile.connect(path, read_only=read_only, memory_limit=memory_limit())

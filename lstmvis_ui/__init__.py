@@ -13,8 +13,9 @@ The modules, each importing only those above it:
 - ``resources``: project discovery, first-start demo builds, cached Project handles and adapters
 - ``cached``: bounded ``st.cache_data`` query wrappers
 - ``view_state``: the ViewState, the URL, the current project and the hypothesis
+- ``public``: the public or local rules in force, session copies, plain-text display
 - ``widgets``: state-bound widgets, the sidebar, page setup, charts, errors, page links
-- ``select_page``, ``match_page``, ``sql_page``, ``new_project``: the pieces of each page
+- ``home``, ``select_page``, ``match_page``, ``sql_page``, ``new_project``: the pieces of each page
 
 This file only re-exports the names the pages and tests use.  A test that monkeypatches a
 function's collaborator must patch the submodule that looks the name up, not this package.
@@ -24,8 +25,10 @@ from __future__ import annotations
 
 from .cached import info, match_details, sql
 from .constants import PAGES
+from .home import project_card, quietly
 from .match_page import export_frame, heatmap_controls, histogram_event, match_chart, match_options, run_match
 from .new_project import add_track_form, build_output, built_result, model_picker, texts_picker
+from .public import hide_error_details, is_public, plain
 from .resources import add_project_path, ensure_demos, projects
 from .select_page import brush_event, cell_chips, navigation, range_inputs, select_view
 from .sql_page import _on_example, sql_examples, table_reference
@@ -34,9 +37,9 @@ from .widgets import chart, page_link, page_setup, run_safely, select_link, side
 
 __all__ = [
     "PAGES", "_on_example", "add_project_path", "add_track_form", "brush_event", "build_output", "built_result",
-    "cell_chips", "chart", "ensure_demos", "export_frame", "heatmap_controls", "histogram_event", "hypothesis",
-    "info", "match_chart", "match_details", "match_options", "model_picker", "navigation", "open_view",
-    "page_link", "page_setup", "projects", "range_inputs", "run_match", "run_safely", "select_link",
-    "select_view", "sidebar", "sql", "sql_examples", "state", "suggestion", "sync_url", "table_reference",
-    "texts_picker",
+    "cell_chips", "chart", "ensure_demos", "export_frame", "heatmap_controls", "hide_error_details",
+    "histogram_event", "hypothesis", "info", "is_public", "match_chart", "match_details", "match_options",
+    "model_picker", "navigation", "open_view", "page_link", "page_setup", "plain", "project_card", "projects",
+    "quietly", "range_inputs", "run_match", "run_safely", "select_link", "select_view", "sidebar", "sql",
+    "sql_examples", "state", "suggestion", "sync_url", "table_reference", "texts_picker",
 ]

@@ -12,6 +12,7 @@ from streamlit.errors import StreamlitAPIException
 from lstmvis_db.extract import DOCUMENT_MODES
 from lstmvis_db.views import new_project as sup
 
+from . import public
 from .cached import info
 from .constants import PAGES
 from .resources import data_dir, forget_project, load_adapter, projects
@@ -76,7 +77,8 @@ def texts_picker() -> TextsChoice:
 def model_picker() -> ModelChoice:
     """An offline model or a typed path; once loaded, its sources, the layers and kinds to keep."""
     choices = {c.spec: c for c in sup.offline_models()}
-    pick = st.selectbox("Model available offline", [*choices, TYPED], key="np_model",
+    typed = [] if public.is_public() else [TYPED]
+    pick = st.selectbox("Model available offline", [*choices, *typed], key="np_model",
                         format_func=lambda k: choices[k].label if k in choices else "A path I type…")
     vocab = ""
     if pick == TYPED:
@@ -170,7 +172,7 @@ def add_track_form() -> None:
     inf = run_safely(info, found[proj])
     if inf is not None:
         st.caption(f"{inf['tokens']:,} tokens (positions 0 to {inf['tokens'] - 1:,}); tracks now: "
-                   + (", ".join(f"{t['track']} ({t['kind']})" for t in inf["tracks"]) or "none"))
+                   + (", ".join(f"{public.plain(t['track'])} ({t['kind']})" for t in inf["tracks"]) or "none"))
     up = st.file_uploader("A CSV, TSV or Parquet file with a `pos` column (0-based token position) and a "
                           "`label` column (categorical track) or a `value` column (scalar track)",
                           type=list(sup.TRACK_TYPES), key="nt_file")
@@ -181,14 +183,24 @@ def add_track_form() -> None:
                     format_func=lambda k: k or "from the columns")
     description = st.text_input("Description (optional)", key="nt_description")
     replace_track = st.checkbox("Replace a track of the same name", key="nt_replace")
+    if public.is_public():
+        st.caption("On this public deployment a new track goes to your own copy of the project: only you "
+                   "see it, and the copy is removed when your session ends (or after an hour unused). "
+                   f"Uploads up to {public.deployment().upload_limit / 2**20:.0f} MB.")
     if st.button("Add the track", type="primary", key="nt_add", disabled=up is None) and up is not None:
-        r = run_safely(sup.add_uploaded_track, found[proj], up.name, up.getvalue(), track, kind, description,
-                       replace_track)
+        data = up.getvalue()
+        target = run_safely(public.private_copy, proj, found[proj], len(data)) if public.is_public() \
+            else found[proj]
+        r = target and run_safely(sup.add_uploaded_track, target, up.name, data, track, kind, description,
+                                  replace_track)
+        if r and public.is_public() and not run_safely(public.check_copy_size, target):
+            r = None
         if r:
-            forget_project(found[proj])
-            st.session_state["nt_added"] = (f"Added the {r['kind']} track '{r['track']}' to {proj}: "
-                                            f"{r['annotated']:,} annotated positions. Show it in the Select "
-                                            "view's sidebar (Annotation tracks).")
+            forget_project(target)
+            where = "your own copy of " if public.is_public() else ""
+            st.session_state["nt_added"] = (f"Added the {r['kind']} track '{public.plain(r['track'])}' to {where}"
+                                            f"{public.plain(proj)}: {r['annotated']:,} annotated positions. "
+                                            "Show it in the Select view's sidebar (Annotation tracks).")
             st.rerun()
     if st.session_state.get("nt_added"):
         st.success(st.session_state.pop("nt_added"), icon=":material/check_circle:")

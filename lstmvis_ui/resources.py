@@ -11,7 +11,10 @@ from pathlib import Path
 import streamlit as st
 
 import lstmvis_db
+from lstmvis_db import deploy
+from lstmvis_db.projectfile import file_stamp
 
+from . import public
 from .constants import EXTRA_PATHS, ROOT
 
 
@@ -75,7 +78,7 @@ def ensure_demos() -> None:
             _build_demos(demo, missing, tried)
     for name, err in tried.items():
         if err:
-            st.sidebar.warning(f"Demo '{name}' could not be built: {err}")
+            st.sidebar.warning(f"Demo '{name}' could not be built: {public.message(err)}")
 
 
 def _usable(path: Path) -> bool:
@@ -112,7 +115,9 @@ def _build_demos(demo, names: list[str], tried: dict[str, str]) -> None:
 
 
 def projects() -> dict[str, str]:
-    """Project name -> file path: LSTMVIS_DB, every ``*.duckdb`` in the data folder, typed paths."""
+    """Project name -> file path: LSTMVIS_DB, every ``*.duckdb`` in the data folder, then (local
+    rules) the paths typed in this session, or (public rules) this session's private copies in
+    place of the shared files they copy."""
     found: dict[str, str] = {}
     one = os.environ.get("LSTMVIS_DB")
     if one:
@@ -121,18 +126,25 @@ def projects() -> dict[str, str]:
     if folder.is_dir():
         for p in sorted(folder.glob("*.duckdb")):
             found.setdefault(p.stem, str(p))
-    for p in st.session_state.get(EXTRA_PATHS, []):
-        found.setdefault(p, p)
+    if public.is_public():
+        found.update(public.session_copies())
+    else:
+        for p in st.session_state.get(EXTRA_PATHS, []):
+            found.setdefault(p, p)
     demo = _demo_module()
     if demo is not None:  # the default demo first
         first = getattr(demo, "DEFAULT_DEMO", None) or (list(demo.DEMOS) or [None])[0]
         if first in found:
             found = {first: found[first], **{k: v for k, v in found.items() if k != first}}
+    notice_replaced(list(found.values()))
     return found
 
 
 def add_project_path(path: str) -> str:
-    """Register a typed path (validated by opening it); returns its key."""
+    """Register a typed path (validated by opening it); returns its key.  Refused under the
+    public rules, with the same message whether or not such a file exists."""
+    if public.is_public():
+        raise deploy.refused_project(path)
     p = str(Path(path).expanduser())
     if Path(p).suffix != ".duckdb":
         raise lstmvis_db.LstmvisError(f"not a .duckdb project file: {p!r}")
@@ -145,24 +157,56 @@ def add_project_path(path: str) -> str:
     return p
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
 def open_project(path: str) -> lstmvis_db.Project:
-    """One read-only Project (one DuckDB connection) per file, shared by every session."""
+    """The shared read-only Project for the file's current content: a file replaced on disk
+    (another inode, mtime or size) gets a new handle; the old one stays open for the queries
+    still using it and is dropped with its last user (never closed under another session)."""
+    try:
+        stamp = file_stamp(path)
+    except OSError:
+        raise lstmvis_db.LstmvisError(f"project file {path!r} does not exist") from None
+    return _open_project(path, stamp)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _open_project(path: str, stamp: tuple[int, int, int, int]) -> lstmvis_db.Project:
     return lstmvis_db.open(path)
 
 
+@st.cache_resource(show_spinner=False)
+def _stamps() -> tuple[threading.Lock, dict[str, tuple[int, int, int, int]]]:
+    return threading.Lock(), {}
+
+
+def notice_replaced(paths: list[str]) -> None:
+    """Drop the cached answers when one of ``paths`` changed on disk since last seen."""
+    lock, seen = _stamps()
+    changed = False
+    with lock:
+        for p in paths:
+            try:
+                stamp = file_stamp(p)
+            except OSError:
+                continue
+            changed |= seen.get(p, stamp) != stamp
+            seen[p] = stamp
+    if changed:
+        st.cache_data.clear()
+
+
 def forget_project(path: str) -> None:
-    """Drop the cached handle and answers for a file that was just replaced (DuckDB would
-    otherwise keep serving the old file through the open connection)."""
-    with contextlib.suppress(Exception):
-        open_project(path).close()
-    open_project.clear(path)
+    """After this session replaced ``path``: drop the cached answers (the next ``open_project``
+    sees the new file by its stamp; other sessions' handles are left alone)."""
+    notice_replaced([path])
     st.cache_data.clear()
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def load_adapter(spec: str, vocab: str, stamp: float):
-    """A model adapter for the New project page (``stamp`` changes when the files change)."""
+    """A model adapter for the New project page (``stamp`` changes when the files change).  Never
+    under the public rules: a model path or factory file from a visitor would run their choice."""
+    if public.is_public():
+        raise lstmvis_db.LstmvisError("loading models is turned off on this public deployment")
     from lstmvis_db.views import new_project as app_support
 
     return app_support.load_adapter(spec, vocab or None)

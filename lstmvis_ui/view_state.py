@@ -9,9 +9,10 @@ from urllib.parse import urlencode
 import streamlit as st
 
 import lstmvis_db
-from lstmvis_db import views
+from lstmvis_db import deploy, views
 from lstmvis_db.views import ViewState
 
+from . import public
 from .cached import AppInfo, info, select, tokens, window
 from .constants import LEFT_CONTEXT, STATE
 from .resources import add_project_path, open_project, projects
@@ -41,7 +42,9 @@ def current_path() -> str | None:
     suggested hypothesis when it is opened fresh.  None when there is no project at all."""
     s = state()
     found = projects()
-    if s.project and s.project not in found and Path(s.project).is_file():
+    if s.project and s.project not in found and public.is_public():
+        st.warning(public.message(deploy.refused_project(s.project)))  # the same for any name: no probing
+    elif s.project and s.project not in found and Path(s.project).is_file():
         try:
             add_project_path(s.project)
         except lstmvis_db.LstmvisError:

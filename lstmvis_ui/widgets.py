@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import altair as alt
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -15,6 +16,7 @@ import lstmvis_db
 from lstmvis_db import views
 from lstmvis_db.views import ViewState
 
+from . import public
 from .cached import info
 from .constants import LEFT_CONTEXT, PAGES
 from .resources import data_dir, ensure_demos, projects, warm_up_kernels
@@ -92,6 +94,7 @@ def sidebar(path: str, page: str) -> None:
 def page_setup(title: str, page: str) -> str | None:
     """Page config, demo building, state and project resolution; None if there is no project."""
     st.set_page_config(page_title=f"LSTMVis · {title}", page_icon=":material/show_chart:", layout="wide")
+    public.hide_error_details()
     warm_up_kernels()
     ensure_demos()
     state()
@@ -99,7 +102,7 @@ def page_setup(title: str, page: str) -> str | None:
         path = current_path()
     except Exception as e:  # noqa: BLE001 (a broken or locked file is a message, not a traceback)
         st.title(title)
-        st.error(f"Cannot open project {state().project!r}: {e}")
+        st.error(public.message(f"Cannot open project {public.plain(state().project)}: {e}"))
         if page != "home":
             page_link("home", "Start page", icon=":material/home:")
         return None
@@ -143,11 +146,15 @@ def _name_data(node, datasets: dict[str, pd.DataFrame], names: dict[int, str]) -
 
 
 def run_safely(fn, *args, **kw):
-    """Call ``fn``; a LstmvisError becomes an in-page error message (returns None)."""
+    """Call ``fn``; a LstmvisError, or DuckDB's error on a damaged file, becomes an in-page error
+    message (returns None; under the public rules without server paths)."""
     try:
         return fn(*args, **kw)
     except lstmvis_db.LstmvisError as e:
-        st.error(str(e))
+        st.error(public.message(e))
+        return None
+    except duckdb.Error as e:
+        st.error(public.message(f"The project file cannot be read (damaged?): {str(e).splitlines()[0][:200]}"))
         return None
 
 

@@ -11,7 +11,7 @@ if path is None:
 s = ui.state()
 ui.sidebar(path, "select")
 inf = ui.info(path)
-st.markdown(f"#### Select · {inf['name']} · `{s.source}` · position {s.pos}")
+st.markdown(f"#### Select · {ui.plain(inf['name'])} · {ui.plain(s.source)} · position {s.pos}")
 
 ui.navigation(path)
 cells, problem = ui.hypothesis(path, s)

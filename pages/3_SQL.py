@@ -11,7 +11,7 @@ if path is None:
 s = ui.state()
 ui.sidebar(path, "sql")
 inf = ui.info(path)
-st.markdown(f"#### SQL · {inf['name']}")
+st.markdown(f"#### SQL · {ui.plain(inf['name'])}")
 st.caption("Read-only: one SELECT per run; no writes, no files, no extensions; "
            "stopped after 10 s and cut at 10,000 rows.")
 

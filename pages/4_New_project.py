@@ -10,6 +10,7 @@ import lstmvis_ui as ui
 from lstmvis_db.views import new_project as sup
 
 st.set_page_config(page_title="LSTMVis · New project", page_icon=":material/add_chart:", layout="wide")
+ui.hide_error_details()
 ui.ensure_demos()
 ui.state()
 st.title("New project")
@@ -17,7 +18,12 @@ tab_build, tab_track = st.tabs(["Build a project from a model", "Add an annotati
 
 with tab_build:
     missing = sup.extraction_missing()
-    if missing:
+    if ui.is_public():  # public rules: no model paths or factory files from a visitor, no shared writes
+        st.info("Building a project from a model is turned off on this public deployment (it would run "
+                "code and models chosen by a visitor and write to the server). Run the app on your own "
+                "machine to build projects; adding an annotation track (next tab) works here on your own "
+                "copy of a project.", icon=":material/lock:")
+    elif missing:
         st.warning(f"Extracting states needs the model extras, which are not installed here ({', '.join(missing)} "
                    f"missing): run `{sup.EXTRAS_COMMAND}` and restart the app. "
                    "Adding an annotation track (next tab) works without them.", icon=":material/extension_off:")

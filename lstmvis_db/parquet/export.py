@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -54,10 +55,22 @@ def export_parquet(cat: Catalog, out: str | Path, chunk_positions: int = CHUNK_P
     return ds
 
 
+def _writer(cat: Catalog) -> duckdb.DuckDBPyConnection:
+    """A connection that may write files: the project (already opened and checked by ``cat``)
+    attached read-only to a fresh in-memory DuckDB of our own."""
+    if not cat.path:
+        raise InputError("export needs a project opened from a file")
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH {sql_literal(str(cat.path))} AS project (READ_ONLY)")
+    con.execute("USE project")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _write(cat: Catalog, tmp: Path, out: Path, chunk_positions: int) -> Dataset:
     docs = cat.documents.copy()
     docs["chunk"] = chunk_of_documents(docs["first_pos"].to_numpy(), docs["last_pos"].to_numpy(), chunk_positions)
-    with cat.cursor() as cur:
+    with _writer(cat) as cur:
         cur.register("_docs", pa.Table.from_pandas(docs, preserve_index=False))
         cur.execute("COPY _docs TO ? (FORMAT parquet)", [str(tmp / "documents.parquet")])
         for table in ("project", "sources", "tracks"):

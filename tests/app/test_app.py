@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 import lstmvis_db
 from lstmvis_db import views
-from tests.support import ROOT
 from tests.support.app_fixtures import SOURCES, build_app_project
+from tests.support.app_fixtures import run_app as app
 
 SRC = SOURCES[0]
 
@@ -32,13 +32,6 @@ def project(project_path) -> lstmvis_db.Project:
     p = lstmvis_db.open(project_path)
     yield p
     p.close()
-
-
-def app(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
 
 
 def ok(at: AppTest) -> None:

@@ -141,7 +141,7 @@ def test_upload_factory_lstm_build_open_and_add_track(tmp_path, _env) -> None:
     at.button(key="nt_add").click().run()
     ok(at)
     assert "Added the categorical track 'letters'" in at.success[-1].value
-    assert any("tracks now: letters (categorical), next_token (topk)" in c.value for c in at.caption)
+    assert any(r"tracks now: letters (categorical), next\_token (topk)" in c.value for c in at.caption)  # as text
     with lstmvis_db.open(db) as p:
         assert set(p.tracks()["track"]) == {"next_token", "letters"}
     # a bad file is a message, not a traceback

@@ -135,3 +135,15 @@ def build_app_project(folder: str | Path, name: str = "tiny", n_cells: int = N_C
     if not path.exists():
         lstmvis_db.write_project(path, project_data(n_cells=n_cells))
     return path
+
+
+def run_app(page: str, **params: str):
+    """An AppTest of ``page`` (a path under the checkout) run once with these URL query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.support import ROOT
+
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
