@@ -57,7 +57,7 @@ def positive(value: object, name: str, maximum: float, env: str, integer: bool =
     if integer and v != int(v):
         raise QueryError(f"{name} must be a whole number, got {value!r}")
     if v > maximum:
-        raise QueryError(f"{name} {value!r} is over the maximum {maximum:g}" + (f" ({env})" if env else ""))
+        raise QueryError(f"{name} {v:g} is over the maximum {maximum:g}" + (f" ({env})" if env else ""))
     return v
 
 

@@ -25,6 +25,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from lstmvis_db.checks import check_output_path
 from lstmvis_db.errors import InputError
 from lstmvis_db.matching.quant import Quantizer
 from lstmvis_db.types import Document, ProjectData, Source, Track
@@ -176,14 +177,17 @@ def _check_track(t: Track, n: int) -> None:
 
 def _chunk_values(src: Source, a: int, b: int) -> np.ndarray:
     """Rows a..b-1 of a source after its transform, as float32, checked finite."""
-    block = np.asarray(src.values[a:b], dtype=np.float32)
-    if src.transform == "tanh":
-        block = np.tanh(block)
-    if not np.isfinite(block).all():
+    raw = np.asarray(src.values[a:b])
+    if raw.dtype.kind not in "fiu":  # object, text, bool, complex: not states (security-sql)
+        raise InputError(f"source {src.source!r}: states must be numbers (float or int), got dtype {raw.dtype}")
+    block = raw.astype(np.float32)
+    if not np.isfinite(block).all():  # before the transform: tanh would turn inf into 1 (security-sql)
         bad = np.argwhere(~np.isfinite(block))[0]
         raise InputError(
             f"source {src.source!r}: non-finite value {block[bad[0], bad[1]]} at position {a + int(bad[0])}, cell {int(bad[1])}"
         )
+    if src.transform == "tanh":
+        block = np.tanh(block)
     return np.ascontiguousarray(block)
 
 
@@ -323,8 +327,7 @@ def write_project(path: str | Path, data: ProjectData, progress: bool | Callable
     """
     path = Path(path)
     n, docs = _validate(data)
-    if not path.parent.exists():
-        raise InputError(f"output folder {str(path.parent)!r} does not exist")
+    check_output_path(path)  # a folder, a missing or unwritable folder: one line (security-sql)
     tmp = _temp_path(path)
     _remove_db(tmp)
     bar = Progress(progress)
