@@ -21,10 +21,10 @@ from lstmvis_db.errors import QueryError
 
 # bytes per position outside the bit words: count (<= 8), two document masks, the scan's
 # output (5 x int32) and its concatenated copy's share; bytes per candidate: its five columns
-# after a take, I, the rescoring's indices, the histogram's sorted copies
+# (scan output, a take of them), I, the histogram's copies, the rescoring's index arrays
 PER_POSITION = 8 + 2 + 20
-PER_CANDIDATE = 20 + 20 + 8 + 8 + 32
-BATCH_BYTES = 32 * 2**20  # index fetch and rescoring work in batches of about this size
+PER_CANDIDATE = 136
+BATCH_BYTES = 8 * 2**20  # index fetch and rescoring work in batches of about this size
 
 
 def limit_bytes(default_mb: float) -> int:
@@ -47,7 +47,7 @@ def candidate_bound(count: np.ndarray, doc_start: np.ndarray, m: int) -> int:
     c = np.minimum(count, m).astype(np.int32)
     prev = np.concatenate([[0], c[:-1]]).astype(np.int32)
     prev[doc_start] = 0
-    return int(np.maximum(c - prev, 0).sum(dtype=np.int64))
+    return min(len(c), int(np.maximum(c - prev, 0).sum(dtype=np.int64)))
 
 
 def estimate(n: int, words_bytes_per_position: int, candidates: int) -> int:
