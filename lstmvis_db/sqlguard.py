@@ -41,12 +41,13 @@ def operator_max(env: str) -> float:
     text = os.environ.get(env, "")
     if not text.strip():
         return default
-    return positive(text, env, float("inf"), "")
+    return positive(text, env, float("inf"), "", text=True)
 
 
-def positive(value: object, name: str, maximum: float, env: str, integer: bool = False) -> float:
-    """``value`` as a positive finite number (an integer when asked) at most ``maximum``."""
-    if isinstance(value, bool):
+def positive(value: object, name: str, maximum: float, env: str, integer: bool = False, text: bool = False) -> float:
+    """``value`` as a positive finite number (an integer when asked) at most ``maximum``; text
+    only when ``text`` (an environment variable), never a bool."""
+    if isinstance(value, bool) or (isinstance(value, str | bytes) and not text):
         raise QueryError(f"{name} must be a number, got {value!r}")
     try:
         v = float(value)  # type: ignore[arg-type]
@@ -109,6 +110,7 @@ _DENIED = re.compile(
 )
 _EXPLAIN = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^()]*\)\s*)?",
                       re.IGNORECASE | re.DOTALL)
+_FILE_LIKE = re.compile(r"[/\\:.~]")  # a table "name" that is a path or URL (a replacement scan)
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 RESERVED_ALIASES = {"project", "memory", "system", "temp", "main", "information_schema", "pg_catalog"}
 
@@ -125,20 +127,22 @@ def _one_statement(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement
     return stmts[0]
 
 
-def _names(node: object) -> set[str]:
+def _names(node: object) -> tuple[set[str], set[str]]:
     """Function names and table names anywhere in a serialised syntax tree."""
-    out: set[str] = set()
+    funcs: set[str] = set()
+    tables: set[str] = set()
     stack = [node]
     while stack:
         n = stack.pop()
         if isinstance(n, dict):
-            for key in ("function_name", "table_name"):
-                if isinstance(n.get(key), str):
-                    out.add(n[key])
+            if isinstance(n.get("function_name"), str):
+                funcs.add(n["function_name"])
+            if isinstance(n.get("table_name"), str):
+                tables.add(n["table_name"])
             stack.extend(n.values())
         elif isinstance(n, list):
             stack.extend(n)
-    return out
+    return funcs, tables
 
 
 def check_sql(con: duckdb.DuckDBPyConnection, sql: str) -> str:
@@ -157,7 +161,11 @@ def check_sql(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     tree = json.loads(row[0]) if row else {"error": True}
     if tree.get("error"):
         raise SqlRejected(f"only SELECT queries are allowed (read-only): {tree.get('error_message', '')}")
-    denied = sorted(n for n in _names(tree) if _DENIED.match(n.rsplit(".", 1)[-1]))
+    funcs, tables = _names(tree)
+    files = sorted(t for t in tables if _FILE_LIKE.search(t))
+    if files:
+        raise SqlRejected(f"{files[0]!r} looks like a file; reading files is not allowed in the SQL console")
+    denied = sorted(n for n in funcs | tables if _DENIED.match(n))
     if denied:
         raise SqlRejected(f"{denied[0]} is not allowed in the SQL console (no files, settings or environment)")
     return stmt.query

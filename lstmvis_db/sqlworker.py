@@ -153,13 +153,15 @@ def _answer(job: dict, payload: bytes) -> tuple[dict, bytes]:
         return run_job(job, payload)
     except SqlRejected as e:
         return {"error": str(e)}, b""
-    except (MemoryError, duckdb.OutOfMemoryException):
+    except MemoryError:
         return {"error": limit}, b""
     except duckdb.Error as e:
-        msg = first_line(e)
-        if "out of memory" in msg.lower() or "bad alloc" in msg.lower():
+        text = str(e)
+        if "max_temp_directory_size" in text:
+            return {"error": f"query used more than {job.get('temp_mb')} MB of temp space (temp limit)"}, b""
+        if isinstance(e, duckdb.OutOfMemoryException) or "out of memory" in text.lower() or "bad alloc" in text.lower():
             return {"error": limit}, b""
-        return {"error": f"query failed: {msg}"}, b""
+        return {"error": f"query failed: {first_line(e)}"}, b""
     except pa.ArrowException as e:
         return {"error": f"query failed: {first_line(e)}"}, b""
 
