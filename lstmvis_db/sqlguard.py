@@ -157,7 +157,8 @@ def check_sql(con: duckdb.DuckDBPyConnection, sql: str) -> str:
         read = inner.query
     elif stmt.type != duckdb.StatementType.SELECT:
         raise SqlRejected(f"only SELECT queries are allowed (read-only), got {stmt.type.name}")
-    row = con.execute("SELECT json_serialize_sql(?::VARCHAR)", [read]).fetchone()
+    rows = con.execute("SELECT json_serialize_sql(?::VARCHAR)", [read]).fetchall()
+    row = rows[0] if rows else None
     tree = json.loads(row[0]) if row else {"error": True}
     if tree.get("error"):
         raise SqlRejected(f"only SELECT queries are allowed (read-only): {tree.get('error_message', '')}")

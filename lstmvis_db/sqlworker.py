@@ -14,6 +14,7 @@ Imports duckdb, pyarrow and ``sqlguard``; no other part of the package.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -83,32 +84,42 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _connect(job: dict, tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
-    mb = int(job["memory_mb"])
-    con = duckdb.connect(":memory:", config={
-        "threads": int(job["threads"]), "memory_limit": f"{max(16, mb // 2)}MB",
-        "temp_directory": job["temp_dir"], "max_temp_directory_size": f"{int(job['temp_mb'])}MB",
-        "autoinstall_known_extensions": False, "autoload_known_extensions": False,
-    })
+def _open(path: str) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB with the project attached read-only (nothing of the job yet).
+    The worker opens the next one while it waits, so a query does not pay for it."""
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False, "threads": 1})
     try:
         con.execute("SET enable_progress_bar = false")
-        con.execute("ATTACH ? AS project (READ_ONLY)", [job["path"]])
-        for alias, path in job.get("attach", {}).items():  # aliases checked by the parent
-            con.execute(f'ATTACH ? AS "{alias}" (READ_ONLY)', [path])
+        con.execute("ATTACH ? AS project (READ_ONLY)", [path])
         con.execute("USE project")
-        for name, table in tables.items():
-            con.register(name, table)
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
     except duckdb.Error as e:
         con.close()
         raise SqlRejected(f"cannot open the project for SQL: {first_line(e)}") from None
     return con
 
 
+def _prepare(con: duckdb.DuckDBPyConnection, job: dict, tables: dict[str, pa.Table]) -> None:
+    """The job's own databases, tables and limits; then no file access and no more settings."""
+    mb = int(job["memory_mb"])
+    try:
+        for alias, path in job.get("attach", {}).items():  # aliases checked by the parent
+            con.execute(f'ATTACH ? AS "{alias}" (READ_ONLY)', [path])
+        for name, table in tables.items():
+            con.register(name, table)
+        con.execute("SET temp_directory = ?", [job["temp_dir"]])
+        con.execute("SET max_temp_directory_size = ?", [f"{int(job['temp_mb'])}MB"])
+        con.execute("SET memory_limit = ?", [f"{max(16, mb // 2)}MB"])
+        con.execute("SET threads = ?", [int(job["threads"])])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except duckdb.Error as e:
+        raise SqlRejected(f"cannot open the project for SQL: {first_line(e)}") from None
+
+
 def _fetch(con: duckdb.DuckDBPyConnection, text: str, job: dict) -> tuple[pa.Table, bool]:
     max_rows, cap = int(job["max_rows"]), int(job["result_mb"]) * 2**20
-    reader = con.execute(text).to_arrow_reader(min(max_rows + 1, 65536))
+    reader = con.sql(text).to_arrow_reader(min(max_rows + 1, 65536))
     batches, rows, size = [], 0, 0
     for b in reader:
         batches.append(b)
@@ -125,32 +136,30 @@ def _fetch(con: duckdb.DuckDBPyConnection, text: str, job: dict) -> tuple[pa.Tab
     return table.rename_columns(unique_names(table.column_names)), truncated
 
 
-def run_job(job: dict, payload: bytes) -> tuple[dict, bytes]:
-    """One query; the answer header is {"ok": ...} or {"error": one line}."""
+def run_job(job: dict, payload: bytes, con: duckdb.DuckDBPyConnection) -> tuple[dict, bytes]:
+    """One query on ``con`` (opened by ``_open`` for this project, used once); the answer
+    header is {"ok": ...} or {"error": one line}."""
     tables, at = {}, 0
     for name, n in job.get("tables", []):
         tables[name] = from_ipc(payload[at:at + n])
         at += n
-    con = _connect(job, tables)
+    _prepare(con, job, tables)
+    text = check_sql(con, job["sql"])
+    # the address space this process may use from here: what it holds now + the query's limit
+    soft = _vm_bytes() + int(job["memory_mb"]) * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (soft, resource.RLIM_INFINITY))
     try:
-        text = check_sql(con, job["sql"])
-        # the address space this process may use from here: what it holds now + the query's limit
-        soft = _vm_bytes() + int(job["memory_mb"]) * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (soft, resource.RLIM_INFINITY))
-        try:
-            table, truncated = _fetch(con, text, job)
-            data = to_ipc(table)
-        finally:
-            resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        table, truncated = _fetch(con, text, job)
+        data = to_ipc(table)
     finally:
-        con.close()
+        resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     return {"ok": True, "truncated": truncated, "rss_mb": _rss_mb()}, data
 
 
-def _answer(job: dict, payload: bytes) -> tuple[dict, bytes]:
+def _answer(job: dict, payload: bytes, con: duckdb.DuckDBPyConnection) -> tuple[dict, bytes]:
     limit = f"query used more than {job.get('memory_mb')} MB (memory limit)"
     try:
-        return run_job(job, payload)
+        return run_job(job, payload, con)
     except SqlRejected as e:
         return {"error": str(e)}, b""
     except MemoryError:
@@ -170,16 +179,32 @@ def main() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the answer stream
     write_frame(stdout, {"ready": True})
+    ready: tuple[str, duckdb.DuckDBPyConnection] | None = None  # the next query's connection
     while True:
         frame = read_frame(stdin)
         if frame is None:
             return
-        header, data = _answer(*frame)
+        job, payload = frame
+        con = ready[1] if ready is not None and ready[0] == job.get("path") else None
+        if ready is not None and con is None:
+            ready[1].close()
+        try:
+            con = con or _open(str(job.get("path")))
+        except SqlRejected as e:
+            header, data = {"error": str(e)}, b""
+        else:
+            header, data = _answer(job, payload, con)
         header.setdefault("rss_mb", _rss_mb())
         try:
             write_frame(stdout, header, data)
         except MemoryError:
-            write_frame(stdout, {"error": f"query used more than {frame[0].get('memory_mb')} MB (memory limit)"})
+            write_frame(stdout, {"error": f"query used more than {job.get('memory_mb')} MB (memory limit)"})
+        del data
+        if con is not None:
+            con.close()
+        ready = None
+        with contextlib.suppress(SqlRejected):  # after the answer: the visitor does not wait for it
+            ready = (job["path"], _open(job["path"]))
 
 
 if __name__ == "__main__":
