@@ -28,9 +28,10 @@ def _is_number(value: object) -> bool:
 
 def check_int(value: object, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer (a float without fraction is fine: 3.0) in minimum..maximum."""
-    if not _is_number(value) or not math.isfinite(float(value)) or float(value) != int(value):  # type: ignore[arg-type]
+    f = float(value) if _is_number(value) else math.nan  # type: ignore[arg-type]
+    if not math.isfinite(f) or f != int(f):
         raise QueryError(f"{name} must be an integer, got {value!r}")
-    v = int(value)  # type: ignore[call-overload]
+    v = int(f) if abs(f) < 2**53 else int(value)  # type: ignore[call-overload]
     if minimum is not None and v < minimum:
         raise QueryError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if maximum is not None and v > maximum:

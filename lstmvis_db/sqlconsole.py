@@ -116,6 +116,7 @@ class _Pool:
     def acquire(self, wait: float) -> _Worker:
         most = int(operator_max("LSTMVIS_SQL_WORKERS"))
         deadline = time.monotonic() + wait
+        w: _Worker | None
         with self.cond:
             while True:
                 while self.idle:
@@ -217,7 +218,7 @@ def run(path: str | Path, sql: str, max_rows: object = 10_000, timeout: object =
     worker = pool.acquire(lim.seconds)
     temp_dir = tempfile.mkdtemp(prefix="lstmvis-sql-")
     job = {"sql": sql, "path": str(Path(path).resolve()), "attach": att, "tables": table_names,
-           "temp_dir": temp_dir, "max_rows": lim.max_rows, "memory_mb": lim.memory_mb, "temp_mb": lim.temp_mb,
+           "temp_dir": temp_dir, "seconds": lim.seconds, "max_rows": lim.max_rows, "memory_mb": lim.memory_mb, "temp_mb": lim.temp_mb,
            "result_mb": lim.result_mb, "threads": lim.threads}
     reuse = False
     try:

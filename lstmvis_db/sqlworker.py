@@ -21,6 +21,7 @@ import os
 import resource
 import struct
 import sys
+import threading
 from typing import BinaryIO
 
 import duckdb
@@ -148,10 +149,14 @@ def run_job(job: dict, payload: bytes, con: duckdb.DuckDBPyConnection) -> tuple[
     # the address space this process may use from here: what it holds now + the query's limit
     soft = _vm_bytes() + int(job["memory_mb"]) * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (soft, resource.RLIM_INFINITY))
+    # a backstop should the parent be gone: it kills this process at the time limit itself
+    backstop = threading.Timer(float(job.get("seconds", 60)) + 2.0, con.interrupt)
+    backstop.start()
     try:
         table, truncated = _fetch(con, text, job)
         data = to_ipc(table)
     finally:
+        backstop.cancel()
         resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     return {"ok": True, "truncated": truncated, "rss_mb": _rss_mb()}, data
 
@@ -188,6 +193,7 @@ def main() -> None:
         con = ready[1] if ready is not None and ready[0] == job.get("path") else None
         if ready is not None and con is None:
             ready[1].close()
+        header: dict[str, object]
         try:
             con = con or _open(str(job.get("path")))
         except SqlRejected as e:
