@@ -12,6 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _bounded(value: int, text: object, minimum: int | None, maximum: int | None, what: str) -> int:
+    if minimum is not None and value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {what} >= {minimum}, got {text!r}")
+    if maximum is not None and value > maximum:
+        raise argparse.ArgumentTypeError(f"must be {what} <= {maximum}, got {text!r}")
+    return value
+
+
 def whole(minimum: int | None = None, maximum: int | None = None) -> Callable[[str], int]:
     """An integer flag in minimum..maximum."""
     def parse(text: str) -> int:
@@ -19,11 +27,7 @@ def whole(minimum: int | None = None, maximum: int | None = None) -> Callable[[s
             value = int(text.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-        if minimum is not None and value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
-        if maximum is not None and value > maximum:
-            raise argparse.ArgumentTypeError(f"must be an integer <= {maximum}, got {text!r}")
-        return value
+        return _bounded(value, text, minimum, maximum, "an integer")
 
     parse.__name__ = "integer"
     return parse
@@ -58,10 +62,7 @@ def int_list(minimum: int = 0) -> Callable[[str], list[int]]:
             raise argparse.ArgumentTypeError(f"must be a comma-separated list of integers, got {text!r}") from None
         if not values:
             raise argparse.ArgumentTypeError(f"must list at least one integer, got {text!r}")
-        low = [v for v in values if v < minimum]
-        if low:
-            raise argparse.ArgumentTypeError(f"must be integers >= {minimum}, got {low[0]}")
-        return values
+        return [_bounded(v, v, minimum, None, "integers") for v in values]
 
     parse.__name__ = "integer list"
     return parse

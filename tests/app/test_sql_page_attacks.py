@@ -2,6 +2,7 @@
 never an exception; the next visitor (a new session) sees nothing planted; odd but valid
 results (duplicate column names, lists, EXPLAIN plans) render."""
 
+# ruff: noqa: F811  (the fixtures imported from tests.support.sql_fixtures are parameters here)
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import lstmvis_db
 from tests.support import ROOT
-from tests.support.app_fixtures import build_app_project
+from tests.support.sql_fixtures import app_on_tiny, tiny_project  # noqa: F401 (fixtures)
 
 PAGE = "pages/3_SQL.py"
 CATALOG = "SELECT table_catalog, table_schema, table_name FROM information_schema.tables ORDER BY ALL"
@@ -32,17 +33,6 @@ ATTACKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def project_path(tmp_path_factory) -> Path:
-    return build_app_project(tmp_path_factory.mktemp("sql_page_data"))
-
-
-@pytest.fixture(autouse=True)
-def _env(project_path, monkeypatch) -> None:
-    monkeypatch.setenv("LSTMVIS_DATA_DIR", str(project_path.parent))
-    monkeypatch.delenv("LSTMVIS_DB", raising=False)
-
-
 def _run(sql: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -56,7 +46,8 @@ def _digest(path: Path) -> str:
 
 
 @pytest.mark.parametrize("sql, needle", ATTACKS)
-def test_an_attack_is_a_message_and_the_next_visitor_sees_nothing(project_path, sql, needle):
+def test_an_attack_is_a_message_and_the_next_visitor_sees_nothing(app_on_tiny, sql, needle):
+    project_path = app_on_tiny
     with lstmvis_db.open(project_path) as p:
         before = p.sql(CATALOG)
     digest = _digest(project_path)
@@ -76,7 +67,7 @@ def test_an_attack_is_a_message_and_the_next_visitor_sees_nothing(project_path, 
     ("SELECT range(0, 3) AS l, 1 AS n", ["l", "n"]),
     ("EXPLAIN SELECT count(*) FROM tokens", ["explain_key", "explain_value"]),
 ])
-def test_odd_results_render(sql, columns):
+def test_odd_results_render(app_on_tiny, sql, columns):
     at = _run(sql)
     assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
     assert list(at.dataframe[-1].value.columns) == columns

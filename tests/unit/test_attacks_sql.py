@@ -3,6 +3,7 @@ or exhausts the server is refused with one line, by the CLI, the API and the par
 leaves nothing behind (no table for the next query, no temp files, the project file unchanged);
 and one visitor's long query does not hold up another's."""
 
+# ruff: noqa: F811  (the fixtures imported from tests.support.sql_fixtures are parameters here)
 from __future__ import annotations
 
 import hashlib
@@ -16,13 +17,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-import lstmvis_db
 from lstmvis_db import sqlconsole
 from lstmvis_db.cli import main
 from lstmvis_db.errors import LstmvisError, QueryError, SqlRejected
 from lstmvis_db.sqlguard import check_sql
 from lstmvis_db.sqlworker import unique_names
 from tests.support.app_fixtures import build_app_project
+from tests.support.sql_fixtures import tiny_api, tiny_project  # noqa: F401 (fixtures)
 
 # (statement, words of the one-line refusal)
 ATTACKS = [
@@ -76,18 +77,6 @@ BOMBS = [  # memory: each stays inside its worker's cap and ends as one line
 ]
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    return build_app_project(tmp_path_factory.mktemp("sql_attacks"))
-
-
-@pytest.fixture(scope="module")
-def api(project):
-    p = lstmvis_db.open(project)
-    yield p
-    p.close()
-
-
 @pytest.fixture(autouse=True)
 def own_temp(tmp_path, monkeypatch) -> Path:
     """The console's per-query temp folders go here, so the test can see that none is left."""
@@ -122,60 +111,60 @@ def test_parser_allows_reads(sql):
     assert check_sql(duckdb.connect(":memory:"), sql) == sql.strip()
 
 
-def test_api_refuses_and_leaves_nothing(api, project, own_temp):
-    before, digest = _catalog(api), _digest(project)
+def test_api_refuses_and_leaves_nothing(tiny_api, tiny_project, own_temp):
+    before, digest = _catalog(tiny_api), _digest(tiny_project)
     for sql, needle in ATTACKS:
         with pytest.raises(SqlRejected) as e:
-            api.sql(sql)
+            tiny_api.sql(sql)
         assert needle in str(e.value) and "\n" not in str(e.value), sql
         assert list(own_temp.iterdir()) == [], sql
-    assert _catalog(api) == before
-    assert _digest(project) == digest
+    assert _catalog(tiny_api) == before
+    assert _digest(tiny_project) == digest
     assert not Path("/tmp/security-sql-leak.csv").exists() and not Path("/tmp/planted.duckdb").exists()
 
 
 @pytest.mark.parametrize("sql, needle", ATTACKS[:3] + ATTACKS[8:10] + ATTACKS[26:28] + ATTACKS[29:31])
-def test_cli_refuses_in_one_line(project, capsys, sql, needle):
-    code = main(["sql", "--db", str(project), sql])
+def test_cli_refuses_in_one_line(tiny_project, capsys, sql, needle):
+    code = main(["sql", "--db", str(tiny_project), sql])
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and needle in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("sql", BOMBS)
-def test_memory_bombs_end_as_one_line(api, own_temp, sql):
+def test_memory_bombs_end_as_one_line(tiny_api, own_temp, sql):
     with pytest.raises(SqlRejected, match=r"^query used more than 64 MB \(memory limit\)$"):
-        api.sql(sql, memory_mb=64)
+        tiny_api.sql(sql, memory_mb=64)
     assert list(own_temp.iterdir()) == []
-    assert api.sql("SELECT 41 + 1 AS x")["x"].tolist() == [42]  # the console still answers
+    assert tiny_api.sql("SELECT 41 + 1 AS x")["x"].tolist() == [42]  # the console still answers
 
 
-def test_time_limit_stops_the_query(api, own_temp):
+def test_time_limit_stops_the_query(tiny_api, own_temp):
     with pytest.raises(SqlRejected, match=r"stopped after 0.5 s \(time limit\)"):
-        api.sql("SELECT count(*) FROM range(1000000) a, range(1000000) b WHERE a.range + b.range = 7", timeout=0.5)
+        tiny_api.sql("SELECT count(*) FROM range(1000000) a, range(1000000) b WHERE a.range + b.range = 7", timeout=0.5)
     assert list(own_temp.iterdir()) == []
 
 
-def test_temp_space_is_capped(api, own_temp):
+def test_temp_space_is_capped(tiny_api, own_temp):
     with pytest.raises(SqlRejected, match=r"^query used more than 16 MB of temp space \(temp limit\)$"):
-        sqlconsole.run(api.path, "SELECT count(*) FROM range(100000000) a, range(100000000) b", memory_mb=64,
+        sqlconsole.run(tiny_api.path, "SELECT count(*) FROM range(100000000) a, range(100000000) b", memory_mb=64,
                        temp_mb=16)
     assert list(own_temp.iterdir()) == []
 
 
-def test_rows_and_result_bytes_are_capped(api):
-    df = api.sql("SELECT * FROM range(1000)", max_rows=10)
+def test_rows_and_result_bytes_are_capped(tiny_api):
+    df = tiny_api.sql("SELECT * FROM range(1000)", max_rows=10)
     assert len(df) == 10 and df.attrs["truncated"]
-    assert not api.sql("SELECT * FROM range(10)", max_rows=10).attrs["truncated"]
+    assert not tiny_api.sql("SELECT * FROM range(10)", max_rows=10).attrs["truncated"]
     with pytest.raises(SqlRejected, match="result limit"):
-        sqlconsole.run(api.path, "SELECT repeat('x', 1000) FROM range(5000)", result_mb=1)
+        sqlconsole.run(tiny_api.path, "SELECT repeat('x', 1000) FROM range(5000)", result_mb=1)
 
 
-def test_duplicate_column_names(api, project, capsys):
+def test_duplicate_column_names(tiny_api, tiny_project, capsys):
     sql = "SELECT a.range, b.range FROM range(3) a, range(3) b"
-    df = api.sql(sql)
+    df = tiny_api.sql(sql)
     assert list(df.columns) == ["range", "range_1"] and len(df) == 9
-    assert main(["sql", "--db", str(project), "--json", sql]) == 0
+    assert main(["sql", "--db", str(tiny_project), "--json", sql]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 9 and set(rows[0]) == {"range", "range_1"}
     assert unique_names(["a", "a", "a_1", "a"]) == ["a", "a_2", "a_1", "a_3"]
@@ -201,40 +190,40 @@ def test_duplicate_column_names(api, project, capsys):
     ({"attach": {"ws": "/nonexistent/file.duckdb"}}, "not a project file"),
     ({"attach": {"memory": "/etc/hostname"}}, "reserved"),
 ])
-def test_limits_cannot_be_turned_off(api, kw, needle):
+def test_limits_cannot_be_turned_off(tiny_api, kw, needle):
     with pytest.raises(LstmvisError) as e:
-        api.sql("SELECT 1", **kw)
+        tiny_api.sql("SELECT 1", **kw)
     assert needle in str(e.value)
     assert isinstance(e.value, QueryError | SqlRejected)
 
 
-def test_operator_maxima_come_from_the_environment(api, monkeypatch):
+def test_operator_maxima_come_from_the_environment(tiny_api, monkeypatch):
     monkeypatch.setenv("LSTMVIS_SQL_MAX_SECONDS", "5")
     with pytest.raises(QueryError, match=r"timeout 10 is over the maximum 5 \(LSTMVIS_SQL_MAX_SECONDS\)"):
-        api.sql("SELECT 1", timeout=10)
-    assert api.sql("SELECT 1 AS x", timeout=5)["x"].tolist() == [1]
+        tiny_api.sql("SELECT 1", timeout=10)
+    assert tiny_api.sql("SELECT 1 AS x", timeout=5)["x"].tolist() == [1]
     monkeypatch.setenv("LSTMVIS_SQL_MAX_SECONDS", "-1")
     with pytest.raises(QueryError, match="LSTMVIS_SQL_MAX_SECONDS must be a positive finite number"):
-        api.sql("SELECT 1")
+        tiny_api.sql("SELECT 1")
 
 
-def test_visitor_tables_and_attached_databases_are_for_one_query(api, project, tmp_path):
+def test_visitor_tables_and_attached_databases_are_for_one_query(tiny_api, tiny_project, tmp_path):
     matches = pd.DataFrame({"start": [3, 9], "length": [2, 4]})
-    df = api.sql("SELECT sum(length) AS n FROM current_matches", tables={"current_matches": matches})
+    df = tiny_api.sql("SELECT sum(length) AS n FROM current_matches", tables={"current_matches": matches})
     assert df["n"].tolist() == [6]
     with pytest.raises(SqlRejected, match="current_matches"):
-        api.sql("SELECT * FROM current_matches")
+        tiny_api.sql("SELECT * FROM current_matches")
     other = build_app_project(tmp_path / "ws", name="workspace")
-    df = api.sql("SELECT count(*) AS n FROM ws.tokens", attach={"ws": other})
-    assert df["n"].tolist() == [api.n_positions]
+    df = tiny_api.sql("SELECT count(*) AS n FROM ws.tokens", attach={"ws": other})
+    assert df["n"].tolist() == [tiny_api.n_positions]
     with pytest.raises(SqlRejected, match="only SELECT"):
-        api.sql("DROP TABLE ws.tokens", attach={"ws": other})
+        tiny_api.sql("DROP TABLE ws.tokens", attach={"ws": other})
     with pytest.raises(SqlRejected, match="ws"):
-        api.sql("SELECT count(*) FROM ws.tokens")
+        tiny_api.sql("SELECT count(*) FROM ws.tokens")
 
 
-def test_one_long_query_does_not_hold_up_another(project):
-    first, second = sqlconsole.SqlConsole(project), sqlconsole.SqlConsole(project)
+def test_one_long_query_does_not_hold_up_another(tiny_project):
+    first, second = sqlconsole.SqlConsole(tiny_project), sqlconsole.SqlConsole(tiny_project)
     done = threading.Event()
     errors: list[str] = []
 

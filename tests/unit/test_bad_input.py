@@ -2,6 +2,7 @@
 CLI says what is wrong in one line naming the flag (exit 2), the API raises a LstmvisError;
 a match stays within its memory budget or is refused with the estimate."""
 
+# ruff: noqa: F811  (the fixtures imported from tests.support.sql_fixtures are parameters here)
 from __future__ import annotations
 
 import json
@@ -19,21 +20,10 @@ from lstmvis_db import Document, InputError, ProjectData, Source
 from lstmvis_db.cli import main
 from lstmvis_db.errors import LstmvisError, QueryError
 from tests.support import ROOT
-from tests.support.app_fixtures import SOURCES, build_app_project
+from tests.support.app_fixtures import SOURCES
+from tests.support.sql_fixtures import tiny_api, tiny_project  # noqa: F401 (fixtures)
 
 SRC = SOURCES[0]
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    return build_app_project(tmp_path_factory.mktemp("bad_input"))
-
-
-@pytest.fixture(scope="module")
-def api(project):
-    p = lstmvis_db.open(project)
-    yield p
-    p.close()
 
 
 MATCH = ["match", "--source", SRC, "--threshold", "0.3"]
@@ -75,9 +65,9 @@ CLI_CASES = [
 
 
 @pytest.mark.parametrize("args, needle", CLI_CASES)
-def test_cli_bad_input_is_one_line_naming_the_flag(project, tmp_path, capsys, args, needle):
+def test_cli_bad_input_is_one_line_naming_the_flag(tiny_project, tmp_path, capsys, args, needle):
     args = [str(tmp_path) if a == "FOLDER" else str(ROOT) if a == "DIR" else a for a in args]
-    argv = [args[0], *([] if "--db" in args else ["--db", str(project)]), *args[1:]]
+    argv = [args[0], *([] if "--db" in args else ["--db", str(tiny_project)]), *args[1:]]
     if args[0] == "import-lstmvis" and "--db" not in args:
         argv = [args[0], args[1], "--db", str(tmp_path / "out.duckdb"), *args[2:]]
     code = main(argv)
@@ -125,15 +115,15 @@ API_CASES = [
 
 
 @pytest.mark.parametrize("method, kw, needle", API_CASES)
-def test_api_arguments_are_validated_not_coerced(api, method, kw, needle):
+def test_api_arguments_are_validated_not_coerced(tiny_api, method, kw, needle):
     with pytest.raises(QueryError) as e:
-        getattr(api, method)(**({"source": SRC} if method != "search" else {}), **kw)
+        getattr(tiny_api, method)(**({"source": SRC} if method != "search" else {}), **kw)
     assert needle in str(e.value) and "\n" not in str(e.value)
 
 
-def test_valid_numpy_arguments_still_work(api):
-    a = api.match(SRC, [np.int64(1), 2.0], np.float32(0.3), limit=np.int32(3))
-    assert a == api.match(SRC, [1, 2], 0.3, limit=3)
+def test_valid_numpy_arguments_still_work(tiny_api):
+    a = tiny_api.match(SRC, [np.int64(1), 2.0], np.float32(0.3), limit=np.int32(3))
+    assert a == tiny_api.match(SRC, [1, 2], 0.3, limit=3)
 
 
 def _data(values, n=20) -> ProjectData:
@@ -217,7 +207,7 @@ def test_a_match_over_its_budget_is_refused_with_the_estimate(always_on):
     assert got["grew_mb"] < 64 + 40, got
 
 
-def test_a_bad_budget_setting_is_one_line(api, monkeypatch):
+def test_a_bad_budget_setting_is_one_line(tiny_api, monkeypatch):
     monkeypatch.setenv("LSTMVIS_MAX_MATCH_MB", "-1")
     with pytest.raises(LstmvisError, match="LSTMVIS_MAX_MATCH_MB must be a positive number"):
-        api.match(SRC, [1], 0.3)
+        tiny_api.match(SRC, [1], 0.3)
