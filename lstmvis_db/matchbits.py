@@ -89,3 +89,10 @@ def memory_limit() -> int:
     except ValueError:
         default_mb = 1024.0
     return budget.limit_bytes(default_mb)
+
+
+def check_rows(rows: int, n_cells: int) -> None:
+    """Exact rows fetched at once (a view's window) must fit the match budget as float32."""
+    if rows * n_cells * 4 > 16 * 2**20 and rows * n_cells * 4 > memory_limit():
+        raise QueryError(f"{rows:,} positions x {n_cells} cells would need {rows * n_cells * 4 / 2**20:,.0f} MB, "
+                         f"more than the limit of {memory_limit() / 2**20:,.0f} MB (LSTMVIS_MAX_MATCH_MB)")

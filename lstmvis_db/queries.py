@@ -123,9 +123,10 @@ def _rows_to_numpy(table: pa.Table, d: int) -> tuple[np.ndarray, np.ndarray]:
 def window(cat: Catalog, source: str, lo: int, hi: int) -> np.ndarray:
     """Exact values (hi-lo+1, D) of positions lo..hi (clipped to the corpus)."""
     info = cat.source(source)
-    lo, hi = max(0, int(lo)), min(cat.n_positions - 1, int(hi))
+    lo, hi = max(0, check_int(lo, "lo")), min(cat.n_positions - 1, check_int(hi, "hi"))
     if hi < lo:
         return np.zeros((0, info.n_cells), dtype=np.float32)
+    matchbits.check_rows(hi - lo + 1, info.n_cells)
     with cat.cursor() as cur:
         tbl = cur.sql(
             f"SELECT pos, v FROM _idx.rows_{info.sid} WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
@@ -215,9 +216,8 @@ def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_
 def tokens(cat: Catalog, lo: int, hi: int) -> pd.DataFrame:
     """Columns pos, doc, token for positions lo..hi."""
     with cat.cursor() as cur:
-        return cur.execute(
-            "SELECT pos, doc, token FROM tokens WHERE pos BETWEEN $lo AND $hi ORDER BY pos", {"lo": lo, "hi": hi}
-        ).df()
+        return cur.execute("SELECT pos, doc, token FROM tokens WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
+                           {"lo": check_int(lo, "lo"), "hi": check_int(hi, "hi")}).df()
 
 
 def tracks(cat: Catalog) -> pd.DataFrame:
@@ -249,7 +249,7 @@ def predictions(cat: Catalog, track: str, lo: int, hi: int) -> pd.DataFrame:
         return cur.execute(
             "SELECT pos, rank, token, score FROM predictions WHERE source = $t AND pos BETWEEN $lo AND $hi "
             "ORDER BY pos, rank",
-            {"t": track, "lo": lo, "hi": hi},
+            {"t": track, "lo": check_int(lo, "lo"), "hi": check_int(hi, "hi")},
         ).df()
 
 

@@ -109,6 +109,10 @@ API_CASES = [
     ("select", {"start": 1, "end": 3, "threshold": 0.3, "right_off": 0.5}, "right_off must be an integer"),
     ("search", {"phrase": "the", "limit": 0}, "limit must be an integer >= 1"),
     ("search", {"phrase": 3}, "must be text"),
+    ("window", {"lo": "0", "hi": 5}, "lo must be an integer, got '0'"),
+    ("window", {"lo": 0, "hi": 2.5}, "hi must be an integer"),
+    ("tokens", {"lo": None, "hi": 5}, "lo must be an integer"),
+    ("predictions", {"track": "next", "lo": 0, "hi": "9"}, "hi must be an integer"),
     ("match_details", {"cells": [1], "threshold": 0.3, "matches": [{"start": -1, "length": 2}]}, "match start"),
     ("match_details", {"cells": [1], "threshold": 0.3, "matches": [{"start": 2, "length": 2}], "left": -1}, "left must"),
 ]
@@ -117,7 +121,7 @@ API_CASES = [
 @pytest.mark.parametrize("method, kw, needle", API_CASES)
 def test_api_arguments_are_validated_not_coerced(tiny_api, method, kw, needle):
     with pytest.raises(QueryError) as e:
-        getattr(tiny_api, method)(**({"source": SRC} if method != "search" else {}), **kw)
+        getattr(tiny_api, method)(**({"source": SRC} if method not in ("search", "tokens", "predictions") else {}), **kw)
     assert needle in str(e.value) and "\n" not in str(e.value)
 
 
@@ -211,3 +215,11 @@ def test_a_bad_budget_setting_is_one_line(tiny_api, monkeypatch):
     monkeypatch.setenv("LSTMVIS_MAX_MATCH_MB", "-1")
     with pytest.raises(LstmvisError, match="LSTMVIS_MAX_MATCH_MB must be a positive number"):
         tiny_api.match(SRC, [1], 0.3)
+
+
+def test_a_window_over_the_budget_is_refused(always_on, monkeypatch):
+    monkeypatch.setenv("LSTMVIS_MAX_MATCH_MB", "40")
+    with lstmvis_db.open(always_on) as p:
+        assert p.window("s", 0, 99_999).shape == (100_000, 64)  # 25 MB: within
+        with pytest.raises(QueryError, match=r"300,000 positions x 64 cells would need 73 MB, more than the limit"):
+            p.window("s", 0, 299_999)
