@@ -89,7 +89,10 @@ class _Worker:
 
     def ask(self, job: dict, payload: bytes, seconds: float, cap: int) -> tuple[dict, bytes]:
         if not self.ready:  # the worker says so once its imports are done
-            self._frame(time.monotonic() + STARTUP_SECONDS, 0)
+            try:
+                self._frame(time.monotonic() + STARTUP_SECONDS, 0)
+            except _Stopped:
+                raise SqlRejected("the SQL console could not start its worker process; try again") from None
             self.ready = True
         from lstmvis_db.sqlworker import write_frame
 
@@ -232,8 +235,11 @@ def run(path: str | Path, sql: str, max_rows: object = 10_000, timeout: object =
     finally:
         pool.release(worker, reuse)
         shutil.rmtree(temp_dir, ignore_errors=True)
-    if "error" in header:
-        raise SqlRejected(str(header["error"]))
+    if "error" in header:  # no absolute paths of the server in a visitor's message
+        msg = str(header["error"]).replace(temp_dir, "<temp>")
+        for full in sorted([job["path"], *att.values()], key=len, reverse=True):
+            msg = msg.replace(full, Path(full).name)
+        raise SqlRejected(msg)
     try:
         df = from_ipc(data).to_pandas()
     except (pa.ArrowException, TypeError, ValueError, MemoryError) as e:

@@ -31,7 +31,7 @@ OPERATOR_MAXIMA: dict[str, tuple[float, str]] = {
     "LSTMVIS_SQL_MAX_TEMP_MB": (512, "temp (spill) space of one query, MB"),
     "LSTMVIS_SQL_MAX_RESULT_MB": (128, "size of one query's result, MB"),
     "LSTMVIS_SQL_MAX_THREADS": (2, "threads of one query"),
-    "LSTMVIS_SQL_WORKERS": (4, "queries running at once (worker processes)"),
+    "LSTMVIS_SQL_WORKERS": (2, "queries running at once (worker processes)"),
 }
 
 

@@ -85,6 +85,15 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _identity(path: object) -> tuple:
+    """The file as it is now: a project replaced on disk is another file."""
+    try:
+        st = os.stat(str(path))
+    except OSError:
+        return (path,)
+    return (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _open(path: str) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB with the project attached read-only (nothing of the job yet).
     The worker opens the next one while it waits, so a query does not pay for it."""
@@ -184,13 +193,14 @@ def main() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the answer stream
     write_frame(stdout, {"ready": True})
-    ready: tuple[str, duckdb.DuckDBPyConnection] | None = None  # the next query's connection
+    ready: tuple[tuple, duckdb.DuckDBPyConnection] | None = None  # the next query's connection
     while True:
         frame = read_frame(stdin)
         if frame is None:
             return
         job, payload = frame
-        con = ready[1] if ready is not None and ready[0] == job.get("path") else None
+        # the prepared connection, unless the file was replaced on disk since it was opened
+        con = ready[1] if ready is not None and ready[0] == _identity(job.get("path")) else None
         if ready is not None and con is None:
             ready[1].close()
         header: dict[str, object]
@@ -210,7 +220,7 @@ def main() -> None:
             con.close()
         ready = None
         with contextlib.suppress(SqlRejected):  # after the answer: the visitor does not wait for it
-            ready = (job["path"], _open(job["path"]))
+            ready = (_identity(job["path"]), _open(job["path"]))
 
 
 if __name__ == "__main__":

@@ -9,15 +9,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import tempfile
 import threading
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
-from lstmvis_db import sqlconsole
+import lstmvis_db
+from lstmvis_db import ProjectData, Source, sqlconsole
 from lstmvis_db.cli import main
 from lstmvis_db.errors import LstmvisError, QueryError, SqlRejected
 from lstmvis_db.sqlguard import check_sql
@@ -246,3 +249,16 @@ def test_one_long_query_does_not_hold_up_another(tiny_project):
     finally:
         t.join()
     assert errors and "time limit" in errors[0]
+
+
+def test_a_project_replaced_on_disk_is_read_anew(tmp_path):
+    def write(path: Path, n: int) -> None:
+        lstmvis_db.write_project(path, ProjectData(name=f"n{n}", tokens=["a"] * n,
+                                                   sources=[Source("s", np.zeros((n, 2), np.float32))]))
+
+    target = tmp_path / "p.duckdb"
+    write(target, 10)
+    assert sqlconsole.run(target, "SELECT count(*) AS n FROM tokens")["n"].tolist() == [10]
+    write(tmp_path / "new.duckdb", 20)
+    os.replace(tmp_path / "new.duckdb", target)
+    assert sqlconsole.run(target, "SELECT count(*) AS n FROM tokens")["n"].tolist() == [20]
