@@ -175,15 +175,16 @@ def _long_run_and(fetch_rows: Callable[[np.ndarray], np.ndarray], t: np.float64,
     """Cells (bit words) on at every position s..e, and off at lo < s and hi > e: a batch of
     ``rows`` positions at a time, stopping once no cell is left."""
     acc = None
+    for p in [q for q in (lo, hi) if q < s or q > e]:  # the constraint rows first: they may settle it
+        off = ~pack_bool(fetch_rows(np.array([p], dtype=np.int64)) >= t)[0]
+        acc = off if acc is None else acc & off
     for a in range(s, e + 1, rows):
+        if acc is not None and not acc.any():
+            break
         on = pack_bool(fetch_rows(np.arange(a, min(e, a + rows - 1) + 1, dtype=np.int64)) >= t)
         part = np.bitwise_and.reduce(on, axis=0)
         acc = part if acc is None else acc & part
-        if not acc.any():
-            break
     assert acc is not None
-    for p in [q for q in (lo, hi) if q < s or q > e]:
-        acc &= ~pack_bool(fetch_rows(np.array([p], dtype=np.int64)) >= t)[0]
     return acc
 
 

@@ -223,3 +223,29 @@ def test_a_window_over_the_budget_is_refused(always_on, monkeypatch):
         assert p.window("s", 0, 99_999).shape == (100_000, 64)  # 25 MB: within
         with pytest.raises(QueryError, match=r"300,000 positions x 64 cells would need 73 MB, more than the limit"):
             p.window("s", 0, 299_999)
+
+
+@pytest.mark.parametrize("cl, cr", [(True, False), (False, False), (True, True), (False, True)])
+def test_long_runs_rescored_in_batches_give_the_same_answers(tmp_path, monkeypatch, cl, cr):
+    """Runs longer than a rescoring batch are ANDed a batch at a time: the oracle's answers."""
+    from lstmvis_db.matching import algorithm
+    from tests.support.oracle import oracle_match
+
+    rng = np.random.default_rng(11)
+    n, d = 300, 70
+    vals = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
+    cells = sorted(rng.choice(d, 66, replace=False).tolist())
+    vals[40:90, cells] = 0.9  # long planted runs, some cut at a document end
+    vals[140:150, cells[:30]] = 0.9
+    docs = [(0, 149), (150, 299)]
+    path = tmp_path / "long.duckdb"
+    lstmvis_db.write_project(path, ProjectData(
+        name="long", tokens=["t"] * n, documents=[Document(f"d{i}", a, b) for i, (a, b) in enumerate(docs)],
+        sources=[Source("s", vals)]))
+    monkeypatch.setattr(algorithm, "RESCORE_BATCH_ROWS", 4)
+    with lstmvis_db.open(path) as p:
+        for t in (0.0, 0.5, -2.0):
+            got = p.match("s", cells, t, cl, cr, limit=25)
+            want = oracle_match(vals, docs, cells, t, cl, cr, 0, 25)
+            assert [(g["start"], g["length"], g["intersection"], g["union"]) for g in got["matches"]] == \
+                   [(w["start"], w["length"], w["intersection"], w["union"]) for w in want["matches"]], t
