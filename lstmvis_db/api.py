@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
@@ -66,10 +67,16 @@ class Project:
     def search(self, phrase: str | None = None, regex: str | None = None, limit: int = 50) -> list[SearchHit]:
         return queries.search(self.catalog, phrase=phrase, regex=regex, limit=limit)
 
-    def sql(self, query: str, max_rows: int = 100_000, timeout: float = 30.0) -> pd.DataFrame:
+    def sql(self, query: str, max_rows: int = 100_000, timeout: float = 30.0, *,
+            tables: Mapping[str, pd.DataFrame] | None = None, attach: Mapping[str, str | Path] | None = None,
+            memory_mb: int | None = None) -> pd.DataFrame:
+        """One read-only query (``sqlconsole.run``): limits positive, finite and at most the
+        operator's maxima; ``tables`` (data frames) and ``attach`` (alias -> project file) are
+        visible to this query only."""
         if self._sql is None:
             self._sql = SqlConsole(self.path)
-        return self._sql.run(query, max_rows=max_rows, timeout=timeout)
+        return self._sql.run(query, max_rows=max_rows, timeout=timeout, tables=tables, attach=attach,
+                             memory_mb=memory_mb)
 
     # views' helpers --------------------------------------------------------------------
     @property

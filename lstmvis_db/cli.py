@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from lstmvis_db.cliargs import finite, int_list, output_db, positive, whole
 from lstmvis_db.errors import LstmvisError
 from lstmvis_db.types import InfoResult, MatchResult, SearchHit, SelectResult
 
 Handler = Callable[[argparse.Namespace], object]
+MAX_RESULTS = 100_000  # as queries.MAX_RESULTS (not imported: this module stays light)
 
 
 R = TypeVar("R")
@@ -34,23 +35,6 @@ def _open(args: argparse.Namespace):
     from lstmvis_db.api import open as open_project
 
     return open_project(args.db)
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise LstmvisError(f"--cells must be a comma-separated list of integers, got {text!r}") from None
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
 
 
 # --------------------------------------------------------------------------- commands
@@ -119,7 +103,7 @@ def cmd_match(args: argparse.Namespace) -> None:
     if engine is not None:
         if args.pool is not None:
             raise LstmvisError("--pool (bounded mode) is not available over --parquet")
-        res = engine.match(str(args.parquet), args.source, _int_list(args.cells), args.threshold,
+        res = engine.match(str(args.parquet), args.source, args.cells, args.threshold,
                            args.constrain_left, args.constrain_right, args.length, args.limit)
         _emit(args, res, _match_text)
         return
@@ -127,10 +111,10 @@ def cmd_match(args: argparse.Namespace) -> None:
         if args.sql:
             if args.pool is not None:
                 raise LstmvisError("--sql gives the complete mode only; leave out --pool")
-            print(p.match_sql(args.source, _int_list(args.cells), args.threshold, args.constrain_left,
+            print(p.match_sql(args.source, args.cells, args.threshold, args.constrain_left,
                               args.constrain_right, args.length, args.limit))
             return
-        res = p.match(args.source, _int_list(args.cells), args.threshold, args.constrain_left,
+        res = p.match(args.source, args.cells, args.threshold, args.constrain_left,
                       args.constrain_right, args.length, args.limit, args.pool)
     _emit(args, res, _match_text)
 
@@ -147,17 +131,14 @@ def cmd_search(args: argparse.Namespace) -> None:
 
 
 def cmd_sql(args: argparse.Namespace) -> None:
-    from lstmvis_db.sqlconsole import SqlConsole
+    from lstmvis_db import sqlconsole
     from lstmvis_db.store import connect
 
     connect(args.db).close()  # a clear error when the file is missing or not a project
-    con = SqlConsole(args.db)
-    try:
-        df = con.run(args.query, max_rows=args.max_rows, timeout=args.timeout)
-    finally:
-        con.close()
+    df = sqlconsole.run(args.db, args.query, max_rows=args.max_rows, timeout=args.timeout, memory_mb=args.memory_mb,
+                        names={"timeout": "--timeout", "max_rows": "--max-rows", "memory_mb": "--memory-mb"})
     if args.json:
-        print(df.to_json(orient="records", date_format="iso", force_ascii=False))
+        print(df.to_json(orient="records", date_format="iso", force_ascii=False, default_handler=str))
     else:
         print(df.to_string(index=False))
 
@@ -182,12 +163,12 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    def db_json(p: argparse.ArgumentParser, dataset: bool = False) -> None:
+    def db_json(p: argparse.ArgumentParser, db_type: Callable[[str], Path] = Path, dataset: bool = False) -> None:
         if not dataset:
-            p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
+            p.add_argument("--db", required=True, type=db_type, help="project file (.duckdb)")
         else:  # select, match: a project file, or an exported Parquet dataset and an engine
             where = p.add_mutually_exclusive_group(required=True)
-            where.add_argument("--db", type=Path, help="project file (.duckdb)")
+            where.add_argument("--db", type=db_type, help="project file (.duckdb)")
             where.add_argument("--parquet", type=Path, help="a dataset written by `export --parquet` (docs/scale.md)")
             p.add_argument("--engine", choices=("duckdb", "spark"), default=None,
                            help="engine over --parquet (default duckdb)")
@@ -195,8 +176,8 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
 
     p = command("import-lstmvis", cmd_import_lstmvis, "import an original LSTMVis project folder")
     p.add_argument("project_dir", type=Path)
-    db_json(p)
-    p.add_argument("--doc-starts", type=_int_list, default=None,
+    db_json(p, output_db)
+    p.add_argument("--doc-starts", type=int_list(0), default=None,
                    help="comma-separated positions where documents start (default: one document)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -205,23 +186,23 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
     p = command("select", cmd_select, "cells on over [start, end] and off in the padding")
     db_json(p, dataset=True)
     p.add_argument("--source", required=True)
-    p.add_argument("--start", required=True, type=int)
-    p.add_argument("--end", required=True, type=int)
-    p.add_argument("--threshold", required=True, type=_number)
-    p.add_argument("--left-off", type=int, default=1)
-    p.add_argument("--right-off", type=int, default=0)
+    p.add_argument("--start", required=True, type=whole(0))
+    p.add_argument("--end", required=True, type=whole(0))
+    p.add_argument("--threshold", required=True, type=finite)
+    p.add_argument("--left-off", type=whole(0), default=1)
+    p.add_argument("--right-off", type=whole(0), default=0)
     p.add_argument("--sql", action="store_true", help="print the plain DuckDB SQL that answers it instead")
 
     p = command("match", cmd_match, "rank places where the cells switch on together")
     db_json(p, dataset=True)
     p.add_argument("--source", required=True)
-    p.add_argument("--cells", required=True, help="comma-separated cell ids")
-    p.add_argument("--threshold", required=True, type=_number)
+    p.add_argument("--cells", required=True, type=int_list(0), help="comma-separated cell ids")
+    p.add_argument("--threshold", required=True, type=finite)
     p.add_argument("--constrain-left", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--constrain-right", action=argparse.BooleanOptionalAction, default=False)
-    p.add_argument("--length", type=int, default=0, help="phrase length filter (0 = any)")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--pool", type=int, default=None, help="bounded mode: keep the first K candidates")
+    p.add_argument("--length", type=whole(0), default=0, help="phrase length filter (0 = any)")
+    p.add_argument("--limit", type=whole(1, MAX_RESULTS), default=50)
+    p.add_argument("--pool", type=whole(1), default=None, help="bounded mode: keep the first K candidates")
     p.add_argument("--sql", action="store_true", help="print the plain DuckDB SQL that answers it instead")
 
     p = command("search", cmd_search, "phrase or regex search over the tokens")
@@ -229,13 +210,15 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--phrase")
     g.add_argument("--regex")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=whole(1, MAX_RESULTS), default=50)
 
     p = command("sql", cmd_sql, "read-only SQL over the project")
     db_json(p)
     p.add_argument("query")
-    p.add_argument("--max-rows", type=int, default=10_000)
-    p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--max-rows", type=whole(1), default=10_000, help="cut the result after this many rows")
+    p.add_argument("--timeout", type=positive, default=30.0, help="stop the query after this many seconds")
+    p.add_argument("--memory-mb", type=positive, default=None, help="memory of the query (default 256, at most "
+                   "LSTMVIS_SQL_MAX_MB)")
 
     for register in _extensions() if extensions else ():
         register(sub)

@@ -6,8 +6,6 @@ are generated from integers held in the project's own source index, never from u
 
 from __future__ import annotations
 
-import itertools
-import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,9 +15,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lstmvis_db import matchbits
+from lstmvis_db.checks import check_bool, check_cell_ids, check_int, check_positions, check_threshold
 from lstmvis_db.errors import QueryError
 from lstmvis_db.matching import algorithm as matching
-from lstmvis_db.matching.quant import LEVELS, Quantizer
+from lstmvis_db.matching import budget
+from lstmvis_db.matching.quant import Quantizer
 from lstmvis_db.types import InfoResult, MatchResult, SearchHit
 
 
@@ -104,37 +105,12 @@ def _count(cur: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def check_threshold(threshold: object) -> float:
-    try:
-        t = float(threshold)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise QueryError(f"threshold must be a number, got {threshold!r}") from None
-    if not math.isfinite(t):
-        raise QueryError(f"threshold must be a finite number, got {threshold!r}")
-    return t
-
-
-def check_range(cat: Catalog, start: int, end: int) -> tuple[int, int]:
-    n = cat.n_positions
-    if int(start) != start or int(end) != end:
-        raise QueryError(f"positions must be integers, got {start!r}..{end!r}")
-    start, end = int(start), int(end)
-    if start > end:
-        raise QueryError(f"inverted range: start {start} > end {end}")
-    if start < 0 or end >= n:
-        raise QueryError(f"range {start}..{end} is outside the corpus (positions 0..{n - 1})")
-    return start, end
+def check_range(cat: Catalog, start: object, end: object) -> tuple[int, int]:
+    return check_positions(cat.n_positions, start, end)
 
 
 def check_cells(info: SourceInfo, cells: object) -> np.ndarray:
-    try:
-        arr = np.array(sorted({int(c) for c in cells}), dtype=np.int64)  # type: ignore[attr-defined]
-    except (TypeError, ValueError):
-        raise QueryError(f"cells must be integers, got {cells!r}") from None
-    bad = arr[(arr < 0) | (arr >= info.n_cells)]
-    if len(bad):
-        raise QueryError(f"unknown cell {int(bad[0])} in source {info.source!r} (cells 0..{info.n_cells - 1})")
-    return arr
+    return check_cell_ids(info.n_cells, info.source, cells)
 
 
 # --------------------------------------------------------------------------- rows
@@ -150,9 +126,10 @@ def _rows_to_numpy(table: pa.Table, d: int) -> tuple[np.ndarray, np.ndarray]:
 def window(cat: Catalog, source: str, lo: int, hi: int) -> np.ndarray:
     """Exact values (hi-lo+1, D) of positions lo..hi (clipped to the corpus)."""
     info = cat.source(source)
-    lo, hi = max(0, int(lo)), min(cat.n_positions - 1, int(hi))
+    lo, hi = max(0, check_int(lo, "lo")), min(cat.n_positions - 1, check_int(hi, "hi"))
     if hi < lo:
         return np.zeros((0, info.n_cells), dtype=np.float32)
+    matchbits.check_rows(hi - lo + 1, info.n_cells)
     with cat.cursor() as cur:
         tbl = cur.sql(
             f"SELECT pos, v FROM _idx.rows_{info.sid} WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
@@ -192,67 +169,28 @@ def select_cells(cat: Catalog, source: str, start: int, end: int, threshold: flo
     cat.source(source)  # an unknown source: a clear error
     t = np.float64(check_threshold(threshold))
     start, end = check_range(cat, start, end)
-    if int(left_off) != left_off or int(right_off) != right_off or left_off < 0 or right_off < 0:
-        raise QueryError(f"off-padding widths must be integers >= 0, got left {left_off!r}, right {right_off!r}")
+    left_off, right_off = check_int(left_off, "left_off", 0), check_int(right_off, "right_off", 0)
     doc = cat.doc_of(start)
     if cat.doc_of(end) != doc:
         raise QueryError(f"range {start}..{end} crosses a document boundary")
     lo = max(int(cat.doc_first[doc]), start - int(left_off))
     hi = min(int(cat.doc_last[doc]), end + int(right_off))
-    vals = window(cat, source, lo, hi)
-    inside = np.zeros(hi - lo + 1, dtype=bool)
-    inside[start - lo:end - lo + 1] = True
-    on = vals >= t
-    ok = on[inside].all(axis=0) & ~on[~inside].any(axis=0)
-    return [int(c) for c in np.flatnonzero(ok)]
+    on_inside = np.ones(cat.source(source).n_cells, dtype=bool)
+    on_outside = np.zeros_like(on_inside)
+    step = budget.batch_rows(5 * len(on_inside))
+    for a in range(lo, hi + 1, step):  # a batch of rows at a time: a long brush stays within memory
+        b = min(hi, a + step - 1)
+        on = window(cat, source, a, b) >= t
+        inside = (np.arange(a, b + 1) >= start) & (np.arange(a, b + 1) <= end)
+        on_inside &= on[inside].all(axis=0)
+        on_outside |= on[~inside].any(axis=0)
+    return [int(c) for c in np.flatnonzero(on_inside & ~on_outside)]
 
 
 # --------------------------------------------------------------------------- matching
 
 
-def _selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) -> np.ndarray:
-    """Exact on-bits (N, W) of the selected cells: quantised index, exact rows in the one bucket."""
-    n, m = cat.n_positions, len(cells)
-    j, exact = info.quant.threshold_bucket(t)
-    if j < 0 or j >= LEVELS:
-        on = np.full((1, m), j < 0)
-        return np.repeat(matching.pack_bool(on), n, axis=0)
-    from lstmvis_db.matching import kernels  # numba loads on the first match, not with every command
-
-    columns = ", ".join(f"c{c}" for c in cells)
-    with cat.cursor() as cur:  # rows in any order (the index is written without keeping it)
-        tbl = cur.sql(f"SELECT pos, {columns} FROM _idx.q_{info.sid}").to_arrow_table()
-    if tbl.num_rows != n:
-        raise QueryError(f"internal error: the index of {info.source!r} has {tbl.num_rows} rows, not {n}")
-    words = []
-    amb = np.zeros(n, dtype=bool)
-    batches = []
-    for b in tbl.to_batches():
-        if b.num_rows:
-            pos = b.column(0).to_numpy()
-            batches.append((pos, kernels.stretches(pos), b))
-    for w in range((m + 63) // 64):
-        part = range(64 * w, min(m, 64 * (w + 1)))
-        # accumulate in the narrowest integer that holds this word's cells (less memory traffic)
-        acc = np.zeros(n, dtype=next(d for d in (np.uint8, np.uint16, np.uint32, np.uint64)
-                                     if np.iinfo(d).bits >= len(part)))
-        for pos, cuts, batch in batches:
-            for i, col in enumerate(part):
-                q = batch.column(col + 1).to_numpy()
-                if len(cuts) > 2 + len(q) // 1024:  # rows scattered: place each by its position
-                    kernels.threshold_column_at(q, pos, j, exact, acc, i, amb)
-                    continue
-                for lo, hi in itertools.pairwise(cuts):  # the usual case: a few long stretches
-                    at = slice(int(pos[lo]), int(pos[lo]) + int(hi - lo))
-                    kernels.threshold_column(q[lo:hi], j, exact, acc[at], i, amb[at])
-        words.append(acc)
-    # one word of the narrowest type, or uint64 words (matching's convention)
-    bits = words[0].reshape(n, 1) if len(words) == 1 else np.stack(words, axis=1).astype(np.uint64)
-    amb_pos = np.flatnonzero(amb)
-    if len(amb_pos):
-        exact_on = matching.pack_bool(rows_at(cat, info.source, amb_pos)[:, cells] >= np.float64(t))
-        bits[amb_pos] = exact_on.astype(bits.dtype)
-    return bits
+MAX_RESULTS = 100_000  # matches or hits one call returns at most
 
 
 def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_left: bool = True,
@@ -261,19 +199,17 @@ def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_
     info = cat.source(source)
     t = check_threshold(threshold)
     sel = check_cells(info, cells)
-    if int(length) != length or length < 0:
-        raise QueryError(f"length must be an integer >= 0, got {length!r}")
-    if int(limit) != limit or limit < 1:
-        raise QueryError(f"limit must be an integer >= 1, got {limit!r}")
-    if pool is not None and (int(pool) != pool or pool < 1):
-        raise QueryError(f"pool must be an integer >= 1, got {pool!r}")
+    length, limit = check_int(length, "length", 0), check_int(limit, "limit", 1, MAX_RESULTS)
+    pool = None if pool is None else check_int(pool, "pool", 1)
+    cl, cr = check_bool(constrain_left, "constrain_left"), check_bool(constrain_right, "constrain_right")
     if len(sel) == 0:
         return {"matches": [], "histogram": {"fuzzy": {}, "strict": {}}, "candidates": 0}
-    bits = _selected_bits(cat, info, sel, t)
+    limit_bytes = matchbits.memory_limit()
+    budget.check(cat.n_positions, 8 * ((len(sel) + 63) // 64), 0, limit_bytes)  # before reading anything
+    bits = matchbits.selected_bits(cat, info, sel, t, lambda p: rows_at(cat, source, p))
     return matching.match_arrays(
         bits, sel, info.n_cells, t, lambda p: rows_at(cat, source, p), cat.doc_first, cat.doc_last,
-        constrain_left=bool(constrain_left), constrain_right=bool(constrain_right), length=int(length),
-        limit=int(limit), pool=None if pool is None else int(pool),
+        constrain_left=cl, constrain_right=cr, length=length, limit=limit, pool=pool, memory_limit=limit_bytes,
     )
 
 
@@ -283,9 +219,8 @@ def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_
 def tokens(cat: Catalog, lo: int, hi: int) -> pd.DataFrame:
     """Columns pos, doc, token for positions lo..hi."""
     with cat.cursor() as cur:
-        return cur.execute(
-            "SELECT pos, doc, token FROM tokens WHERE pos BETWEEN $lo AND $hi ORDER BY pos", {"lo": lo, "hi": hi}
-        ).df()
+        return cur.execute("SELECT pos, doc, token FROM tokens WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
+                           {"lo": check_int(lo, "lo"), "hi": check_int(hi, "hi")}).df()
 
 
 def tracks(cat: Catalog) -> pd.DataFrame:
@@ -317,14 +252,18 @@ def predictions(cat: Catalog, track: str, lo: int, hi: int) -> pd.DataFrame:
         return cur.execute(
             "SELECT pos, rank, token, score FROM predictions WHERE source = $t AND pos BETWEEN $lo AND $hi "
             "ORDER BY pos, rank",
-            {"t": track, "lo": lo, "hi": hi},
+            {"t": track, "lo": check_int(lo, "lo"), "hi": check_int(hi, "hi")},
         ).df()
+
+
+MAX_DETAIL_STEPS = 1000
 
 
 def match_details(cat: Catalog, source: str, cells: object, threshold: float, matches: list[dict],
                   left: int = 3, right: int = 20) -> pd.DataFrame:
     """One row per (match, step) of each match's window, clipped to its document.
 
+    A window is cut after MAX_DETAIL_STEPS positions (a match as long as a document stays small).
     Columns: row, start, length, offset (step relative to the match start), pos, token,
     in_match, count (selected cells on), then one column per categorical/scalar track, named
     after the track (``"<name> (track)"`` when the name is one of the columns above).
@@ -332,12 +271,14 @@ def match_details(cat: Catalog, source: str, cells: object, threshold: float, ma
     info = cat.source(source)
     sel = check_cells(info, cells)
     t = np.float64(check_threshold(threshold))
+    left, right = check_int(left, "left", 0), check_int(right, "right", 0)
     rows = []
     for i, mt in enumerate(matches):
-        s, ln = int(mt["start"]), int(mt["length"])
+        s, ln = check_int(mt["start"], "match start", 0), check_int(mt["length"], "match length", 1)
+        check_range(cat, s, s + ln - 1)
         doc = cat.doc_of(s)
         lo = max(int(cat.doc_first[doc]), s - left)
-        hi = min(int(cat.doc_last[doc]), s + ln - 1 + right)
+        hi = min(int(cat.doc_last[doc]), s + ln - 1 + right, lo + MAX_DETAIL_STEPS - 1)
         for p in range(lo, hi + 1):
             rows.append((i, s, ln, p - s, p, s <= p < s + ln))
     df = pd.DataFrame(rows, columns=["row", "start", "length", "offset", "pos", "in_match"])
@@ -397,8 +338,9 @@ def search(cat: Catalog, phrase: str | None = None, regex: str | None = None, li
     """
     if (phrase is None) == (regex is None):
         raise QueryError("give exactly one of phrase or regex")
-    if int(limit) != limit or limit < 1:
-        raise QueryError(f"limit must be an integer >= 1, got {limit!r}")
+    limit, context = check_int(limit, "limit", 1, MAX_RESULTS), check_int(context, "context", 0, 1000)
+    if not isinstance(phrase if phrase is not None else regex, str):
+        raise QueryError(f"the search {'phrase' if phrase is not None else 'regex'} must be text")
     tx = _token_text(cat)
     if phrase is not None:
         if not phrase.strip():

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from lstmvis_db import __version__, projectfile
+from lstmvis_db.checks import check_output_path
 from lstmvis_db.errors import InputError
 from lstmvis_db.hygiene import remove_db as _remove_db
 from lstmvis_db.hygiene import remove_dead_temps, sigterm_exits
@@ -149,10 +150,10 @@ def _check_track(t: Track, n: int) -> None:
 
 def _chunk_values(src: Source, a: int, b: int) -> np.ndarray:
     """Rows a..b-1 of a source after its transform, as float32, checked finite."""
-    try:
-        block = np.asarray(src.values[a:b], dtype=np.float32)
-    except (TypeError, ValueError) as e:
-        raise InputError(f"source {src.source!r}: states must be numbers ({e})") from None
+    raw = np.asarray(src.values[a:b])
+    if raw.dtype.kind not in "fiu":  # object, text, bool, complex: not states
+        raise InputError(f"source {src.source!r}: states must be numbers (float or int), got dtype {raw.dtype}")
+    block = raw.astype(np.float32)
     if not np.isfinite(block).all():  # checked before the transform: tanh(inf) would hide it
         bad = np.argwhere(~np.isfinite(block))[0]
         raise InputError(
@@ -289,8 +290,7 @@ def write_project(path: str | Path, data: ProjectData, progress: bool | Callable
     """
     path = Path(path)
     n, docs = _validate(data)
-    if not path.parent.exists():
-        raise InputError(f"output folder {str(path.parent)!r} does not exist")
+    check_output_path(path)  # a folder, a missing or unwritable folder: one line
     remove_dead_temps(path.parent)
     tmp = _temp_path(path)
     _remove_db(tmp)

@@ -31,13 +31,13 @@ from .new_project import add_track_form, build_output, built_result, model_picke
 from .public import hide_error_details, is_public, plain
 from .resources import add_project_path, ensure_demos, projects
 from .select_page import brush_event, cell_chips, navigation, range_inputs, select_view
-from .sql_page import _on_example, sql_examples, table_reference
+from .sql_page import _on_example, console_caption, sql_examples, table_reference
 from .view_state import hypothesis, open_view, state, suggestion, sync_url
 from .widgets import chart, page_link, page_setup, run_safely, select_link, sidebar
 
 __all__ = [
     "PAGES", "_on_example", "add_project_path", "add_track_form", "brush_event", "build_output", "built_result",
-    "cell_chips", "chart", "ensure_demos", "export_frame", "heatmap_controls", "hide_error_details",
+    "cell_chips", "chart", "console_caption", "ensure_demos", "export_frame", "heatmap_controls", "hide_error_details",
     "histogram_event", "hypothesis", "info", "is_public", "match_chart", "match_details", "match_options",
     "model_picker", "navigation", "open_view", "page_link", "page_setup", "plain", "project_card", "projects",
     "quietly", "range_inputs", "run_match", "run_safely", "select_link", "select_view", "sidebar", "sql",

@@ -92,4 +92,6 @@ def search(path: str, phrase: str | None, regex: str | None, limit: int = 30) ->
 
 @st.cache_data(max_entries=32, show_spinner=False, ttl=600)
 def sql(path: str, query: str) -> pd.DataFrame:
-    return open_project(path).sql(query, max_rows=10_000, timeout=10.0)
+    from .sql_page import console_limits
+
+    return open_project(path).sql(query, **console_limits())

@@ -6,10 +6,26 @@ import pandas as pd
 import streamlit as st
 
 from lstmvis_db import views
+from lstmvis_db.sqlguard import operator_max
 from lstmvis_db.views import ViewState
 
 from .cached import info
 from .resources import open_project
+
+
+def console_limits() -> dict[str, float]:
+    """What the page asks for each query: 10 s, 10,000 rows, 256 MB, or less where the
+    operator's maxima (``LSTMVIS_SQL_MAX_*``) are lower."""
+    return {"timeout": min(10.0, operator_max("LSTMVIS_SQL_MAX_SECONDS")),
+            "max_rows": int(min(10_000, operator_max("LSTMVIS_SQL_MAX_ROWS"))),
+            "memory_mb": int(min(256, operator_max("LSTMVIS_SQL_MAX_MB")))}
+
+
+def console_caption() -> str:
+    lim = console_limits()
+    return (f"Read-only: one SELECT (or EXPLAIN of one) per run; no writes, files, settings or extensions. "
+            f"Each query runs on its own: stopped after {lim['timeout']:g} s or {lim['memory_mb']} MB, "
+            f"cut at {lim['max_rows']:,} rows.")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

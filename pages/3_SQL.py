@@ -12,8 +12,7 @@ s = ui.state()
 ui.sidebar(path, "sql")
 inf = ui.info(path)
 st.markdown(f"#### SQL · {ui.plain(inf['name'])}")
-st.caption("Read-only: one SELECT per run; no writes, no files, no extensions; "
-           "stopped after 10 s and cut at 10,000 rows.")
+st.caption(ui.console_caption())
 
 ref, main = st.columns([1, 3])
 with ref:

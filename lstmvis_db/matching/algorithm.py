@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmvis_db.matching import budget
 from lstmvis_db.types import Histogram, MatchResult, MatchRow
 
-RESCORE_BATCH_ROWS = 32768
+RESCORE_BATCH_ROWS = 32768  # at most; fewer for wide sources (budget.batch_rows)
 
 
 @dataclass
@@ -141,13 +142,20 @@ def rescore(
     inter = np.zeros(len(cand), dtype=np.int64)
     union = np.zeros(len(cand), dtype=np.int64)
     spans = hi - lo + 1
-    cum = np.cumsum(spans)
     t = np.float64(threshold)
+    rows = min(RESCORE_BATCH_ROWS, budget.batch_rows(n_cells * 6))  # float32 rows, bools, bits
+    long = np.flatnonzero(spans > rows)
+    for i in long:  # a run longer than a batch: AND its rows a batch at a time
+        a = _long_run_and(fetch_rows, t, int(lo[i]), int(s[i]), int(e[i]), int(hi[i]), rows)
+        inter[i] = popcount(a & m_mask)
+        union[i] = len(cells) + popcount(a & ~m_mask)
+    short = np.flatnonzero(spans <= rows)
+    cum = np.cumsum(spans[short])
     a0 = 0
-    while a0 < len(cand):
-        b0 = int(np.searchsorted(cum, (cum[a0 - 1] if a0 else 0) + RESCORE_BATCH_ROWS, side="right"))
+    while a0 < len(short):
+        b0 = int(np.searchsorted(cum, (cum[a0 - 1] if a0 else 0) + rows, side="right"))
         b0 = max(b0, a0 + 1)
-        sl = slice(a0, b0)
+        sl = short[a0:b0]
         pos = np.unique(expand_ranges(lo[sl], hi[sl]))
         on = pack_bool(fetch_rows(pos) >= t)
         first = np.searchsorted(pos, s[sl])
@@ -163,6 +171,24 @@ def rescore(
         union[sl] = len(cells) + popcount(a & ~m_mask)
         a0 = b0
     return inter, union
+
+
+def _long_run_and(fetch_rows: Callable[[np.ndarray], np.ndarray], t: np.float64, lo: int, s: int, e: int, hi: int,
+                  rows: int) -> np.ndarray:
+    """Cells (bit words) on at every position s..e, and off at lo < s and hi > e: a batch of
+    ``rows`` positions at a time, stopping once no cell is left."""
+    acc = None
+    for p in [q for q in (lo, hi) if q < s or q > e]:  # the constraint rows first: they may settle it
+        off = ~pack_bool(fetch_rows(np.array([p], dtype=np.int64)) >= t)[0]
+        acc = off if acc is None else acc & off
+    for a in range(s, e + 1, rows):
+        if acc is not None and not acc.any():
+            break
+        on = pack_bool(fetch_rows(np.arange(a, min(e, a + rows - 1) + 1, dtype=np.int64)) >= t)
+        part = np.bitwise_and.reduce(on, axis=0)
+        acc = part if acc is None else acc & part
+    assert acc is not None
+    return acc
 
 
 def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -192,13 +218,17 @@ def match_arrays(
     bits: np.ndarray, cells: np.ndarray, n_cells: int, threshold: float,
     fetch_rows: Callable[[np.ndarray], np.ndarray], doc_first: np.ndarray, doc_last: np.ndarray,
     constrain_left: bool = True, constrain_right: bool = False, length: int = 0, limit: int = 50,
-    pool: int | None = None,
+    pool: int | None = None, memory_limit: int | None = None,
 ) -> MatchResult:
-    """The whole match over arrays; ``bits`` holds the selected cells' exact on-bits (N, W)."""
+    """The whole match over arrays; ``bits`` holds the selected cells' exact on-bits (N, W).
+    With ``memory_limit`` (bytes), a match whose estimate (``budget``) is larger is refused
+    before its candidates are collected."""
     n = bits.shape[0]
     m = len(cells)
     doc_start, doc_end = boundary_masks(doc_first, doc_last, n)
-    count = np.bitwise_count(bits[:, 0]) if bits.shape[1] == 1 else popcount(bits)
+    count = np.bitwise_count(bits[:, 0]) if bits.shape[1] == 1 else (popcount(bits).astype(np.uint16) if m < 2**16 else popcount(bits))
+    if memory_limit is not None:
+        budget.check(n, bits.shape[1] * bits.itemsize, budget.candidate_bound(count, doc_start, m), memory_limit)
     cand = find_candidates(count, doc_start, doc_end, m, length)
     if pool is not None:
         cand = cand.take(pool_order(cand, constrain_left, constrain_right, pool))

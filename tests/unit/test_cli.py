@@ -94,7 +94,7 @@ def test_console_script_and_module_are_the_same_program(project):
     (["match", "--source", "states::states1", "--cells", "2", "--threshold", "0.3", "--limit", "0"], "limit"),
     (["sql", "CREATE TABLE x AS SELECT 1"], "only SELECT"),
     (["sql", "DELETE FROM tokens"], "only SELECT"),
-    (["sql", "SELECT * FROM read_csv('/etc/passwd')"], "disabled"),
+    (["sql", "SELECT * FROM read_csv('/etc/passwd')"], "not allowed"),
     (["sql", "COPY tokens TO '/tmp/leak.csv'"], "only SELECT"),
     (["search", "--regex", "a(b"], "invalid regex"),
 ])
