@@ -13,11 +13,14 @@ from typing import TypedDict
 
 import numpy as np
 
-from lstmvis_db.analysis import cellnull, corpus as corpus_mod, family, multiple, shares
+from lstmvis_db.analysis import cellnull, family, multiple, shares
+from lstmvis_db.analysis import corpus as corpus_mod
 from lstmvis_db.analysis.spannull import CONDITIONS
 from lstmvis_db.analysis.spans import MatchOptions, Spans, match_set, user_spans
 from lstmvis_db.errors import QueryError
 from lstmvis_db.queries import Catalog
+
+DEFAULT_OPTIONS = MatchOptions()
 
 
 class AlignResult(TypedDict):
@@ -75,7 +78,7 @@ def _statistic(rows: list[family.TestRow], label: tuple[str, str, str] | None) -
 
 
 def align(cat: Catalog, source: str | None = None, cells: list[int] | None = None, threshold: float | None = None,
-          options: MatchOptions = MatchOptions(), kind: str = "top", limit: int = 50,
+          options: MatchOptions = DEFAULT_OPTIONS, kind: str = "top", limit: int = 50,
           spans: tuple[object, object] | Spans | None = None, tracks: list[str] | None = None,
           conditions: object = None, null_cells: int | None = None, seed: object = 0,
           null_label: object = None, on_estimate: Callable[[float], None] | None = None) -> AlignResult:
@@ -136,7 +139,7 @@ def _cell_null(cat: Catalog, source: str, cells: list[int], threshold: float, op
 
 
 def estimate_cell_null(cat: Catalog, source: str, cells: list[int], threshold: float,
-                       options: MatchOptions = MatchOptions(), kind: str = "top", limit: int = 50,
+                       options: MatchOptions = DEFAULT_OPTIONS, kind: str = "top", limit: int = 50,
                        tracks: list[str] | None = None, conditions: object = None, null_cells: int = 99,
                        seed: object = 0) -> float:
     """Seconds a cell-set null of ``null_cells`` sets will take (for the app, before it starts)."""
