@@ -183,7 +183,7 @@ def upper_tail_small(pi: np.ndarray, h: np.ndarray) -> np.ndarray:
         f = np.logaddexp(f + lq[:, i:i + 1], shifted)
     k = np.arange(n + 1)[None, :]
     masked = np.where(k >= np.asarray(h)[:, None], f, -np.inf)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         top = masked.max(axis=1)
         out = top + np.log(np.sum(np.exp(masked - np.where(np.isfinite(top), top, 0.0)[:, None]), axis=1))
     return np.where(np.isfinite(top), np.minimum(out, 0.0), -np.inf)
