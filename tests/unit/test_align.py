@@ -181,3 +181,160 @@ def test_align_equals_oracle(case, data):
     for g, w in zip((row["mean"], row["std"], row["corpus_mean"], row["corpus_std"]),
                     oracle.scalar_moments(list(scalar), docs, spans)):
         assert g == (None if w is None else pytest.approx(w, rel=1e-9, abs=1e-12))
+
+
+# --------------------------------------------------------------------------- match sets
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(labelled(max_n=40), st.data())
+def test_all_and_strict_sets_are_the_scored_candidates(case, data):
+    codes, k, docs, _ = case
+    n = len(codes)
+    vals = np.random.default_rng(data.draw(st.integers(0, 999))).uniform(-1, 1, (n, 5)).astype(np.float32)
+    cells = data.draw(st.lists(st.integers(0, 4), min_size=1, max_size=3, unique=True))
+    cl, cr = data.draw(st.booleans()), data.draw(st.booleans())
+    want = oracle_match(vals, docs, cells, 0.0, cl, cr, 0, 10**9)["matches"]
+    with tempfile.TemporaryDirectory() as tmp, lstmvis_db.open(_write(Path(tmp), case, values=vals)) as p:
+        for kind, keep in (("all", want), ("strict", [m for m in want if m["missing"] == 0])):
+            if not keep:
+                with pytest.raises(LstmvisError, match="empty"):
+                    p.align("s", cells, 0.0, cl, cr, set=kind)
+                continue
+            got = p.align("s", cells, 0.0, cl, cr, set=kind, tracks=["t1"])
+            spans = sorted((m["start"], m["length"]) for m in keep)
+            assert got["spans"] == len(spans)
+            ref = oracle.tests({"t1": (codes, [f"L{j}" for j in range(k)])}, docs, spans, exact=False)
+            g = {(r["label"], r["condition"]): r["hits"] for r in got["tests"]}
+            assert g == {(r["label"], r["condition"]): r["hits"] for r in ref}
+        top = p.align("s", cells, 0.0, cl, cr, set="top", limit=3, tracks=["t1"]) if want else None
+        assert top is None or top["spans"] == min(3, len(want))
+
+
+def _fixture(tmp: Path) -> Path:
+    rng = np.random.default_rng(7)
+    n = 400
+    codes = rng.integers(-1, 3, size=n).tolist()
+    docs = [(0, 149), (150, 299), (300, 399)]
+    vals = rng.uniform(-1, 1, (n, 6)).astype(np.float32)
+    vals[codes == np.int64(2), :2] += 1.0  # cells 0 and 1 like label L2
+    return _write(tmp, (codes, 3, docs, []), values=np.clip(vals, -1, 1), scalar=rng.normal(size=n))
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    return _fixture(tmp_path_factory.mktemp("align"))
+
+
+def test_cell_null_is_seeded_and_counts_random_sets(small):
+    with lstmvis_db.open(small) as p:
+        seen = []
+        a = p.align("s", [0, 1], 0.5, null_cells=6, seed=11, tracks=["t1"], on_estimate=seen.append)
+        b = p.align("s", [0, 1], 0.5, null_cells=6, seed="11", tracks=["t1"])
+        assert seen and seen[0] >= 0
+        assert a["cell_null"]["p"] == b["cell_null"]["p"] and a["cell_null"]["seed"] == 11
+        observed = max(r["lift"] for r in a["tests"] if r["lift"] is not None)
+        assert a["cell_null"]["observed"] == pytest.approx(observed)
+        rng = np.random.default_rng(11)
+        above = 0
+        for _ in range(6):
+            cells = sorted(rng.choice(6, size=2, replace=False).tolist())
+            try:
+                r = p.align("s", cells, 0.5, tracks=["t1"])
+                above += max(t["lift"] for t in r["tests"] if t["lift"] is not None) >= observed
+            except LstmvisError:
+                pass
+        assert a["cell_null"]["p"] == pytest.approx((1 + above) / 7)
+        one = p.align("s", [0, 1], 0.5, null_cells=3, seed=2, null_label="t1=L2:covers")
+        assert one["cell_null"]["statistic"] == "lift:t1=L2:covers"
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"spans": ([0], [401])}, "outside the corpus"),
+    ({"spans": ([-1], [2])}, "outside the corpus"),
+    ({"spans": ([148], [4])}, "crosses a document boundary"),
+    ({"spans": ([], [])}, "empty"),
+    ({"spans": ([1.5], [2])}, "integers"),
+    ({"source": "s", "cells": [0, 1], "threshold": 0.5, "tracks": ["nope"]}, "unknown track 'nope'"),
+    ({"source": "s", "cells": [0, 1], "threshold": 0.5, "null_cells": 2, "null_label": "t1=nope"}, "unknown label"),
+    ({"source": "s", "cells": [0, 1], "threshold": 0.5, "null_cells": 0}, "integer >= 1"),
+    ({"source": "s", "cells": [0, 1], "threshold": 0.5, "null_cells": 2, "seed": "x"}, "seed must be an integer"),
+    ({"source": "s", "cells": [0, 1], "threshold": 0.5, "null_cells": 2, "seed": 1.5}, "seed must be an integer"),
+    ({"source": "s", "cells": [0, 1], "threshold": 0.5, "conditions": ["inside"]}, "unknown condition"),
+    ({"source": "s", "cells": [0, 1], "threshold": 0.5, "set": "some"}, "unknown match set"),
+    ({"source": "s", "cells": [0, 1], "threshold": 5.0}, "empty"),
+])
+def test_bad_input_is_one_clear_error(small, kwargs, message):
+    with lstmvis_db.open(small) as p, pytest.raises(LstmvisError, match=message):
+        p.align(**kwargs)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lstmvis_db", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def test_cli_json_equals_api_and_spans_file(small, tmp_path):
+    with lstmvis_db.open(small) as p:
+        want = p.align("s", [0, 1], 0.5, set="strict", tracks=["t1", "sc"], conditions=["covers"])
+    r = _cli("align", "--db", str(small), "--source", "s", "--cells", "0,1", "--threshold", "0.5", "--set", "strict",
+             "--tracks", "t1,sc", "--conditions", "covers", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == json.loads(json.dumps(want))
+    csv = tmp_path / "spans.csv"
+    csv.write_text("start,length\n3,4\n160,2\n")
+    r = _cli("align", "--db", str(small), "--spans", str(csv), "--json")
+    assert r.returncode == 0, r.stderr
+    with lstmvis_db.open(small) as p:
+        assert json.loads(r.stdout) == json.loads(json.dumps(p.align(spans=([3, 160], [4, 2]))))
+    import pandas as pd
+    pq = tmp_path / "spans.parquet"
+    pd.DataFrame({"start": [3], "length": [4]}).to_parquet(pq)
+    assert json.loads(_cli("align", "--db", str(small), "--spans", str(pq), "--json").stdout)["spans"] == 1
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--spans", "MISSING.csv"], "does not exist"),
+    (["--source", "s", "--cells", "0,1", "--threshold", "0.5", "--null-cells", "0"], "integer >= 1"),
+    (["--source", "s", "--cells", "0,1", "--threshold", "0.5", "--null-cells", "2", "--seed", "x"], "seed"),
+    (["--source", "s", "--cells", "0,1", "--threshold", "0.5", "--tracks", "nope"], "unknown track"),
+    (["--spans", "BAD"], "column 'length'"),
+])
+def test_cli_bad_input_exit_2(small, tmp_path, extra, message):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("start\n1\n")
+    extra = [str(bad) if x == "BAD" else x for x in extra]
+    r = _cli("align", "--db", str(small), *extra, "--json")
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr
+
+
+# --------------------------------------------------------------------------- the Shakespeare answer
+
+
+@pytest.mark.slow
+def test_shakespeare_exeunt_top_50_inside_stage_directions(tmp_path):
+    """The suggested '[Exeunt ' hypothesis on the full demo: all 50 top matches lie inside stage
+    directions; 'covers' has lift 39.7 and p = 1.0e-83 (the product of the 50 null probabilities,
+    recomputed here by enumeration)."""
+    from lstmvis_db.demos import registry as demo
+
+    path = demo.build_demo("shakespeare", tmp_path)
+    with lstmvis_db.open(path) as p:
+        meta = p.meta()
+        src, t = meta["suggest_source"], float(meta["suggest_threshold"])
+        cells = p.select(src, int(meta["suggest_start"]), int(meta["suggest_end"]), t)
+        res = p.align(src, cells, t, tracks=["stage_direction"])
+        top = p.match(src, cells, t)["matches"]
+        ann = p.annotations("stage_direction", range(p.n_positions)).set_index("pos")["label"]
+        docs = list(zip(p.documents["first_pos"], p.documents["last_pos"]))
+        n = p.n_positions
+    assert cells == [8, 14]
+    row = next(r for r in res["tests"] if r["condition"] == "covers")
+    assert row["hits"] == res["spans"] == 50
+    assert res["tests"][0] is row and row["label"] == "stage direction"
+    codes = [0 if i in ann.index else -1 for i in range(n)]
+    pis = [oracle.null_pi(codes, docs, m["start"], m["length"], 0, "covers") for m in top]
+    want = sum(math.log10(x.numerator) - math.log10(x.denominator) for x in pis)
+    assert row["log10_p"] == pytest.approx(want, rel=1e-9)
+    assert row["log10_p"] == pytest.approx(-83.0, abs=0.01) and row["lift"] == pytest.approx(39.74, abs=0.01)
