@@ -49,10 +49,11 @@ class Project:
     def search(self, phrase: str | None = None, regex: str | None = None, limit: int = 50) -> list[dict]:
         return queries.search(self.catalog, phrase=phrase, regex=regex, limit=limit)
 
-    def sql(self, query: str, max_rows: int = 100_000, timeout: float = 30.0) -> pd.DataFrame:
+    def sql(self, query: str, max_rows: int = 100_000, timeout: float = 30.0,
+            tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
         if self._sql is None:
             self._sql = SqlConsole(self.path)
-        return self._sql.run(query, max_rows=max_rows, timeout=timeout)
+        return self._sql.run(query, max_rows=max_rows, timeout=timeout, tables=tables)
 
     # align and saved hypotheses (analysis.md §1-3, §7, §8) -------------------------------
     def align(self, source: str | None = None, cells=None, threshold: float | None = None,

@@ -7,6 +7,7 @@ configuration, so a query can read the project's tables and nothing else, and ca
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -43,9 +44,11 @@ class SqlConsole:
     def close(self) -> None:
         self.con.close()
 
-    def run(self, sql: str, max_rows: int = 10_000, timeout: float = 10.0) -> pd.DataFrame:
+    def run(self, sql: str, max_rows: int = 10_000, timeout: float = 10.0,
+            tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
         """Run one read-only statement; at most ``max_rows`` rows (a longer result is cut and
-        ``df.attrs['truncated']`` is set); stopped with SqlRejected after ``timeout`` seconds."""
+        ``df.attrs['truncated']`` is set); stopped with SqlRejected after ``timeout`` seconds.
+        ``tables``: extra read-only tables for this statement (e.g. ``current_matches``)."""
         try:
             stmts = self.con.extract_statements(sql)
         except duckdb.Error as e:
@@ -60,6 +63,7 @@ class SqlConsole:
             timer.start()
             try:
                 cur.execute("USE project")
+                _register(cur, tables)
                 cur.execute(sql)
                 cols = [d[0] for d in cur.description or []]
                 rows = cur.fetchmany(max_rows + 1)
@@ -74,3 +78,16 @@ class SqlConsole:
         df = pd.DataFrame.from_records(rows[:max_rows], columns=cols)
         df.attrs["truncated"] = len(rows) > max_rows
         return df
+
+
+# --- align (issue 12): in-memory tables (current matches, saved hypotheses) visible to one statement
+_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _register(cur: duckdb.DuckDBPyConnection, tables: dict[str, pd.DataFrame] | None) -> None:
+    """Register DataFrames as views on this statement's cursor (names: lower-case identifiers)."""
+    for name, df in (tables or {}).items():
+        if not _TABLE_NAME.match(name):
+            raise SqlRejected(f"invalid table name {name!r}")
+        cur.register(name, df)
+# --- end align

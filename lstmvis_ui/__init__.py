@@ -15,6 +15,7 @@ The modules, each importing only those above it:
 - ``view_state``: the ViewState, the URL, the current project and the hypothesis
 - ``widgets``: state-bound widgets, the sidebar, page setup, charts, errors, page links
 - ``select_page``, ``match_page``, ``sql_page``, ``new_project``: the pieces of each page
+- ``align_view``: the Match page's align section and saved hypotheses (issue 12)
 
 This file only re-exports the names the pages and tests use.  A test that monkeypatches a
 function's collaborator must patch the submodule that looks the name up, not this package.
@@ -22,6 +23,7 @@ function's collaborator must patch the submodule that looks the name up, not thi
 
 from __future__ import annotations
 
+from .align_view import align_view, hypotheses_view, publish_current, sql_with_tables
 from .cached import info, match_details, sql
 from .constants import PAGES
 from .match_page import export_frame, heatmap_controls, histogram_event, match_chart, match_options, run_match
@@ -33,10 +35,45 @@ from .view_state import hypothesis, open_view, state, suggestion, sync_url
 from .widgets import chart, page_link, page_setup, run_safely, select_link, sidebar
 
 __all__ = [
-    "PAGES", "_on_example", "add_project_path", "add_track_form", "brush_event", "build_output", "built_result",
-    "cell_chips", "chart", "ensure_demos", "export_frame", "heatmap_controls", "histogram_event", "hypothesis",
-    "info", "match_chart", "match_details", "match_options", "model_picker", "navigation", "open_view",
-    "page_link", "page_setup", "projects", "range_inputs", "run_match", "run_safely", "select_link",
-    "select_view", "sidebar", "sql", "sql_examples", "state", "suggestion", "sync_url", "table_reference",
+    "PAGES",
+    "_on_example",
+    "add_project_path",
+    "add_track_form",
+    "align_view",
+    "brush_event",
+    "build_output",
+    "built_result",
+    "cell_chips",
+    "chart",
+    "ensure_demos",
+    "export_frame",
+    "heatmap_controls",
+    "histogram_event",
+    "hypotheses_view",
+    "hypothesis",
+    "info",
+    "match_chart",
+    "match_details",
+    "match_options",
+    "model_picker",
+    "navigation",
+    "open_view",
+    "page_link",
+    "page_setup",
+    "projects",
+    "publish_current",
+    "range_inputs",
+    "run_match",
+    "run_safely",
+    "select_link",
+    "select_view",
+    "sidebar",
+    "sql",
+    "sql_examples",
+    "sql_with_tables",
+    "state",
+    "suggestion",
+    "sync_url",
+    "table_reference",
     "texts_picker",
 ]

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
+from typing import Self
 
 import duckdb
 import pandas as pd
@@ -82,7 +84,7 @@ class Workspace:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> Workspace:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -159,7 +161,7 @@ def _plain(row: dict) -> dict:
             out[k] = [int(c) for c in v]
         elif isinstance(v, pd.Timestamp):
             out[k] = v.isoformat()
-        elif v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
+        elif v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
             out[k] = None
         elif k in _INT_COLUMNS:
             out[k] = int(v)

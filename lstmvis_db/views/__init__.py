@@ -288,6 +288,10 @@ class ViewState:
     pinned: list[int] = field(default_factory=list)
     heatmaps: list[str] = field(default_factory=lambda: ["count"])
     map_to: str = "count"
+    # --- align (issue 12): the match set aligned under the results, and the saved hypothesis shown
+    align_set: str = "top"
+    hypothesis: str = ""
+    # --- end align
 
     def query_cells(self) -> list[int]:
         """The hypothesis sent to matching: selected minus excluded."""
@@ -301,6 +305,7 @@ _URL_KEYS = {  # field -> URL key (V1/V2 names where they exist)
     "low_pass": "low_pass", "width": "width", "cw": "cw", "mask": "mask", "constrain_left": "cl",
     "constrain_right": "cr", "length": "length", "pool": "pool", "limit": "limit",
     "queried": "queried", "pinned": "pinned", "heatmaps": "hm", "map_to": "map",
+    "align_set": "aset", "hypothesis": "hyp",  # align (issue 12)
 }
 
 
@@ -363,7 +368,7 @@ def decode_state(params: Mapping[str, str], base: ViewState | None = None) -> Vi
                 t = float(raw)
                 if math.isfinite(t):
                     st.threshold = t
-            elif name in ("project", "source", "map_to"):
+            elif name in ("project", "source", "map_to", "align_set", "hypothesis"):  # align: +2 names
                 setattr(st, name, str(raw))
             else:
                 setattr(st, name, max(int(float(raw)), 0))
@@ -413,6 +418,21 @@ def example_queries(source: str, cell: int, threshold: float, brush: tuple[int, 
         "GROUP BY cell\n"
         f"HAVING bool_and(CASE WHEN pos BETWEEN {a} AND {b} THEN value >= {threshold!r} "
         f"ELSE value < {threshold!r} END)\nORDER BY cell")
+    # --- align (issue 12): match results as SQL tables (registered by the app's SQL page)
+    if track:
+        out[f"Current matches with their {track} labels"] = (
+            f"-- the Match page's current results joined with the '{track}' annotations inside each match\n"
+            "SELECT m.rank, m.start, m.length, a.label, count(*) AS positions\n"
+            "FROM current_matches m\n"
+            f"JOIN annotations a ON a.track = {_lit(track)} AND a.pos BETWEEN m.start AND m.start + m.length - 1\n"
+            "GROUP BY ALL\nORDER BY m.rank, positions DESC")
+    out["Saved hypotheses and their matches' text"] = (
+        "-- every saved hypothesis (workspace) with the tokens of its matches\n"
+        "SELECT h.name, m.rank, m.start, m.length, string_agg(t.token, ' ' ORDER BY t.pos) AS text\n"
+        "FROM hypotheses h\nJOIN hypothesis_matches m ON m.hypothesis = h.name\n"
+        "JOIN tokens t ON t.pos BETWEEN m.start AND m.start + m.length - 1\n"
+        "GROUP BY ALL\nORDER BY h.name, m.rank")
+    # --- end align
     out["Most frequent tokens"] = (
         "SELECT token, count(*) AS n\nFROM tokens\nGROUP BY token\nORDER BY n DESC\nLIMIT 30")
     return out

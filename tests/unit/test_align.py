@@ -270,7 +270,7 @@ def test_bad_input_is_one_clear_error(small, kwargs, message):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lstmvis_db", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "lstmvis_db", *args], capture_output=True, text=True, cwd=ROOT, check=False,
                           timeout=300)
 
 

@@ -101,7 +101,7 @@ def _cli(*args: str, env_ws: Path) -> subprocess.CompletedProcess:
     import os
     env = {**os.environ, "LSTMVIS_WORKSPACE": str(env_ws)}
     return subprocess.run([sys.executable, "-m", "lstmvis_db", "hypothesis", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=300)
+                          cwd=ROOT, env=env, timeout=300, check=False)
 
 
 def test_cli_round_trip_and_errors(tmp_path):
