@@ -115,7 +115,7 @@ class Project:
 
     def hypothesis_list(self, workspace=None) -> dict:
         """As ``hypothesis list --db DB --json``: this project's saved hypotheses."""
-        return self._with_workspace(workspace, lambda ws: {"hypotheses": ws.list(str(Path(self.path).resolve()))})
+        return self._with_workspace(workspace, lambda ws: {"hypotheses": ws.saved(str(Path(self.path).resolve()))})
 
     def hypothesis_run(self, name: str, workspace=None) -> dict:
         """As ``hypothesis run --json``: the same matches, or an error that the project changed."""

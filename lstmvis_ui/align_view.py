@@ -192,7 +192,7 @@ def hypotheses_view(path: str, s: ViewState) -> None:
             if done is not None:
                 s.hypothesis = done["name"]
                 st.success(f"Saved {done['name']!r} with its matches (SQL: hypotheses, hypothesis_matches).")
-        saved = ws.list(str(Path(path).resolve()))
+        saved = ws.saved(str(Path(path).resolve()))
     finally:
         _close(ws)
     for i, h in enumerate(saved):

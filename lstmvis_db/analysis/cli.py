@@ -7,17 +7,23 @@ import json
 import sys
 from pathlib import Path
 
+#: the hypothesis and the match options of ``match`` (contract §3), as (flag, argparse keywords)
+HYPOTHESIS_ARGS: tuple[tuple[str, dict], ...] = (
+    ("--source", {}),
+    ("--cells", {"help": "comma-separated cell ids"}),
+    ("--threshold", {"type": float}),
+    ("--constrain-left", {"action": argparse.BooleanOptionalAction, "default": True}),
+    ("--constrain-right", {"action": argparse.BooleanOptionalAction, "default": False}),
+    ("--length", {"type": int, "default": 0, "help": "phrase length filter (0 = any)"}),
+    ("--limit", {"type": int, "default": 50}),
+    ("--pool", {"type": int, "default": None, "help": "bounded mode: keep the first K candidates"}),
+)
 
-def add_hypothesis_args(p: argparse.ArgumentParser, required: bool = True) -> None:
-    """--source, --cells, --threshold and the match options of ``match``."""
-    p.add_argument("--source", required=required)
-    p.add_argument("--cells", required=required, help="comma-separated cell ids")
-    p.add_argument("--threshold", required=required, type=float)
-    p.add_argument("--constrain-left", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--constrain-right", action=argparse.BooleanOptionalAction, default=False)
-    p.add_argument("--length", type=int, default=0, help="phrase length filter (0 = any)")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--pool", type=int, default=None, help="bounded mode: keep the first K candidates")
+
+def add_hypothesis_args(p: argparse.ArgumentParser) -> None:
+    """--source, --cells, --threshold (checked by the handler) and the match options."""
+    for flag, kw in HYPOTHESIS_ARGS:
+        p.add_argument(flag, **kw)
 
 
 def _list(text: str | None) -> list[str] | None:
@@ -61,7 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("align", help="what the matches have in common with the annotation tracks")
     p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    add_hypothesis_args(p, required=False)
+    add_hypothesis_args(p)
     p.add_argument("--set", choices=["top", "all", "strict"], default="top")
     p.add_argument("--spans", type=Path, default=None, help="CSV or Parquet with columns start,length")
     p.add_argument("--tracks", default=None, help="comma-separated tracks (default: all)")

@@ -7,12 +7,16 @@ once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from lstmvis_db.errors import QueryError
 from lstmvis_db.queries import Catalog
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,11 @@ def corpus(cat: Catalog) -> Corpus:
 
 def track_kinds(cat: Catalog) -> dict[str, str]:
     """Track name -> kind (``categorical``, ``scalar``, ``topk``), in name order."""
-    key = ("analysis", "kinds")
-    if key not in cat._cache:
+    def build() -> dict[str, str]:
         with cat.cursor() as cur:
-            cat._cache[key] = dict(cur.execute("SELECT track, kind FROM tracks ORDER BY track").fetchall())
-    return dict(cat._cache[key])
+            return dict(cur.execute("SELECT track, kind FROM tracks ORDER BY track").fetchall())
+
+    return dict(_cached(cat, ("kinds",), build))
 
 
 def check_tracks(cat: Catalog, names: list[str] | None) -> dict[str, str]:
@@ -60,65 +64,69 @@ def check_tracks(cat: Catalog, names: list[str] | None) -> dict[str, str]:
     return {t: kinds[t] for t in dict.fromkeys(names)}
 
 
-def categorical(cat: Catalog, track: str) -> Categorical:
-    """Integer codes of a categorical track; label order = the track's category order, then
-    any other label found in ``annotations`` in name order."""
-    key = ("analysis", "categorical", track)
-    if key in cat._cache:
-        return cat._cache[key]
-    if track_kinds(cat).get(track) != "categorical":
-        raise QueryError(f"track {track!r} is not a categorical track")
-    with cat.cursor() as cur:
-        order = [r[0] for r in cur.execute(
-            "SELECT category FROM _idx.track_categories WHERE track = $t ORDER BY ord", {"t": track}).fetchall()]
-        groups = cur.execute(
-            "SELECT label, list(pos) FROM annotations WHERE track = $t AND label IS NOT NULL GROUP BY label",
-            {"t": track}).fetchall()
-    found = {str(lab): pos for lab, pos in groups}
-    labels = [c for c in dict.fromkeys(order) if c in found] + sorted(set(found) - set(order))
-    labels += [c for c in dict.fromkeys(order) if c not in found]  # declared, never used: count 0
+def _cached(cat: Catalog, key: tuple, build: Callable[[], T]) -> T:
+    full = ("analysis", *key)
+    if full not in cat._cache:
+        cat._cache[full] = build()
+    return cat._cache[full]
+
+
+def _coded(cat: Catalog, track: str, labels: list[str], positions: dict[str, list[int]]) -> Categorical:
     codes = np.full(cat.n_positions, -1, dtype=np.int32)
     for i, lab in enumerate(labels):
-        if lab in found:
-            codes[np.asarray(found[lab], dtype=np.int64)] = i
-    out = Categorical(track, codes, labels)
-    cat._cache[key] = out
-    return out
+        if lab in positions:
+            codes[np.asarray(positions[lab], dtype=np.int64)] = i
+    return Categorical(track, codes, labels)
+
+
+def categorical(cat: Catalog, track: str) -> Categorical:
+    """Integer codes of a categorical track; label order = the track's category order, then
+    any other label found in ``annotations`` in name order, then declared labels never used."""
+    if track_kinds(cat).get(track) != "categorical":
+        raise QueryError(f"track {track!r} is not a categorical track")
+
+    def build() -> Categorical:
+        with cat.cursor() as cur:
+            order = [r[0] for r in cur.execute(
+                "SELECT category FROM _idx.track_categories WHERE track = $t ORDER BY ord", {"t": track}).fetchall()]
+            groups = cur.execute(
+                "SELECT label, list(pos) FROM annotations WHERE track = $t AND label IS NOT NULL GROUP BY label",
+                {"t": track}).fetchall()
+        found = {str(lab): pos for lab, pos in groups}
+        declared = list(dict.fromkeys(order))
+        labels = [c for c in declared if c in found] + sorted(set(found) - set(declared))
+        return _coded(cat, track, labels + [c for c in declared if c not in found], found)
+
+    return _cached(cat, ("categorical", track), build)
 
 
 def topk_first(cat: Catalog, track: str) -> Categorical:
     """A top-k prediction track as categorical: the best-ranked predicted token at each position."""
-    key = ("analysis", "topk", track)
-    if key in cat._cache:
-        return cat._cache[key]
-    with cat.cursor() as cur:
-        groups = cur.execute(
-            """SELECT token, list(pos) FROM (SELECT pos, arg_min(token, rank) AS token FROM predictions
-               WHERE source = $t GROUP BY pos) GROUP BY token ORDER BY token""", {"t": track}).fetchall()
-    codes = np.full(cat.n_positions, -1, dtype=np.int32)
-    labels = []
-    for i, (tok, pos) in enumerate(groups):
-        labels.append(str(tok))
-        codes[np.asarray(pos, dtype=np.int64)] = i
-    out = Categorical(track, codes, labels)
-    cat._cache[key] = out
-    return out
+    def build() -> Categorical:
+        with cat.cursor() as cur:
+            groups = cur.execute(
+                """SELECT token, list(pos) FROM (SELECT pos, arg_min(token, rank) AS token FROM predictions
+                   WHERE source = $t GROUP BY pos) GROUP BY token ORDER BY token""", {"t": track}).fetchall()
+        found = {str(tok): pos for tok, pos in groups}
+        return _coded(cat, track, list(found), found)
+
+    return _cached(cat, ("topk", track), build)
 
 
 def scalar(cat: Catalog, track: str) -> np.ndarray:
     """Values of a scalar track as float64 over all positions (NaN = no value)."""
-    key = ("analysis", "scalar", track)
-    if key in cat._cache:
-        return cat._cache[key]
     if track_kinds(cat).get(track) != "scalar":
         raise QueryError(f"track {track!r} is not a scalar track")
-    with cat.cursor() as cur:
-        got = cur.execute("SELECT pos, value FROM annotations WHERE track = $t AND value IS NOT NULL",
-                          {"t": track}).fetchnumpy()
-    vals = np.full(cat.n_positions, np.nan)
-    vals[np.asarray(got["pos"], dtype=np.int64)] = np.asarray(got["value"], dtype=np.float64)
-    cat._cache[key] = vals
-    return vals
+
+    def build() -> np.ndarray:
+        with cat.cursor() as cur:
+            got = cur.execute("SELECT pos, value FROM annotations WHERE track = $t AND value IS NOT NULL",
+                              {"t": track}).fetchnumpy()
+        vals = np.full(cat.n_positions, np.nan)
+        vals[np.asarray(got["pos"], dtype=np.int64)] = np.asarray(got["value"], dtype=np.float64)
+        return vals
+
+    return _cached(cat, ("scalar", track), build)
 
 
 def token_strings(cat: Catalog, lo: int, hi: int) -> list[str]:

@@ -60,6 +60,7 @@ def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, .
         pi_u = null.pi[cond][:, j]
         expected = float(np.sum(pi_u * null.weight))
         lift = float(hits[t] / expected) if expected > 0 else None
+        lg: float | None
         if not with_p:
             p, lg, method = 1.0, 0.0, "none"
         elif small:

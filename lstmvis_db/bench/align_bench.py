@@ -63,7 +63,7 @@ def run(db, query: dict, res: dict, repeat: int = 5, seed: int = 0, log=print) -
         t0 = time.perf_counter()
         cand = queries.match_candidates(p.catalog, src, cells, t, cl, cr)
         out["candidates_ms"] = 1000 * (time.perf_counter() - t0)
-        out["all_spans"] = int(len(cand.start))
+        out["all_spans"] = len(cand.start)
         out["all_ms"] = _ms(lambda: p.align(spans=(cand.start, cand.length), tracks=names), max(1, repeat // 2))
         log(f"align: cell-set null, K = {NULL_K} ...")
         t0 = time.perf_counter()
@@ -88,8 +88,9 @@ def markdown(res: dict) -> list[str]:
         return (f"| {label} | {a[f'{key}_ms']:,.1f} ms | {'-' if xm is None else f'{xm:.2f}x'} | "
                 f"{'-' if xn is None else f'{xn:.3f}x'} |")
 
-    return ["", f"align ({a['hypothesis']}; {a['tracks']} categorical tracks of {', '.join(map(str, a['labels']))} "
-            f"labels, {a['tests']} tests):", "",
+    head = (f"align ({a['hypothesis']}; {a['tracks']} categorical tracks of {', '.join(map(str, a['labels']))} "
+            f"labels, {a['tests']} tests):")
+    return ["", head, "",
             "| align | time | / match | / numpy pass |", "|---|---|---|---|",
             row(f"top {a['top_spans']} (after the match)", "top"),
             row(f"all {a['all_spans']:,} candidates (after scoring them, {a['candidates_ms']:,.0f} ms)", "all"),

@@ -31,7 +31,7 @@ def _handler(args: argparse.Namespace) -> None:
                 else:
                     res = p.hypothesis_run(args.name, workspace=ws)
         elif args.action == "list":
-            res = {"hypotheses": ws.list(None if args.db is None else str(args.db.resolve()))}
+            res = {"hypotheses": ws.saved(None if args.db is None else str(args.db.resolve()))}
         elif args.action == "delete":
             ws.delete(args.name)
             res = {"deleted": args.name}
@@ -58,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workspace", default=None, help="workspace file (default: $LSTMVIS_WORKSPACE or "
                    "~/.local/share/lstmvis-db/workspace.duckdb)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    add_hypothesis_args(p, required=False)
+    add_hypothesis_args(p)
     p.add_argument("--brush", type=_pair, default=None, help="the brushed range A,B it came from")
     p.add_argument("--padding", type=_pair, default=(1, 0), help="off-padding widths L,R (default 1,0)")
     p.add_argument("--replace", action="store_true", help="overwrite a hypothesis of the same name")

@@ -91,7 +91,8 @@ class Workspace:
         self.close()
 
     def exists(self, name: str) -> bool:
-        return self.con.execute("SELECT count(*) FROM hypotheses WHERE name = ?", [name]).fetchone()[0] > 0
+        row = self.con.execute("SELECT count(*) FROM hypotheses WHERE name = ?", [name]).fetchone()
+        return bool(row and row[0] > 0)
 
     def insert(self, row: dict, matches: list[dict], replace: bool = False) -> None:
         """One hypothesis and its matches, in one transaction (all or nothing)."""
@@ -133,7 +134,7 @@ class Workspace:
             raise QueryError(f"no saved hypothesis named {name!r} in workspace {self.path!r}")
         return _plain(df.iloc[0].to_dict())
 
-    def list(self, project_path: str | None = None) -> list[dict]:
+    def saved(self, project_path: str | None = None) -> list[dict]:
         df = self.con.execute(
             "SELECT * FROM hypotheses WHERE $p IS NULL OR project_path = $p ORDER BY created, name",
             {"p": project_path}).df()
@@ -155,7 +156,7 @@ _INT_COLUMNS = {"pad_left", "pad_right", "length", "pool", "limit", "brush_start
 
 def _plain(row: dict) -> dict:
     """JSON-ready values: lists of ints, None for NULL, ISO timestamps."""
-    out = {}
+    out: dict[str, object] = {}
     for k, v in row.items():
         if k == "cells":
             out[k] = [int(c) for c in v]

@@ -107,7 +107,7 @@ def test_public_mode_keeps_hypotheses_in_the_session(tmp_path, monkeypatch) -> N
     at.button(key="save_hyp").click().run()
     ok(at)
     assert not (tmp_path / "ws.duckdb").exists()
-    assert at.session_state["lv_workspace"].list()[0]["name"] == "mine"
+    assert at.session_state["lv_workspace"].saved()[0]["name"] == "mine"
     assert any(b.key == "open_hyp_0" for b in at.button)
 
 

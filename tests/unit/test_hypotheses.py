@@ -79,7 +79,7 @@ def test_bad_names_and_ranges_store_nothing(tmp_path):
             args = {"name": "x", "source": "s", "cells": [0, 1], "threshold": 0.5, "workspace": ws, **kwargs}
             with pytest.raises(LstmvisError, match=msg):
                 p.hypothesis_save(**args)
-    assert ws.list() == [] and ws.frames()["hypothesis_matches"].empty
+    assert ws.saved() == [] and ws.frames()["hypothesis_matches"].empty
     ws.close()
 
 
@@ -93,7 +93,7 @@ def test_workspace_location_and_public_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("LSTMVIS_PUBLIC", "0")
     assert not wsmod.public_mode()
     mem = Workspace(":memory:")
-    assert mem.list() == []
+    assert mem.saved() == []
     mem.close()
 
 
