@@ -135,7 +135,7 @@ def span_null(index: LabelIndex, corpus: Corpus, start: np.ndarray, length: np.n
 
 def observed(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:
     """(spans, labels) booleans: does span i satisfy the condition for label j."""
-    counts = np.zeros((len(start), n_labels), dtype=np.int64)
+    counts = np.zeros((len(start), n_labels), dtype=np.int32)
     cum = np.cumsum(length)
     a = 0
     while a < len(start):

@@ -98,6 +98,7 @@ def test_save_and_reopen_hypothesis(tmp_path, project_path) -> None:
     ok(fresh)
     s = fresh.session_state["lv"]
     assert s.hypothesis == "parens" and s.brush == (23, 26) and s.query_cells() == saved[0]["cells"]
+    assert fresh.query_params["hyp"] in ("parens", ["parens"])  # the shared URL names it
 
 
 def test_public_mode_keeps_hypotheses_in_the_session(tmp_path, monkeypatch) -> None:

@@ -125,3 +125,14 @@ def test_cli_round_trip_and_errors(tmp_path):
         r = _cli(*args, "--json", env_ws=ws)
         assert r.returncode == 2 and r.stdout == "" and msg in r.stderr and len(r.stderr.splitlines()) == 1
     assert json.loads(_cli("delete", "--name", "c", "--json", env_ws=ws).stdout) == {"deleted": "c"}
+
+
+def test_url_carries_the_hypothesis_and_the_match_set():
+    from lstmvis_db import views
+
+    s = views.ViewState(source="s", cells=[0, 1], threshold=0.5, align_set="strict", hypothesis="bracket cells")
+    enc = views.encode_state(s)
+    assert enc["aset"] == "strict" and enc["hyp"] == "bracket cells"
+    back = views.decode_state(enc)
+    assert (back.align_set, back.hypothesis, back.cells) == ("strict", "bracket cells", [0, 1])
+    assert "aset" not in views.encode_state(views.ViewState())
