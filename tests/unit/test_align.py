@@ -338,3 +338,26 @@ def test_shakespeare_exeunt_top_50_inside_stage_directions(tmp_path):
     want = sum(math.log10(x.numerator) - math.log10(x.denominator) for x in pis)
     assert row["log10_p"] == pytest.approx(want, rel=1e-9)
     assert row["log10_p"] == pytest.approx(-83.0, abs=0.01) and row["lift"] == pytest.approx(39.74, abs=0.01)
+
+
+def test_align_over_many_spans_uses_the_grouped_exact_tail(small):
+    """More than 64 spans: p from the grouped, tilted convolution equals the plain convolution."""
+    rng = np.random.default_rng(5)
+    docs = [(0, 149), (150, 299), (300, 399)]
+    spans = []
+    for _ in range(150):
+        a, b = docs[int(rng.integers(3))]
+        s = int(rng.integers(a, b - 3))
+        spans.append((s, int(rng.integers(1, min(6, b - s + 1)))))
+    with lstmvis_db.open(small) as p:
+        got = p.align(spans=([s for s, _ in spans], [ln for _, ln in spans]), tracks=["t1"])
+        ann = p.annotations("t1", range(400)).set_index("pos")["label"].to_dict()
+    codes = [int(ann[i][1:]) if i in ann else -1 for i in range(400)]
+    want = oracle.tests({"t1": (codes, ["L0", "L1", "L2"])}, docs, spans, exact=False)
+    by_key = {(r["label"], r["condition"]): r for r in got["tests"]}
+    assert {r["p_method"] for r in got["tests"]} == {"exact"}
+    for w in want:
+        g = by_key[(w["label"], w["condition"])]
+        assert g["hits"] == w["hits"] and g["expected"] == pytest.approx(w["expected"], rel=1e-12)
+        assert g["p"] == pytest.approx(w["p"], rel=1e-8, abs=1e-300)
+        assert g["q"] == pytest.approx(w["q"], rel=1e-8, abs=1e-300)
