@@ -10,7 +10,7 @@ import numpy as np
 
 from lstmvis_db.analysis import corpus as corpus_mod
 from lstmvis_db.analysis import poibin
-from lstmvis_db.analysis.spannull import LabelIndex, observed, span_null
+from lstmvis_db.analysis.spannull import LabelIndex, hit_counts, span_null
 from lstmvis_db.analysis.spans import Spans
 from lstmvis_db.queries import Catalog
 
@@ -47,11 +47,11 @@ def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, .
     c, index = label_index(cat, track)
     cp = corpus_mod.corpus(cat)
     null = span_null(index, cp, spans.start, spans.length)
-    obs = observed(c.codes, len(c.labels), spans.start, spans.length)
+    per_cond = hit_counts(c.codes, len(c.labels), spans.start, spans.length)
     labels = np.flatnonzero(index.totals > 0)
     rows: list[TestRow] = []
     pairs = [(int(j), cond) for j in labels for cond in conditions]
-    hits = np.array([int(obs[cond][:, j].sum()) for j, cond in pairs], dtype=np.int64)
+    hits = np.array([int(per_cond[cond][j]) for j, cond in pairs], dtype=np.int64)
     small = with_p and len(spans) <= poibin.SMALL_N and pairs
     if small:
         pi_spans = np.stack([null.pi[cond][null.inverse, j] for j, cond in pairs])

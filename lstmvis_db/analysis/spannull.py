@@ -113,10 +113,10 @@ class Null:
 
 def span_null(index: LabelIndex, corpus: Corpus, start: np.ndarray, length: np.ndarray) -> Null:
     doc = corpus.doc_of(start)
-    pairs, inverse, weight = np.unique(np.stack([doc, length], axis=1), axis=0, return_inverse=True,
-                                       return_counts=True)
-    d = pairs[:, 0][:, None]
-    ln = pairs[:, 1][:, None]
+    key = doc.astype(np.int64) * (corpus.n + 1) + length
+    pairs, inverse, weight = np.unique(key, return_inverse=True, return_counts=True)
+    d = (pairs // (corpus.n + 1))[:, None]
+    ln = (pairs % (corpus.n + 1))[:, None]
     f, l_ = corpus.first[d], corpus.last[d]
     lab = np.arange(index.n_labels, dtype=np.int64)[None, :]
     n_windows = (l_ - f + 1 - ln + 1).astype(np.float64)
@@ -133,8 +133,8 @@ def span_null(index: LabelIndex, corpus: Corpus, start: np.ndarray, length: np.n
     return Null(pi, inverse.reshape(-1), weight)
 
 
-def observed(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:
-    """(spans, labels) booleans: does span i satisfy the condition for label j."""
+def _label_counts_expanded(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """(spans, labels) counts by expanding the spans' positions (bounded chunks): cost ~ sum of L."""
     counts = np.zeros((len(start), n_labels), dtype=np.int32)
     cum = np.cumsum(length)
     a = 0
@@ -149,6 +149,44 @@ def observed(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.nda
         flat = np.bincount(row[ok] * n_labels + c[ok], minlength=(b - a) * n_labels)
         counts[a:b] = flat.reshape(b - a, n_labels)
         a = b
+    return counts
+
+
+def _label_counts_prefix(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The same counts from one running count per label: cost ~ labels x (n + spans)."""
+    counts = np.zeros((len(start), n_labels), dtype=np.int32)
+    cum = np.zeros(len(codes) + 1, dtype=np.int32)
+    for j in range(n_labels):
+        np.cumsum(codes == j, out=cum[1:])
+        counts[:, j] = cum[start + length] - cum[start]
+    return counts
+
+
+def _label_counts(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    expand_cost = int(length.sum()) * 4
+    prefix_cost = n_labels * (len(codes) + 2 * len(start))
+    counter = _label_counts_expanded if expand_cost <= prefix_cost else _label_counts_prefix
+    return counter(codes, n_labels, start, length)
+
+
+def hit_counts(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:
+    """Per condition, per label: how many spans satisfy it (H of analysis.md §1)."""
+    counts = _label_counts(codes, n_labels, start, length)
+
+    def per_label(c: np.ndarray) -> np.ndarray:
+        return np.bincount(c[c >= 0], minlength=n_labels).astype(np.int64)
+
+    return {
+        "contains": np.count_nonzero(counts, axis=0).astype(np.int64),
+        "covers": np.count_nonzero(counts == length[:, None], axis=0).astype(np.int64),
+        "starts": per_label(codes[start]),
+        "ends": per_label(codes[start + length - 1]),
+    }
+
+
+def observed(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:
+    """(spans, labels) booleans: does span i satisfy the condition for label j."""
+    counts = _label_counts(codes, n_labels, start, length)
     lab = np.arange(n_labels)[None, :]
     return {
         "contains": counts > 0,

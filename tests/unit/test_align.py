@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import lstmvis_db
 from lstmvis_db import Document, ProjectData, Source, Track
-from lstmvis_db.analysis import multiple, poibin
+from lstmvis_db.analysis import multiple, poibin, spannull
 from lstmvis_db.analysis.corpus import Corpus
 from lstmvis_db.analysis.spannull import CONDITIONS, LabelIndex, observed, span_null
 from lstmvis_db.errors import LstmvisError
@@ -63,6 +63,10 @@ def test_span_null_and_hits_equal_enumeration(case):
     arr = np.array(codes)
     null = span_null(LabelIndex.build(arr, k, cp), cp, start, length)
     obs = observed(arr, k, start, length)
+    assert np.array_equal(spannull._label_counts_expanded(arr, k, start, length),
+                          spannull._label_counts_prefix(arr, k, start, length))
+    hits = spannull.hit_counts(arr, k, start, length)
+    assert all(np.array_equal(hits[c], obs[c].sum(axis=0)) for c in CONDITIONS)
     for i, (s, ln) in enumerate(spans):
         for j in range(k):
             for cond in CONDITIONS:
