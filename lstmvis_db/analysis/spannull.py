@@ -169,19 +169,49 @@ def _label_counts(codes: np.ndarray, n_labels: int, start: np.ndarray, length: n
     return counter(codes, n_labels, start, length)
 
 
+def _chunks(length: np.ndarray, n_labels: int):
+    """Span ranges [a, b) holding at most CHUNK_POSITIONS positions and span x label cells."""
+    cum = np.cumsum(length)
+    per = max(1, CHUNK_POSITIONS // max(n_labels, 1))
+    a = 0
+    while a < len(length):
+        b = int(np.searchsorted(cum, (cum[a - 1] if a else 0) + CHUNK_POSITIONS, side="right"))
+        yield a, min(max(a + 1, b), a + per)
+        a = min(max(a + 1, b), a + per)
+
+
+def _hits_expanded(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
+    """contains / covers counts per label from the spans' positions: a seen-table for contains,
+    min == max of the codes for covers."""
+    contains = np.zeros(n_labels, dtype=np.int64)
+    covers = np.zeros(n_labels, dtype=np.int64)
+    for a, b in _chunks(length, n_labels):
+        ln = length[a:b]
+        offs = np.cumsum(ln) - ln
+        c = codes[np.arange(int(ln.sum()), dtype=np.int64) - np.repeat(offs - start[a:b], ln)]
+        ok = c >= 0
+        seen = np.zeros((b - a) * n_labels, dtype=bool)
+        seen[np.repeat(np.arange(b - a, dtype=np.int64), ln)[ok] * n_labels + c[ok]] = True
+        contains += np.count_nonzero(seen.reshape(b - a, n_labels), axis=0)
+        lo, hi = np.minimum.reduceat(c, offs), np.maximum.reduceat(c, offs)
+        covers += np.bincount(lo[(lo == hi) & (lo >= 0)], minlength=n_labels)
+    return contains, covers
+
+
 def hit_counts(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:
     """Per condition, per label: how many spans satisfy it (H of analysis.md §1)."""
-    counts = _label_counts(codes, n_labels, start, length)
+    if int(length.sum()) * 4 <= n_labels * (len(codes) + 2 * len(start)):
+        contains, covers = _hits_expanded(codes, n_labels, start, length)
+    else:
+        counts = _label_counts_prefix(codes, n_labels, start, length)
+        contains = np.count_nonzero(counts, axis=0).astype(np.int64)
+        covers = np.count_nonzero(counts == length[:, None], axis=0).astype(np.int64)
 
     def per_label(c: np.ndarray) -> np.ndarray:
         return np.bincount(c[c >= 0], minlength=n_labels).astype(np.int64)
 
-    return {
-        "contains": np.count_nonzero(counts, axis=0).astype(np.int64),
-        "covers": np.count_nonzero(counts == length[:, None], axis=0).astype(np.int64),
-        "starts": per_label(codes[start]),
-        "ends": per_label(codes[start + length - 1]),
-    }
+    return {"contains": contains, "covers": covers, "starts": per_label(codes[start]),
+            "ends": per_label(codes[start + length - 1])}
 
 
 def observed(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:
