@@ -103,16 +103,16 @@ def align(cat: Catalog, source: str | None = None, cells: list[int] | None = Non
         r["q"] = float(10.0 ** q)
     rows.sort(key=family.sort_key)
     cp = corpus_mod.corpus(cat)
-    cov, in_docs = shares.covered(cp, sp.start, sp.length)
+    cov = shares.covered(cp, sp.start, sp.length)
     share_rows: list[shares.ShareRow] = []
     scalar_rows: list[shares.ScalarRow] = []
     for t, kd in kinds.items():
         if kd == "categorical":
-            share_rows += shares.label_shares(corpus_mod.categorical(cat, t), cov, in_docs)
+            share_rows += _shares(cat, corpus_mod.categorical(cat, t), "categorical", cov)
         elif kd == "topk":
-            share_rows += shares.label_shares(corpus_mod.topk_first(cat, t), cov, in_docs)
+            share_rows += _shares(cat, corpus_mod.topk_first(cat, t), "topk", cov)
         else:
-            scalar_rows.append(shares.scalar_row(t, corpus_mod.scalar(cat, t), cov, in_docs))
+            scalar_rows.append(shares.scalar_row(t, corpus_mod.scalar(cat, t), cov))
     null = None
     if null_cells is not None:
         assert source is not None and cells is not None and threshold is not None
@@ -120,6 +120,13 @@ def align(cat: Catalog, source: str | None = None, cells: list[int] | None = Non
                           _statistic(rows, chosen), chosen, k, seed_i, on_estimate)
     return {"set": sp.kind, "spans": len(sp), "tests": rows, "shares": share_rows, "scalars": scalar_rows,
             "cell_null": null}
+
+
+def _shares(cat: Catalog, track: corpus_mod.Categorical, kind: str, cov: shares.Coverage) -> list[shares.ShareRow]:
+    key = ("analysis", "doc_counts", kind, track.track)
+    if key not in cat._cache:
+        cat._cache[key] = shares.doc_label_counts(track, cov.corpus)
+    return shares.label_shares(track, cov, cat._cache[key])
 
 
 def _cell_null(cat: Catalog, source: str, cells: list[int], threshold: float, options: MatchOptions, kind: str,

@@ -6,6 +6,8 @@ positions of the documents that hold a span of the set.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TypedDict
 
 import numpy as np
@@ -29,24 +31,48 @@ class ScalarRow(TypedDict):
     corpus_std: float | None
 
 
-def covered(corpus: Corpus, start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks over positions: covered by a span; inside a document that holds a span."""
-    diff = np.zeros(corpus.n + 1, dtype=np.int64)
-    np.add.at(diff, start, 1)
-    np.add.at(diff, start + length, -1)
-    cov = np.cumsum(diff[:-1]) > 0
-    docs = np.unique(corpus.doc_of(start))
-    ddiff = np.zeros(corpus.n + 1, dtype=np.int64)
-    ddiff[corpus.first[docs]] += 1
-    ddiff[corpus.last[docs] + 1] -= 1
-    return cov, np.cumsum(ddiff[:-1]) > 0
+@dataclass(frozen=True)
+class Coverage:
+    """The positions a match set covers (sorted, each once) and the documents holding a span."""
+
+    corpus: Corpus
+    positions: np.ndarray
+    docs: np.ndarray
+
+    @cached_property
+    def in_docs(self) -> np.ndarray:
+        """Boolean mask over all positions: inside a document that holds a span."""
+        ddiff = np.zeros(self.corpus.n + 1, dtype=np.int64)
+        ddiff[self.corpus.first[self.docs]] += 1
+        ddiff[self.corpus.last[self.docs] + 1] -= 1
+        return np.cumsum(ddiff[:-1]) > 0
 
 
-def label_shares(track: Categorical, cov: np.ndarray, in_docs: np.ndarray) -> list[ShareRow]:
+def covered(corpus: Corpus, start: np.ndarray, length: np.ndarray) -> Coverage:
+    if int(length.sum()) <= corpus.n // 4:  # few positions: expand the spans
+        offs = np.cumsum(length) - length
+        pos = np.unique(np.arange(int(length.sum()), dtype=np.int64) - np.repeat(offs - start, length))
+    else:
+        diff = np.zeros(corpus.n + 1, dtype=np.int64)
+        np.add.at(diff, start, 1)
+        np.add.at(diff, start + length, -1)
+        pos = np.flatnonzero(np.cumsum(diff[:-1]) > 0)
+    return Coverage(corpus, pos, np.unique(corpus.doc_of(start)))
+
+
+def doc_label_counts(track: Categorical, corpus: Corpus) -> np.ndarray:
+    """(documents, labels) counts of each label per document."""
     k = len(track.labels)
-    c = track.codes
-    inside = np.bincount(c[cov & (c >= 0)], minlength=k).astype(np.float64)
-    around = np.bincount(c[in_docs & (c >= 0)], minlength=k).astype(np.float64)
+    doc = np.repeat(np.arange(len(corpus.first), dtype=np.int64), corpus.last - corpus.first + 1)
+    ok = track.codes >= 0
+    return np.bincount(doc[ok] * k + track.codes[ok], minlength=len(corpus.first) * k).reshape(-1, k)
+
+
+def label_shares(track: Categorical, cov: Coverage, per_doc: np.ndarray) -> list[ShareRow]:
+    k = len(track.labels)
+    c = track.codes[cov.positions]
+    inside = np.bincount(c[c >= 0], minlength=k).astype(np.float64)
+    around = per_doc[cov.docs].sum(axis=0).astype(np.float64)
     share = inside / inside.sum() if inside.sum() else np.zeros(k)
     cshare = around / around.sum() if around.sum() else np.zeros(k)
     rows: list[ShareRow] = []
@@ -64,7 +90,7 @@ def _moments(v: np.ndarray) -> tuple[float | None, float | None]:
     return float(v.mean()), float(v.std(ddof=0))
 
 
-def scalar_row(name: str, values: np.ndarray, cov: np.ndarray, in_docs: np.ndarray) -> ScalarRow:
-    mean, std = _moments(values[cov])
-    cmean, cstd = _moments(values[in_docs])
+def scalar_row(name: str, values: np.ndarray, cov: Coverage) -> ScalarRow:
+    mean, std = _moments(values[cov.positions])
+    cmean, cstd = _moments(values[cov.in_docs])
     return {"track": name, "mean": mean, "std": std, "corpus_mean": cmean, "corpus_std": cstd}
