@@ -78,6 +78,82 @@ class Project:
         return self._sql.run(query, max_rows=max_rows, timeout=timeout, tables=tables, attach=attach,
                              memory_mb=memory_mb)
 
+    # align and saved hypotheses (analysis.md §1-3, §7, §8) -------------------------------
+    def align(self, source: str | None = None, cells=None, threshold: float | None = None,
+              constrain_left: bool = True, constrain_right: bool = False, length: int = 0,
+              pool: int | None = None, set: str = "top", limit: int = 50, spans=None, tracks=None,
+              conditions=None, null_cells: int | None = None, seed=0, null_label=None, on_estimate=None) -> dict:
+        """As ``align --json``.  ``spans``: a CSV/Parquet path, a DataFrame with start, length, or
+        a pair (starts, lengths); then no source/cells/threshold are needed."""
+        from lstmvis_db.analysis.align import align
+        from lstmvis_db.analysis.corpus import corpus
+        from lstmvis_db.analysis.spans import MatchOptions, read_spans, user_spans
+
+        sp = None
+        if isinstance(spans, (str, Path)):
+            sp = read_spans(spans, corpus(self.catalog))
+        elif isinstance(spans, pd.DataFrame):
+            sp = user_spans(corpus(self.catalog), spans.get("start", []), spans.get("length", []))
+        elif spans is not None:
+            sp = user_spans(corpus(self.catalog), *spans)
+        opts = MatchOptions(bool(constrain_left), bool(constrain_right), length, pool)
+        return dict(align(self.catalog, source, None if cells is None else list(cells), threshold, opts, set, limit,
+                          spans=sp, tracks=tracks, conditions=conditions, null_cells=null_cells, seed=seed,
+                          null_label=null_label, on_estimate=on_estimate))
+
+    def align_estimate(self, source: str, cells, threshold: float, constrain_left: bool = True,
+                       constrain_right: bool = False, length: int = 0, pool: int | None = None, set: str = "top",
+                       limit: int = 50, tracks=None, null_cells: int = 99, seed=0) -> float:
+        """Seconds the cell-set null of ``align(..., null_cells=K)`` will take, before running it."""
+        from lstmvis_db.analysis.align import estimate_cell_null
+        from lstmvis_db.analysis.spans import MatchOptions
+
+        opts = MatchOptions(bool(constrain_left), bool(constrain_right), length, pool)
+        return estimate_cell_null(self.catalog, source, list(cells), threshold, opts, set, limit, tracks,
+                                  null_cells=null_cells, seed=seed)
+
+    def _workspace(self, workspace):
+        from lstmvis_db.hypotheses.workspace import Workspace
+
+        return (workspace, False) if isinstance(workspace, Workspace) else (Workspace(workspace), True)
+
+    def _with_workspace(self, workspace, fn):
+        ws, own = self._workspace(workspace)
+        try:
+            return fn(ws)
+        finally:
+            if own:
+                ws.close()
+
+    def hypothesis_save(self, name: str, source: str, cells, threshold: float, constrain_left: bool = True,
+                        constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None,
+                        brush: tuple[int, int] | None = None, padding: tuple[int, int] = (1, 0),
+                        replace: bool = False, workspace=None) -> dict:
+        """As ``hypothesis save --json``: the stored row (``workspace``: a path or a Workspace)."""
+        from lstmvis_db.hypotheses import ops
+
+        return self._with_workspace(workspace, lambda ws: ops.save(
+            self.catalog, ws, name, source, list(cells), threshold, constrain_left, constrain_right, length,
+            limit, pool, brush, padding, replace))
+
+    def hypothesis_list(self, workspace=None) -> dict:
+        """As ``hypothesis list --db DB --json``: this project's saved hypotheses."""
+        return self._with_workspace(workspace, lambda ws: {"hypotheses": ws.saved(str(Path(self.path).resolve()))})
+
+    def hypothesis_run(self, name: str, workspace=None) -> dict:
+        """As ``hypothesis run --json``: the same matches, or an error that the project changed."""
+        from lstmvis_db.hypotheses import ops
+
+        return dict(self._with_workspace(workspace, lambda ws: ops.run(self.catalog, ws, name)))
+
+    def hypothesis_delete(self, name: str, workspace=None) -> dict:
+        return self._with_workspace(workspace, lambda ws: (ws.delete(name), {"deleted": name})[1])
+
+    def hypothesis_export(self, name: str, workspace=None) -> dict:
+        from lstmvis_db.hypotheses import ops
+
+        return dict(self._with_workspace(workspace, lambda ws: ops.export(ws, name)))
+
     # views' helpers --------------------------------------------------------------------
     @property
     def sources(self) -> list[str]:

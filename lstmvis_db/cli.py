@@ -239,6 +239,8 @@ EXTENSIONS = (
     "lstmvis_db.parquet.cli:add_parser",
     "lstmvis_db.extract.cli:add_parser",
     "lstmvis_db.extract.cli:add_track_parser",
+    "lstmvis_db.analysis.cli:add_parser",
+    "lstmvis_db.hypotheses.cli:add_parser",
 )
 
 

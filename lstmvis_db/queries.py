@@ -213,6 +213,28 @@ def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_
     )
 
 
+def match_candidates(cat: Catalog, source: str, cells: object, threshold: float, constrain_left: bool = True,
+                     constrain_right: bool = False, length: int = 0, pool: int | None = None,
+                     with_union: bool = False) -> matching.ScoredCandidates:
+    """Every candidate ``match`` scores with these options, as arrays (for align's ``all`` and
+    ``strict`` sets); the ranking and the limit of ``match`` do not apply."""
+    info = cat.source(source)
+    t = check_threshold(threshold)
+    sel = check_cells(info, cells)
+    for name, v, low in (("length", length, 0), ("pool", 1 if pool is None else pool, 1)):
+        if int(v) != v or v < low:
+            raise QueryError(f"{name} must be an integer >= {low}, got {v!r}")
+    if len(sel) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return matching.ScoredCandidates(empty, empty, empty, empty, empty if with_union else None)
+    budget.check(cat.n_positions, 8 * ((len(sel) + 63) // 64), 0, matchbits.memory_limit())  # before reading
+    bits = matchbits.selected_bits(cat, info, sel, t, lambda p: rows_at(cat, source, p))
+    return matching.scored_candidates(
+        bits, sel, info.n_cells, t, lambda p: rows_at(cat, source, p),
+        cat.doc_first, cat.doc_last, bool(constrain_left), bool(constrain_right), int(length),
+        None if pool is None else int(pool), with_union)
+
+
 # --------------------------------------------------------------------------- tokens, tracks
 
 

@@ -87,3 +87,36 @@ FROM _idx.rows_{sid}
 
 -- name: states_view_empty
 SELECT NULL::VARCHAR AS source, NULL::INTEGER AS pos, NULL::SMALLINT AS cell, NULL::FLOAT AS value WHERE false
+
+-- name: workspace_tables
+-- The per-user workspace file of saved hypotheses (analysis.md §7), never a project file.
+CREATE TABLE IF NOT EXISTS hypotheses (
+    name            VARCHAR PRIMARY KEY,
+    project_path    VARCHAR NOT NULL,
+    project_hash    VARCHAR NOT NULL,
+    source          VARCHAR NOT NULL,
+    cells           INTEGER[] NOT NULL,
+    threshold       DOUBLE,
+    quantile        DOUBLE,
+    pad_left        INTEGER,
+    pad_right       INTEGER,
+    constrain_left  BOOLEAN NOT NULL,
+    constrain_right BOOLEAN NOT NULL,
+    length          INTEGER NOT NULL,
+    pool            INTEGER,
+    "limit"         INTEGER NOT NULL,
+    brush_start     INTEGER,
+    brush_end       INTEGER,
+    tool_version    VARCHAR NOT NULL,
+    created         TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hypothesis_matches (
+    hypothesis   VARCHAR NOT NULL,
+    rank         INTEGER NOT NULL,
+    start        INTEGER NOT NULL,
+    length       INTEGER NOT NULL,
+    intersection INTEGER NOT NULL,
+    "union"      INTEGER NOT NULL,
+    jaccard      DOUBLE NOT NULL,
+    missing      INTEGER NOT NULL
+);

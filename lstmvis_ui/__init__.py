@@ -16,6 +16,7 @@ The modules, each importing only those above it:
 - ``public``: the public or local rules in force, session copies, plain-text display
 - ``widgets``: state-bound widgets, the sidebar, page setup, charts, errors, page links
 - ``home``, ``select_page``, ``match_page``, ``sql_page``, ``new_project``: the pieces of each page
+- ``align_view``: the Match page's align section and saved hypotheses
 
 This file only re-exports the names the pages and tests use.  A test that monkeypatches a
 function's collaborator must patch the submodule that looks the name up, not this package.
@@ -23,6 +24,7 @@ function's collaborator must patch the submodule that looks the name up, not thi
 
 from __future__ import annotations
 
+from .align_view import align_view, hypotheses_view, publish_current, sql_with_tables
 from .cached import info, match_details, sql
 from .constants import PAGES
 from .home import project_card, quietly
@@ -43,3 +45,4 @@ __all__ = [
     "quietly", "range_inputs", "run_match", "run_safely", "select_link", "select_view", "sidebar", "sql",
     "sql_examples", "state", "suggestion", "sync_url", "table_reference", "texts_picker",
 ]
+__all__ += ["align_view", "hypotheses_view", "publish_current", "sql_with_tables"]  # align (issue 12)

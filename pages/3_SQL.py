@@ -21,6 +21,8 @@ with ref:
     for table, g in cols.groupby("table", sort=False):
         with st.expander(f"`{table}` · {counts.get(table, 0):,} rows"):
             st.dataframe(g[["column", "type"]], hide_index=True, width="stretch")
+    st.caption("Also: `current_matches` (the Match page's results), `hypotheses` and `hypothesis_matches` "
+               "(saved hypotheses).")
 with main:
     examples = ui.sql_examples(path, s)
     st.session_state["lv_examples"] = examples
@@ -32,7 +34,7 @@ with main:
     run = st.button("Run query", type="primary", key="run_sql")
     if run or st.session_state.get("lv_sql_ran"):
         st.session_state["lv_sql_ran"] = True
-        df = ui.run_safely(ui.sql, path, query)
+        df = ui.run_safely(ui.sql_with_tables, path, query)
         if df is not None:
             st.caption(f"{len(df):,} row(s)" + (" (cut at the row limit)" if df.attrs.get("truncated") else ""))
             st.dataframe(df, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(df)))

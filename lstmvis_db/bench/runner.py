@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 from lstmvis_db.api import open as open_project
-from lstmvis_db.bench import baseline, sql_bench, synth
+from lstmvis_db.bench import align_bench, baseline, sql_bench, synth
 from lstmvis_db.bench.cli import SIZES
 from lstmvis_db.errors import LstmvisError
 from lstmvis_db.store import write_project
@@ -95,7 +95,8 @@ def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print, spa
     t0 = time.perf_counter()
     with h5py.File(h5, "r") as f:
         data = ProjectData(name=f"bench {size}", tokens=np.char.mod("w%d", np.arange(n) % 10000).tolist(),
-                           sources=[Source("states::states1", f["states1"], transform="none")])
+                           sources=[Source("states::states1", f["states1"], transform="none")],
+                           tracks=align_bench.tracks(n, seed))  # align (issue 12): four categorical tracks
         write_project(db, data, progress=sys.stderr.isatty())
     res["ingest_s"] = time.perf_counter() - t0
     res["file_mb"] = db.stat().st_size / 1e6
@@ -134,6 +135,7 @@ def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print, spa
             arr = f["states1"][:]
             res["numpy_pass_ms"] = _median_ms(lambda: _one_pass(arr, 0.3), 3)
             del arr
+    res["align"] = align_bench.run(db, _hypotheses(patterns, d, seed)[0], res, repeat, seed, log)  # align (issue 12)
     return res
 
 
@@ -170,6 +172,7 @@ def markdown(res: dict) -> str:
                 errors.setdefault((mode, m[f"{mode}_error"]), m["name"])
     for (mode, err), name in errors.items():
         lines.append(f"\nOriginal {mode} mode ('fails' above; first on '{name}'): {err}")
+    lines += align_bench.markdown(res)  # align (issue 12)
     return "\n".join(lines)
 
 

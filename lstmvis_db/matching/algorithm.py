@@ -255,3 +255,37 @@ def match_arrays(
         for i in top
     ]
     return {"matches": matches, "histogram": hist, "candidates": len(cand)}
+
+
+# --------------------------------------------------------------------------- all candidates (align)
+
+
+@dataclass(frozen=True)
+class ScoredCandidates:
+    """Every candidate a match scores, in candidate order: start, length, I, missing, and U
+    (``None`` unless asked for: it needs the exact rows of every candidate)."""
+
+    start: np.ndarray
+    length: np.ndarray
+    intersection: np.ndarray
+    missing: np.ndarray
+    union: np.ndarray | None
+
+
+def scored_candidates(
+    bits: np.ndarray, cells: np.ndarray, n_cells: int, threshold: float,
+    fetch_rows: Callable[[np.ndarray], np.ndarray], doc_first: np.ndarray, doc_last: np.ndarray,
+    constrain_left: bool = True, constrain_right: bool = False, length: int = 0, pool: int | None = None,
+    with_union: bool = False,
+) -> ScoredCandidates:
+    """The candidate set of ``match_arrays`` with the same options, not cut by a limit."""
+    starts, ends = boundary_masks(doc_first, doc_last, bits.shape[0])
+    cand = find_candidates(popcount(bits), starts, ends, len(cells), length)
+    if pool is not None:
+        cand = cand.take(pool_order(cand, constrain_left, constrain_right, pool))
+    inter = selected_intersection(bits, cand, starts, ends, constrain_left, constrain_right).astype(np.int64)
+    union = None
+    if with_union:
+        _, union = rescore(cand, fetch_rows, threshold, cells, n_cells, starts, ends, constrain_left, constrain_right)
+    return ScoredCandidates(cand.start.astype(np.int64), cand.length.astype(np.int64), inter,
+                            len(cells) - inter, union)

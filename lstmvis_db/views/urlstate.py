@@ -39,6 +39,9 @@ class ViewState:
     pinned: list[int] = field(default_factory=list)
     heatmaps: list[str] = field(default_factory=lambda: ["count"])
     map_to: str = "count"
+    # the match set aligned under the results, and the saved hypothesis shown (align)
+    align_set: str = "top"
+    hypothesis: str = ""
 
     def query_cells(self) -> list[int]:
         """The hypothesis sent to matching: selected minus excluded."""
@@ -52,6 +55,7 @@ _URL_KEYS = {  # field -> URL key (V1/V2 names where they exist)
     "low_pass": "low_pass", "width": "width", "cw": "cw", "mask": "mask", "constrain_left": "cl",
     "constrain_right": "cr", "length": "length", "pool": "pool", "limit": "limit",
     "queried": "queried", "pinned": "pinned", "heatmaps": "hm", "map_to": "map",
+    "align_set": "aset", "hypothesis": "hyp",
 }
 
 
@@ -114,7 +118,7 @@ def decode_state(params: Mapping[str, str], base: ViewState | None = None) -> Vi
                 t = float(raw)
                 if math.isfinite(t):
                     st.threshold = t
-            elif name in ("project", "source", "map_to"):
+            elif name in ("project", "source", "map_to", "align_set", "hypothesis"):
                 setattr(st, name, str(raw))
             else:
                 setattr(st, name, max(int(float(raw)), 0))

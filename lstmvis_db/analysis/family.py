@@ -1,0 +1,87 @@
+"""The rows of ``tests`` (analysis.md §1): hits, expected, lift, p, log10 p per (track, label,
+condition), and the best lift (the cell-set null's statistic)."""
+
+from __future__ import annotations
+
+import math
+from typing import TypedDict
+
+import numpy as np
+
+from lstmvis_db.analysis import corpus as corpus_mod
+from lstmvis_db.analysis import poibin
+from lstmvis_db.analysis.spannull import LabelIndex, hit_counts, span_null
+from lstmvis_db.analysis.spans import Spans
+from lstmvis_db.queries import Catalog
+
+
+class TestRow(TypedDict):
+    track: str
+    label: str
+    condition: str
+    hits: int
+    expected: float
+    lift: float | None
+    p: float
+    log10_p: float | None
+    q: float
+    p_method: str
+
+
+def label_index(cat: Catalog, track: str) -> tuple[corpus_mod.Categorical, LabelIndex]:
+    c = corpus_mod.categorical(cat, track)
+    key = ("analysis", "label_index", track)
+    if key not in cat._cache:
+        cat._cache[key] = LabelIndex.build(c.codes, len(c.labels), corpus_mod.corpus(cat))
+    return c, cat._cache[key]
+
+
+def _grouped(pi_u: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    vals, inv = np.unique(pi_u, return_inverse=True)
+    return vals, np.bincount(inv.reshape(-1), weights=weight).astype(np.int64)
+
+
+def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, ...],
+                with_p: bool = True) -> list[TestRow]:
+    """One row per label that occurs in the corpus and per condition (q left at 1 here)."""
+    c, index = label_index(cat, track)
+    cp = corpus_mod.corpus(cat)
+    null = span_null(index, cp, spans.start, spans.length)
+    per_cond = hit_counts(c.codes, len(c.labels), spans.start, spans.length)
+    labels = np.flatnonzero(index.totals > 0)
+    rows: list[TestRow] = []
+    pairs = [(int(j), cond) for j in labels for cond in conditions]
+    hits = np.array([int(per_cond[cond][j]) for j, cond in pairs], dtype=np.int64)
+    small = with_p and len(spans) <= poibin.SMALL_N and pairs
+    if small:
+        pi_spans = np.stack([null.pi[cond][null.inverse, j] for j, cond in pairs])
+        ln_small = poibin.upper_tail_small(pi_spans, hits)
+    for t, (j, cond) in enumerate(pairs):
+        pi_u = null.pi[cond][:, j]
+        expected = float(np.sum(pi_u * null.weight))
+        lift = float(hits[t] / expected) if expected > 0 else None
+        lg: float | None
+        if not with_p:
+            p, lg, method = 1.0, 0.0, "none"
+        elif small:
+            ln = float(ln_small[t])
+            p, lg, method = math.exp(ln), (ln / math.log(10) if ln > -math.inf else None), "exact"
+        else:
+            vals, counts = _grouped(pi_u, null.weight)
+            tail = poibin.upper_tail(vals, counts, int(hits[t]))
+            p, lg, method = tail.p, tail.log10_p, tail.method
+        rows.append({"track": track, "label": c.labels[j], "condition": cond, "hits": int(hits[t]),
+                     "expected": expected, "lift": lift, "p": p, "log10_p": lg, "q": 1.0, "p_method": method})
+    return rows
+
+
+def best_lift(rows: list[TestRow]) -> float:
+    """The largest lift over the rows (-inf when no row has E > 0)."""
+    lifts = [r["lift"] for r in rows if r["lift"] is not None]
+    return max(lifts) if lifts else -math.inf
+
+
+def sort_key(r: TestRow) -> tuple:
+    """p ascending (log10 p; p = 0 first), then |lift| descending, then track, label, condition."""
+    lg = -math.inf if r["log10_p"] is None else r["log10_p"]
+    return (lg, -abs(r["lift"] or 0.0), r["track"], r["label"], r["condition"])
