@@ -54,6 +54,14 @@ class Project:
             self._sql = SqlConsole(self.path)
         return self._sql.run(query, max_rows=max_rows, timeout=timeout)
 
+    # cell statistics (analysis.md §4-6) ------------------------------------------------
+    def cells(self, source: str, track: str, label: str, threshold: float | None = None,
+              quantile: float | None = None, stat: str = "auroc", limit: int | None = None,
+              control_seed: int = 0) -> dict:
+        from lstmvis_db.analysis.selectivity import rank_cells
+
+        return dict(rank_cells(self.catalog, source, track, label, threshold, quantile, stat, limit, control_seed))
+
     # views' helpers --------------------------------------------------------------------
     @property
     def sources(self) -> list[str]:

@@ -201,6 +201,7 @@ EXTENSIONS = (
     "lstmvis_db.bench.cli:add_parser",
     "lstmvis_db.extract.cli:add_parser",
     "lstmvis_db.extract.cli:add_track_parser",
+    "lstmvis_db.analysis.cli:add_parser",
 )
 
 

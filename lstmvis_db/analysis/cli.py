@@ -1,0 +1,79 @@
+"""CLI sub-commands of the cell statistics (analysis.md §8): ``cells``, ``profile``,
+``coactivation``.  Light at import (argparse only); each handler imports the heavy code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from lstmvis_db.errors import LstmvisError
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise LstmvisError(f"expected a comma-separated list of integers, got {text!r}") from None
+
+
+def _range(text: str) -> tuple[int, int]:
+    a, sep, b = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(a), int(b)
+    except ValueError:
+        raise LstmvisError(f"--range must be A:B (two integers), got {text!r}") from None
+
+
+def _print(args: argparse.Namespace, result: dict, lines) -> None:
+    print(json.dumps(result, ensure_ascii=False) if args.json else "\n".join(lines(result)))
+
+
+def _fmt(x: object) -> str:
+    return "-" if x is None else f"{x:.4f}" if isinstance(x, float) else str(x)
+
+
+def _cmd_cells(args: argparse.Namespace) -> None:
+    from lstmvis_db.api import open as open_project
+
+    with open_project(args.db) as p:
+        res = p.cells(args.source, args.track, args.label, threshold=args.threshold, quantile=args.quantile,
+                      stat=args.stat, limit=args.limit, control_seed=args.control_seed)
+
+    def lines(r: dict) -> list[str]:
+        head = f"{'source':>12} {'cell':>5} {'auroc':>7} {'mean_diff':>9} {'iou':>7} {'control':>7} {'select.':>7}"
+        return [head] + [f"{c['source']:>12} {c['cell']:>5} {_fmt(c['auroc']):>7} {_fmt(c['mean_diff']):>9} "
+                         f"{_fmt(c['iou']):>7} {_fmt(c['control_stat']):>7} {_fmt(c['selectivity']):>7}"
+                         for c in r["cells"]]
+
+    _print(args, dict(res), lines)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``cells`` on the CLI's sub-parsers."""
+    p = sub.add_parser("cells", help="rank cells by how well they track a label (selectivity)")
+    p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--source", required=True, help="a source, or 'all'")
+    p.add_argument("--track", required=True, help="a categorical track")
+    p.add_argument("--label", required=True)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--threshold", type=_number, default=None)
+    g.add_argument("--quantile", type=_number, default=None, help="on at each cell's own q-quantile")
+    p.add_argument("--stat", choices=["auroc", "mean_diff", "iou"], default="auroc")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--control-seed", type=int, default=0, help="seed of the token-type control task")
+    p.set_defaults(handler=_cmd_cells)
