@@ -62,6 +62,15 @@ class Project:
 
         return dict(rank_cells(self.catalog, source, track, label, threshold, quantile, stat, limit, control_seed))
 
+    def profile(self, source: str, cell: int, threshold: float | None = None, track: str | None = None,
+                label: str | None = None, docs=None, range=None, spans=None, top: int = 10, gap: int = 5,
+                bins: int = 30) -> dict:
+        from lstmvis_db.analysis.positions import Filter
+        from lstmvis_db.analysis.profile import profile
+
+        where = Filter.of(docs=docs, range=range, track=track, label=label, spans=spans)
+        return dict(profile(self.catalog, source, cell, threshold, where, top, gap, bins))
+
     # views' helpers --------------------------------------------------------------------
     @property
     def sources(self) -> list[str]:

@@ -62,11 +62,65 @@ def _cmd_cells(args: argparse.Namespace) -> None:
     _print(args, dict(res), lines)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``cells`` on the CLI's sub-parsers."""
-    p = sub.add_parser("cells", help="rank cells by how well they track a label (selectivity)")
+def _read_spans(path: Path | None) -> list[tuple[int, int]] | None:
+    """A CSV with columns start,length (a header line naming them)."""
+    import csv
+
+    if path is None:
+        return None
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        return [(int(r["start"]), int(r["length"])) for r in rows]
+    except OSError as e:
+        raise LstmvisError(f"cannot read spans file {str(path)!r}: {e.strerror}") from None
+    except (KeyError, TypeError, ValueError):
+        raise LstmvisError(f"spans file {str(path)!r} needs integer columns start,length") from None
+
+
+def _cmd_profile(args: argparse.Namespace) -> None:
+    from lstmvis_db.api import open as open_project
+
+    with open_project(args.db) as p:
+        res = p.profile(args.source, args.cell, threshold=args.threshold, track=args.track, label=args.label,
+                        docs=args.docs, range=args.range, spans=_read_spans(args.spans), top=args.top,
+                        gap=args.gap, bins=args.bins)
+
+    def lines(r: dict) -> list[str]:
+        out = [(f"{r['source']} cell {r['cell']}: {r['count']} positions, mean {r['mean']:.4f}, std {r['std']:.4f}, "
+               f"on-rate {_fmt(r['on_rate'])}"),
+               "quantiles " + "  ".join(f"{k}: {v:.4f}" for k, v in r["quantiles"].items())]
+        for name in ("top", "bottom"):
+            out += [f"{name} {c['pos']:>8} {c['value']:+.4f}  {c['text']!r}" for c in r[name]]
+        return out
+
+    _print(args, res, lines)
+
+
+def _db_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``cells``, ``profile`` and ``coactivation`` on the CLI's sub-parsers."""
+    p = sub.add_parser("profile", help="one cell's distribution, on-rates and top contexts under a filter")
+    _db_json(p)
+    p.add_argument("--source", required=True)
+    p.add_argument("--cell", required=True, type=int)
+    p.add_argument("--threshold", type=_number, default=None)
+    p.add_argument("--track", default=None, help="filter: positions with --label on this track")
+    p.add_argument("--label", default=None)
+    p.add_argument("--docs", type=_ints, default=None, help="filter: comma-separated documents")
+    p.add_argument("--range", type=_range, default=None, help="filter: positions A:B inclusive")
+    p.add_argument("--spans", type=Path, default=None, help="filter: CSV of spans (columns start,length)")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--gap", type=int, default=5)
+    p.add_argument("--bins", type=int, default=30)
+    p.set_defaults(handler=_cmd_profile)
+
+    p = sub.add_parser("cells", help="rank cells by how well they track a label (selectivity)")
+    _db_json(p)
     p.add_argument("--source", required=True, help="a source, or 'all'")
     p.add_argument("--track", required=True, help="a categorical track")
     p.add_argument("--label", required=True)

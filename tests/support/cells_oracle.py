@@ -97,7 +97,70 @@ def control_labels(tokens: list[str], labels: list[str | None], seed: int) -> li
 
 
 def quantile_cont(values: list[float], q: float) -> float:
-    xs = sorted(float(x) for x in values)
-    h = (len(xs) - 1) * q
-    lo, hi = math.floor(h), math.ceil(h)
-    return xs[lo] + (h - lo) * (xs[hi] - xs[lo])
+    return duckdb_quantiles(values, [q])[0]
+
+
+# --------------------------------------------------------------------------- §5
+
+
+def duckdb_quantiles(values: list[float], levels: list[float]) -> list[float]:
+    """DuckDB's own quantile_cont over the values as DOUBLE (the spec's reference)."""
+    import duckdb
+    import pandas as pd
+
+    con = duckdb.connect()
+    con.register("v", pd.DataFrame({"x": np.asarray(values, dtype=np.float64)}))
+    out = [float(con.execute("SELECT quantile_cont(x, ?) FROM v", [q]).fetchone()[0]) for q in levels]
+    con.close()
+    return out
+
+
+def top_contexts(values: dict[int, float], doc_of: dict[int, int], k: int, gap: int, largest: bool) -> list[int]:
+    """Positions of the k largest (smallest) values, ties to the smaller position, each >= gap
+    away from every higher-ranked one in the same document (brute force over all positions)."""
+    ranked = sorted(values, key=lambda p: ((-values[p]) if largest else values[p], p))
+    chosen: list[int] = []
+    for p in ranked:
+        if len(chosen) == k:
+            break
+        if all(doc_of[q] != doc_of[p] or abs(q - p) >= gap for q in chosen):
+            chosen.append(p)
+    return chosen
+
+
+def doc_index(docs: list[tuple[int, int]]) -> dict[int, int]:
+    return {p: i for i, (a, b) in enumerate(docs) for p in range(a, b + 1)}
+
+
+# --------------------------------------------------------------------------- §6
+
+
+def coactivation(on: np.ndarray, a: int, b: int, keep: list[int]) -> tuple[float | None, float | None, float | None]:
+    """lift, PMI, phi of indicators on[:, a] and on[:, b] over positions keep."""
+    return _lift_pmi_phi([bool(on[p, a]) for p in keep], [bool(on[p, b]) for p in keep])
+
+
+def lagged(on: np.ndarray, docs: list[tuple[int, int]], a: int, b: int, k: int, keep: set[int] | None = None):
+    """a on at pos, and b on somewhere in (pos, pos+k] of the same document; positions whose
+    window is empty (the document's last) are left out."""
+    xa, xb = [], []
+    for first, last in docs:
+        for p in range(first, last + 1):
+            if p == last or (keep is not None and p not in keep):
+                continue
+            window = range(p + 1, min(last, p + k) + 1)
+            xa.append(bool(on[p, a]))
+            xb.append(any(bool(on[q, b]) for q in window))
+    return _lift_pmi_phi(xa, xb)
+
+
+def _lift_pmi_phi(xa: list[bool], xb: list[bool]):
+    n = len(xa)
+    pa = sum(xa) / n
+    pb = sum(xb) / n
+    pab = sum(1 for u, v in zip(xa, xb) if u and v) / n
+    lift = pab / (pa * pb) if pa * pb > 0 else None
+    pmi = math.log2(lift) if lift else None
+    den = math.sqrt(pa * (1 - pa) * pb * (1 - pb))
+    phi = (pab - pa * pb) / den if den > 0 else None
+    return lift, pmi, phi
