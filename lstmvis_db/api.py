@@ -71,6 +71,15 @@ class Project:
         where = Filter.of(docs=docs, range=range, track=track, label=label, spans=spans)
         return dict(profile(self.catalog, source, cell, threshold, where, top, gap, bins))
 
+    def coactivation(self, source: str, cells, threshold: float | None = None, quantile: float | None = None,
+                     lag: int | None = None, limit: int | None = None, docs=None, range=None, track=None,
+                     label=None, spans=None) -> dict:
+        from lstmvis_db.analysis.coactivation import coactivation
+        from lstmvis_db.analysis.positions import Filter
+
+        where = Filter.of(docs=docs, range=range, track=track, label=label, spans=spans)
+        return dict(coactivation(self.catalog, source, cells, threshold, quantile, lag, limit, where))
+
     # views' helpers --------------------------------------------------------------------
     @property
     def sources(self) -> list[str]:

@@ -97,6 +97,21 @@ def _cmd_profile(args: argparse.Namespace) -> None:
     _print(args, res, lines)
 
 
+def _cmd_coactivation(args: argparse.Namespace) -> None:
+    from lstmvis_db.api import open as open_project
+
+    with open_project(args.db) as p:
+        res = p.coactivation(args.source, _ints(args.cells), threshold=args.threshold, quantile=args.quantile,
+                             lag=args.lag, limit=args.limit, docs=args.docs, range=args.range)
+
+    def lines(r: dict) -> list[str]:
+        return [f"{'a':>5} {'b':>5} {'lift':>8} {'pmi':>8} {'phi':>8}"] + [
+            f"{x['a']:>5} {x['b']:>5} {_fmt(x['lift']):>8} {_fmt(x['pmi']):>8} {_fmt(x['phi']):>8}"
+            for x in r["pairs"]]
+
+    _print(args, res, lines)
+
+
 def _db_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -118,6 +133,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gap", type=int, default=5)
     p.add_argument("--bins", type=int, default=30)
     p.set_defaults(handler=_cmd_profile)
+
+    p = sub.add_parser("coactivation", help="lift, PMI and phi of query cells with every other cell")
+    _db_json(p)
+    p.add_argument("--source", required=True)
+    p.add_argument("--cells", required=True, help="comma-separated query cells")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--threshold", type=_number, default=None)
+    g.add_argument("--quantile", type=_number, default=None, help="on at each cell's own q-quantile")
+    p.add_argument("--lag", type=int, default=None, help="b on within (pos, pos+K] of the same document")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--docs", type=_ints, default=None, help="filter: comma-separated documents")
+    p.add_argument("--range", type=_range, default=None, help="filter: positions A:B inclusive")
+    p.set_defaults(handler=_cmd_coactivation)
 
     p = sub.add_parser("cells", help="rank cells by how well they track a label (selectivity)")
     _db_json(p)
