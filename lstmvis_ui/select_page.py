@@ -11,8 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from lstmvis_db import views
-from lstmvis_db.views import charts
-from lstmvis_db.views import ViewState
+from lstmvis_db.views import ViewState, charts
 
 from .cached import annotations, info, predictions, search, tokens, window
 from .constants import LEFT_CONTEXT
@@ -163,3 +162,31 @@ def cell_chips(cells: list[int]) -> None:
     st.session_state[key] = s.query_cells()
     st.pills(f"Selected cells: {len(cells)} (click a chip to exclude / include it)", options=cells,
              selection_mode="multi", key=key, on_change=_on_chips, args=(key, cells), format_func=str)
+
+
+def cell_links(cells: list[int]) -> None:
+    """Each selected cell as a link to its profile on the Cell page."""
+    from .cell_page import cell_link
+
+    s = state()
+    st.markdown("Profiles: " + " · ".join(f"[{c}]({cell_link(s, c)})" for c in cells[:60]),
+                help="open a cell's profile: its distribution, on-rate per label and top contexts")
+
+
+def label_links(path: str) -> None:
+    """For each categorical track shown, its labels as links to the cells that track them."""
+    from .cell_page import categorical_tracks, label_link
+
+    s = state()
+    cats = categorical_tracks(path)
+    for t in [t for t in s.tracks if t in cats][:4]:
+        labels = cats[t][:40]
+        st.markdown(f"Cells that track `{t}` = " + " · ".join(f"[{lab}]({label_link(s, t, lab)})" for lab in labels))
+
+
+def coactivation_toggle(path: str) -> None:
+    """Co-activation of the query cells, computed only when asked for."""
+    from .cell_page import coactivation_section
+
+    if st.toggle("Co-activation of the query cells", key="w_select_co"):
+        coactivation_section(path, state().query_cells(), key="select_co")
