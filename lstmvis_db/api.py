@@ -37,12 +37,19 @@ class Project:
     def info(self) -> dict:
         return queries.info(self.catalog)
 
-    def select(self, source: str, start: int, end: int, threshold: float, left_off: int = 1,
-               right_off: int = 0) -> list[int]:
+    def select(self, source: str, start: int, end: int, threshold: float | None = None, left_off: int = 1,
+               right_off: int = 0, quantile: float | None = None) -> list[int]:
+        if quantile is not None or threshold is None:
+            return self._quantile_call("select_quantile", threshold, quantile, source, start, end, quantile,
+                                       left_off, right_off)
         return queries.select_cells(self.catalog, source, start, end, threshold, left_off, right_off)
 
-    def match(self, source: str, cells, threshold: float, constrain_left: bool = True,
-              constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> dict:
+    def match(self, source: str, cells, threshold: float | None = None, constrain_left: bool = True,
+              constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None,
+              quantile: float | None = None) -> dict:
+        if quantile is not None or threshold is None:
+            return self._quantile_call("match_quantile", threshold, quantile, source, cells, quantile,
+                                       constrain_left, constrain_right, length, limit, pool)
         return queries.match(self.catalog, source, cells, threshold, constrain_left, constrain_right,
                              length, limit, pool)
 
@@ -55,6 +62,27 @@ class Project:
         return self._sql.run(query, max_rows=max_rows, timeout=timeout)
 
     # cell statistics (analysis.md §4-6) ------------------------------------------------
+    def _quantile_call(self, name: str, threshold: float | None, quantile: float | None, *args):
+        """select / match at each cell's own q-quantile (analysis.md §5)."""
+        from lstmvis_db.analysis import thresholds
+        from lstmvis_db.analysis.selectivity import check_quantile
+        from lstmvis_db.errors import QueryError
+
+        if (threshold is None) == (quantile is None):
+            raise QueryError("give a threshold or a quantile (exactly one)")
+        check_quantile(quantile)
+        return getattr(thresholds, name)(self.catalog, *args)
+
+    def quantile_thresholds(self, source: str, quantile: float, cells=None) -> dict[int, float]:
+        """Each cell's own q-quantile threshold (all cells, or the given ones)."""
+        from lstmvis_db.analysis.selectivity import check_quantile
+        from lstmvis_db.analysis.thresholds import quantile_thresholds
+
+        t = quantile_thresholds(self.catalog, source, check_quantile(quantile))
+        chosen = range(len(t)) if cells is None else queries.check_cells(self.catalog.source(source), cells)
+        return {int(c): float(t[c]) for c in chosen}
+
+    # ------------------------------------------------
     def cells(self, source: str, track: str, label: str, threshold: float | None = None,
               quantile: float | None = None, stat: str = "auroc", limit: int | None = None,
               control_seed: int = 0) -> dict:

@@ -78,14 +78,18 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 def cmd_select(args: argparse.Namespace) -> None:
     with _open(args) as p:
-        cells = p.select(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off)
-    _emit(args, {"cells": cells}, lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
+        cells = p.select(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off,
+                         quantile=args.quantile)
+        res: dict = {"cells": cells}
+        if args.quantile is not None:  # analysis.md §5: state each cell's resulting threshold
+            res["thresholds"] = {str(c): t for c, t in p.quantile_thresholds(args.source, args.quantile, cells).items()}
+    _emit(args, res, lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
 
 
 def cmd_match(args: argparse.Namespace) -> None:
     with _open(args) as p:
         res = p.match(args.source, _int_list(args.cells), args.threshold, args.constrain_left,
-                      args.constrain_right, args.length, args.limit, args.pool)
+                      args.constrain_right, args.length, args.limit, args.pool, quantile=args.quantile)
 
     def text(r: dict) -> str:
         head = f"{r['candidates']} candidates"
@@ -133,6 +137,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _threshold_or_quantile(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--threshold", type=_number)
+    g.add_argument("--quantile", type=_number, help="on at each cell's own q-quantile (0 < q < 1)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="lstmvis-db", description="LSTMVis select / match / align over DuckDB.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -160,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True)
     p.add_argument("--start", required=True, type=int)
     p.add_argument("--end", required=True, type=int)
-    p.add_argument("--threshold", required=True, type=_number)
+    _threshold_or_quantile(p)
     p.add_argument("--left-off", type=int, default=1)
     p.add_argument("--right-off", type=int, default=0)
 
@@ -168,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_json(p)
     p.add_argument("--source", required=True)
     p.add_argument("--cells", required=True, help="comma-separated cell ids")
-    p.add_argument("--threshold", required=True, type=_number)
+    _threshold_or_quantile(p)
     p.add_argument("--constrain-left", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--constrain-right", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("--length", type=int, default=0, help="phrase length filter (0 = any)")

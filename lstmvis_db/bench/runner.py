@@ -123,6 +123,9 @@ def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print) -> 
                     row[f"{mode}_ms"] = None
                     row[f"{mode}_error"] = str(e)
             res["matches"].append(row)
+    from lstmvis_db.bench import cells_bench  # cell statistics (analysis.md §4-6)
+
+    res["cell_stats"] = cells_bench.run(db, patterns, n, repeat, log)
     res["peak_rss_mb"] = _peak_mb()
     log("numpy yardstick ...")
     with h5py.File(h5, "r") as f:
@@ -169,7 +172,9 @@ def markdown(res: dict) -> str:
                 errors.setdefault((mode, m[f"{mode}_error"]), m["name"])
     for (mode, err), name in errors.items():
         lines.append(f"\nOriginal {mode} mode ('fails' above; first on '{name}'): {err}")
-    return "\n".join(lines)
+    from lstmvis_db.bench import cells_bench
+
+    return "\n".join(lines) + cells_bench.markdown(res)
 
 
 def command(args: argparse.Namespace) -> None:
