@@ -108,6 +108,12 @@ class Project:
         where = Filter.of(docs=docs, range=range, track=track, label=label, spans=spans)
         return dict(coactivation(self.catalog, source, cells, threshold, quantile, lag, limit, where))
 
+    def explain(self, source: str, cells, threshold: float | None = None, quantile: float | None = None,
+                tracks: list[str] | None = None, max_terms: int = 3, beam: int = 5, shifts: bool = True) -> dict:
+        from lstmvis_db.analysis.formula import explain
+
+        return dict(explain(self.catalog, source, cells, threshold, quantile, tracks, max_terms, beam, shifts))
+
     # views' helpers --------------------------------------------------------------------
     @property
     def sources(self) -> list[str]:

@@ -1,5 +1,5 @@
 """CLI sub-commands of the cell statistics (analysis.md §8): ``cells``, ``profile``,
-``coactivation``.  Light at import (argparse only); each handler imports the heavy code."""
+``coactivation``, ``explain``.  Light at import (argparse only); each handler imports the heavy code."""
 
 from __future__ import annotations
 
@@ -112,6 +112,23 @@ def _cmd_coactivation(args: argparse.Namespace) -> None:
     _print(args, res, lines)
 
 
+def _cmd_explain(args: argparse.Namespace) -> None:
+    from lstmvis_db.api import open as open_project
+
+    tracks = [t for t in args.tracks.split(",") if t] if args.tracks else None
+    with open_project(args.db) as p:
+        res = p.explain(args.source, _ints(args.cells), threshold=args.threshold, quantile=args.quantile,
+                        tracks=tracks, max_terms=args.terms, beam=args.beam, shifts=args.shifts)
+
+    def lines(r: dict) -> list[str]:
+        rows = [r["best"], *r["alternatives"]] if r["best"] else []
+        return [f"{r['target']} positions with every cell on; {r['primitives']} primitives"] + [
+            f"IoU {x['iou']:.4f}  precision {x['precision']:.4f}  recall {x['recall']:.4f}  {x['formula']}"
+            for x in rows]
+
+    _print(args, res, lines)
+
+
 def _db_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -146,6 +163,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--docs", type=_ints, default=None, help="filter: comma-separated documents")
     p.add_argument("--range", type=_range, default=None, help="filter: positions A:B inclusive")
     p.set_defaults(handler=_cmd_coactivation)
+
+    p = sub.add_parser("explain", help="the label formula (<= 3 terms) that best matches the cells' on-set")
+    _db_json(p)
+    p.add_argument("--source", required=True)
+    p.add_argument("--cells", required=True, help="comma-separated cells (their joint on-set is explained)")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--threshold", type=_number, default=None)
+    g.add_argument("--quantile", type=_number, default=None, help="on at each cell's own q-quantile")
+    p.add_argument("--tracks", default=None, help="comma-separated categorical tracks (default: all)")
+    p.add_argument("--terms", type=int, default=3, help="at most this many label primitives (1-3)")
+    p.add_argument("--beam", type=int, default=5)
+    p.add_argument("--shifts", action=argparse.BooleanOptionalAction, default=True,
+                   help="also primitives at the previous / next position")
+    p.set_defaults(handler=_cmd_explain)
 
     p = sub.add_parser("cells", help="rank cells by how well they track a label (selectivity)")
     _db_json(p)

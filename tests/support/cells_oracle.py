@@ -164,3 +164,28 @@ def _lift_pmi_phi(xa: list[bool], xb: list[bool]):
     den = math.sqrt(pa * (1 - pa) * pb * (1 - pb))
     phi = (pab - pa * pb) / den if den > 0 else None
     return lift, pmi, phi
+
+
+# --------------------------------------------------------------------------- formulas
+
+
+def primitive(labels: list[str | None], docs: list[tuple[int, int]], label: str, shift: int) -> list[bool]:
+    """label at pos + shift, false when pos + shift is outside pos's document."""
+    out = []
+    for first, last in docs:
+        for p in range(first, last + 1):
+            q = p + shift
+            out.append(first <= q <= last and labels[q] == label)
+    return out
+
+
+def combine(f: list[bool], g: list[bool], op: str) -> list[bool]:
+    return {"AND": [a and b for a, b in zip(f, g)], "OR": [a or b for a, b in zip(f, g)],
+            "AND NOT": [a and not b for a, b in zip(f, g)], "OR NOT": [a or not b for a, b in zip(f, g)]}[op]
+
+
+def iou_pr(f: list[bool], target: list[bool]) -> tuple[float, float, float]:
+    inter = sum(1 for a, b in zip(f, target) if a and b)
+    union = sum(1 for a, b in zip(f, target) if a or b)
+    size, n_t = sum(f), sum(target)
+    return (inter / union if union else 0.0, inter / size if size else 0.0, inter / n_t if n_t else 0.0)
