@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-import lstmvis_db
 from lstmvis_db import views
 from lstmvis_db.views import ViewState, cell_charts
 
@@ -21,7 +20,8 @@ from .resources import open_project
 from .view_state import state
 from .widgets import chart, run_safely, select_link
 
-CELL_KEYS = ("cell", "rtrack", "rlabel")
+CELL_KEYS = ("view", "cell", "rtrack", "rlabel")
+VIEWS = {"profile": "Profile", "ranking": "Cells that track a label", "formula": "Explain by a formula"}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -42,6 +42,11 @@ def coactivation(path: str, source: str, cells: tuple[int, ...], threshold: floa
     return open_project(path).coactivation(source, list(cells), threshold=threshold, lag=lag, limit=200)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def explanation(path: str, source: str, cells: tuple[int, ...], threshold: float, beam: int) -> dict:
+    return open_project(path).explain(source, list(cells), threshold=threshold, beam=beam)
+
+
 def _page_query(s: ViewState, source: str | None = None, **extra: object) -> str:
     v = ViewState(project=s.project, source=source or s.source, pos=s.pos, threshold=s.threshold, brush=s.brush,
                   pad_left=s.pad_left, pad_right=s.pad_right, width=s.width, cw=s.cw, tracks=list(s.tracks))
@@ -55,7 +60,14 @@ def cell_link(s: ViewState, cell: int, source: str | None = None) -> str:
 
 def label_link(s: ViewState, track: str, label: str) -> str:
     """URL of the Cell page's ranking of the cells that track ``label`` of ``track``."""
-    return "./Cell?" + _page_query(s, rtrack=track, rlabel=label)
+    return "./Cell?" + _page_query(s, view="ranking", rtrack=track, rlabel=label)
+
+
+def formula_link(s: ViewState) -> str:
+    """URL of the Cell page explaining the query cells by a formula."""
+    q = s.query_cells()
+    return "./Cell?" + _page_query(s, view="formula", formula="query", cell=q[0] if q else 0,
+                                   cells=",".join(map(str, q)))
 
 
 def sync_cell_url(extra: dict[str, object]) -> None:
@@ -219,16 +231,71 @@ def coactivation_section(path: str, cells: list[int], key: str = "co") -> None:
     st.dataframe(pd.DataFrame(strongest)[["a", "b", "lift", "pmi", "phi", "p_ab"]], hide_index=True, height=240)
 
 
+def formula_section(path: str, cell: int) -> None:
+    """The label formula (<= 3 terms) that best matches the on-set of the chosen cells."""
+    s = state()
+    n_cells = info(path)["n_cells"][s.source]
+    picked = []
+    if _param("formula") == "query" and _param("cells"):
+        picked = sorted({int(x) for x in str(_param("cells")).split(",") if x.strip().isdigit()
+                         and int(x) < n_cells})
+    default = picked or [cell]
+    c1, c2 = st.columns([4, 1])
+    if "w_formula_cells" not in st.session_state:
+        st.session_state["w_formula_cells"] = default
+    cells = c1.multiselect("Cells (their joint on-set: every one on)", list(range(n_cells)), key="w_formula_cells")
+    beam = int(c2.number_input("Beam", min_value=1, max_value=50, value=5, key="w_formula_beam"))
+    if not cells:
+        st.caption("Choose at least one cell.")
+        return
+    res = run_safely(explanation, path, s.source, tuple(sorted(cells)), float(s.threshold), beam)
+    if res is None:
+        return
+    if res["best"] is None:
+        st.info(f"No position has every chosen cell on at ≥ {s.threshold:.3f}.")
+        return
+    b = res["best"]
+    st.markdown(f"**{b['formula']}**")
+    m = st.columns(3)
+    m[0].metric("IoU", f"{b['iou']:.3f}")
+    m[1].metric("Precision", f"{b['precision']:.3f}")
+    m[2].metric("Recall", f"{b['recall']:.3f}")
+    st.caption(f"{res['target']:,} positions with every cell on at ≥ {s.threshold:.3f}; beam search over "
+               f"{res['primitives']} primitives (label of a categorical track at the position or shifted "
+               "by ±1, written track[+1]); Mu and Andreas 2020.")
+    alt_rows = [{"formula": a["formula"], "iou": a["iou"], "precision": a["precision"], "recall": a["recall"]}
+                for a in res["alternatives"]]
+    if alt_rows:
+        st.dataframe(pd.DataFrame(alt_rows), hide_index=True)
+
+
 def render(path: str) -> None:
     s = state()
     inf = info(path)
     st.markdown(f"#### Cell · {inf['name']} · `{s.source}`")
-    tab1, tab2 = st.tabs(["Profile", "Cells that track a label"])
-    with tab1:
+    # one view at a time (only the chosen one is computed); a label link opens the ranking
+    if "w_cell_view" not in st.session_state:
+        wanted = _param("view") or ("ranking" if _param("rtrack") else "profile")
+        st.session_state["w_cell_view"] = wanted if wanted in VIEWS else "profile"
+    view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, key="w_cell_view",
+                                label_visibility="collapsed") or "profile"
+    track = label = None
+    cell = int(st.session_state.get("w_cell", _param("cell") or 0))
+    if view == "profile":
         cell = profile_section(path)
-    with tab2:
+    elif view == "ranking":
         track, label = ranking_section(path)
-    sync_cell_url({"cell": cell, "rtrack": track, "rlabel": label})
+    else:
+        cell = _cell_only(path)
+        formula_section(path, cell)
+    extra = {"formula": _param("formula"), "cells": _param("cells")} if view == "formula" else {}
+    sync_cell_url({**extra, "view": view, "cell": cell, "rtrack": track or _param("rtrack"), "rlabel": label or _param("rlabel")})
 
 
-__all__ = ["CELL_KEYS", "cell_link", "coactivation_section", "label_link", "lstmvis_db", "render"]
+def _cell_only(path: str) -> int:
+    c0, _ = st.columns([1, 2])
+    with c0:
+        return cell_number(path)
+
+
+__all__ = ["CELL_KEYS", "cell_link", "coactivation_section", "formula_link", "label_link", "render"]

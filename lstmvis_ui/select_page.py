@@ -166,10 +166,11 @@ def cell_chips(cells: list[int]) -> None:
 
 def cell_links(cells: list[int]) -> None:
     """Each selected cell as a link to its profile on the Cell page."""
-    from .cell_page import cell_link
+    from .cell_page import cell_link, formula_link
 
     s = state()
-    st.markdown("Profiles: " + " · ".join(f"[{c}]({cell_link(s, c)})" for c in cells[:60]),
+    st.markdown("Profiles: " + " · ".join(f"[{c}]({cell_link(s, c)})" for c in cells[:60])
+                + f" · [explain the query cells by a formula]({formula_link(s)})",
                 help="open a cell's profile: its distribution, on-rate per label and top contexts")
 
 
