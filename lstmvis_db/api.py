@@ -114,6 +114,12 @@ class Project:
 
         return dict(explain(self.catalog, source, cells, threshold, quantile, tracks, max_terms, beam, shifts))
 
+    def value_distribution(self, source: str, cells, quantile: float = 0.9, bins: int = 40) -> dict:
+        """Threshold guidance: the values of ``cells`` (one histogram) and each one's q-quantile."""
+        from lstmvis_db.analysis.profile import distribution
+
+        return dict(distribution(self.catalog, source, cells, quantile, bins))
+
     # views' helpers --------------------------------------------------------------------
     @property
     def sources(self) -> list[str]:

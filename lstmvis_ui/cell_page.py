@@ -156,14 +156,14 @@ def profile_section(path: str) -> int:
     left, right = st.columns([3, 2])
     with left:
         chart(cell_charts.value_histogram(prof["histogram"]["edges"], prof["histogram"]["counts"], s.threshold,
-                                          title=f"cell {cell} value"))
+                                          title=f"cell {cell} value"), width="content")
     with right:
         st.dataframe(pd.DataFrame({"quantile": list(prof["quantiles"]), "value": list(prof["quantiles"].values())}),
                      hide_index=True, height=250)
     rates = cell_charts.label_rates_frame(prof["by_label"])
     if len(rates):
         pick = st.selectbox("On-rate per label of", list(prof["by_label"]), key="w_cell_rates")
-        chart(cell_charts.label_rates(rates, pick))
+        chart(cell_charts.label_rates(rates, pick), width="content")
     link = st.column_config.LinkColumn("open", display_text="in Select")
     t1, t2 = st.columns(2)
     t1.markdown(f"**Top {len(prof['top'])}** (largest values, gap {gap})")
@@ -205,6 +205,8 @@ def ranking_section(path: str) -> tuple[str | None, str | None]:
                + (f"q = {quantile} per cell" if use_q else f"{s.threshold:.3f}") + ".")
     cols = ["profile", "source", "cell", stat, "control_stat", "selectivity", "auroc", "control_auroc", "mean_diff",
             "precision", "recall", "iou", "threshold"]
+    if stat == "auroc":
+        cols.remove("control_auroc")
     st.dataframe(df[list(dict.fromkeys(cols))], hide_index=True, height=360, column_config={
         "profile": st.column_config.LinkColumn("profile", display_text="open"),
         "control_stat": st.column_config.NumberColumn(f"control {stat}", format="%.4f")})

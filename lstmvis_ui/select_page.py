@@ -191,3 +191,35 @@ def coactivation_toggle(path: str) -> None:
 
     if st.toggle("Co-activation of the query cells", key="w_select_co"):
         coactivation_section(path, state().query_cells(), key="select_co")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _distribution(path: str, source: str, cells: tuple[int, ...], quantile: float) -> dict:
+    from .resources import open_project
+
+    return open_project(path).value_distribution(source, list(cells), quantile)
+
+
+def threshold_guidance(path: str) -> None:
+    """Beside the threshold control: the value distribution of the query cells, the threshold
+    on it, and each cell's own q-quantile (what a per-cell quantile threshold would be)."""
+    from lstmvis_db.views import cell_charts
+
+    from .widgets import chart
+
+    s = state()
+    q = s.query_cells()
+    with st.sidebar.expander("Threshold guidance", expanded=bool(q)):
+        if not q:
+            st.caption("Select cells to see their values here.")
+            return
+        level = st.slider("per-cell quantile q", 0.5, 0.999, 0.9, 0.001, key="w_guide_q", format="%.3f")
+        d = run_safely(_distribution, path, s.source, tuple(q[:64]), float(level))
+        if d is None:
+            return
+        chart(cell_charts.value_histogram(d["histogram"]["edges"], d["histogram"]["counts"], s.threshold, width=230,
+                                          height=110, title=f"values of {len(d['cells'])} query cells"),
+              width="content")
+        rows = [{"cell": int(c), "Q(q)": t} for c, t in d["thresholds"].items()]
+        st.caption(f"Each cell's own {level:g}-quantile (the threshold `--quantile {level:g}` would use):")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(240, 38 + 35 * len(rows)))

@@ -121,3 +121,32 @@ def profile(cat: Catalog, source: str, cell: int, threshold: float | None = None
         by_label=_by_label(cat, pos, on) if t is not None else {},
         top=ctx[0], bottom=ctx[1],
     )
+
+
+class Distribution(TypedDict):
+    source: str
+    cells: list[int]
+    histogram: Histogram
+    quantile: float
+    thresholds: dict[str, float]
+
+
+def distribution(cat: Catalog, source: str, cells: object, quantile: float = 0.9, bins: int = 40) -> Distribution:
+    """Threshold guidance: one histogram of all values of ``cells`` over the corpus (shared
+    edges) and each cell's own ``quantile`` (DuckDB quantile_cont), the per-cell threshold."""
+    from lstmvis_db.analysis.selectivity import check_quantile
+
+    info = cat.source(source)
+    sel = queries.check_cells(info, cells)
+    q = check_quantile(quantile)
+    if int(bins) != bins or bins < 1:
+        raise QueryError(f"bins must be an integer >= 1, got {bins!r}")
+    if len(sel) == 0:
+        return Distribution(source=source, cells=[], histogram=Histogram(edges=[], counts=[]), quantile=q,
+                            thresholds={})
+    vals = _labels.exact_columns(cat, info, sel).astype(np.float64)
+    counts, edges = np.histogram(vals, bins=int(bins), range=(float(vals.min()), float(vals.max())))
+    srt = np.sort(vals, axis=0)
+    return Distribution(source=source, cells=[int(c) for c in sel],
+                        histogram=Histogram(edges=[float(e) for e in edges], counts=[int(x) for x in counts]),
+                        quantile=q, thresholds={str(int(c)): quantile_cont(srt[:, i], q) for i, c in enumerate(sel)})

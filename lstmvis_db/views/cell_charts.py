@@ -49,7 +49,7 @@ def label_rates(df: pd.DataFrame, track: str, width: int = 420) -> alt.Chart:
         y=alt.Y("label:N", sort=list(part["label"]), title=track),
         x=alt.X("on_rate:Q", title="on-rate", scale=alt.Scale(domain=[0, 1])),
         tooltip=["label:N", alt.Tooltip("on_rate:Q", format=".3f")],
-    ).properties(width=width, height=max(40, 16 * len(part)))
+    ).properties(width=width, height=alt.Step(18))
 
 
 def coactivation_heatmap(pairs: Sequence[Mapping], field: str = "phi", size: int = 22) -> alt.Chart:

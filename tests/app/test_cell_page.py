@@ -122,3 +122,16 @@ def test_select_links_and_coactivation(project_path):
         want = p.coactivation(SRC, cells[:20], threshold=0.3, limit=200)
     got = at.dataframe[-1].value
     assert got[["a", "b"]].values.tolist()[:5] == [[r["a"], r["b"]] for r in want["pairs"][:5]]
+
+
+def test_threshold_guidance_on_select(project_path):
+    with lstmvis_db.open(project_path) as p:
+        meta = p.meta()
+        a, b = int(meta["suggest_start"]), int(meta["suggest_end"])
+        cells = p.select(SRC, a, b, 0.3)
+        want = p.value_distribution(SRC, cells, 0.9) if cells else None
+    at = app("pages/1_Select.py", project=project_path.stem, source=SRC, brush=f"{a},{b}", threshold="0.3")
+    if not cells:
+        return
+    table = next(df.value for df in at.dataframe if "Q(q)" in df.value.columns)
+    assert table["Q(q)"].tolist() == [want["thresholds"][str(c)] for c in cells]

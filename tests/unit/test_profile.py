@@ -101,3 +101,13 @@ def test_cli(corpus, capsys, tmp_path):
     rc = main(["profile", "--db", str(corpus.path), "--source", "s", "--cell", "2", "--range", "9:3", "--json"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "range" in err
+
+
+def test_value_distribution_for_threshold_guidance(corpus):
+    with lstmvis_db.open(corpus.path) as p:
+        d = p.value_distribution("s", [3, 1], quantile=0.75, bins=12)
+        with pytest.raises(QueryError, match="quantile"):
+            p.value_distribution("s", [1], quantile=1)
+    assert d["cells"] == [1, 3] and sum(d["histogram"]["counts"]) == 2 * len(corpus.tokens)
+    for c in (1, 3):
+        assert d["thresholds"][str(c)] == duckdb_quantiles([float(x) for x in corpus.values[:, c]], [0.75])[0]
