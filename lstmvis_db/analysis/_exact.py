@@ -72,7 +72,8 @@ def _refine_buckets(bound: np.ndarray, pairs: np.ndarray, buckets: np.ndarray, t
     return buckets[order[:k]]
 
 
-def aurocs(q: np.ndarray, codes: np.ndarray, groups: np.ndarray, fetch, tol: float = 1e-4) -> np.ndarray:
+def aurocs(q: np.ndarray, codes: np.ndarray, groups: np.ndarray, fetch, tol: float = 1e-4,
+           fine: np.ndarray | None = None) -> np.ndarray:
     """AUROC of the values behind buckets ``q`` as a score for each target label (one vs rest).
 
     ``codes`` (K fine codes per position) and ``groups`` (K, M) 0/1: target m is the union of
@@ -80,9 +81,11 @@ def aurocs(q: np.ndarray, codes: np.ndarray, groups: np.ndarray, fetch, tol: flo
     tied (a tie counts one half); the pairs inside a bucket bound each target's error, and the
     buckets that carry most of it are re-ranked with the exact values ``fetch(index array into
     q) -> float64`` until every bound is <= ``tol``.  NaN for a target held by none or all.
+    ``fine``: the (LEVELS, K) histogram of (bucket, code) when the caller already has it.
     """
     n, k = len(q), groups.shape[0]
-    fine = np.bincount(q * k + codes, minlength=LEVELS * k).reshape(LEVELS, k)
+    if fine is None:
+        fine = np.bincount(q * k + codes, minlength=LEVELS * k).reshape(LEVELS, k)
     hist = fine @ groups
     tot = fine.sum(axis=1)
     n_m = hist.sum(axis=0).astype(np.float64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypedDict
 
 import numpy as np
@@ -54,6 +55,18 @@ class _Task:
     ctrl: np.ndarray  # control code per labelled position
     k_ctrl: int
 
+    @cached_property
+    def y_codes(self) -> np.ndarray:
+        return self.y.astype(np.int64)
+
+    @property
+    def ctrl_codes(self) -> np.ndarray:
+        return self.ctrl
+
+    @cached_property
+    def n_k(self) -> np.ndarray:
+        return np.bincount(self.ctrl, minlength=self.k_ctrl)
+
 
 def check_quantile(q: object) -> float:
     try:
@@ -88,7 +101,7 @@ def _task(cat: Catalog, track: str, label: str, seed: int) -> _Task:
     y = tr.codes[pos] == code
     if not y.any():
         raise QueryError(f"label {label!r} of track {track!r} occurs nowhere")
-    return _Task(pos, y, ctrl[pos], len(tr.labels))
+    return _Task(pos, y, ctrl[pos].astype(np.int64), len(tr.labels))
 
 
 def _mean_diffs(ex: _exact.Exact, task: _Task) -> tuple[np.ndarray, np.ndarray]:
@@ -136,17 +149,17 @@ def _best_control_iou(on: np.ndarray, n_k: np.ndarray) -> float | None:
 def _one_cell(q: np.ndarray, q_all_col: np.ndarray, cell: int, info: SourceInfo, task: _Task, t: float | None,
               qlevel: float | None, ex: _exact.Exact) -> dict:
     """The statistics of one cell (q: its buckets at the labelled positions)."""
-    y_codes = task.y.astype(np.int64)
-    n_k = np.bincount(task.ctrl, minlength=task.k_ctrl)
+    y_codes = task.y_codes
+    n_k = task.n_k
 
     def fetch(idx: np.ndarray) -> np.ndarray:
         return ex.at(cell, task.pos[idx])
 
     h2 = np.bincount(q * 2 + y_codes, minlength=2 * LEVELS).reshape(LEVELS, 2)
-    hk = np.bincount(q * task.k_ctrl + task.ctrl, minlength=task.k_ctrl * LEVELS).reshape(LEVELS, -1)
+    hk = np.bincount(q * task.k_ctrl + task.ctrl_codes, minlength=task.k_ctrl * LEVELS).reshape(LEVELS, -1)
     # the label and the control each refined on their own, so neither depends on the other
-    au = _num(_exact.aurocs(q, y_codes, np.array([[0.0], [1.0]]), fetch, TOL)[0])
-    ctrl_au = _exact.aurocs(q, task.ctrl.astype(np.int64), np.eye(task.k_ctrl), fetch, TOL)
+    au = _num(_exact.aurocs(q, y_codes, np.array([[0.0], [1.0]]), fetch, TOL, fine=h2)[0])
+    ctrl_au = _exact.aurocs(q, task.ctrl_codes, np.eye(task.k_ctrl), fetch, TOL, fine=hk)
     tc = t
     if qlevel is not None:
         tc = _exact.quantile(q_all_col, qlevel, lambda idx: ex.at(cell, idx))
