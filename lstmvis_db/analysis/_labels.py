@@ -97,31 +97,26 @@ def check_cell(info: SourceInfo, cell: object) -> int:
     return c
 
 
-def exact_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarray:
-    """Exact values (N, len(cells)) float32 of the given cells, in position order."""
-    n = cat.n_positions
-    out = np.empty((n, len(cells)), dtype=np.float32)
-    if len(cells) == 0:
+def _columns(cat: Catalog, query: str, width: int, dtype: type) -> np.ndarray:
+    """Rows of ``SELECT pos, col1, col2, ...`` placed by position: (N, width)."""
+    out: np.ndarray = np.empty((cat.n_positions, width), dtype=dtype)
+    if width == 0:
         return out
-    cols = ", ".join(f"v[{int(c) + 1}]" for c in cells)
     with cat.cursor() as cur:
-        tbl = cur.sql(f"SELECT pos, {cols} FROM _idx.rows_{info.sid}").fetchnumpy()
+        tbl = cur.sql(query).fetchnumpy()
     pos = np.asarray(tbl["pos"], dtype=np.int64)
     for i, name in enumerate(list(tbl)[1:]):
-        out[pos, i] = np.asarray(tbl[name], dtype=np.float32)
+        out[pos, i] = np.asarray(tbl[name], dtype=dtype)
     return out
+
+
+def exact_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarray:
+    """Exact values (N, len(cells)) float32 of the given cells, in position order."""
+    cols = ", ".join(f"v[{int(c) + 1}]" for c in cells)
+    return _columns(cat, f"SELECT pos, {cols} FROM _idx.rows_{info.sid}", len(cells), np.float32)
 
 
 def quantized_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarray:
     """14-bit bucket numbers (N, len(cells)) uint16 of the given cells, in position order."""
-    n = cat.n_positions
-    out = np.empty((n, len(cells)), dtype=np.uint16)
-    if len(cells) == 0:
-        return out
     cols = ", ".join(f"c{int(c)}" for c in cells)
-    with cat.cursor() as cur:
-        tbl = cur.sql(f"SELECT pos, {cols} FROM _idx.q_{info.sid}").fetchnumpy()
-    pos = np.asarray(tbl["pos"], dtype=np.int64)
-    for i, name in enumerate(list(tbl)[1:]):
-        out[pos, i] = np.asarray(tbl[name], dtype=np.uint16)
-    return out
+    return _columns(cat, f"SELECT pos, {cols} FROM _idx.q_{info.sid}", len(cells), np.uint16)

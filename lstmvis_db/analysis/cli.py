@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
+from lstmvis_db.cli import _number
 from lstmvis_db.errors import LstmvisError
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
 
 
 def _ints(text: str) -> list[int]:
@@ -134,6 +124,12 @@ def _db_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
+def _on_at(p: argparse.ArgumentParser, required: bool) -> None:
+    g = p.add_mutually_exclusive_group(required=required)
+    g.add_argument("--threshold", type=_number, default=None)
+    g.add_argument("--quantile", type=_number, default=None, help="on at each cell's own q-quantile")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``cells``, ``profile`` and ``coactivation`` on the CLI's sub-parsers."""
     p = sub.add_parser("profile", help="one cell's distribution, on-rates and top contexts under a filter")
@@ -155,9 +151,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _db_json(p)
     p.add_argument("--source", required=True)
     p.add_argument("--cells", required=True, help="comma-separated query cells")
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--threshold", type=_number, default=None)
-    g.add_argument("--quantile", type=_number, default=None, help="on at each cell's own q-quantile")
+    _on_at(p, required=True)
     p.add_argument("--lag", type=int, default=None, help="b on within (pos, pos+K] of the same document")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--docs", type=_ints, default=None, help="filter: comma-separated documents")
@@ -168,9 +162,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _db_json(p)
     p.add_argument("--source", required=True)
     p.add_argument("--cells", required=True, help="comma-separated cells (their joint on-set is explained)")
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--threshold", type=_number, default=None)
-    g.add_argument("--quantile", type=_number, default=None, help="on at each cell's own q-quantile")
+    _on_at(p, required=True)
     p.add_argument("--tracks", default=None, help="comma-separated categorical tracks (default: all)")
     p.add_argument("--terms", type=int, default=3, help="at most this many label primitives (1-3)")
     p.add_argument("--beam", type=int, default=5)
@@ -183,9 +175,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", required=True, help="a source, or 'all'")
     p.add_argument("--track", required=True, help="a categorical track")
     p.add_argument("--label", required=True)
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--threshold", type=_number, default=None)
-    g.add_argument("--quantile", type=_number, default=None, help="on at each cell's own q-quantile")
+    _on_at(p, required=False)
     p.add_argument("--stat", choices=["auroc", "mean_diff", "iou"], default="auroc")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--control-seed", type=int, default=0, help="seed of the token-type control task")

@@ -62,6 +62,10 @@ class _Prim:
         return f"{self.track}{where} = {self.label}"
 
 
+_Terms = list[tuple[str | None, "_Prim"]]
+_State = tuple[float, _Terms, int, int]  # (IoU, terms, |F and T|, |F|)
+
+
 def _pack(x: np.ndarray) -> np.ndarray:
     b = np.packbits(x, bitorder="little")
     pad = (-len(b)) % 8
@@ -149,12 +153,12 @@ def explain(cat: Catalog, source: str, cells: object, threshold: float | None = 
     if int(beam) != beam or beam < 1:
         raise QueryError(f"beam must be an integer >= 1, got {beam!r}")
     names = _labels.categorical_names(cat) if tracks is None else list(tracks)
-    for t in names:
-        _labels.check_track(cat, t)
+    for name in names:
+        _labels.check_track(cat, name)
     if not names:
         raise QueryError("the project has no categorical track to explain with")
     t = cell_thresholds(cat, info, sel, threshold, quantile)
-    on = on_matrix(cat, info, sel, t).all(axis=1)
+    on = np.asarray(on_matrix(cat, info, sel, t).all(axis=1))
     target = _pack(on)
     n_target = int(on.sum())
     valid = _pack(np.ones(cat.n_positions, dtype=bool))
@@ -169,16 +173,16 @@ def explain(cat: Catalog, source: str, cells: object, threshold: float | None = 
     nb = np.bitwise_count(B).sum(axis=1, dtype=np.int64)
     nbt = np.bitwise_count(B & target).sum(axis=1, dtype=np.int64)
     # a state: (iou, terms, inter, size); the beam keeps the best ``beam`` of each level
-    level = [(_iou(int(nbt[j]), int(nb[j]), n_target), [(None, prims[j])], int(nbt[j]), int(nb[j]))
+    level: list[_State] = [(_iou(int(nbt[j]), int(nb[j]), n_target), [(None, prims[j])], int(nbt[j]), int(nb[j]))
              for j in range(len(prims))]
     found = list(level)
     for _ in range(int(max_terms) - 1):
         level.sort(key=lambda st: (-st[0], _key(st[1])))
-        nxt = []
+        nxt: list[_State] = []
         for _iou0, terms, _i, _s in level[: int(beam)]:
             f = bits[prims.index(terms[0][1])]
             for op, p in terms[1:]:
-                f = _combine(f, bits[prims.index(p)], op, valid)
+                f = _combine(f, bits[prims.index(p)], str(op), valid)
             used = {prims.index(p) for _, p in terms}
             for op, (inter, size) in _extensions(f, B, target, n, nb, nbt, n_target).items():
                 union = size + n_target - inter
