@@ -228,9 +228,12 @@ def coactivation_section(path: str, cells: list[int], key: str = "co") -> None:
     field = st.radio("Colour", ["phi", "pmi", "lift"], horizontal=True, key=f"w_{key}_field")
     pairs = res["pairs"]
     inside = [p for p in pairs if p["b"] in set(cells)]
-    strongest = pairs[:30]
-    chart(cell_charts.coactivation_heatmap(inside + [p for p in strongest if p not in inside], field))
-    st.dataframe(pd.DataFrame(strongest)[["a", "b", "lift", "pmi", "phi", "p_ab"]], hide_index=True, height=240)
+    # the heatmap: the query cells with each other and the 30 partners of largest |phi|
+    partners = sorted((p for p in pairs if p["phi"] is not None), key=lambda p: -abs(p["phi"]))[:30]
+    chart(cell_charts.coactivation_heatmap(inside + [p for p in partners if p not in inside], field), width="content")
+    st.caption("Pairs by lift (analysis.md §6); the heatmap shows the query cells with each other and their 30 "
+               "partners of largest |phi|.")
+    st.dataframe(pd.DataFrame(pairs[:200])[["a", "b", "lift", "pmi", "phi", "p_ab"]], hide_index=True, height=240)
 
 
 def formula_section(path: str, cell: int) -> None:

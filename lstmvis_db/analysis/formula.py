@@ -193,7 +193,15 @@ def explain(cat: Catalog, source: str, cells: object, threshold: float | None = 
         level = nxt
         found += nxt
     found.sort(key=lambda st: (-st[0], len(st[1]), _key(st[1])))
-    top = [_explanation(st[1], st[2], st[3], n_target) for st in found[:5]]
+    top: list[Explanation] = []
+    seen: set[tuple] = set()
+    for st in found:  # a mirror (p OR q / q OR p) adds nothing: keep the first of each
+        key = (st[2], st[3], frozenset(p for _, p in st[1]), tuple(sorted(str(op) for op, _ in st[1])))
+        if key not in seen:
+            seen.add(key)
+            top.append(_explanation(st[1], st[2], st[3], n_target))
+        if len(top) == 5:
+            break
     base["best"], base["alternatives"] = top[0], top[1:]
     return base
 

@@ -62,8 +62,8 @@ def coactivation_heatmap(pairs: Sequence[Mapping], field: str = "phi", size: int
     return alt.Chart(df).mark_rect().encode(
         x=alt.X("b:O", title="cell", sort=cols),
         y=alt.Y("a:O", title="query cell"),
-        color=alt.Color(f"{field}:Q", scale=alt.Scale(scheme="redblue", reverse=True, domainMid=0)
+        color=alt.Color(f"{field}:Q", scale=alt.Scale(scheme="blueorange", domainMid=0)
                         if field != "lift" else alt.Scale(scheme="blues"), title=field),
         tooltip=["a:O", "b:O", alt.Tooltip("lift:Q", format=".3f"), alt.Tooltip("pmi:Q", format=".3f"),
                  alt.Tooltip("phi:Q", format=".3f")],
-    ).properties(width=max(120, size * len(cols)), height=max(40, size * df["a"].nunique()))
+    ).properties(width=alt.Step(size), height=alt.Step(size))
