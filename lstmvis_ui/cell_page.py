@@ -194,8 +194,9 @@ def ranking_section(path: str) -> tuple[str | None, str | None]:
     scope = c[3].selectbox("Sources", ["this source", "all sources"], key="w_rank_scope")
     use_q = c[4].toggle("per-cell quantile", key="w_rank_useq", help="on at each cell's own q-quantile")
     quantile = st.slider("q", 0.5, 0.999, 0.9, 0.001, key="w_rank_q") if use_q else None
-    res = run_safely(ranking, path, s.source if scope == "this source" else "all", track, label,
-                     None if use_q else float(s.threshold), quantile, stat)
+    with st.spinner(f"ranking every cell for {track} = {label} (exact AUROC, control task) ..."):
+        res = run_safely(ranking, path, s.source if scope == "this source" else "all", track, label,
+                         None if use_q else float(s.threshold), quantile, stat)
     if res is None:
         return track, label
     df = pd.DataFrame(res["cells"])
