@@ -201,15 +201,16 @@ def _distribution(path: str, source: str, cells: tuple[int, ...], quantile: floa
 
 
 def threshold_guidance(path: str) -> None:
-    """Beside the threshold control: the value distribution of the query cells, the threshold
-    on it, and each cell's own q-quantile (what a per-cell quantile threshold would be)."""
+    """Beside the hypothesis: the value distribution of the query cells, the threshold on it,
+    and each cell's own q-quantile (what a per-cell quantile threshold would be).  In the main
+    area, after the Select chart (the sidebar holds the threshold control itself)."""
     from lstmvis_db.views import cell_charts
 
     from .widgets import chart
 
     s = state()
     q = s.query_cells()
-    with st.sidebar.expander("Threshold guidance", expanded=bool(q)):
+    with st.expander("Threshold guidance: the query cells' values", expanded=bool(q)):
         if not q:
             st.caption("Select cells to see their values here.")
             return
@@ -217,7 +218,7 @@ def threshold_guidance(path: str) -> None:
         d = run_safely(_distribution, path, s.source, tuple(q[:64]), float(level))
         if d is None:
             return
-        chart(cell_charts.value_histogram(d["histogram"]["edges"], d["histogram"]["counts"], s.threshold, width=230,
+        chart(cell_charts.value_histogram(d["histogram"]["edges"], d["histogram"]["counts"], s.threshold, width=300,
                                           height=110, title=f"values of {len(d['cells'])} query cells"),
               width="content")
         rows = [{"cell": int(c), "Q(q)": t} for c, t in d["thresholds"].items()]

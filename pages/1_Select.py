@@ -44,7 +44,7 @@ with right:
     c3.metric("Query cells", len(q))
     if q:
         ui.page_link("match", f"Match these {len(q)} cells →", icon=":material/manage_search:")
-select_page.threshold_guidance(path)
+    select_page.threshold_guidance(path)
 select_page.label_links(path)
 select_page.coactivation_toggle(path)
 ui.sync_url()
