@@ -27,8 +27,20 @@ class Exact:
         self.cat, self.info = cat, info
         n = cat.n_positions
         self.full: np.ndarray | None = None
+        self._cols: dict[int, int] = {}  # cell -> column of ``_chunk`` (prefetched exact columns)
+        self._chunk: np.ndarray | None = None
         if n * info.n_cells <= _IN_MEMORY:
             self.full = queries.window(cat, info.source, 0, n - 1)
+
+    def prefetch(self, cells: np.ndarray) -> None:
+        """Read the exact columns of ``cells`` in one scan (for a large source whose rows are
+        not in memory), so refinements of these cells need no row look-ups."""
+        if self.full is not None:
+            return
+        from lstmvis_db.analysis._labels import exact_columns
+
+        self._chunk = exact_columns(self.cat, self.info, cells)
+        self._cols = {int(c): i for i, c in enumerate(cells)}
 
     def at(self, cell: int, positions: np.ndarray) -> np.ndarray:
         """Values (float64) of ``cell`` at sorted positions."""
@@ -36,6 +48,8 @@ class Exact:
             return np.zeros(0)
         if self.full is not None:
             return self.full[positions, cell].astype(np.float64)
+        if self._chunk is not None and cell in self._cols:
+            return self._chunk[positions, self._cols[cell]].astype(np.float64)
         return queries.rows_at(self.cat, self.info.source, positions)[:, cell].astype(np.float64)
 
     def blocks(self):

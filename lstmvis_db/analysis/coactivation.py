@@ -50,6 +50,7 @@ def cell_thresholds(cat: Catalog, info: SourceInfo, cells: np.ndarray, threshold
     for a in range(0, len(cells), _CHUNK):
         chunk = cells[a:a + _CHUNK]
         q = _labels.quantized_columns(cat, info, chunk).astype(np.int64)
+        ex.prefetch(chunk)
         for i, c in enumerate(chunk.tolist()):
             out[a + i] = _exact.quantile(q[:, i], qlevel, lambda idx, c=c: ex.at(c, idx))
     return out

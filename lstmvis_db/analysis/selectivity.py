@@ -182,6 +182,7 @@ def source_rows(cat: Catalog, info: SourceInfo, task: _Task, stat: str, t: float
     for a in range(0, info.n_cells, _CHUNK):
         chunk = np.arange(a, min(info.n_cells, a + _CHUNK))
         q_all = _labels.quantized_columns(cat, info, chunk).astype(np.int64)
+        ex.prefetch(chunk)
         for i, cell in enumerate(chunk.tolist()):
             r = _one_cell(q_all[task.pos, i], q_all[:, i], cell, info, task, t, qlevel, ex)
             control = {"auroc": r["control_auroc"], "mean_diff": _num(ctrl_md[cell]), "iou": r["control_iou"]}[stat]

@@ -125,3 +125,17 @@ def test_parens_depth_cells_rank_first(tmp_path):
     top = res["cells"][0]
     assert top["auroc"] > 0.99 and top["selectivity"] > 0.2
     assert top["source"].startswith("layer2")
+
+
+def test_sources_too_large_for_memory_give_the_same_answers(corpus, monkeypatch):
+    """Large sources read exact columns per chunk (and rows on demand) instead of the matrix."""
+    from lstmvis_db.analysis import _exact
+
+    with lstmvis_db.open(corpus.path) as p:
+        small = [p.cells("s", "tag", "A", threshold=0.3), p.cells("s", "tag", "B", quantile=0.7),
+                 p.coactivation("s", [0, 2], quantile=0.6, lag=2)]
+    monkeypatch.setattr(_exact, "_IN_MEMORY", 0)
+    with lstmvis_db.open(corpus.path) as p:
+        large = [p.cells("s", "tag", "A", threshold=0.3), p.cells("s", "tag", "B", quantile=0.7),
+                 p.coactivation("s", [0, 2], quantile=0.6, lag=2)]
+    assert large == small
