@@ -9,6 +9,7 @@ from typing import TypedDict
 
 import numpy as np
 
+from lstmvis_db import queries
 from lstmvis_db.analysis import _exact, _labels
 from lstmvis_db.analysis.positions import Filter
 from lstmvis_db.errors import QueryError
@@ -59,23 +60,30 @@ def cell_thresholds(cat: Catalog, info: SourceInfo, cells: np.ndarray, threshold
 def on_matrix(cat: Catalog, info: SourceInfo, cells: np.ndarray, thresholds: np.ndarray,
               ex: _exact.Exact | None = None) -> np.ndarray:
     """Exact on-indicators (N, len(cells)): value >= the cell's threshold.  The index decides
-    every value outside the threshold's bucket; values inside it are compared exactly."""
+    every value outside the threshold's bucket; values inside it are compared exactly (one
+    row look-up per chunk of cells for all of the chunk's ambiguous positions)."""
     ex = ex or _exact.Exact(cat, info)
     out = np.empty((cat.n_positions, len(cells)), dtype=bool)
     for a in range(0, len(cells), _CHUNK):
         chunk = cells[a:a + _CHUNK]
         q = _labels.quantized_columns(cat, info, chunk)
+        ambiguous: list[tuple[int, int, np.ndarray]] = []
         for i, c in enumerate(chunk.tolist()):
-            t = float(thresholds[a + i])
-            j, exact = info.quant.threshold_bucket(t)
+            j, exact = info.quant.threshold_bucket(float(thresholds[a + i]))
             if j < 0 or j >= LEVELS:
                 out[:, a + i] = j < 0
                 continue
             col = q[:, i]
             out[:, a + i] = col >= j if exact else col > j
             if not exact:
-                amb = np.flatnonzero(col == j)
-                out[amb, a + i] = ex.at(c, amb) >= np.float64(t)
+                ambiguous.append((i, c, np.flatnonzero(col == j)))
+        if not ambiguous:
+            continue
+        union = np.unique(np.concatenate([amb for _, _, amb in ambiguous]))
+        rows = ex.full[union] if ex.full is not None else queries.rows_at(cat, info.source, union)
+        for i, c, amb in ambiguous:
+            vals = rows[np.searchsorted(union, amb), c].astype(np.float64)
+            out[amb, a + i] = vals >= np.float64(thresholds[a + i])
     return out
 
 
