@@ -98,16 +98,17 @@ def check_cell(info: SourceInfo, cell: object) -> int:
 
 
 def _columns(cat: Catalog, query: str, width: int, dtype: type) -> np.ndarray:
-    """Rows of ``SELECT pos, col1, col2, ...`` placed by position: (N, width)."""
-    out: np.ndarray = np.empty((cat.n_positions, width), dtype=dtype)
+    """Rows of ``SELECT pos, col1, col2, ...`` placed by position: (N, width), column-major
+    (each cell's column contiguous: the statistics work one cell at a time)."""
+    out: np.ndarray = np.empty((width, cat.n_positions), dtype=dtype)
     if width == 0:
-        return out
+        return out.T
     with cat.cursor() as cur:
         tbl = cur.sql(query).fetchnumpy()
     pos = np.asarray(tbl["pos"], dtype=np.int64)
     for i, name in enumerate(list(tbl)[1:]):
-        out[pos, i] = np.asarray(tbl[name], dtype=dtype)
-    return out
+        out[i, pos] = np.asarray(tbl[name], dtype=dtype)
+    return out.T
 
 
 def exact_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarray:

@@ -63,7 +63,8 @@ def on_matrix(cat: Catalog, info: SourceInfo, cells: np.ndarray, thresholds: np.
     every value outside the threshold's bucket; values inside it are compared exactly (one
     row look-up per chunk of cells for all of the chunk's ambiguous positions)."""
     ex = ex or _exact.Exact(cat, info)
-    out = np.empty((cat.n_positions, len(cells)), dtype=bool)
+    out_t = np.empty((len(cells), cat.n_positions), dtype=bool)  # cell-major while it is filled
+    out = out_t.T
     for a in range(0, len(cells), _CHUNK):
         chunk = cells[a:a + _CHUNK]
         q = _labels.quantized_columns(cat, info, chunk)
@@ -71,10 +72,10 @@ def on_matrix(cat: Catalog, info: SourceInfo, cells: np.ndarray, thresholds: np.
         for i, c in enumerate(chunk.tolist()):
             j, exact = info.quant.threshold_bucket(float(thresholds[a + i]))
             if j < 0 or j >= LEVELS:
-                out[:, a + i] = j < 0
+                out_t[a + i] = j < 0
                 continue
             col = q[:, i]
-            out[:, a + i] = col >= j if exact else col > j
+            out_t[a + i] = col >= j if exact else col > j
             if not exact:
                 ambiguous.append((i, c, np.flatnonzero(col == j)))
         if not ambiguous:
