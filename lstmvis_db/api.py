@@ -1,4 +1,4 @@
-"""Python API (contract §5): the same operations as the CLI, for notebooks and scripts."""
+"""Python API (docs/semantics.md §Python API): the same operations as the CLI, for notebooks and scripts."""
 
 from __future__ import annotations
 
@@ -35,16 +35,23 @@ class Project:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # contract §5 -----------------------------------------------------------------------
+    # docs/semantics.md §Python API -----------------------------------------------------------------------
     def info(self) -> InfoResult:
         return queries.info(self.catalog)
 
-    def select(self, source: str, start: int, end: int, threshold: float, left_off: int = 1,
-               right_off: int = 0) -> list[int]:
+    def select(self, source: str, start: int, end: int, threshold: float | None = None, left_off: int = 1,
+               right_off: int = 0, quantile: float | None = None) -> list[int]:
+        if quantile is not None or threshold is None:
+            return self._quantile_call("select_quantile", threshold, quantile, source, start, end, quantile,
+                                       left_off, right_off)
         return queries.select_cells(self.catalog, source, start, end, threshold, left_off, right_off)
 
-    def match(self, source: str, cells, threshold: float, constrain_left: bool = True,
-              constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> MatchResult:
+    def match(self, source: str, cells, threshold: float | None = None, constrain_left: bool = True,
+              constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None,
+              quantile: float | None = None) -> MatchResult:
+        if quantile is not None or threshold is None:
+            return self._quantile_call("match_quantile", threshold, quantile, source, cells, quantile,
+                                       constrain_left, constrain_right, length, limit, pool)
         return queries.match(self.catalog, source, cells, threshold, constrain_left, constrain_right,
                              length, limit, pool)
 
@@ -78,7 +85,7 @@ class Project:
         return self._sql.run(query, max_rows=max_rows, timeout=timeout, tables=tables, attach=attach,
                              memory_mb=memory_mb)
 
-    # align and saved hypotheses (analysis.md §1-3, §7, §8) -------------------------------
+    # align and saved hypotheses (docs/analysis.md) -------------------------------
     def align(self, source: str | None = None, cells=None, threshold: float | None = None,
               constrain_left: bool = True, constrain_right: bool = False, length: int = 0,
               pool: int | None = None, set: str = "top", limit: int = 50, spans=None, tracks=None,
@@ -154,6 +161,65 @@ class Project:
 
         return dict(self._with_workspace(workspace, lambda ws: ops.export(ws, name)))
 
+    # cell statistics (docs/analysis.md) ------------------------------------------------
+    def _quantile_call(self, name: str, threshold: float | None, quantile: float | None, *args):
+        """select / match at each cell's own q-quantile (docs/analysis.md §A cell's profile)."""
+        from lstmvis_db.analysis import thresholds
+        from lstmvis_db.analysis.selectivity import check_quantile
+        from lstmvis_db.errors import QueryError
+
+        if (threshold is None) == (quantile is None):
+            raise QueryError("give a threshold or a quantile (exactly one)")
+        check_quantile(quantile)
+        return getattr(thresholds, name)(self.catalog, *args)
+
+    def quantile_thresholds(self, source: str, quantile: float, cells=None) -> dict[int, float]:
+        """Each cell's own q-quantile threshold (all cells, or the given ones)."""
+        from lstmvis_db.analysis.selectivity import check_quantile
+        from lstmvis_db.analysis.thresholds import quantile_thresholds
+
+        t = quantile_thresholds(self.catalog, source, check_quantile(quantile))
+        chosen = range(len(t)) if cells is None else queries.check_cells(self.catalog.source(source), cells)
+        return {int(c): float(t[c]) for c in chosen}
+
+    # ------------------------------------------------
+    def cells(self, source: str, track: str, label: str, threshold: float | None = None,
+              quantile: float | None = None, stat: str = "auroc", limit: int | None = None,
+              control_seed: int = 0) -> dict:
+        from lstmvis_db.analysis.selectivity import rank_cells
+
+        return dict(rank_cells(self.catalog, source, track, label, threshold, quantile, stat, limit, control_seed))
+
+    def profile(self, source: str, cell: int, threshold: float | None = None, track: str | None = None,
+                label: str | None = None, docs=None, range=None, spans=None, top: int = 10, gap: int = 5,
+                bins: int = 30) -> dict:
+        from lstmvis_db.analysis.positions import Filter
+        from lstmvis_db.analysis.profile import profile
+
+        where = Filter.of(docs=docs, range=range, track=track, label=label, spans=spans)
+        return dict(profile(self.catalog, source, cell, threshold, where, top, gap, bins))
+
+    def coactivation(self, source: str, cells, threshold: float | None = None, quantile: float | None = None,
+                     lag: int | None = None, limit: int | None = None, docs=None, range=None, track=None,
+                     label=None, spans=None) -> dict:
+        from lstmvis_db.analysis.coactivation import coactivation
+        from lstmvis_db.analysis.positions import Filter
+
+        where = Filter.of(docs=docs, range=range, track=track, label=label, spans=spans)
+        return dict(coactivation(self.catalog, source, cells, threshold, quantile, lag, limit, where))
+
+    def explain(self, source: str, cells, threshold: float | None = None, quantile: float | None = None,
+                tracks: list[str] | None = None, max_terms: int = 3, beam: int = 5, shifts: bool = True) -> dict:
+        from lstmvis_db.analysis.formula import explain
+
+        return dict(explain(self.catalog, source, cells, threshold, quantile, tracks, max_terms, beam, shifts))
+
+    def value_distribution(self, source: str, cells, quantile: float = 0.9, bins: int = 40) -> dict:
+        """Threshold guidance: the values of ``cells`` (one histogram) and each one's q-quantile."""
+        from lstmvis_db.analysis.profile import distribution
+
+        return dict(distribution(self.catalog, source, cells, quantile, bins))
+
     # views' helpers --------------------------------------------------------------------
     @property
     def sources(self) -> list[str]:
@@ -203,5 +269,5 @@ class Project:
 
 
 def open(path: str | Path, read_only: bool = True) -> Project:
-    """Open a project file (contract §5: ``lstmvis_db.open(path)``)."""
+    """Open a project file (docs/semantics.md §Python API: ``lstmvis_db.open(path)``)."""
     return Project(path, read_only=read_only)

@@ -1,4 +1,4 @@
-"""Command line (contract §3): ``lstmvis-db`` and ``python -m lstmvis_db`` are this program.
+"""Command line (docs/semantics.md §Command line): ``lstmvis-db`` and ``python -m lstmvis_db`` are this program.
 
 Every command that answers a question takes ``--json`` and then prints exactly one JSON
 document on stdout.  Errors go to stderr as one line naming the problem, exit code 2.
@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from lstmvis_db.cliargs import finite, int_list, output_db, positive, whole
 from lstmvis_db.errors import LstmvisError
-from lstmvis_db.types import InfoResult, MatchResult, SearchHit, SelectResult
+from lstmvis_db.types import InfoResult, MatchResult, SearchHit
 
 Handler = Callable[[argparse.Namespace], object]
 MAX_RESULTS = 100_000  # as queries.MAX_RESULTS (not imported: this module stays light)
@@ -69,6 +69,8 @@ def _dataset_engine(args: argparse.Namespace):
         return None
     if getattr(args, "sql", False):
         raise LstmvisError("--sql prints the SQL for a project file; use it with --db")
+    if getattr(args, "quantile", None) is not None:
+        raise LstmvisError("--quantile needs the project file (--db); over --parquet give --threshold")
     if args.engine == "spark":
         from lstmvis_db.spark import engine
     else:
@@ -85,10 +87,16 @@ def cmd_select(args: argparse.Namespace) -> None:
         return
     with _open(args) as p:
         if args.sql:
+            if args.quantile is not None:
+                raise LstmvisError("--sql takes --threshold, not --quantile")
             print(p.select_sql(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off))
             return
-        cells = p.select(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off)
-    _emit(args, SelectResult(cells=cells), lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
+        cells = p.select(args.source, args.start, args.end, args.threshold, args.left_off, args.right_off,
+                         quantile=args.quantile)
+        res: dict = {"cells": cells}
+        if args.quantile is not None:  # docs/analysis.md: state each cell's resulting threshold
+            res["thresholds"] = {str(c): t for c, t in p.quantile_thresholds(args.source, args.quantile, cells).items()}
+    _emit(args, res, lambda r: " ".join(map(str, r["cells"])) or "(no cells)")
 
 
 def _match_text(r: MatchResult) -> str:
@@ -109,13 +117,13 @@ def cmd_match(args: argparse.Namespace) -> None:
         return
     with _open(args) as p:
         if args.sql:
-            if args.pool is not None:
-                raise LstmvisError("--sql gives the complete mode only; leave out --pool")
+            if args.pool is not None or args.quantile is not None:
+                raise LstmvisError("--sql gives the complete mode at one --threshold; leave out --pool and --quantile")
             print(p.match_sql(args.source, args.cells, args.threshold, args.constrain_left,
                               args.constrain_right, args.length, args.limit))
             return
         res = p.match(args.source, args.cells, args.threshold, args.constrain_left,
-                      args.constrain_right, args.length, args.limit, args.pool)
+                      args.constrain_right, args.length, args.limit, args.pool, quantile=args.quantile)
     _emit(args, res, _match_text)
 
 
@@ -147,10 +155,16 @@ def cmd_sql(args: argparse.Namespace) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (contract §3)."""
+    """argparse with one-line errors (docs/semantics.md §Command line)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _threshold_or_quantile(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--threshold", type=finite)
+    g.add_argument("--quantile", type=finite, help="on at each cell's own q-quantile (0 < q < 1)")
 
 
 def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
@@ -188,7 +202,7 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--source", required=True)
     p.add_argument("--start", required=True, type=whole(0))
     p.add_argument("--end", required=True, type=whole(0))
-    p.add_argument("--threshold", required=True, type=finite)
+    _threshold_or_quantile(p)
     p.add_argument("--left-off", type=whole(0), default=1)
     p.add_argument("--right-off", type=whole(0), default=0)
     p.add_argument("--sql", action="store_true", help="print the plain DuckDB SQL that answers it instead")
@@ -197,7 +211,7 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
     db_json(p, dataset=True)
     p.add_argument("--source", required=True)
     p.add_argument("--cells", required=True, type=int_list(0), help="comma-separated cell ids")
-    p.add_argument("--threshold", required=True, type=finite)
+    _threshold_or_quantile(p)
     p.add_argument("--constrain-left", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--constrain-right", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("--length", type=whole(0), default=0, help="phrase length filter (0 = any)")
@@ -241,6 +255,7 @@ EXTENSIONS = (
     "lstmvis_db.extract.cli:add_track_parser",
     "lstmvis_db.analysis.cli:add_parser",
     "lstmvis_db.hypotheses.cli:add_parser",
+    "lstmvis_db.analysis.cells_cli:add_parser",
 )
 
 

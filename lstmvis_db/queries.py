@@ -1,4 +1,4 @@
-"""Read side: small typed functions over an open project file (contract §2).
+"""Read side: small typed functions over an open project file (docs/semantics.md §Matching).
 
 Every read uses bound parameters; identifiers that vary (per-source tables, cell columns)
 are generated from integers held in the project's own source index, never from user text.
@@ -195,7 +195,7 @@ MAX_RESULTS = 100_000  # matches or hits one call returns at most
 
 def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_left: bool = True,
           constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> MatchResult:
-    """contract §2 matching; the dict of ``match --json``."""
+    """docs/semantics.md §Matching matching; the dict of ``match --json``."""
     info = cat.source(source)
     t = check_threshold(threshold)
     sel = check_cells(info, cells)

@@ -1,4 +1,4 @@
--- lstmvis-db project file schema.  Public tables (contract §1) first; internal tables live in
+-- lstmvis-db project file schema.  Public tables (docs/data-model.md §Public tables) first; internal tables live in
 -- schema _idx and are rebuilt by the tool.  Statements are separated by lines "-- name: X";
 -- per-source statements take identifier placeholders ({sid}, {cell_columns}, {source_literal},
 -- {n_cells}) that the store fills from a closed set (integers and generated column names).
@@ -78,7 +78,7 @@ CREATE TABLE _idx.rows_{sid} AS SELECT pos::INTEGER AS pos, v FROM _rows_in;
 CREATE TABLE _idx.q_{sid} AS SELECT * FROM _q_in;
 
 -- name: states_view
--- contract §1: the long form keyed by (source, pos, cell), over the compact physical layout.
+-- docs/data-model.md §Public tables: the long form keyed by (source, pos, cell), over the compact physical layout.
 CREATE OR REPLACE VIEW states AS {union_of_sources};
 
 -- name: states_view_part
@@ -89,7 +89,7 @@ FROM _idx.rows_{sid}
 SELECT NULL::VARCHAR AS source, NULL::INTEGER AS pos, NULL::SMALLINT AS cell, NULL::FLOAT AS value WHERE false
 
 -- name: workspace_tables
--- The per-user workspace file of saved hypotheses (analysis.md §7), never a project file.
+-- The per-user workspace file of saved hypotheses (docs/analysis.md §Saved hypotheses), never a project file.
 CREATE TABLE IF NOT EXISTS hypotheses (
     name            VARCHAR PRIMARY KEY,
     project_path    VARCHAR NOT NULL,

@@ -1,6 +1,6 @@
 """Write side of the project file: schema, atomic bulk ingest, connections.
 
-A project is one DuckDB file (contract §1).  ``write_project`` builds it under a temporary
+A project is one DuckDB file (docs/data-model.md §Public tables).  ``write_project`` builds it under a temporary
 name beside the target and renames it into place only when complete, so a failed import
 leaves nothing behind and never damages an existing file.  Every table is built by one
 statement from an Arrow stream, which keeps ingest fast and the file free of dead blocks.

@@ -1,6 +1,6 @@
 """Typed inputs of the store's ingest (what a project is made of before it becomes a file) and the
 typed results of the read side (``TypedDict``: the JSON shapes of ``info``, ``select``, ``match`` and
-``search --json``, docs/ contract §3).
+``search --json``, docs/ docs/semantics.md §Command line).
 
 May import numpy only; every other module may import this one."""
 

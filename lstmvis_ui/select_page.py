@@ -162,3 +162,65 @@ def cell_chips(cells: list[int]) -> None:
     st.session_state[key] = s.query_cells()
     st.pills(f"Selected cells: {len(cells)} (click a chip to exclude / include it)", options=cells,
              selection_mode="multi", key=key, on_change=_on_chips, args=(key, cells), format_func=str)
+
+
+def cell_links(cells: list[int]) -> None:
+    """Each selected cell as a link to its profile on the Cell page."""
+    from .cell_page import cell_link, formula_link
+
+    s = state()
+    st.markdown("Profiles: " + " · ".join(f"[{c}]({cell_link(s, c)})" for c in cells[:60])
+                + f" · [explain the query cells by a formula]({formula_link(s)})",
+                help="open a cell's profile: its distribution, on-rate per label and top contexts")
+
+
+def label_links(path: str) -> None:
+    """For each categorical track shown, its labels as links to the cells that track them."""
+    from .cell_page import categorical_tracks, label_link
+
+    s = state()
+    cats = categorical_tracks(path)
+    for t in [t for t in s.tracks if t in cats][:4]:
+        labels = cats[t][:40]
+        st.markdown(f"Cells that track `{t}` = " + " · ".join(f"[{lab}]({label_link(s, t, lab)})" for lab in labels))
+
+
+def coactivation_toggle(path: str) -> None:
+    """Co-activation of the query cells, computed only when asked for."""
+    from .cell_page import coactivation_section
+
+    if st.toggle("Co-activation of the query cells", key="w_select_co"):
+        coactivation_section(path, state().query_cells(), key="select_co")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _distribution(path: str, source: str, cells: tuple[int, ...], quantile: float) -> dict:
+    from .resources import open_project
+
+    return open_project(path).value_distribution(source, list(cells), quantile)
+
+
+def threshold_guidance(path: str) -> None:
+    """Beside the hypothesis: the value distribution of the query cells, the threshold on it,
+    and each cell's own q-quantile (what a per-cell quantile threshold would be).  In the main
+    area, after the Select chart (the sidebar holds the threshold control itself)."""
+    from lstmvis_db.views import cell_charts
+
+    from .widgets import chart
+
+    s = state()
+    q = s.query_cells()
+    with st.expander("Threshold guidance: the query cells' values", expanded=bool(q)):
+        if not q:
+            st.caption("Select cells to see their values here.")
+            return
+        level = st.slider("per-cell quantile q", 0.5, 0.999, 0.9, 0.001, key="w_guide_q", format="%.3f")
+        d = run_safely(_distribution, path, s.source, tuple(q[:64]), float(level))
+        if d is None:
+            return
+        chart(cell_charts.value_histogram(d["histogram"]["edges"], d["histogram"]["counts"], s.threshold, width=300,
+                                          height=110, title=f"values of {len(d['cells'])} query cells"),
+              width="content")
+        rows = [{"cell": int(c), "Q(q)": t} for c, t in d["thresholds"].items()]
+        st.caption(f"Each cell's own {level:g}-quantile (the threshold `--quantile {level:g}` would use):")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(240, 38 + 35 * len(rows)))

@@ -27,7 +27,7 @@ def state() -> ViewState:
 
 
 def sync_url() -> None:
-    """Mirror the state into the URL (spec §5.5) so a copied link reopens the same view."""
+    """Mirror the state into the URL (docs/app.md §The view state in the URL) so a copied link reopens the same view."""
     want = views.encode_state(state())
     if st.query_params.to_dict() != want:
         st.query_params.from_dict(want)
@@ -143,7 +143,7 @@ def hypothesis(path: str, s: ViewState) -> tuple[list[int], str | None]:
 
 
 def filtered_selection(path: str, s: ViewState) -> list[int]:
-    """Selection on length-filtered values (spec §4.6), over the document around the brush."""
+    """Selection on length-filtered values (docs/app.md §Length filter), over the document around the brush."""
     a, b = s.brush  # type: ignore[misc]
     p = open_project(path)
     d_lo, d_hi = p.document_span(a)

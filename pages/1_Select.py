@@ -4,6 +4,7 @@ import streamlit as st
 
 import lstmvis_ui as ui
 from lstmvis_db.views import charts
+from lstmvis_ui import select_page
 
 path = ui.page_setup("Select", "select")
 if path is None:
@@ -30,6 +31,7 @@ with left:
         st.info("No hypothesis yet: brush a range on the word strip (or type it on the right).")
     elif cells:
         ui.cell_chips(cells)
+        select_page.cell_links(cells)
     else:
         st.info("No cell is on over the whole range and off in the padding: try a lower threshold, "
                 "a shorter range or less padding.")
@@ -42,4 +44,7 @@ with right:
     c3.metric("Query cells", len(q))
     if q:
         ui.page_link("match", f"Match these {len(q)} cells →", icon=":material/manage_search:")
+    select_page.threshold_guidance(path)
+select_page.label_links(path)
+select_page.coactivation_toggle(path)
 ui.sync_url()

@@ -7,6 +7,7 @@ import streamlit as st
 import lstmvis_ui as ui
 from lstmvis_db import views
 from lstmvis_db.views import charts
+from lstmvis_ui import select_page
 
 path = ui.page_setup("Match", "match")
 if path is None:
@@ -26,6 +27,7 @@ if not q:
     ui.sync_url()
     st.stop()
 st.caption("Query cells: " + ", ".join(map(str, q)))
+select_page.cell_links(q)  # each query cell's profile on the Cell page
 ui.match_options(path)
 if not s.queried:
     st.info("Press **Run match** to find the other places where these cells are on together.")

@@ -3,7 +3,7 @@
 Usage: ``pip install torch==2.13.0`` then ``python scripts/train_parens.py``  (about 1-2 min
 on 2 cores).
 
-The language is LSTMVis's (spec §2.6; ``lstmvis_db.demos.parens.generate_parens``): ``(``, ``)`` and a
+The language is LSTMVis's (docs/data-model.md §The parenthesis language; ``lstmvis_db.demos.parens.generate_parens``): ``(``, ``)`` and a
 digit equal to the current nesting depth, max depth 4.  Predicting the digits requires
 counting, so the network has to track depth.  Model: Embedding(7, 8) -> LSTM(32) -> LSTM(32)
 -> Linear(7), trained on 200,000 generated tokens (seed 1), validated on 20,000 (seed 2).

@@ -3,7 +3,7 @@
 Holds the align statistics (match sets and user spans, the span null, Poisson-binomial tail
 probabilities, Benjamini-Hochberg q-values, token shares, the cell-set null, the ``align``
 entry), the shared typed loaders of documents and tracks (``corpus``), and the per-cell
-statistics of analysis.md §4-6 (their own modules).
+statistics of docs/analysis.md (their own modules).
 
 May import numpy, pandas, pyarrow, duckdb and the core (``store``, ``queries``, ``matching``,
 ``errors``); never ``views``, ``demos``, ``bench``, ``extract`` or Streamlit.  scipy is not

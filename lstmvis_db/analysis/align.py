@@ -1,4 +1,4 @@
-"""``align``: what a match set has in common with the annotations (analysis.md §1-3, §8).
+"""``align``: what a match set has in common with the annotations (docs/analysis.md).
 
 The result is the JSON of ``lstmvis-db align --json``.  ``tests`` are sorted by p ascending
 (p = 0 first), then |lift| descending, then track, label and condition; ``q`` is the

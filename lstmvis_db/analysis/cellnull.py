@@ -1,4 +1,4 @@
-"""The cell-set null (analysis.md §3): is the hypothesis itself special?
+"""The cell-set null (docs/analysis.md §The cell-set null): is the hypothesis itself special?
 
 K cell sets of the hypothesis's size m are drawn uniformly (without replacement within a set)
 from the source's cells by ``numpy.random.default_rng(seed)``; each is matched with the same

@@ -10,7 +10,7 @@ from pathlib import Path
 from lstmvis_db.cli import MAX_RESULTS
 from lstmvis_db.cliargs import finite, int_list, whole
 
-#: the hypothesis and the match options of ``match`` (contract §3), as (flag, argparse keywords)
+#: the hypothesis and the match options of ``match`` (docs/semantics.md §Command line), as (flag, argparse keywords)
 HYPOTHESIS_ARGS: tuple[tuple[str, dict], ...] = (
     ("--source", {}),
     ("--cells", {"type": int_list(0), "help": "comma-separated cell ids"}),

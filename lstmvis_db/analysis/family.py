@@ -1,4 +1,4 @@
-"""The rows of ``tests`` (analysis.md §1): hits, expected, lift, p, log10 p per (track, label,
+"""The rows of ``tests`` (docs/analysis.md §The span null): hits, expected, lift, p, log10 p per (track, label,
 condition), and the best lift (the cell-set null's statistic)."""
 
 from __future__ import annotations

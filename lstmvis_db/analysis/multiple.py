@@ -1,4 +1,4 @@
-"""Benjamini-Hochberg adjusted p-values (q-values) over one family of tests (analysis.md §1).
+"""Benjamini-Hochberg adjusted p-values (q-values) over one family of tests (docs/analysis.md §The span null).
 
 q_(i) = min over j >= i of (m / j) * p_(j), capped at 1, with p sorted ascending and m the
 family size.  Computed on log10 p, so q-values below the float range keep their order.

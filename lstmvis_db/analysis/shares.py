@@ -1,4 +1,4 @@
-"""Token shares and scalar rows (analysis.md §2): descriptive, no p-value.
+"""Token shares and scalar rows (docs/analysis.md §Token shares): descriptive, no p-value.
 
 Covered positions = the union of the set's spans (each position once); the corpus side = all
 positions of the documents that hold a span of the set.

@@ -1,4 +1,4 @@
-"""The span null of analysis.md §1, exact: for a span (p, L) in document d, pi(p, L, cond) is
+"""The span null of docs/analysis.md §The span null, exact: for a span (p, L) in document d, pi(p, L, cond) is
 the fraction of the spans of length L lying wholly inside d that satisfy the condition.
 
 Computed per distinct (document, length) pair and every label at once, from sorted arrays
@@ -199,7 +199,7 @@ def _hits_expanded(codes: np.ndarray, n_labels: int, start: np.ndarray, length: 
 
 
 def hit_counts(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:
-    """Per condition, per label: how many spans satisfy it (H of analysis.md §1)."""
+    """Per condition, per label: how many spans satisfy it (H of docs/analysis.md §The span null)."""
     if int(length.sum()) * 4 <= n_labels * (len(codes) + 2 * len(start)):
         contains, covers = _hits_expanded(codes, n_labels, start, length)
     else:

@@ -1,4 +1,4 @@
-"""Match sets (analysis.md §1): the spans a statistic is computed over.
+"""Match sets (docs/analysis.md §The span null): the spans a statistic is computed over.
 
 ``top`` = the top ``limit`` matches of one match; ``all`` = every candidate it scored;
 ``strict`` = the candidates with missing = 0 (not cut by ``limit``); or a user list of spans
@@ -24,7 +24,7 @@ SETS = ("top", "all", "strict")
 
 @dataclass(frozen=True)
 class MatchOptions:
-    """The options of ``match`` that define the candidates (contract §2)."""
+    """The options of ``match`` that define the candidates (docs/semantics.md §Matching)."""
 
     constrain_left: bool = True
     constrain_right: bool = False

@@ -1,8 +1,8 @@
 """The ORIGINAL LSTMVis matcher, re-implemented with numpy + h5py as a benchmark yardstick.
 
 This module reproduces what ``LSTMDataHandler.query_similar_activations`` of LSTMVis (V2)
-actually does, quirks included (``lstmvis.md`` §4.3, ``performance.md`` §1.3).  It is NOT the
-tool's matcher (that one follows ``contract.md`` §2 and fixes the bugs); it exists so the
+actually does, quirks included (docs/semantics.md §The original's matcher, docs/semantics.md §The original's matcher).  It is NOT the
+tool's matcher (that one follows docs/semantics.md §Matching and fixes the bugs); it exists so the
 benchmark can time and compare against the original's behaviour and cost:
 
 * Nothing is cached.  Every call opens the HDF5 file, reads the selected columns for the count
@@ -18,7 +18,7 @@ allocating absurd amounts of memory:
 * precise mode when the column batch degenerates to one cell (``N > BATCH_BUDGET / 2``, i.e.
   N > 2.5 M): the original then builds an N x N array and dies;
 * a right constraint when the counted range ends with a qualifying run (the original's
-  ``IndexError``, ``lstmvis.md`` §8.6).
+  ``IndexError``, docs/semantics.md §Bugs of the original that we fix).
 
 The one deliberate difference: inside one relaxation pass the original iterates a Python
 ``set`` (hash order, effectively arbitrary), which decides which tied candidates survive the

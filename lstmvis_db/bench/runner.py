@@ -56,7 +56,7 @@ def _one_pass(arr: np.ndarray, t: float) -> int:
 
 
 def _hypotheses(patterns, n_cells: int, seed: int) -> list[dict]:
-    """Match queries: planted sets with L, L+R, none; random cells (performance.md §2)."""
+    """Match queries: planted sets with L, L+R, none; random cells (docs/performance.md §Synthetic states)."""
     by_size = {len(p.cells): p for p in patterns}
     rng = np.random.default_rng(seed)
     qs = []
@@ -124,6 +124,9 @@ def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print, spa
                     row[f"{mode}_error"] = str(e)
             res["matches"].append(row)
         res.update(sql_bench.run(p, db, workdir, _hypotheses(patterns, d, seed)[0], repeat, spark, log))
+    from lstmvis_db.bench import cells_bench  # cell statistics (docs/analysis.md)
+
+    res["cell_stats"] = cells_bench.run(db, patterns, n, repeat, log)
     res["peak_rss_mb"] = _peak_mb()
     log("numpy yardstick ...")
     with h5py.File(h5, "r") as f:
@@ -172,8 +175,10 @@ def markdown(res: dict) -> str:
                 errors.setdefault((mode, m[f"{mode}_error"]), m["name"])
     for (mode, err), name in errors.items():
         lines.append(f"\nOriginal {mode} mode ('fails' above; first on '{name}'): {err}")
-    lines += align_bench.markdown(res)  # align (issue 12)
-    return "\n".join(lines)
+    lines += align_bench.markdown(res)  # align
+    from lstmvis_db.bench import cells_bench
+
+    return "\n".join(lines) + cells_bench.markdown(res)
 
 
 def _sql_lines(res: dict, ms) -> list[str]:

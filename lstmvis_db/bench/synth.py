@@ -1,4 +1,4 @@
-"""Synthetic LSTM-like state matrices with planted multi-cell patterns (``performance.md`` §2).
+"""Synthetic LSTM-like state matrices with planted multi-cell patterns (docs/performance.md §Synthetic states).
 
 A matrix is ``N`` positions x ``D`` cells of float32 values in [-1, 1], row = position, as an
 LSTM layer's (already tanh-squashed) outputs would be.  It is built from three ingredients:

@@ -1,4 +1,4 @@
-"""Saved hypotheses (analysis.md §7): a per-user workspace DuckDB file beside the projects.
+"""Saved hypotheses (docs/analysis.md §Saved hypotheses): a per-user workspace DuckDB file beside the projects.
 
 ``workspace`` holds the file (tables ``hypotheses`` and ``hypothesis_matches``, DDL in
 ``schema.sql``) and the project content hash; ``ops`` saves, lists, re-runs, deletes and

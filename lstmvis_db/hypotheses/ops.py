@@ -1,4 +1,4 @@
-"""Save, list, re-run, delete and export hypotheses of an open project (analysis.md §7)."""
+"""Save, list, re-run, delete and export hypotheses of an open project (docs/analysis.md §Saved hypotheses)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Import an ORIGINAL LSTMVis project folder (``lstm.yml`` + HDF5 files + dict files).
 
 An original project is one directory holding ``lstm.yml`` and the files it names (see
-``lstmvis.md`` §2.1-2.4 and ``contract.md`` §2):
+docs/data-model.md §Importing an original LSTMVis project and docs/semantics.md §Matching):
 
 * ``files``: ``{ref: filename}``; filenames ending ``.h5``/``.hdf5`` are HDF5 files,
   ``.dict``/``.txt`` are dictionaries, anything else is ignored.  Every other section names

@@ -1,4 +1,4 @@
-"""The match algorithm of contract §2 on arrays: candidates, exact scoring, ranking.
+"""The match algorithm of docs/semantics.md §Matching on arrays: candidates, exact scoring, ranking.
 
 No database: ``queries.match`` feeds it the selected cells' on-bits (exact, from the quantised
 index) and a function that fetches exact rows for rescoring.  Bits are packed little-endian

@@ -1,8 +1,8 @@
 """Pure view logic of the app: what each LSTMVis view shows, computed without a browser.
 
-Modules: ``palette`` (colours and scales, spec §6), ``frames`` (the computations of the Select
+Modules: ``palette`` (colours and scales, docs/app.md §Colours), ``frames`` (the computations of the Select
 and Match views and the tidy frames the charts draw), ``urlstate`` (:class:`ViewState` and the
-link encoding, spec §5.5), ``sql_examples`` (the SQL console's examples), ``charts`` (the Altair
+link encoding, docs/app.md §The view state in the URL), ``sql_examples`` (the SQL console's examples), ``charts`` (the Altair
 builders), ``new_project`` and ``choices`` (the logic behind the New project page).  The app's
 glue (``lstmvis_ui``) fetches arrays from a :class:`lstmvis_db.Project` and hands them to
 these functions.

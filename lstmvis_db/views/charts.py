@@ -1,6 +1,6 @@
 """Pure Altair builders of the app's views: each takes tidy frames and returns an ``alt`` chart.
 
-Colours follow spec §6 (``palette`` holds the scales).  The Select view is one vertical stack on
+Colours follow docs/app.md §Colours (``palette`` holds the scales).  The Select view is one vertical stack on
 a shared position axis (pattern plot, word strip with the ``brush`` interval selection, the
 padding signature, annotation tracks, on-range view, Jaccard preview), so everything lines up
 under the words; the Match view is the result matrix with its heatmaps beside it.

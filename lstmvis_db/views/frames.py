@@ -30,7 +30,7 @@ def y_domain(values: np.ndarray, unsigned: bool = False) -> tuple[float, float]:
 
 
 def low_pass(values: np.ndarray, threshold: float, min_length: int) -> np.ndarray:
-    """V1 length filter (spec §4.6): values below the threshold become 0, then every on-run of
+    """V1 length filter (docs/app.md §Length filter): values below the threshold become 0, then every on-run of
     length <= ``min_length`` is zeroed.  ``min_length`` 0 returns the values unchanged."""
     if min_length <= 0:
         return values
@@ -52,7 +52,7 @@ def low_pass(values: np.ndarray, threshold: float, min_length: int) -> np.ndarra
 def select_in_window(values: np.ndarray, lo: int, start: int, end: int, threshold: float,
                      left_off: int, right_off: int, doc_lo: int | None = None,
                      doc_hi: int | None = None) -> list[int]:
-    """contract §2 selection over a window of values (rows = positions lo..): on over
+    """docs/semantics.md §Matching selection over a window of values (rows = positions lo..): on over
     [start, end], off over the padding; padding outside the window/document is ignored."""
     n = values.shape[0]
     a = max(start - left_off, lo, doc_lo if doc_lo is not None else lo)
@@ -67,7 +67,7 @@ def select_in_window(values: np.ndarray, lo: int, start: int, end: int, threshol
 
 
 def on_counts(values: np.ndarray, cells: Sequence[int], threshold: float) -> np.ndarray:
-    """Per step: how many of ``cells`` are on (spec §4.4 word background)."""
+    """Per step: how many of ``cells`` are on (docs/app.md §Word shading and masks word background)."""
     if len(cells) == 0:
         return np.zeros(values.shape[0], dtype=np.int64)
     return (values[:, list(cells)] >= threshold).sum(axis=1).astype(np.int64)

@@ -1,4 +1,4 @@
-"""Colours of the views (spec §6): the sequential, diverging and categorical scales, the same in
+"""Colours of the views (docs/app.md §Colours): the sequential, diverging and categorical scales, the same in
 every view.  Standard library only."""
 
 from __future__ import annotations

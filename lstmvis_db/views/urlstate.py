@@ -1,4 +1,4 @@
-"""The view state that lives in the URL (spec §5.5): :class:`ViewState` and its encoding into
+"""The view state that lives in the URL (docs/app.md §The view state in the URL): :class:`ViewState` and its encoding into
 and decoding from query parameters, so a link round-trips without a browser.  Standard
 library only."""
 

@@ -1,4 +1,4 @@
-"""A slow, plain oracle of analysis.md §1-2, written from its words (no lstmvis_db code).
+"""A slow, plain oracle of docs/analysis.md, written from its words (no lstmvis_db code).
 
 Spans and documents are plain Python; the null is enumerated span by span; the Poisson-binomial
 tail is the full convolution of the Bernoulli distributions (Fractions, or float64 for larger n);

@@ -1,4 +1,4 @@
-"""A plain, slow, obviously-correct numpy/Python oracle of contract §2 (select and match).
+"""A plain, slow, obviously-correct numpy/Python oracle of docs/semantics.md §Matching (select and match).
 
 Written straight from the contract's words, independent of lstmvis_db.matching.
 """

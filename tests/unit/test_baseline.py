@@ -1,4 +1,4 @@
-"""Tests of the original-LSTMVis matcher used as the benchmark yardstick (lstmvis.md §4.3)."""
+"""Tests of the original-LSTMVis matcher used as the benchmark yardstick (docs/semantics.md §The original's matcher)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The command line of contract §3 and the bad inputs of contract §4."""
+"""The command line of docs/semantics.md §Command line and the bad inputs of docs/semantics.md §Bad input."""
 
 from __future__ import annotations
 

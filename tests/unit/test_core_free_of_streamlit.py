@@ -1,4 +1,4 @@
-"""The core package never imports Streamlit (style §0.1): checked in a fresh interpreter."""
+"""The core package never imports Streamlit (docs/architecture.md §Import rules): checked in a fresh interpreter."""
 
 from __future__ import annotations
 

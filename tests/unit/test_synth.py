@@ -1,4 +1,4 @@
-"""Tests of the synthetic state generator (performance.md §2)."""
+"""Tests of the synthetic state generator (docs/performance.md §Synthetic states)."""
 
 from __future__ import annotations
 
