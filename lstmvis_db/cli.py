@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -138,13 +139,28 @@ def cmd_search(args: argparse.Namespace) -> None:
     _emit(args, res, text)
 
 
+def _workspace_tables(query: str, workspace: str | None) -> dict | None:
+    """``hypotheses`` and ``hypothesis_matches`` of the saved-hypotheses workspace
+    (docs/analysis.md §Saved hypotheses), when the query names them and the workspace exists."""
+    if not re.search(r"\bhypothes(?:es|is_matches)\b", query, re.IGNORECASE):
+        return None
+    from lstmvis_db.hypotheses.workspace import Workspace, default_path
+
+    path = Path(workspace or default_path()).expanduser()
+    if not path.is_file():
+        return None  # no workspace yet: the query says the table does not exist
+    with Workspace(path) as ws:
+        return ws.frames()
+
+
 def cmd_sql(args: argparse.Namespace) -> None:
     from lstmvis_db import sqlconsole
     from lstmvis_db.store import connect
 
     connect(args.db).close()  # a clear error when the file is missing or not a project
     df = sqlconsole.run(args.db, args.query, max_rows=args.max_rows, timeout=args.timeout, memory_mb=args.memory_mb,
-                        names={"timeout": "--timeout", "max_rows": "--max-rows", "memory_mb": "--memory-mb"})
+                        names={"timeout": "--timeout", "max_rows": "--max-rows", "memory_mb": "--memory-mb"},
+                        tables=_workspace_tables(args.query, args.workspace))
     if args.json:
         print(df.to_json(orient="records", date_format="iso", force_ascii=False, default_handler=str))
     else:
@@ -233,6 +249,8 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=positive, default=30.0, help="stop the query after this many seconds")
     p.add_argument("--memory-mb", type=positive, default=None, help="memory of the query (default 256, at most "
                    "LSTMVIS_SQL_MAX_MB)")
+    p.add_argument("--workspace", default=None, help="saved hypotheses (tables hypotheses, hypothesis_matches); "
+                   "default LSTMVIS_WORKSPACE or ~/.local/share/lstmvis-db/workspace.duckdb")
 
     for register in _extensions() if extensions else ():
         register(sub)

@@ -127,6 +127,25 @@ def test_cli_round_trip_and_errors(tmp_path):
     assert json.loads(_cli("delete", "--name", "c", "--json", env_ws=ws).stdout) == {"deleted": "c"}
 
 
+def test_sql_command_reads_the_saved_hypotheses(tmp_path, capsys):
+    from lstmvis_db import cli
+
+    db = _project(tmp_path / "p.duckdb")
+    ws = tmp_path / "ws.duckdb"
+    with lstmvis_db.open(db) as p:
+        p.hypothesis_save("pair", "s", [0, 1], 0.5, limit=5, workspace=ws)
+        want = p.match("s", [0, 1], 0.5, limit=5)["matches"]
+    query = ("SELECT m.rank, m.start, m.length, t.token FROM hypothesis_matches m JOIN tokens t ON t.pos = m.start "
+             "WHERE m.hypothesis = 'pair' ORDER BY m.rank")
+    assert cli.main(["sql", "--db", str(db), "--workspace", str(ws), query, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["start"], r["length"]) for r in rows] == [(m["start"], m["length"]) for m in want]
+    assert [r["token"] for r in rows] == [f"w{m['start'] % 17}" for m in want]
+    missing = tmp_path / "none.duckdb"
+    assert cli.main(["sql", "--db", str(db), "--workspace", str(missing), "SELECT * FROM hypotheses"]) == 2
+    assert "hypotheses" in capsys.readouterr().err and not missing.exists()
+
+
 def test_url_carries_the_hypothesis_and_the_match_set():
     from lstmvis_db import views
 
