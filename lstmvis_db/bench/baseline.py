@@ -1,7 +1,7 @@
 """The ORIGINAL LSTMVis matcher, re-implemented with numpy + h5py as a benchmark yardstick.
 
 This module reproduces what ``LSTMDataHandler.query_similar_activations`` of LSTMVis (V2)
-actually does, quirks included (docs/semantics.md §The original's matcher, docs/semantics.md §The original's matcher).  It is NOT the
+actually does, quirks included (docs/semantics.md §The original's matcher).  It is NOT the
 tool's matcher (that one follows docs/semantics.md §Matching and fixes the bugs); it exists so the
 benchmark can time and compare against the original's behaviour and cost:
 
