@@ -196,15 +196,33 @@ def select_cells(cat: Catalog, source: str, start: int, end: int, threshold: flo
 # --------------------------------------------------------------------------- matching
 
 
+@dataclass(frozen=True)
+class MatchArgs:
+    """The checked options of one match (``match`` and the per-cell-threshold match share them)."""
+
+    constrain_left: bool
+    constrain_right: bool
+    length: int
+    limit: int
+    pool: int | None
+
+
+def check_match_args(constrain_left: object, constrain_right: object, length: object, limit: object,
+                     pool: object) -> MatchArgs:
+    """length >= 0, 1 <= limit <= MAX_RESULTS, pool None or >= 1, the constraints True or False."""
+    length, limit = check_int(length, "length", 0), check_int(limit, "limit", 1, MAX_RESULTS)
+    pool = None if pool is None else check_int(pool, "pool", 1)
+    cl, cr = check_bool(constrain_left, "constrain_left"), check_bool(constrain_right, "constrain_right")
+    return MatchArgs(cl, cr, length, limit, pool)
+
+
 def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_left: bool = True,
           constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> MatchResult:
     """docs/semantics.md §Matching matching; the dict of ``match --json``."""
     info = cat.source(source)
     t = check_threshold(threshold)
     sel = check_cells(info, cells)
-    length, limit = check_int(length, "length", 0), check_int(limit, "limit", 1, MAX_RESULTS)
-    pool = None if pool is None else check_int(pool, "pool", 1)
-    cl, cr = check_bool(constrain_left, "constrain_left"), check_bool(constrain_right, "constrain_right")
+    a = check_match_args(constrain_left, constrain_right, length, limit, pool)
     if len(sel) == 0:
         return {"matches": [], "histogram": {"fuzzy": {}, "strict": {}}, "candidates": 0}
     limit_bytes = matchbits.memory_limit()
@@ -212,7 +230,8 @@ def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_
     bits = matchbits.selected_bits(cat, info, sel, t, lambda p: rows_at(cat, source, p))
     return matching.match_arrays(
         bits, sel, info.n_cells, t, lambda p: rows_at(cat, source, p), cat.doc_first, cat.doc_last,
-        constrain_left=cl, constrain_right=cr, length=length, limit=limit, pool=pool, memory_limit=limit_bytes,
+        constrain_left=a.constrain_left, constrain_right=a.constrain_right, length=a.length, limit=a.limit,
+        pool=a.pool, memory_limit=limit_bytes,
     )
 
 
