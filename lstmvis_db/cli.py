@@ -73,10 +73,12 @@ def _dataset_engine(args: argparse.Namespace):
     if getattr(args, "quantile", None) is not None:
         raise LstmvisError("--quantile needs the project file (--db); over --parquet give --threshold")
     if args.engine == "spark":
-        from lstmvis_db.spark import engine
-    else:
-        from lstmvis_db.parquet import duckdb_engine as engine
-    return engine
+        from lstmvis_db.spark import engine as spark_engine
+
+        return spark_engine
+    from lstmvis_db.parquet import duckdb_engine
+
+    return duckdb_engine
 
 
 def cmd_select(args: argparse.Namespace) -> None:

@@ -183,7 +183,8 @@ def check_copy(project_bytes: int, upload_bytes: int, used_bytes: int, dep: Depl
         raise InputError(f"the upload is {upload_bytes / MB:.1f} MB; this deployment takes at most "
                          f"{dep.upload_limit / MB:.0f} MB")
     if project_bytes + 2 * upload_bytes > dep.copy_limit:
-        raise InputError(f"a private copy of this project would need about {(project_bytes + 2 * upload_bytes) / MB:.0f}"
+        need = project_bytes + 2 * upload_bytes
+        raise InputError(f"a private copy of this project would need about {need / MB:.0f}"
                          f" MB; this deployment allows {dep.copy_limit / MB:.0f} MB per visitor")
     if used_bytes + project_bytes + 2 * upload_bytes > dep.copies_limit:
         raise InputError("too many visitors' private copies right now; try again later")

@@ -239,7 +239,8 @@ def _check_states_view(con: duckdb.DuckDBPyConnection, bad: _Refusal) -> None:
     except duckdb.Error as e:
         raise bad.unreadable("its macros cannot be read", e) from None
     if got_macros != want_macros:
-        odd = sorted(set(got_macros) ^ set(want_macros)) or sorted(k for k in got_macros if got_macros[k] != want_macros[k])
+        odd = (sorted(set(got_macros) ^ set(want_macros))
+               or sorted(k for k in got_macros if got_macros[k] != want_macros[k]))
         raise bad(f"macro {odd[0]!r} is not one this tool builds")
 
 

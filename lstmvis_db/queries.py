@@ -6,7 +6,6 @@ are generated from integers held in the project's own source index, never from u
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -15,13 +14,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lstmvis_db import matchbits
+from lstmvis_db import matchbits, reads
 from lstmvis_db.checks import check_bool, check_cell_ids, check_int, check_positions, check_threshold
 from lstmvis_db.errors import QueryError
 from lstmvis_db.matching import algorithm as matching
 from lstmvis_db.matching import budget
 from lstmvis_db.matching.quant import Quantizer
-from lstmvis_db.types import InfoResult, MatchResult, SearchHit
+from lstmvis_db.types import MatchResult
+
+# The plain reads live in ``reads``; re-exported so ``queries.tokens`` and the rest keep working.
+MAX_RESULTS = reads.MAX_RESULTS
+count_rows = reads.count_rows
+tokens = reads.tokens
+tracks = reads.tracks
+track_annotations = reads.track_annotations
+predictions = reads.predictions
+token_text = reads.token_text
+search = reads.search
+info = reads.info
+project_meta = reads.project_meta
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,7 @@ class Catalog:
     @cached_property
     def n_positions(self) -> int:
         with self.cursor() as cur:
-            return _count(cur, "tokens")
+            return count_rows(cur, "tokens")
 
     @cached_property
     def documents(self) -> pd.DataFrame:
@@ -98,11 +109,6 @@ class Catalog:
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _count(cur: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
-    return int(row[0]) if row else 0
 
 
 def check_range(cat: Catalog, start: object, end: object) -> tuple[int, int]:
@@ -190,7 +196,24 @@ def select_cells(cat: Catalog, source: str, start: int, end: int, threshold: flo
 # --------------------------------------------------------------------------- matching
 
 
-MAX_RESULTS = 100_000  # matches or hits one call returns at most
+@dataclass(frozen=True)
+class MatchArgs:
+    """The checked options of one match (``match`` and the per-cell-threshold match share them)."""
+
+    constrain_left: bool
+    constrain_right: bool
+    length: int
+    limit: int
+    pool: int | None
+
+
+def check_match_args(constrain_left: object, constrain_right: object, length: object, limit: object,
+                     pool: object) -> MatchArgs:
+    """length >= 0, 1 <= limit <= MAX_RESULTS, pool None or >= 1, the constraints True or False."""
+    length, limit = check_int(length, "length", 0), check_int(limit, "limit", 1, MAX_RESULTS)
+    pool = None if pool is None else check_int(pool, "pool", 1)
+    cl, cr = check_bool(constrain_left, "constrain_left"), check_bool(constrain_right, "constrain_right")
+    return MatchArgs(cl, cr, length, limit, pool)
 
 
 def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_left: bool = True,
@@ -199,9 +222,7 @@ def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_
     info = cat.source(source)
     t = check_threshold(threshold)
     sel = check_cells(info, cells)
-    length, limit = check_int(length, "length", 0), check_int(limit, "limit", 1, MAX_RESULTS)
-    pool = None if pool is None else check_int(pool, "pool", 1)
-    cl, cr = check_bool(constrain_left, "constrain_left"), check_bool(constrain_right, "constrain_right")
+    a = check_match_args(constrain_left, constrain_right, length, limit, pool)
     if len(sel) == 0:
         return {"matches": [], "histogram": {"fuzzy": {}, "strict": {}}, "candidates": 0}
     limit_bytes = matchbits.memory_limit()
@@ -209,7 +230,8 @@ def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_
     bits = matchbits.selected_bits(cat, info, sel, t, lambda p: rows_at(cat, source, p))
     return matching.match_arrays(
         bits, sel, info.n_cells, t, lambda p: rows_at(cat, source, p), cat.doc_first, cat.doc_last,
-        constrain_left=cl, constrain_right=cr, length=length, limit=limit, pool=pool, memory_limit=limit_bytes,
+        constrain_left=a.constrain_left, constrain_right=a.constrain_right, length=a.length, limit=a.limit,
+        pool=a.pool, memory_limit=limit_bytes,
     )
 
 
@@ -234,48 +256,6 @@ def match_candidates(cat: Catalog, source: str, cells: object, threshold: float,
         cat.doc_first, cat.doc_last, bool(constrain_left), bool(constrain_right), int(length),
         None if pool is None else int(pool), with_union)
 
-
-# --------------------------------------------------------------------------- tokens, tracks
-
-
-def tokens(cat: Catalog, lo: int, hi: int) -> pd.DataFrame:
-    """Columns pos, doc, token for positions lo..hi."""
-    with cat.cursor() as cur:
-        return cur.execute("SELECT pos, doc, token FROM tokens WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
-                           {"lo": check_int(lo, "lo"), "hi": check_int(hi, "hi")}).df()
-
-
-def tracks(cat: Catalog) -> pd.DataFrame:
-    """Columns track, kind, description, min, max, categories (list, categorical only)."""
-    with cat.cursor() as cur:
-        return cur.execute(
-            """SELECT t.track, t.kind, t.description, t.min, t.max,
-                      (SELECT list(category ORDER BY ord) FROM _idx.track_categories c WHERE c.track = t.track)
-                      AS categories
-               FROM tracks t ORDER BY t.track"""
-        ).df()
-
-
-def track_annotations(cat: Catalog, track: str, positions: np.ndarray) -> pd.DataFrame:
-    """Columns pos, label, value of one track at the given positions (missing ones absent)."""
-    want = pa.table({"pos": np.asarray(positions, dtype=np.int32)})
-    with cat.cursor() as cur:
-        cur.register("_want", want)
-        return cur.execute(
-            "SELECT a.pos, a.label, a.value FROM annotations a SEMI JOIN _want USING (pos) "
-            "WHERE a.track = $track ORDER BY a.pos",
-            {"track": track},
-        ).df()
-
-
-def predictions(cat: Catalog, track: str, lo: int, hi: int) -> pd.DataFrame:
-    """Columns pos, rank, token, score of a top-k track over lo..hi."""
-    with cat.cursor() as cur:
-        return cur.execute(
-            "SELECT pos, rank, token, score FROM predictions WHERE source = $t AND pos BETWEEN $lo AND $hi "
-            "ORDER BY pos, rank",
-            {"t": track, "lo": check_int(lo, "lo"), "hi": check_int(hi, "hi")},
-        ).df()
 
 
 MAX_DETAIL_STEPS = 1000
@@ -325,102 +305,3 @@ def match_details(cat: Catalog, source: str, cells: object, threshold: float, ma
         name = tr["track"] if tr["track"] not in base else f"{tr['track']} (track)"
         df[name] = pd.Series(positions).map(ann[col]).to_numpy() if len(ann) else None
     return df
-
-
-# --------------------------------------------------------------------------- search
-
-
-@dataclass
-class _Text:
-    tokens: list[str]
-    text: str
-    offsets: np.ndarray  # char offset where each token starts (len N + 1)
-    joiner: str
-
-
-def _token_text(cat: Catalog) -> _Text:
-    if "text" not in cat._cache:
-        with cat.cursor() as cur:
-            toks = cur.execute("SELECT token FROM tokens ORDER BY pos").fetchnumpy()["token"]
-        toks = [str(t) for t in toks]
-        single = sum(len(t) == 1 for t in toks) >= 0.9 * len(toks)
-        joiner = "" if single else " "
-        lens = np.fromiter((len(t) + len(joiner) for t in toks), dtype=np.int64, count=len(toks))
-        offsets = np.concatenate([[0], np.cumsum(lens)])
-        cat._cache["text"] = _Text(toks, joiner.join(toks) + joiner, offsets, joiner)
-    return cat._cache["text"]
-
-
-def search(cat: Catalog, phrase: str | None = None, regex: str | None = None, limit: int = 50,
-           context: int = 5) -> list[SearchHit]:
-    """Positions where a phrase (case-insensitive, whole tokens) or a regex matches the text.
-
-    The text is the tokens joined by spaces (word tokens) or concatenated (character tokens).
-    Returns dicts: pos, length (tokens), doc, match (the matched tokens), left, right (context).
-    """
-    if (phrase is None) == (regex is None):
-        raise QueryError("give exactly one of phrase or regex")
-    limit, context = check_int(limit, "limit", 1, MAX_RESULTS), check_int(context, "context", 0, 1000)
-    if not isinstance(phrase if phrase is not None else regex, str):
-        raise QueryError(f"the search {'phrase' if phrase is not None else 'regex'} must be text")
-    tx = _token_text(cat)
-    if phrase is not None:
-        if not phrase.strip():
-            raise QueryError("empty search phrase")
-        words = phrase.split() if tx.joiner else [phrase]
-        text = r"\s+".join(re.escape(w) for w in words) if tx.joiner else re.escape(phrase)
-        pattern = re.compile(text, re.IGNORECASE)
-    else:
-        try:
-            pattern = re.compile(regex)  # type: ignore[arg-type]
-        except re.error as e:
-            raise QueryError(f"invalid regex {regex!r}: {e}") from None
-    out: list[SearchHit] = []
-    offs = tx.offsets
-    for mt in pattern.finditer(tx.text):
-        if mt.end() == mt.start():
-            continue
-        first = int(np.searchsorted(offs, mt.start(), side="right") - 1)
-        last = int(np.searchsorted(offs, mt.end() - 1, side="right") - 1)
-        if phrase is not None and tx.joiner and (offs[first] != mt.start() or offs[last + 1] - 1 != mt.end()):
-            continue
-        doc = cat.doc_of(first)
-        if cat.doc_of(last) != doc:
-            continue
-        lo = max(int(cat.doc_first[doc]), first - context)
-        hi = min(int(cat.doc_last[doc]), last + context)
-        toks = tx.tokens[lo:hi + 1]
-        out.append({
-            "pos": first, "length": last - first + 1, "doc": doc,
-            "left": toks[: first - lo], "match": toks[first - lo: last - lo + 1], "right": toks[last - lo + 1:],
-        })
-        if len(out) >= limit:
-            break
-    return out
-
-
-# --------------------------------------------------------------------------- info
-
-
-def info(cat: Catalog) -> InfoResult:
-    """The dict of ``info --json``."""
-    with cat.cursor() as cur:
-        meta = dict(cur.execute("SELECT key, value FROM project").fetchall())
-        n_docs = _count(cur, "documents")
-        trk = cur.execute("SELECT track, kind FROM tracks ORDER BY track").fetchall()
-    return {
-        "name": meta.get("name", ""),
-        "description": meta.get("description", ""),
-        "tokens": cat.n_positions,
-        "documents": n_docs,
-        "sources": [
-            {"source": s.source, "n_cells": s.n_cells, "layer": s.layer, "kind": s.kind, "transform": s.transform}
-            for s in cat.sources.values()
-        ],
-        "tracks": [{"track": t, "kind": k} for t, k in trk],
-    }
-
-
-def project_meta(cat: Catalog) -> dict[str, str]:
-    with cat.cursor() as cur:
-        return dict(cur.execute("SELECT key, value FROM project").fetchall())

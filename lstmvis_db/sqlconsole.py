@@ -221,8 +221,8 @@ def run(path: str | Path, sql: str, max_rows: object = 10_000, timeout: object =
     worker = pool.acquire(lim.seconds)
     temp_dir = tempfile.mkdtemp(prefix="lstmvis-sql-")
     job = {"sql": sql, "path": str(Path(path).resolve()), "attach": att, "tables": table_names,
-           "temp_dir": temp_dir, "seconds": lim.seconds, "max_rows": lim.max_rows, "memory_mb": lim.memory_mb, "temp_mb": lim.temp_mb,
-           "result_mb": lim.result_mb, "threads": lim.threads}
+           "temp_dir": temp_dir, "seconds": lim.seconds, "max_rows": lim.max_rows, "memory_mb": lim.memory_mb,
+           "temp_mb": lim.temp_mb, "result_mb": lim.result_mb, "threads": lim.threads}
     reuse = False
     try:
         header, data = worker.ask(job, payload, max(0.05, lim.seconds - (time.monotonic() - started)),
@@ -243,7 +243,8 @@ def run(path: str | Path, sql: str, max_rows: object = 10_000, timeout: object =
     try:
         df = from_ipc(data).to_pandas()
     except (pa.ArrowException, TypeError, ValueError, MemoryError) as e:
-        raise SqlRejected(f"the result cannot be shown: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SqlRejected(f"the result cannot be shown: {why}") from None
     df.attrs["truncated"] = bool(header.get("truncated"))
     return df
 

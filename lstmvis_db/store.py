@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import math
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 
 from lstmvis_db import __version__, projectfile
 from lstmvis_db.checks import check_output_path
@@ -29,17 +26,25 @@ from lstmvis_db.errors import InputError
 from lstmvis_db.hygiene import remove_db as _remove_db
 from lstmvis_db.hygiene import remove_dead_temps, sigterm_exits
 from lstmvis_db.hygiene import temp_path as _temp_path
+from lstmvis_db.ingest_checks import check_track, source_shape, validate
+from lstmvis_db.ingest_tables import CHUNK_ROWS as CHUNK_ROWS
+from lstmvis_db.ingest_tables import (
+    ROW_GROUP_ROWS,
+    annotations_table,
+    categories,
+    predictions_table,
+    quantized_reader,
+    rows_reader,
+    tokens_table,
+    track_range,
+)
 from lstmvis_db.matching.quant import Quantizer
 from lstmvis_db.progress import Progress  # re-exported: ``store.Progress`` is the same class
 from lstmvis_db.sqltext import sql_literal
-from lstmvis_db.types import Document, ProjectData, Source, Track
+from lstmvis_db.types import Document, ProjectData, Track
 
 VERSION = __version__  # the one version of the package (lstmvis_db/__init__.py)
 FORMAT_VERSION = projectfile.FORMAT_VERSION  # bump there when the physical layout changes
-ROW_GROUP_ROWS = 143_360  # 70 x 2048 rows: 14-bit bitpacked segments just fit a 256 KiB block
-# Ingest batches: half a row group.  A parallel insert from batches that do not divide the row
-# group size flushes short row groups (64k batches gave 128k groups, and 13% more index blocks).
-CHUNK_ROWS = ROW_GROUP_ROWS // 2
 _NAME_RE = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 
 
@@ -67,218 +72,6 @@ def schema_statements() -> dict[str, str]:
 
 
 
-# --------------------------------------------------------------------------- validation
-
-
-def _check_documents(docs: Sequence[Document] | None, n: int) -> list[Document]:
-    if not docs:
-        return [Document("document 0", 0, n - 1)]
-    expected = 0
-    out = []
-    for i, d in enumerate(docs):
-        if d.first_pos != expected or d.last_pos < d.first_pos:
-            raise InputError(
-                f"documents[{i}] ({d.name!r}) spans {d.first_pos}..{d.last_pos}; documents must "
-                f"be non-empty, in order and contiguous (expected first_pos {expected})"
-            )
-        expected = d.last_pos + 1
-        out.append(d)
-    if expected != n:
-        raise InputError(f"documents end at position {expected - 1} but there are {n} tokens")
-    return out
-
-
-def _source_shape(src: Source, n: int) -> int:
-    shape = getattr(src.values, "shape", None)
-    if shape is None or len(shape) != 2:
-        raise InputError(f"source {src.source!r}: states must be a 2-D (positions x cells) array, got shape {shape}")
-    if shape[0] != n:
-        raise InputError(f"source {src.source!r}: {shape[0]} state rows but {n} tokens")
-    if shape[1] < 1:
-        raise InputError(f"source {src.source!r}: no cells")
-    if src.transform not in ("tanh", "none"):
-        raise InputError(f"source {src.source!r}: transform must be 'tanh' or 'none', got {src.transform!r}")
-    return int(shape[1])
-
-
-def _validate(data: ProjectData) -> tuple[int, list[Document]]:
-    n = len(data.tokens)
-    if n < 1:
-        raise InputError("the project has no tokens")
-    if not data.name:
-        raise InputError("the project has no name")
-    if data.token_ids is not None and len(data.token_ids) != n:
-        raise InputError(f"token_ids has {len(data.token_ids)} entries but there are {n} tokens")
-    docs = _check_documents(data.documents, n)
-    names = [s.source for s in data.sources]
-    if len(set(names)) != len(names):
-        raise InputError(f"duplicate source names in {names}")
-    for s in data.sources:
-        if not s.source:
-            raise InputError("a source has an empty name")
-        _source_shape(s, n)
-    tnames = [t.track for t in data.tracks]
-    if len(set(tnames)) != len(tnames):
-        raise InputError(f"duplicate track names in {tnames}")
-    for t in data.tracks:
-        _check_track(t, n)
-    return n, docs
-
-
-def _check_track(t: Track, n: int) -> None:
-    if t.kind == "categorical":
-        if t.labels is None or len(t.labels) != n:
-            got = None if t.labels is None else len(t.labels)
-            raise InputError(f"track {t.track!r}: categorical track needs {n} labels, got {got}")
-    elif t.kind == "scalar":
-        if t.values is None or len(t.values) != n:
-            got = None if t.values is None else len(t.values)
-            raise InputError(f"track {t.track!r}: scalar track needs {n} values, got {got}")
-    elif t.kind == "topk":
-        tok, sc = t.topk_tokens, t.topk_scores
-        if tok is None or sc is None or np.shape(tok) != np.shape(sc) or len(np.shape(tok)) != 2 or np.shape(tok)[0] != n:
-            raise InputError(
-                f"track {t.track!r}: topk track needs tokens and scores of shape ({n}, k), "
-                f"got {None if tok is None else np.shape(tok)} and {None if sc is None else np.shape(sc)}"
-            )
-    else:
-        raise InputError(f"track {t.track!r}: kind must be categorical, scalar or topk, got {t.kind!r}")
-
-
-# --------------------------------------------------------------------------- arrow streams
-
-
-def _chunk_values(src: Source, a: int, b: int) -> np.ndarray:
-    """Rows a..b-1 of a source after its transform, as float32, checked finite."""
-    raw = np.asarray(src.values[a:b])
-    if raw.dtype.kind not in "fiu":  # object, text, bool, complex: not states
-        raise InputError(f"source {src.source!r}: states must be numbers (float or int), got dtype {raw.dtype}")
-    block = raw.astype(np.float32)
-    if not np.isfinite(block).all():  # checked before the transform: tanh(inf) would hide it
-        bad = np.argwhere(~np.isfinite(block))[0]
-        raise InputError(
-            f"source {src.source!r}: non-finite value {block[bad[0], bad[1]]} at position {a + int(bad[0])}, cell {int(bad[1])}"
-        )
-    if src.transform == "tanh":
-        block = np.tanh(block)
-    return np.ascontiguousarray(block)
-
-
-def _rows_reader(src: Source, n: int, d: int, stats: dict, progress: Progress, label: str) -> pa.RecordBatchReader:
-    schema = pa.schema([("pos", pa.int32()), ("v", pa.list_(pa.float32(), d))])
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        lo, hi = math.inf, -math.inf
-        for a in range(0, n, CHUNK_ROWS):
-            b = min(n, a + CHUNK_ROWS)
-            try:
-                block = _chunk_values(src, a, b)
-            except Exception as e:  # DuckDB wraps errors raised inside a stream; keep ours
-                stats["error"] = e
-                raise
-            lo, hi = min(lo, float(block.min())), max(hi, float(block.max()))
-            v = pa.FixedSizeListArray.from_arrays(pa.array(block.reshape(-1)), d)
-            yield pa.record_batch([pa.array(np.arange(a, b, dtype=np.int32)), v], schema=schema)
-            progress(label, 0.5 * b / n)
-        stats["min"], stats["max"] = lo, hi
-
-    return pa.RecordBatchReader.from_batches(schema, batches())
-
-
-def _quantized_reader(src: Source, n: int, d: int, quant: Quantizer, progress: Progress, label: str) -> pa.RecordBatchReader:
-    names = ["pos"] + [f"c{j}" for j in range(d)]
-    schema = pa.schema([("pos", pa.int32())] + [(c, pa.uint16()) for c in names[1:]])
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for a in range(0, n, CHUNK_ROWS):
-            b = min(n, a + CHUNK_ROWS)
-            q = np.asfortranarray(quant.bucket(_chunk_values(src, a, b)))
-            cols = [pa.array(np.arange(a, b, dtype=np.int32))] + [pa.array(q[:, j]) for j in range(d)]
-            yield pa.record_batch(cols, schema=schema)
-            progress(label, 0.5 + 0.5 * b / n)
-
-    return pa.RecordBatchReader.from_batches(schema, batches())
-
-
-def _tokens_table(data: ProjectData, docs: list[Document], n: int) -> pa.Table:
-    doc_of = np.repeat(np.arange(len(docs), dtype=np.int32), [d.last_pos - d.first_pos + 1 for d in docs])
-    ids = np.full(n, -1, dtype=np.int64) if data.token_ids is None else np.asarray(data.token_ids, dtype=np.int64)
-    tokens = [str(t) for t in data.tokens]
-    return pa.table(
-        {"pos": np.arange(n, dtype=np.int32), "doc": doc_of, "token": tokens, "token_id": ids.astype(np.int32)}
-    )
-
-
-def _annotations_table(tracks: Sequence[Track]) -> pa.Table:
-    parts = []
-    for t in tracks:
-        if t.kind == "categorical":
-            labels = [None if x is None or (isinstance(x, float) and math.isnan(x)) else str(x) for x in t.labels or []]
-            pos = np.arange(len(labels), dtype=np.int32)
-            keep = np.array([x is not None for x in labels])
-            parts.append(pa.table({
-                "track": pa.array([t.track] * int(keep.sum()), pa.string()),
-                "pos": pos[keep],
-                "label": pa.array([x for x in labels if x is not None], pa.string()),
-                "value": pa.nulls(int(keep.sum()), pa.float64()),
-            }))
-        elif t.kind == "scalar":
-            vals = np.asarray(t.values, dtype=np.float64)
-            keep = np.isfinite(vals)
-            parts.append(pa.table({
-                "track": pa.array([t.track] * int(keep.sum()), pa.string()),
-                "pos": np.flatnonzero(keep).astype(np.int32),
-                "label": pa.nulls(int(keep.sum()), pa.string()),
-                "value": vals[keep],
-            }))
-    if not parts:
-        return pa.table({"track": pa.array([], pa.string()), "pos": pa.array([], pa.int32()),
-                         "label": pa.array([], pa.string()), "value": pa.array([], pa.float64())})
-    return pa.concat_tables(parts)
-
-
-def _predictions_table(tracks: Sequence[Track]) -> pa.Table:
-    parts = []
-    for t in tracks:
-        if t.kind != "topk":
-            continue
-        tok = np.asarray(t.topk_tokens, dtype=object)
-        sc = np.asarray(t.topk_scores, dtype=np.float64)
-        n, k = tok.shape
-        parts.append(pa.table({
-            "source": pa.array([t.track] * (n * k), pa.string()),
-            "pos": np.repeat(np.arange(n, dtype=np.int32), k),
-            "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), n),
-            "token": pa.array([str(x) for x in tok.reshape(-1)], pa.string()),
-            "score": sc.reshape(-1),
-        }))
-    if not parts:
-        return pa.table({"source": pa.array([], pa.string()), "pos": pa.array([], pa.int32()),
-                         "rank": pa.array([], pa.int32()), "token": pa.array([], pa.string()),
-                         "score": pa.array([], pa.float64())})
-    return pa.concat_tables(parts)
-
-
-def _track_range(t: Track) -> tuple[float | None, float | None]:
-    if t.kind != "scalar":
-        return t.min, t.max
-    vals = np.asarray(t.values, dtype=np.float64)
-    vals = vals[np.isfinite(vals)]
-    lo = t.min if t.min is not None else (float(vals.min()) if len(vals) else None)
-    hi = t.max if t.max is not None else (float(vals.max()) if len(vals) else None)
-    return lo, hi
-
-
-def _categories(t: Track) -> list[str]:
-    if t.categories is not None:
-        return [str(c) for c in t.categories]
-    seen: dict[str, None] = {}
-    for x in t.labels or []:
-        if x is not None and not (isinstance(x, float) and math.isnan(x)):
-            seen.setdefault(str(x), None)
-    return list(seen)
-
-
 # --------------------------------------------------------------------------- writing
 
 
@@ -289,7 +82,7 @@ def write_project(path: str | Path, data: ProjectData, progress: bool | Callable
         InputError: naming what is wrong; nothing is written and an existing file is kept.
     """
     path = Path(path)
-    n, docs = _validate(data)
+    n, docs = validate(data)
     check_output_path(path)  # a folder, a missing or unwritable folder: one line
     remove_dead_temps(path.parent)
     tmp = _temp_path(path)
@@ -339,21 +132,21 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
         [(i, d.name, d.first_pos, d.last_pos) for i, d in enumerate(docs)],
     )
     # the _*_in locals are read by name by the SQL that follows (DuckDB's replacement scan)
-    _tokens_in = _tokens_table(data, docs, n)
+    _tokens_in = tokens_table(data, docs, n)
     con.execute(stmts["tokens"])
-    _annotations_in = _annotations_table(data.tracks)
+    _annotations_in = annotations_table(data.tracks)
     con.execute(stmts["annotations"])
-    _predictions_in = _predictions_table(data.tracks)
+    _predictions_in = predictions_table(data.tracks)
     con.execute(stmts["predictions"])
     for t in data.tracks:
         _insert_track_row(con, t)
     parts = []
     con.execute("SET force_compression = 'uncompressed'")
     for sid, src in enumerate(data.sources):
-        d = _source_shape(src, n)
+        d = source_shape(src, n)
         label = f"source {src.source}"[:28]
         stats: dict[str, Any] = {}  # min, max; "error": an exception raised inside the stream
-        _rows_in = _rows_reader(src, n, d, stats, bar, label)
+        _rows_in = rows_reader(src, n, d, stats, bar, label)
         try:
             con.execute(stmts["source_rows"].format(sid=sid))
         except duckdb.Error:
@@ -365,7 +158,7 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
         # Match phase 1 scans whole columns and places each row by its pos, so row order does
         # not matter here; keeping it would serialise the insert (about 2x slower at 650 cells).
         con.execute("SET preserve_insertion_order = false")
-        _q_in = _quantized_reader(src, n, d, quant, bar, label)
+        _q_in = quantized_reader(src, n, d, quant, bar, label)
         con.execute(stmts["source_quantized"].format(sid=sid))
         con.execute("RESET preserve_insertion_order")
         con.execute("SET force_compression = 'uncompressed'")
@@ -395,12 +188,12 @@ def _write_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 def _insert_track_row(con: duckdb.DuckDBPyConnection, t: Track) -> None:
     """The track's row in ``tracks`` and, if categorical, its category order."""
-    lo, hi = _track_range(t)
+    lo, hi = track_range(t)
     con.execute("INSERT INTO tracks VALUES (?, ?, ?, ?, ?)", [t.track, t.kind, t.description, lo, hi])
     if t.kind == "categorical":
         con.executemany(
             "INSERT INTO _idx.track_categories VALUES (?, ?, ?)",
-            [(t.track, i, c) for i, c in enumerate(_categories(t))],
+            [(t.track, i, c) for i, c in enumerate(categories(t))],
         )
 
 
@@ -424,7 +217,7 @@ def write_track(path: str | Path, track: Track, replace: bool = False) -> None:
         con.close()
     if exists and not replace:
         raise InputError(f"{path}: track {track.track!r} already exists ({exists[0]}); pass --replace")
-    _check_track(track, n)
+    check_track(track, n)
     remove_dead_temps(path.parent)
     tmp = _temp_path(path)
     _remove_db(tmp)
@@ -437,8 +230,8 @@ def _write_track_file(path: Path, tmp: Path, track: Track) -> None:
         shutil.copyfile(path, tmp)
         con = duckdb.connect(str(tmp), config={"enable_external_access": False})
         try:
-            con.register("_annotations_in", _annotations_table([track]))  # read by the inserts below
-            con.register("_predictions_in", _predictions_table([track]))
+            con.register("_annotations_in", annotations_table([track]))  # read by the inserts below
+            con.register("_predictions_in", predictions_table([track]))
             con.execute("BEGIN")
             for table, column in (("annotations", "track"), ("predictions", "source"),
                                   ("_idx.track_categories", "track"), ("tracks", "track")):

@@ -107,7 +107,7 @@ def _filter_controls(path: str) -> tuple[tuple[int, ...] | None, tuple[int, int]
     docs_df = inf["documents_df"]
     c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
     names = {int(d): f"{d}: {nm}" for d, nm in zip(docs_df["doc"], docs_df["name"])}
-    docs = c1.multiselect("Documents", list(names), format_func=names.get, key="w_cell_docs",
+    docs = c1.multiselect("Documents", list(names), format_func=lambda d: names.get(d, str(d)), key="w_cell_docs",
                           placeholder="all documents")
     text = c2.text_input("Positions A:B", key="w_cell_range", placeholder="all positions")
     rng = None
@@ -232,8 +232,8 @@ def coactivation_section(path: str, cells: list[int], key: str = "co") -> None:
     # the heatmap: the query cells with each other and the 30 partners of largest |phi|
     partners = sorted((p for p in pairs if p["phi"] is not None), key=lambda p: -abs(p["phi"]))[:30]
     chart(cell_charts.coactivation_heatmap(inside + [p for p in partners if p not in inside], field), width="content")
-    st.caption("Pairs by lift (docs/analysis.md §Co-activation); the heatmap shows the query cells with each other and their 30 "
-               "partners of largest |phi|.")
+    st.caption("Pairs by lift (docs/analysis.md §Co-activation); the heatmap shows the query cells with each other "
+               "and their 30 partners of largest |phi|.")
     st.dataframe(pd.DataFrame(pairs[:200])[["a", "b", "lift", "pmi", "phi", "p_ab"]], hide_index=True, height=240)
 
 
@@ -283,7 +283,7 @@ def render(path: str) -> None:
     if "w_cell_view" not in st.session_state:
         wanted = _param("view") or ("ranking" if _param("rtrack") else "profile")
         st.session_state["w_cell_view"] = wanted if wanted in VIEWS else "profile"
-    view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, key="w_cell_view",
+    view = st.segmented_control("View", list(VIEWS), format_func=lambda v: VIEWS.get(v, v), key="w_cell_view",
                                 label_visibility="collapsed") or "profile"
     track = label = None
     cell = int(st.session_state.get("w_cell", _param("cell") or 0))
@@ -295,7 +295,8 @@ def render(path: str) -> None:
         cell = _cell_only(path)
         formula_section(path, cell)
     extra = {"formula": _param("formula"), "cells": _param("cells")} if view == "formula" else {}
-    sync_cell_url({**extra, "view": view, "cell": cell, "rtrack": track or _param("rtrack"), "rlabel": label or _param("rlabel")})
+    sync_cell_url({**extra, "view": view, "cell": cell, "rtrack": track or _param("rtrack"),
+                   "rlabel": label or _param("rlabel")})
 
 
 def _cell_only(path: str) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pandas as pd
 import streamlit as st
 
@@ -13,7 +15,13 @@ from .cached import info
 from .resources import open_project
 
 
-def console_limits() -> dict[str, float]:
+class ConsoleLimits(TypedDict):
+    timeout: float
+    max_rows: int
+    memory_mb: int
+
+
+def console_limits() -> ConsoleLimits:
     """What the page asks for each query: 10 s, 10,000 rows, 256 MB, or less where the
     operator's maxima (``LSTMVIS_SQL_MAX_*``) are lower."""
     return {"timeout": min(10.0, operator_max("LSTMVIS_SQL_MAX_SECONDS")),

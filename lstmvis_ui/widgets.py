@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import altair as alt
 import duckdb
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 import lstmvis_db
 from lstmvis_db import views
@@ -114,7 +116,7 @@ def page_setup(title: str, page: str) -> str | None:
     return path
 
 
-def chart(c, **kw):
+def chart(c: alt.TopLevelMixin, **kw: Any) -> DeltaGenerator:
     """Draw an Altair chart, fast enough for a rerun on every interaction.
 
     The spec is built without re-validating it against the Vega-Lite schema (the builders are

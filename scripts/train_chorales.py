@@ -25,7 +25,8 @@ from _train import save_model, train_lm_docs
 from lstmvis_db.demos.chorales import CHORALES_MIN_COUNT, read_chorales, simplify_figure
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "chorales"
-HYPER: dict[str, float | int] = {"hidden": 64, "layers": 2, "emb": 16, "batch": 16, "steps": 1200, "lr": 0.01, "seed": 1, "dropout": 0.1}
+HYPER: dict[str, float | int] = {"hidden": 64, "layers": 2, "emb": 16, "batch": 16, "steps": 1200, "lr": 0.01,
+                                 "seed": 1, "dropout": 0.1}
 N_TRAIN = 334
 
 

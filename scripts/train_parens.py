@@ -3,10 +3,11 @@
 Usage: ``pip install torch==2.13.0`` then ``python scripts/train_parens.py``  (about 1-2 min
 on 2 cores).
 
-The language is LSTMVis's (docs/data-model.md §The parenthesis language; ``lstmvis_db.demos.parens.generate_parens``): ``(``, ``)`` and a
-digit equal to the current nesting depth, max depth 4.  Predicting the digits requires
-counting, so the network has to track depth.  Model: Embedding(7, 8) -> LSTM(32) -> LSTM(32)
--> Linear(7), trained on 200,000 generated tokens (seed 1), validated on 20,000 (seed 2).
+The language is LSTMVis's (docs/data-model.md §The parenthesis language;
+``lstmvis_db.demos.parens.generate_parens``): ``(``, ``)`` and a digit equal to the current nesting
+depth, max depth 4.  Predicting the digits requires counting, so the network has to track depth.
+Model: Embedding(7, 8) -> LSTM(32) -> LSTM(32) -> Linear(7), trained on 200,000 generated tokens (seed 1),
+validated on 20,000 (seed 2).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from _train import save_model, train_lm
 from lstmvis_db.demos.parens import PARENS_VOCAB, generate_parens
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "parens" / "weights.npz"
-HYPER: dict[str, float | int] = {"hidden": 32, "layers": 2, "emb": 8, "seq_len": 100, "batch": 32, "steps": 1500, "lr": 0.01, "seed": 1}
+HYPER: dict[str, float | int] = {"hidden": 32, "layers": 2, "emb": 8, "seq_len": 100, "batch": 32, "steps": 1500,
+                                 "lr": 0.01, "seed": 1}
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Small typed loaders the cell statistics share: categorical tracks as codes, token types,
 exact columns and the quantised index of chosen cells.  Every read binds its values; table
-and column names come from the project's integer source ids and cell numbers only.
+and column names come from the project's integer source ids and cell numbers only.  Tracks and
+tokens are read through :mod:`lstmvis_db.analysis.corpus` (one loader each, cached there).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmvis_db.analysis import corpus
 from lstmvis_db.errors import QueryError
 from lstmvis_db.queries import Catalog, SourceInfo
 
@@ -29,10 +31,8 @@ class Categorical:
             raise QueryError(f"unknown label {label!r} of track {self.track!r}; labels: {shown}") from None
 
 
-def track_kinds(cat: Catalog) -> dict[str, str]:
-    """Track name -> kind."""
-    with cat.cursor() as cur:
-        return dict(cur.execute("SELECT track, kind FROM tracks ORDER BY track").fetchall())
+track_kinds = corpus.track_kinds  # track name -> kind
+tokens_at = corpus.token_strings  # the tokens of positions lo..hi
 
 
 def categorical_names(cat: Catalog) -> list[str]:
@@ -48,24 +48,16 @@ def check_track(cat: Catalog, track: str, kind: str = "categorical") -> None:
 
 
 def categorical(cat: Catalog, track: str) -> Categorical:
-    """Codes of a categorical track over all positions (cached per catalog)."""
+    """Codes of a categorical track over all positions, its labels those that occur (cached per
+    catalog).  The codes are :func:`corpus.categorical`'s: the labels in use come first there
+    (the track's category order, then the others by name), declared labels never used last."""
     key = ("categorical", track)
     if key in cat._cache:
         return cat._cache[key]
     check_track(cat, track)
-    with cat.cursor() as cur:
-        order = [r[0] for r in cur.execute(
-            "SELECT category FROM _idx.track_categories WHERE track = $t ORDER BY ord", {"t": track}).fetchall()]
-        got = cur.execute("SELECT pos, label FROM annotations WHERE track = $t AND label IS NOT NULL",
-                          {"t": track}).fetchnumpy()
-    pos = np.asarray(got["pos"], dtype=np.int64)
-    raw = np.asarray(got["label"], dtype=object).astype(str)
-    present, inv = np.unique(raw, return_inverse=True)
-    labels = [c for c in order if c in set(present)] + sorted(set(present) - set(order))
-    remap = np.array([labels.index(p) for p in present], dtype=np.int32)
-    codes = np.full(cat.n_positions, -1, dtype=np.int32)
-    codes[pos] = remap[inv] if len(pos) else codes[pos]
-    out = Categorical(track, codes, tuple(labels))
+    full = corpus.categorical(cat, track)
+    used = int(full.codes.max()) + 1 if len(full.codes) else 0
+    out = Categorical(track, full.codes, tuple(full.labels[:used]))
     cat._cache[key] = out
     return out
 
@@ -78,13 +70,6 @@ def token_types(cat: Catalog) -> np.ndarray:
         cat._cache["token_types"] = np.unique(np.asarray(toks, dtype=object).astype(str),
                                               return_inverse=True)[1].astype(np.int64)
     return cat._cache["token_types"]
-
-
-def tokens_at(cat: Catalog, lo: int, hi: int) -> list[str]:
-    with cat.cursor() as cur:
-        rows = cur.execute("SELECT token FROM tokens WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
-                           {"lo": int(lo), "hi": int(hi)}).fetchall()
-    return [str(r[0]) for r in rows]
 
 
 def check_cell(info: SourceInfo, cell: object) -> int:

@@ -61,7 +61,8 @@ def check_null_label(cat: Catalog, null_label: object, kinds: dict[str, str]) ->
     return str(track), str(label), str(cond)
 
 
-def _tests(cat: Catalog, sp: Spans, tracks: list[str], conditions: tuple[str, ...], with_p: bool) -> list[family.TestRow]:
+def _tests(cat: Catalog, sp: Spans, tracks: list[str], conditions: tuple[str, ...],
+           with_p: bool) -> list[family.TestRow]:
     rows: list[family.TestRow] = []
     for t in tracks:
         rows += family.track_tests(cat, t, sp, conditions, with_p=with_p)

@@ -18,6 +18,7 @@ from lstmvis_db import queries
 from lstmvis_db.analysis.corpus import Corpus
 from lstmvis_db.errors import InputError, QueryError
 from lstmvis_db.queries import Catalog
+from lstmvis_db.types import MatchRow
 
 SETS = ("top", "all", "strict")
 
@@ -39,7 +40,7 @@ class Spans:
     kind: str
     start: np.ndarray
     length: np.ndarray
-    matches: list[dict] = field(default_factory=list)  # the ranked matches (``top`` only)
+    matches: list[MatchRow] = field(default_factory=list)  # the ranked matches (``top`` only)
 
     def __len__(self) -> int:
         return len(self.start)

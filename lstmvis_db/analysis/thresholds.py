@@ -15,7 +15,14 @@ from lstmvis_db import queries
 from lstmvis_db.analysis.coactivation import cell_thresholds, on_matrix
 from lstmvis_db.errors import QueryError
 from lstmvis_db.matching import algorithm as matching
-from lstmvis_db.queries import Catalog, check_cells, check_range
+from lstmvis_db.queries import Catalog, check_cells, check_match_args, check_range
+from lstmvis_db.types import MatchResult
+
+
+class QuantileMatchResult(MatchResult):
+    """A match with per-cell thresholds: the query cells' thresholds {cell: t} besides the match."""
+
+    thresholds: dict[str, float]
 
 
 def quantile_thresholds(cat: Catalog, source: str, quantile: float) -> np.ndarray:
@@ -49,16 +56,12 @@ def select_quantile(cat: Catalog, source: str, start: int, end: int, quantile: f
 
 
 def match_quantile(cat: Catalog, source: str, cells: object, quantile: float, constrain_left: bool = True,
-                   constrain_right: bool = False, length: int = 0, limit: int = 50, pool: int | None = None) -> dict:
+                   constrain_right: bool = False, length: int = 0, limit: int = 50,
+                   pool: int | None = None) -> QuantileMatchResult:
     """docs/semantics.md §Matching matching with per-cell thresholds; adds ``thresholds`` {cell: t} of the query."""
     info = cat.source(source)
     sel = check_cells(info, cells)
-    if int(length) != length or length < 0:
-        raise QueryError(f"length must be an integer >= 0, got {length!r}")
-    if int(limit) != limit or limit < 1:
-        raise QueryError(f"limit must be an integer >= 1, got {limit!r}")
-    if pool is not None and (int(pool) != pool or pool < 1):
-        raise QueryError(f"pool must be an integer >= 1, got {pool!r}")
+    a = check_match_args(constrain_left, constrain_right, length, limit, pool)
     t = quantile_thresholds(cat, source, quantile)
     if len(sel) == 0:
         return {"matches": [], "histogram": {"fuzzy": {}, "strict": {}}, "candidates": 0, "thresholds": {}}
@@ -68,7 +71,7 @@ def match_quantile(cat: Catalog, source: str, cells: object, quantile: float, co
         return queries.rows_at(cat, source, pos).astype(np.float64) - t[None, :]
 
     out = matching.match_arrays(bits, sel, info.n_cells, 0.0, shifted, cat.doc_first, cat.doc_last,
-                                constrain_left=bool(constrain_left), constrain_right=bool(constrain_right),
-                                length=int(length), limit=int(limit), pool=None if pool is None else int(pool))
-    out["thresholds"] = {str(int(c)): float(t[c]) for c in sel}
-    return out
+                                constrain_left=a.constrain_left, constrain_right=a.constrain_right,
+                                length=a.length, limit=a.limit, pool=a.pool)
+    return {"matches": out["matches"], "histogram": out["histogram"], "candidates": out["candidates"],
+            "thresholds": {str(int(c)): float(t[c]) for c in sel}}

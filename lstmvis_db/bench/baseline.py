@@ -1,7 +1,7 @@
 """The ORIGINAL LSTMVis matcher, re-implemented with numpy + h5py as a benchmark yardstick.
 
 This module reproduces what ``LSTMDataHandler.query_similar_activations`` of LSTMVis (V2)
-actually does, quirks included (docs/semantics.md §The original's matcher, docs/semantics.md §The original's matcher).  It is NOT the
+actually does, quirks included (docs/semantics.md §The original's matcher).  It is NOT the
 tool's matcher (that one follows docs/semantics.md §Matching and fixes the bugs); it exists so the
 benchmark can time and compare against the original's behaviour and cost:
 
@@ -273,44 +273,62 @@ def original_match(
         sel = _check_cells(cells, n_cells)
         m = int(sel.size)
 
-        if mode == "fast":
-            steps, batch, cap = min(n_pos, FAST_STEPS), FAST_BATCH, FAST_POOL
-        else:
-            steps, cap = n_pos, PRECISE_POOL
-            batch = max(1, BATCH_BUDGET // n_pos) if n_pos > 0 else 1
-            if n_pos > 0 and batch < 2:
-                raise BaselineFailure(
-                    f"the original LSTMVis precise mode crashes for N = {n_pos:,} positions "
-                    f"(> {BATCH_BUDGET // 2:,}): its column batch floor({BATCH_BUDGET:,}/N) drops to one "
-                    "cell, the count vector stays 2-D and it tries to allocate an N x N boolean array "
-                    f"({n_pos * n_pos / 2**40:.1f} TiB); not attempted"
-                )
+        steps, batch, cap = _mode_limits(mode, n_pos)
         if m == 0 or steps == 0:
             return _empty_result()
 
         counts = count_on(ds, sel, steps, batch, thr)
         pool = candidate_pool(counts, m, cap, left, right, int(phrase_length))
+        scored = _rescore(ds, pool, sel, thr, left, right)
+    return _ranked(scored, m, int(phrase_length), int(n_results))
 
-        in_sel = np.zeros(n_cells, dtype=bool)
-        in_sel[sel] = True
-        scored: list[tuple[int, int, int, int]] = []  # (start, length, I, U) in candidate order
-        for p, ln in zip(pool.starts.tolist(), pool.lengths.tolist()):
-            if p < 1 or p + ln + 1 > n_pos:
-                continue  # the original's "border handling hack"
-            on = ds[p - 1 : p + ln + 1, :] >= thr  # rows p-1 .. p+L, all cells
-            active = on[1 : ln + 1].all(axis=0)
-            if left:
-                active &= ~on[0]
-            if right:
-                active &= ~on[ln + 1]
-            inter = int(np.count_nonzero(active & in_sel))
-            union = int(np.count_nonzero(active)) + m - inter
-            scored.append((p, ln, inter, union))
 
+def _mode_limits(mode: Mode, n_pos: int) -> tuple[int, int, int]:
+    """(positions counted, column batch, candidate pool cap) of a mode; the original's crash in
+    precise mode on a long corpus raises :class:`BaselineFailure`."""
+    if mode == "fast":
+        return min(n_pos, FAST_STEPS), FAST_BATCH, FAST_POOL
+    batch = max(1, BATCH_BUDGET // n_pos) if n_pos > 0 else 1
+    if n_pos > 0 and batch < 2:
+        raise BaselineFailure(
+            f"the original LSTMVis precise mode crashes for N = {n_pos:,} positions "
+            f"(> {BATCH_BUDGET // 2:,}): its column batch floor({BATCH_BUDGET:,}/N) drops to one "
+            "cell, the count vector stays 2-D and it tries to allocate an N x N boolean array "
+            f"({n_pos * n_pos / 2**40:.1f} TiB); not attempted"
+        )
+    return n_pos, batch, PRECISE_POOL
+
+
+def _rescore(ds: h5py.Dataset, pool: CandidatePool, sel: np.ndarray, thr: float, left: bool,
+             right: bool) -> list[tuple[int, int, int, int]]:
+    """(start, length, I, U) of each candidate, in candidate order, read from rows p-1 .. p+L of
+    all cells; candidates at the borders are skipped as the original does."""
+    n_pos, n_cells = (int(x) for x in ds.shape)
+    m = int(sel.size)
+    in_sel = np.zeros(n_cells, dtype=bool)
+    in_sel[sel] = True
+    scored: list[tuple[int, int, int, int]] = []
+    for p, ln in zip(pool.starts.tolist(), pool.lengths.tolist()):
+        if p < 1 or p + ln + 1 > n_pos:
+            continue  # the original's "border handling hack"
+        on = ds[p - 1 : p + ln + 1, :] >= thr  # rows p-1 .. p+L, all cells
+        active = on[1 : ln + 1].all(axis=0)
+        if left:
+            active &= ~on[0]
+        if right:
+            active &= ~on[ln + 1]
+        inter = int(np.count_nonzero(active & in_sel))
+        union = int(np.count_nonzero(active)) + m - inter
+        scored.append((p, ln, inter, union))
+    return scored
+
+
+def _ranked(scored: list[tuple[int, int, int, int]], m: int, phrase_length: int, n_results: int) -> dict[str, Any]:
+    """The result dict: the ranked matches and the histogram over all scored candidates."""
     fuzzy = Counter(ln for _, ln, _, _ in scored)
     strict = Counter(ln for _, ln, inter, _ in scored if inter == m)
     kept = scored if phrase_length <= 1 else [r for r in scored if r[1] == phrase_length]
-    ranked = sorted(kept, key=lambda r: (-r[2], r[3], -r[1]))[: int(n_results)]
+    ranked = sorted(kept, key=lambda r: (-r[2], r[3], -r[1]))[:n_results]
     matches = [
         {
             "start": p,

@@ -1,5 +1,5 @@
-"""The parenthesis demo (docs/data-model.md §The parenthesis language): the parenthesis language of the LSTMVis paper (max depth 4)
-and a small LSTM trained by ``scripts/train_parens.py``, run in numpy.
+"""The parenthesis demo (docs/data-model.md §The parenthesis language): the parenthesis language of the
+LSTMVis paper (max depth 4) and a small LSTM trained by ``scripts/train_parens.py``, run in numpy.
 
 :func:`generate_parens` is the language (the training script uses it too);
 :func:`parens_data` is the builder the registry calls.
@@ -81,7 +81,8 @@ PARENS_HYPOTHESIS: dict[str, object] = {
 PARENS_DESCRIPTION = """\
 **Parenthesis language (the LSTMVis paper's proof of concept).** Tokens are `(`, `)` and a \
 digit equal to the current nesting depth (max depth 4); at each step the generator picks \
-uniformly among the allowed tokens (docs/data-model.md §The parenthesis language). Predicting the digits needs a counter, so the \
+uniformly among the allowed tokens (docs/data-model.md §The parenthesis language). \
+Predicting the digits needs a counter, so the \
 network has to track depth. Model: a {layers}-layer LSTM with {hidden} cells per layer trained \
 by scripts/train_parens.py (torch; validation loss {valid:.3f} nats/token, close to the \
 language's entropy), run here in numpy. {docs} generated sequences, {n:,} tokens. Tracks: \

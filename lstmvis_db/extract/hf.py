@@ -242,7 +242,7 @@ class HFAdapter:
             return Tokenized(ids=ids, display=self.token_display(ids.tolist()))
         display: list[str] = []
         prev = 0
-        for tid, (start, end) in zip(ids.tolist(), enc["offset_mapping"]):
+        for tid, (_start, end) in zip(ids.tolist(), enc["offset_mapping"]):
             piece = text[prev:end] if end > prev else ""
             if not piece:
                 piece = self._one(tid)

@@ -10,6 +10,7 @@ from lstmvis_db import queries, store
 from lstmvis_db.errors import LstmvisError, QueryError
 from lstmvis_db.hypotheses.workspace import Workspace, content_hash
 from lstmvis_db.queries import Catalog
+from lstmvis_db.types import MatchRow
 
 CHANGED = "the project has changed since the hypothesis was saved"
 
@@ -17,7 +18,7 @@ CHANGED = "the project has changed since the hypothesis was saved"
 class RunResult(TypedDict):
     name: str
     same: bool
-    matches: list[dict]
+    matches: list[MatchRow]
 
 
 class Export(TypedDict):

@@ -19,8 +19,9 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import duckdb
 import pandas as pd
@@ -94,7 +95,7 @@ class Workspace:
         row = self.con.execute("SELECT count(*) FROM hypotheses WHERE name = ?", [name]).fetchone()
         return bool(row and row[0] > 0)
 
-    def insert(self, row: dict, matches: list[dict], replace: bool = False) -> None:
+    def insert(self, row: dict, matches: Sequence[Mapping[str, Any]], replace: bool = False) -> None:
         """One hypothesis and its matches, in one transaction (all or nothing)."""
         cols = list(row)
         self.con.execute("BEGIN TRANSACTION")
@@ -102,7 +103,8 @@ class Workspace:
             if replace:
                 self._delete(row["name"])
             elif self.exists(row["name"]):
-                raise QueryError(f"a hypothesis named {row['name']!r} exists already (delete it or choose another name)")
+                raise QueryError(f"a hypothesis named {row['name']!r} exists already "
+                                 "(delete it or choose another name)")
             quoted = ", ".join(f'"{c}"' for c in cols)  # column names from the fixed dict above, not user text
             self.con.execute(f"INSERT INTO hypotheses ({quoted}) VALUES ({', '.join('?' * len(cols))})",
                              [row[c] for c in cols])

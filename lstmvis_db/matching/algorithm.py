@@ -226,7 +226,10 @@ def match_arrays(
     n = bits.shape[0]
     m = len(cells)
     doc_start, doc_end = boundary_masks(doc_first, doc_last, n)
-    count = np.bitwise_count(bits[:, 0]) if bits.shape[1] == 1 else (popcount(bits).astype(np.uint16) if m < 2**16 else popcount(bits))
+    if bits.shape[1] == 1:
+        count = np.bitwise_count(bits[:, 0])
+    else:
+        count = popcount(bits).astype(np.uint16) if m < 2**16 else popcount(bits)
     if memory_limit is not None:
         budget.check(n, bits.shape[1] * bits.itemsize, budget.candidate_bound(count, doc_start, m), memory_limit)
     cand = find_candidates(count, doc_start, doc_end, m, length)

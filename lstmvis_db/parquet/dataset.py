@@ -82,7 +82,8 @@ def open_dataset(root: str | Path) -> Dataset:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"{path}: not a readable manifest ({type(e).__name__})") from None
     if not isinstance(doc, dict) or doc.get("layout") != LAYOUT:
-        raise InputError(f"{path}: not an lstmvis-db Parquet dataset (layout {doc.get('layout') if isinstance(doc, dict) else None!r})")
+        layout = doc.get('layout') if isinstance(doc, dict) else None
+        raise InputError(f"{path}: not an lstmvis-db Parquet dataset (layout {layout!r})")
     if doc.get("version") != LAYOUT_VERSION:
         raise InputError(f"{path}: dataset layout version {doc.get('version')!r}, this version reads "
                          f"{LAYOUT_VERSION}; export the project again with this version")

@@ -67,6 +67,7 @@ def match(root: str, source: str, cells: object, threshold: float, constrain_lef
     keys = ("start", "length", "intersection", "union", "jaccard", "missing")
     return {
         "matches": [dict(zip(keys, r[1:], strict=True)) for r in top],
-        "histogram": {"fuzzy": {str(a): int(b) for a, b, _ in hist}, "strict": {str(a): int(c) for a, _, c in hist if c}},
+        "histogram": {"fuzzy": {str(a): int(b) for a, b, _ in hist},
+                      "strict": {str(a): int(c) for a, _, c in hist if c}},
         "candidates": int(sum(b for _, b, _ in hist)),
     }

@@ -88,8 +88,8 @@ def _write(cat: Catalog, tmp: Path, out: Path, chunk_positions: int) -> Dataset:
                   tmp / "states" / f"sid={int(info.sid)}", partition=True)
             sources.append(DatasetSource(info.source, int(info.sid), int(info.n_cells)))
         cur.unregister("_docs")
-    ds = Dataset(out, str(cat_name(cat)), int(cat.n_positions), len(docs), int(docs["chunk"].max()) + 1 if len(docs) else 0,
-                 tuple(sources))
+    n_chunks = int(docs["chunk"].max()) + 1 if len(docs) else 0
+    ds = Dataset(out, str(cat_name(cat)), int(cat.n_positions), len(docs), n_chunks, tuple(sources))
     (tmp / "manifest.json").write_text(json.dumps(ds.manifest(), indent=1), encoding="utf-8")
     return ds
 

@@ -152,7 +152,8 @@ def select_sql(src: SourceRows, start: int, end: int, threshold: float, left_off
     """One SELECT giving the selected cells (one row per cell, ascending).  ``rows`` and
     ``documents`` name other relations of the same columns (an exported Parquet dataset)."""
     return _SELECT_BODY.format(
-        documents=documents, rows=rows or project_rows(src.sid), n_cells=src.n_cells, start=_int(start, "start"), end=_int(end, "end"),
+        documents=documents, rows=rows or project_rows(src.sid), n_cells=src.n_cells,
+        start=_int(start, "start"), end=_int(end, "end"),
         t=_num(threshold), left_off=_int(left_off, "left_off"), right_off=_int(right_off, "right_off"),
     ) + ";\n"
 
@@ -190,8 +191,8 @@ def macro_statements(sources: Sequence[SourceRows], temporary: bool = False) -> 
     n_cells = "(SELECT n_cells FROM sources WHERE source = src)"
     match = _MATCH_BODY.format(cells="cells", n_cells=n_cells, t="t::DOUBLE", rows=rows, length="len",
                                constrain_left="constrain_left", constrain_right="constrain_right")
-    sel = _SELECT_BODY.format(documents="documents", rows=rows, n_cells=n_cells, start="start_pos", end="end_pos", t="t::DOUBLE",
-                              left_off="left_off", right_off="right_off")
+    sel = _SELECT_BODY.format(documents="documents", rows=rows, n_cells=n_cells, start="start_pos", end="end_pos",
+                              t="t::DOUBLE", left_off="left_off", right_off="right_off")
     return MacroSet((
         (f"CREATE OR REPLACE {kind} lstmvis_select(src, start_pos, end_pos, t, left_off := 1, right_off := 0) "
          f"AS TABLE\n{sel}"),

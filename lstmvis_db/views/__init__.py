@@ -2,8 +2,8 @@
 
 Modules: ``palette`` (colours and scales, docs/app.md §Colours), ``frames`` (the computations of the Select
 and Match views and the tidy frames the charts draw), ``urlstate`` (:class:`ViewState` and the
-link encoding, docs/app.md §The view state in the URL), ``sql_examples`` (the SQL console's examples), ``charts`` (the Altair
-builders), ``new_project`` and ``choices`` (the logic behind the New project page).  The app's
+link encoding, docs/app.md §The view state in the URL), ``sql_examples`` (the SQL console's examples),
+``charts`` (the Altair builders), ``new_project`` and ``choices`` (the logic behind the New project page).  The app's
 glue (``lstmvis_ui``) fetches arrays from a :class:`lstmvis_db.Project` and hands them to
 these functions.
 

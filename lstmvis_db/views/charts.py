@@ -135,7 +135,8 @@ def word_strip(words: pd.DataFrame, lo: int, hi: int, cw: int = 30, pos: int | N
     width = _width(lo, hi, cw)
     df = _spans(words)
     sel = alt.selection_interval(name=selection_name, encodings=["x"],
-                                 mark=alt.BrushConfig(fill="#fdae61", fillOpacity=0.2, stroke="#e66101", strokeOpacity=0.4))
+                                 mark=alt.BrushConfig(fill="#fdae61", fillOpacity=0.2, stroke="#e66101",
+                                                      strokeOpacity=0.4))
     mc = int(df["count"].max()) if len(df) else 1
     bg = alt.Chart(df).mark_rect(stroke="white", strokeWidth=0.5).encode(
         _x(lo, hi, field="x0"),
@@ -151,7 +152,8 @@ def word_strip(words: pd.DataFrame, lo: int, hi: int, cw: int = 30, pos: int | N
             _x(lo, hi, field="x0"), x2="x1:Q"))
     layers.append(text)
     if pos is not None and lo <= pos <= hi:
-        layers.append(alt.Chart(pd.DataFrame({"pos": [pos - 0.5]})).mark_rule(color="#333333", strokeWidth=1.5).encode(_x(lo, hi)))
+        rule = alt.Chart(pd.DataFrame({"pos": [pos - 0.5]})).mark_rule(color="#333333", strokeWidth=1.5)
+        layers.append(rule.encode(_x(lo, hi)))
     return alt.layer(*layers).properties(width=width, height=26)
 
 
@@ -203,8 +205,8 @@ def topk_track(df: pd.DataFrame, name: str, lo: int, hi: int, cw: int = 30, k: i
         tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("rank:O", title="rank"),
                  alt.Tooltip("token:N", title="prediction"), alt.Tooltip("score:Q", title="score", format=".4f")])
     text = alt.Chart(d).mark_text(fontSize=9, limit=max(cw - 2, 6)).encode(_x(lo, hi), y=y, text="label:N")
-    return alt.layer(rect, text).properties(width=_width(lo, hi, cw), height=15 * max(min(k, int(d["rank"].max()) if len(d) else 1), 1),
-                                            title=_row_title(name))
+    rows = max(min(k, int(d["rank"].max()) if len(d) else 1), 1)
+    return alt.layer(rect, text).properties(width=_width(lo, hi, cw), height=15 * rows, title=_row_title(name))
 
 
 def on_range_view(ranges: pd.DataFrame, lo: int, hi: int, cw: int = 30) -> alt.Chart:
@@ -224,7 +226,8 @@ def on_range_view(ranges: pd.DataFrame, lo: int, hi: int, cw: int = 30) -> alt.C
 def jaccard_preview(df: pd.DataFrame, lo: int, hi: int, cw: int = 30) -> alt.Chart:
     """V1 mini preview: per-step Jaccard of the cells on with the query cells (columns pos, jaccard)."""
     return alt.Chart(df).mark_area(interpolate="step", color=palette.SEQ_HIGH, opacity=0.55, line=True).encode(
-        _x(lo, hi), alt.Y("jaccard:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(title=None, tickCount=2, grid=False)),
+        _x(lo, hi),
+        alt.Y("jaccard:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(title=None, tickCount=2, grid=False)),
         tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("jaccard:Q", title="Jaccard", format=".3f")],
     ).properties(width=_width(lo, hi, cw), height=36, title=_row_title("Jaccard with the query cells"))
 
@@ -252,7 +255,8 @@ def length_histogram(hist: pd.DataFrame, selected: int = 0, selection_name: str 
             wide[k] = 0
     wide["chosen"] = wide["length"] == selected
     x = alt.X("length:O", title="match length (tokens)")
-    tips = [alt.Tooltip("length:O", title="l"), alt.Tooltip("all:Q", title="all"), alt.Tooltip("strict:Q", title="strict")]
+    tips = [alt.Tooltip("length:O", title="l"), alt.Tooltip("all:Q", title="all"),
+            alt.Tooltip("strict:Q", title="strict")]
     allb = alt.Chart(wide).mark_bar(color="#9ecae1").encode(
         x, alt.Y("all:Q", title="candidates", scale=alt.Scale(type="sqrt")), tooltip=tips,
         stroke=alt.condition(alt.datum.chosen, alt.value("#e66101"), alt.value(None)),
@@ -264,7 +268,8 @@ def length_histogram(hist: pd.DataFrame, selected: int = 0, selection_name: str 
                                                                     fontSize=12, anchor="start"))
 
 
-def _matrix_base(df: pd.DataFrame, left: int, right_max: int, cw: int, rank_axis: bool) -> tuple[alt.X, alt.Y, int, int]:
+def _matrix_base(df: pd.DataFrame, left: int, right_max: int, cw: int,
+                 rank_axis: bool) -> tuple[alt.X, alt.Y, int, int]:
     x = alt.X("offset:O", scale=alt.Scale(domain=list(range(-left, right_max + 1))),
               axis=alt.Axis(title=None, labels=False, ticks=False, domain=False))
     n_rows = int(df["rank"].max()) if len(df) else 1
@@ -295,7 +300,8 @@ def _tips(tracks: Sequence[str] | Mapping[str, str]) -> list[alt.Tooltip]:
 
 def result_matrix(df: pd.DataFrame, color_field: str = "count", color_kind: str = "count",
                   colors: Mapping[str, str] | None = None, vmin: float | None = None, vmax: float | None = None,
-                  left: int = 3, cw: int = 30, mask: bool = True, tracks: Sequence[str] | Mapping[str, str] = ()) -> AnyChart:
+                  left: int = 3, cw: int = 30, mask: bool = True,
+                  tracks: Sequence[str] | Mapping[str, str] = ()) -> AnyChart:
     """Rows = results, columns = steps (left context | match + right context); word backgrounds
     by ``color_field`` (count or a track); with ``mask`` and a track mapped, words fade by count."""
     right_max = int(df["offset"].max()) if len(df) else 0
@@ -311,7 +317,8 @@ def result_matrix(df: pd.DataFrame, color_field: str = "count", color_kind: str 
         x, y, text="label:N", tooltip=_tips(tracks))
     bold = alt.Chart(d).transform_filter(alt.datum.in_match).mark_text(
         fontSize=11, limit=max(cw - 2, 6), fontWeight="bold").encode(x, y, text="label:N", tooltip=_tips(tracks))
-    sep = alt.Chart(pd.DataFrame({"offset": [0]})).mark_rule(color="#333333", strokeWidth=1.5, xOffset=-cw / 2).encode(x)
+    sep = (alt.Chart(pd.DataFrame({"offset": [0]}))
+           .mark_rule(color="#333333", strokeWidth=1.5, xOffset=-cw / 2).encode(x))
     return alt.layer(rect, text, bold, sep).properties(width=cw * n_cols, height=20 * n_rows,
                                                  title=alt.TitleParams("results", anchor="start", fontSize=12))
 
@@ -326,7 +333,8 @@ def row_links(links: pd.DataFrame) -> alt.Chart:
 
 
 def heatmap(df: pd.DataFrame, field: str, kind: str, colors: Mapping[str, str] | None = None,
-            vmin: float | None = None, vmax: float | None = None, left: int = 3, tracks: Sequence[str] | Mapping[str, str] = (),
+            vmin: float | None = None, vmax: float | None = None, left: int = 3,
+            tracks: Sequence[str] | Mapping[str, str] = (),
             title: str | None = None, cell: int = 6) -> alt.Chart:
     """One heatmap beside the matrix: rows = results, columns = steps (``cell`` x 20 px cells)."""
     right_max = int(df["offset"].max()) if len(df) else 0
@@ -344,7 +352,8 @@ def match_view(matrix: AnyChart, heatmaps: Sequence[AnyChart],
                links: AnyChart | None = None) -> alt.HConcatChart:
     """The matrix (after its row links, if given) with its heatmaps to the right."""
     first: list[AnyChart] = [links] if links is not None else []
-    return alt.hconcat(*first, matrix, *heatmaps, spacing=14).resolve_scale(color="independent", opacity="independent").configure_view(stroke=None)
+    return (alt.hconcat(*first, matrix, *heatmaps, spacing=14)
+            .resolve_scale(color="independent", opacity="independent").configure_view(stroke=None))
 
 
 # --------------------------------------------------------------------------- SQL console
@@ -354,8 +363,10 @@ def quick_chart(df: pd.DataFrame, x: str, y: str, kind: str = "bar", limit: int 
     """A quick look at a query result: bar (x categories) or line/point (numeric x)."""
     d = df[[x, y]].head(limit).copy() if x != y else df[[x]].head(limit).copy()
     xnum = pd.api.types.is_numeric_dtype(d[x])
-    mark = {"bar": alt.Chart(d).mark_bar(color=palette.SEQ_HIGH), "line": alt.Chart(d).mark_line(color=palette.SEQ_HIGH, point=True),
-            "point": alt.Chart(d).mark_point(color=palette.SEQ_HIGH)}.get(kind) or alt.Chart(d).mark_bar(color=palette.SEQ_HIGH)
+    marks = {"bar": alt.Chart(d).mark_bar(color=palette.SEQ_HIGH),
+             "line": alt.Chart(d).mark_line(color=palette.SEQ_HIGH, point=True),
+             "point": alt.Chart(d).mark_point(color=palette.SEQ_HIGH)}
+    mark = marks.get(kind) or alt.Chart(d).mark_bar(color=palette.SEQ_HIGH)
     xt = "Q" if (xnum and kind != "bar") else ("O" if xnum else "N")
     yt = "Q" if pd.api.types.is_numeric_dtype(d[y]) else "N"
     enc_x = alt.X(f"{x}:{xt}", title=x, sort=None if xt != "N" else "-y")

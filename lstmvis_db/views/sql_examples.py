@@ -47,7 +47,8 @@ def example_queries(source: str, cell: int, threshold: float, brush: tuple[int, 
             f"-- the Match page's current results joined with the '{track}' annotations inside each match\n"
             "SELECT m.rank, m.start, m.length, a.label, count(*) AS positions\n"
             "FROM current_matches m\n"
-            f"JOIN annotations a ON a.track = {sql_literal(track)} AND a.pos BETWEEN m.start AND m.start + m.length - 1\n"
+            f"JOIN annotations a ON a.track = {sql_literal(track)}"
+            " AND a.pos BETWEEN m.start AND m.start + m.length - 1\n"
             "GROUP BY ALL\nORDER BY m.rank, positions DESC")
     out["Saved hypotheses and their matches' text"] = (
         "-- every saved hypothesis (workspace) with the tokens of its matches\n"
@@ -56,7 +57,8 @@ def example_queries(source: str, cell: int, threshold: float, brush: tuple[int, 
         "JOIN tokens t ON t.pos BETWEEN m.start AND m.start + m.length - 1\n"
         "GROUP BY ALL\nORDER BY h.name, m.rank")
     out["A match as one FROM (the lstmvis_match macro), joined with the annotations"] = (
-        f"-- the top 10 matches of cell {int(cell)} at {threshold:g}, computed in SQL by the macro stored in the project\n"
+        f"-- the top 10 matches of cell {int(cell)} at {threshold:g},"
+        " computed in SQL by the macro stored in the project\n"
         "SELECT m.rank, m.start, m.length, m.jaccard, a.track, a.label\n"
         f"FROM lstmvis_match({src}, [{int(cell)}], {threshold!r}, lim := 10) AS m\n"
         "LEFT JOIN annotations a ON a.pos = m.start\n"

@@ -1,5 +1,5 @@
-"""The view state that lives in the URL (docs/app.md §The view state in the URL): :class:`ViewState` and its encoding into
-and decoding from query parameters, so a link round-trips without a browser.  Standard
+"""The view state that lives in the URL (docs/app.md §The view state in the URL): :class:`ViewState` and its
+encoding into and decoding from query parameters, so a link round-trips without a browser.  Standard
 library only."""
 
 from __future__ import annotations

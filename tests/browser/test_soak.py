@@ -96,7 +96,7 @@ def test_twenty_concurrent_sessions(server) -> None:
             for name, url, sql in rounds:
                 for page in pages:  # all sessions ask at once; then each is waited for
                     page.goto(base + url, wait_until="commit")
-                for i, page in enumerate(pages):
+                for page in pages:
                     settled(page)
                     if sql:
                         page.get_by_role("textbox", name="SQL").fill(sql)

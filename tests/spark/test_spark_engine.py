@@ -40,7 +40,8 @@ def test_spark_equals_project(tmp_path, spark, capsys):
     capsys.readouterr()
     with lstmvis_db.open(db) as p:
         for source in ("a::h", "b"):
-            for cells, t, cl, cr, length, limit in [([0, 3, 5], 0.2, True, False, 0, 50), ([1], -0.1, False, True, 0, 7),
+            for cells, t, cl, cr, length, limit in [([0, 3, 5], 0.2, True, False, 0, 50),
+                                                    ([1], -0.1, False, True, 0, 7),
                                                     ([2, 4, 6, 8], 0.0, True, True, 3, 100)]:
                 want = p.match(source, cells, t, cl, cr, length, limit)
                 assert engine.match(str(out), source, cells, t, cl, cr, length, limit) == want

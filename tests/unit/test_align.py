@@ -106,7 +106,8 @@ def test_grouped_tail_equals_convolution_and_tiny_values_survive():
     tail = poibin.upper_tail(np.array([1e-3, 0.5]), np.array([400, 100]), 420)
     q = Fraction(1, 1000)
     exact = sum(math.comb(400, k) * q**k * (1 - q) ** (400 - k)
-                * Fraction(sum(math.comb(100, j) for j in range(max(0, 420 - k), 101)), 2**100) for k in range(320, 401))
+                * Fraction(sum(math.comb(100, j) for j in range(max(0, 420 - k), 101)), 2**100)
+                for k in range(320, 401))
     assert tail.log10_p == pytest.approx(math.log10(exact.numerator) - math.log10(exact.denominator), rel=1e-9)
 
 
@@ -276,8 +277,8 @@ def test_bad_input_is_one_clear_error(small, kwargs, message):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lstmvis_db", *args], capture_output=True, text=True, cwd=ROOT, check=False,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "lstmvis_db", *args], capture_output=True, text=True, cwd=ROOT,
+                          check=False, timeout=300)
 
 
 def test_cli_json_equals_api_and_spans_file(small, tmp_path):

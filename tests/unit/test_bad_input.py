@@ -114,14 +114,16 @@ API_CASES = [
     ("tokens", {"lo": None, "hi": 5}, "lo must be an integer"),
     ("predictions", {"track": "next", "lo": 0, "hi": "9"}, "hi must be an integer"),
     ("match_details", {"cells": [1], "threshold": 0.3, "matches": [{"start": -1, "length": 2}]}, "match start"),
-    ("match_details", {"cells": [1], "threshold": 0.3, "matches": [{"start": 2, "length": 2}], "left": -1}, "left must"),
+    ("match_details", {"cells": [1], "threshold": 0.3, "matches": [{"start": 2, "length": 2}], "left": -1},
+     "left must"),
 ]
 
 
 @pytest.mark.parametrize("method, kw, needle", API_CASES)
 def test_api_arguments_are_validated_not_coerced(tiny_api, method, kw, needle):
     with pytest.raises(QueryError) as e:
-        getattr(tiny_api, method)(**({"source": SRC} if method not in ("search", "tokens", "predictions") else {}), **kw)
+        src = {"source": SRC} if method not in ("search", "tokens", "predictions") else {}
+        getattr(tiny_api, method)(**src, **kw)
     assert needle in str(e.value) and "\n" not in str(e.value)
 
 

@@ -44,7 +44,8 @@ def test_pattern_plot(vals) -> None:
     d = _spec(charts.pattern_plot(lines, LO, HI, 0.3, views.y_domain(vals), pos=12, brush=(13, 16)))
     assert len(d["layer"]) == 6
     assert {"selected", "other"} <= set(pd.DataFrame(d["datasets"][d["layer"][0]["data"]["name"]])["status"])
-    thr = [lay for lay in d["layer"] if lay.get("mark", {}).get("color") == views.DIV_LOW and lay["mark"]["type"] == "rule"]
+    thr = [lay for lay in d["layer"]
+           if lay.get("mark", {}).get("color") == views.DIV_LOW and lay["mark"]["type"] == "rule"]
     assert thr, "threshold rule present"
 
 
@@ -104,9 +105,11 @@ def test_match_view(field, kind) -> None:
     colors = views.category_colors(["NOUN", "VERB"])
     tracks = ["pos_tag", "surprise"]
     m = charts.result_matrix(mat, field, kind, colors, -3, 5, tracks=tracks)
-    hms = [charts.heatmap(mat, "count", "count", tracks=tracks), charts.heatmap(mat, "pos_tag", "categorical", colors, tracks=tracks),
+    hms = [charts.heatmap(mat, "count", "count", tracks=tracks),
+           charts.heatmap(mat, "pos_tag", "categorical", colors, tracks=tracks),
            charts.heatmap(mat, "surprise", "scalar", None, -3, 5, tracks=tracks)]
-    links = charts.row_links(pd.DataFrame({"rank": [1, 2, 3], "link": ["./Select?pos=1", "./Select?pos=2", "./Select?pos=3"]}))
+    links = charts.row_links(pd.DataFrame({"rank": [1, 2, 3],
+                                           "link": ["./Select?pos=1", "./Select?pos=2", "./Select?pos=3"]}))
     d = _spec(charts.match_view(m, hms, links))
     assert len(d["hconcat"]) == 5
     hover = [p for p in d["params"] if p["name"] == charts.HOVER]

@@ -75,7 +75,8 @@ def test_bad_names_and_ranges_store_nothing(tmp_path):
     ws = Workspace(tmp_path / "ws.duckdb")
     with lstmvis_db.open(db) as p:
         for kwargs, msg in (({"name": ""}, "name"), ({"name": "x", "brush": (5, 2)}, "inverted"),
-                            ({"name": "x", "cells": [99]}, "unknown cell"), ({"name": "x", "threshold": "a"}, "number")):
+                            ({"name": "x", "cells": [99]}, "unknown cell"),
+                            ({"name": "x", "threshold": "a"}, "number")):
             args = {"name": "x", "source": "s", "cells": [0, 1], "threshold": 0.5, "workspace": ws, **kwargs}
             with pytest.raises(LstmvisError, match=msg):
                 p.hypothesis_save(**args)

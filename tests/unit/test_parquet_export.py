@@ -32,7 +32,8 @@ def corpus(tmp_path, seed=3, n=400, d=12, docs=9):
 
 
 def test_chunks_are_whole_documents():
-    first = np.array([0, 10, 20, 300]); last = np.array([9, 19, 299, 310])
+    first = np.array([0, 10, 20, 300])
+    last = np.array([9, 19, 299, 310])
     assert chunk_of_documents(first, last, target=15).tolist() == [0, 0, 1, 2]
     assert chunk_of_documents(first, last, target=1000).tolist() == [0, 0, 0, 0]
 

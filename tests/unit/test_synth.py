@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from lstmvis_db.bench import synth
+from lstmvis_db.bench import synth, synth_plan
 from lstmvis_db.errors import InputError
 
 N, D = 9_000, 64  # 9,000 is not a multiple of CHUNK or SEGMENT, so tails are exercised
@@ -112,12 +112,12 @@ def test_switch_cells(data: synth.SynthData) -> None:
 
 
 def test_ar_recursion_matches_sequential_loop() -> None:
-    plan = synth._make_plan(1_000, 40, seed=3)
+    plan = synth_plan.make_plan(1_000, 40, seed=3)
     rng = np.random.default_rng(0)
     innov = rng.standard_normal((2 * synth.SEGMENT + 17, 40)).astype(np.float32)
     carry = rng.standard_normal(40).astype(np.float32)
     fast = innov.copy()
-    end = synth._ar_inplace(fast, plan, carry.copy())
+    end = synth_plan.ar_inplace(fast, plan, carry.copy())
     slow = np.empty_like(innov, dtype=np.float64)
     prev = carry.astype(np.float64)
     for t in range(innov.shape[0]):

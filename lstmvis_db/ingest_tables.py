@@ -1,0 +1,163 @@
+"""The Arrow inputs of a project's ingest: streams of state rows (raw and 14-bit quantized,
+transformed and checked finite chunk by chunk) and the tokens, annotations and predictions
+tables, plus the per-track range and categories.  Imports numpy, pyarrow, ``errors``, ``types``,
+``progress`` and ``matching.quant`` only; ``store`` writes what these build."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from lstmvis_db.errors import InputError
+from lstmvis_db.matching.quant import Quantizer
+from lstmvis_db.progress import Progress
+from lstmvis_db.types import Document, ProjectData, Source, Track
+
+ROW_GROUP_ROWS = 143_360  # 70 x 2048 rows: 14-bit bitpacked segments just fit a 256 KiB block
+# Ingest batches: half a row group.  A parallel insert from batches that do not divide the row
+# group size flushes short row groups (64k batches gave 128k groups, and 13% more index blocks).
+CHUNK_ROWS = ROW_GROUP_ROWS // 2
+
+
+
+def chunk_values(src: Source, a: int, b: int) -> np.ndarray:
+    """Rows a..b-1 of a source after its transform, as float32, checked finite."""
+    raw = np.asarray(src.values[a:b])
+    if raw.dtype.kind not in "fiu":  # object, text, bool, complex: not states
+        raise InputError(f"source {src.source!r}: states must be numbers (float or int), got dtype {raw.dtype}")
+    block = raw.astype(np.float32)
+    if not np.isfinite(block).all():  # checked before the transform: tanh(inf) would hide it
+        bad = np.argwhere(~np.isfinite(block))[0]
+        raise InputError(
+            f"source {src.source!r}: non-finite value {block[bad[0], bad[1]]} at position {a + int(bad[0])}, "
+            f"cell {int(bad[1])}"
+        )
+    if src.transform == "tanh":
+        block = np.tanh(block)
+    return np.ascontiguousarray(block)
+
+
+def rows_reader(src: Source, n: int, d: int, stats: dict, progress: Progress, label: str) -> pa.RecordBatchReader:
+    """The raw state rows (pos, v[d]) of ``src``; records the value range in ``stats``."""
+    schema = pa.schema([("pos", pa.int32()), ("v", pa.list_(pa.float32(), d))])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        lo, hi = math.inf, -math.inf
+        for a in range(0, n, CHUNK_ROWS):
+            b = min(n, a + CHUNK_ROWS)
+            try:
+                block = chunk_values(src, a, b)
+            except Exception as e:  # DuckDB wraps errors raised inside a stream; keep ours
+                stats["error"] = e
+                raise
+            lo, hi = min(lo, float(block.min())), max(hi, float(block.max()))
+            v = pa.FixedSizeListArray.from_arrays(pa.array(block.reshape(-1)), d)
+            yield pa.record_batch([pa.array(np.arange(a, b, dtype=np.int32)), v], schema=schema)
+            progress(label, 0.5 * b / n)
+        stats["min"], stats["max"] = lo, hi
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def quantized_reader(src: Source, n: int, d: int, quant: Quantizer, progress: Progress,
+                      label: str) -> pa.RecordBatchReader:
+    """The 14-bit bucket of every (pos, cell) of ``src`` as columns c0..c{d-1}."""
+    names = ["pos"] + [f"c{j}" for j in range(d)]
+    schema = pa.schema([("pos", pa.int32())] + [(c, pa.uint16()) for c in names[1:]])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for a in range(0, n, CHUNK_ROWS):
+            b = min(n, a + CHUNK_ROWS)
+            q = np.asfortranarray(quant.bucket(chunk_values(src, a, b)))
+            cols = [pa.array(np.arange(a, b, dtype=np.int32))] + [pa.array(q[:, j]) for j in range(d)]
+            yield pa.record_batch(cols, schema=schema)
+            progress(label, 0.5 + 0.5 * b / n)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def tokens_table(data: ProjectData, docs: list[Document], n: int) -> pa.Table:
+    """The tokens table: position, document, token text and id (-1 when unknown)."""
+    doc_of = np.repeat(np.arange(len(docs), dtype=np.int32), [d.last_pos - d.first_pos + 1 for d in docs])
+    ids = np.full(n, -1, dtype=np.int64) if data.token_ids is None else np.asarray(data.token_ids, dtype=np.int64)
+    tokens = [str(t) for t in data.tokens]
+    return pa.table(
+        {"pos": np.arange(n, dtype=np.int32), "doc": doc_of, "token": tokens, "token_id": ids.astype(np.int32)}
+    )
+
+
+def annotations_table(tracks: Sequence[Track]) -> pa.Table:
+    """The annotations of the categorical and scalar tracks (missing labels/values left out)."""
+    parts = []
+    for t in tracks:
+        if t.kind == "categorical":
+            labels = [None if x is None or (isinstance(x, float) and math.isnan(x)) else str(x) for x in t.labels or []]
+            pos = np.arange(len(labels), dtype=np.int32)
+            keep = np.array([x is not None for x in labels])
+            parts.append(pa.table({
+                "track": pa.array([t.track] * int(keep.sum()), pa.string()),
+                "pos": pos[keep],
+                "label": pa.array([x for x in labels if x is not None], pa.string()),
+                "value": pa.nulls(int(keep.sum()), pa.float64()),
+            }))
+        elif t.kind == "scalar":
+            vals = np.asarray(t.values, dtype=np.float64)
+            keep = np.isfinite(vals)
+            parts.append(pa.table({
+                "track": pa.array([t.track] * int(keep.sum()), pa.string()),
+                "pos": np.flatnonzero(keep).astype(np.int32),
+                "label": pa.nulls(int(keep.sum()), pa.string()),
+                "value": vals[keep],
+            }))
+    if not parts:
+        return pa.table({"track": pa.array([], pa.string()), "pos": pa.array([], pa.int32()),
+                         "label": pa.array([], pa.string()), "value": pa.array([], pa.float64())})
+    return pa.concat_tables(parts)
+
+
+def predictions_table(tracks: Sequence[Track]) -> pa.Table:
+    """The top-k predictions of the topk tracks, one row per (position, rank)."""
+    parts = []
+    for t in tracks:
+        if t.kind != "topk":
+            continue
+        tok = np.asarray(t.topk_tokens, dtype=object)
+        sc = np.asarray(t.topk_scores, dtype=np.float64)
+        n, k = tok.shape
+        parts.append(pa.table({
+            "source": pa.array([t.track] * (n * k), pa.string()),
+            "pos": np.repeat(np.arange(n, dtype=np.int32), k),
+            "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), n),
+            "token": pa.array([str(x) for x in tok.reshape(-1)], pa.string()),
+            "score": sc.reshape(-1),
+        }))
+    if not parts:
+        return pa.table({"source": pa.array([], pa.string()), "pos": pa.array([], pa.int32()),
+                         "rank": pa.array([], pa.int32()), "token": pa.array([], pa.string()),
+                         "score": pa.array([], pa.float64())})
+    return pa.concat_tables(parts)
+
+
+def track_range(t: Track) -> tuple[float | None, float | None]:
+    """A track's (min, max): given, or for a scalar track its finite values' range."""
+    if t.kind != "scalar":
+        return t.min, t.max
+    vals = np.asarray(t.values, dtype=np.float64)
+    vals = vals[np.isfinite(vals)]
+    lo = t.min if t.min is not None else (float(vals.min()) if len(vals) else None)
+    hi = t.max if t.max is not None else (float(vals.max()) if len(vals) else None)
+    return lo, hi
+
+
+def categories(t: Track) -> list[str]:
+    """A categorical track's categories: given, or its labels in order of first appearance."""
+    if t.categories is not None:
+        return [str(c) for c in t.categories]
+    seen: dict[str, None] = {}
+    for x in t.labels or []:
+        if x is not None and not (isinstance(x, float) and math.isnan(x)):
+            seen.setdefault(str(x), None)
+    return list(seen)
