@@ -55,6 +55,14 @@ class Project:
         return queries.match(self.catalog, source, cells, threshold, constrain_left, constrain_right,
                              length, limit, pool)
 
+    def match_sources(self, parts, constrain_left: bool = True, constrain_right: bool = False, length: int = 0,
+                      limit: int = 50, pool: int | None = None) -> MatchResult:
+        """A cell set over several sources: ``parts`` = [(source, cells, threshold), ...]; the count is
+        the number of query cells on across the sources, and "all cells" are the parts' sources'."""
+        from lstmvis_db.multimatch import match_sources
+
+        return match_sources(self.catalog, parts, constrain_left, constrain_right, length, limit, pool)
+
     # ----------------------------------------------------------------- plain SQL (docs/sql.md)
 
     def select_sql(self, source: str, start: int, end: int, threshold: float, left_off: int = 1,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from lstmvis_db.cliargs import finite, int_list, output_db, positive, whole
+from lstmvis_db.cliargs import finite, int_list, output_db, positive, source_cells, whole
 from lstmvis_db.errors import LstmvisError
 from lstmvis_db.types import InfoResult, MatchResult, SearchHit
 
@@ -125,8 +125,16 @@ def cmd_match(args: argparse.Namespace) -> None:
             print(p.match_sql(args.source, args.cells, args.threshold, args.constrain_left,
                               args.constrain_right, args.length, args.limit))
             return
-        res = p.match(args.source, args.cells, args.threshold, args.constrain_left,
-                      args.constrain_right, args.length, args.limit, args.pool, quantile=args.quantile)
+        if args.also:
+            if args.quantile is not None:
+                raise LstmvisError("--also takes one --threshold per source, not --quantile")
+            parts = [(args.source, args.cells, args.threshold)]
+            parts += [(src, cells, args.threshold if t is None else t) for src, cells, t in args.also]
+            res = p.match_sources(parts, args.constrain_left, args.constrain_right, args.length, args.limit,
+                                  args.pool)
+        else:
+            res = p.match(args.source, args.cells, args.threshold, args.constrain_left,
+                          args.constrain_right, args.length, args.limit, args.pool, quantile=args.quantile)
     _emit(args, res, _match_text)
 
 
@@ -236,6 +244,9 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=whole(1, MAX_RESULTS), default=50)
     p.add_argument("--pool", type=whole(1), default=None, help="bounded mode: keep the first K candidates")
     p.add_argument("--sql", action="store_true", help="print the plain DuckDB SQL that answers it instead")
+    p.add_argument("--also", action="append", type=source_cells, default=[], metavar="SOURCE:CELLS[@T]",
+                   help="more query cells from another source (its own threshold T, default --threshold); "
+                        "repeatable: the count is the cells on across the sources")
 
     p = command("search", cmd_search, "phrase or regex search over the tokens")
     db_json(p)

@@ -77,3 +77,13 @@ def output_db(text: str) -> Path:
         return check_output_path(text)
     except LstmvisError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def source_cells(text: str) -> tuple[str, list[int], float | None]:
+    """``SOURCE:CELLS[@T]`` of ``match --also``: a source name (it may contain ``::``), its
+    comma-separated cells and optionally its own threshold after ``@``."""
+    body, at, t = text.partition("@")
+    source, sep, cells = body.rpartition(":")
+    if not sep or not source or (at and not t):
+        raise argparse.ArgumentTypeError(f"must be SOURCE:CELLS[@THRESHOLD], got {text!r}")
+    return source, int_list(0)(cells), finite(t) if at else None
