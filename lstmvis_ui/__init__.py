@@ -17,6 +17,7 @@ The modules, each importing only those above it:
 - ``widgets``: state-bound widgets, the sidebar, page setup, charts, errors, page links
 - ``home``, ``select_page``, ``match_page``, ``sql_page``, ``new_project``: the pieces of each page
 - ``align_view``: the Match page's align section and saved hypotheses
+- ``layers``: other sources side by side in Select and their joint match
 
 This file only re-exports the names the pages and tests use.  A test that monkeypatches a
 function's collaborator must patch the submodule that looks the name up, not this package.

@@ -4,7 +4,7 @@ import streamlit as st
 
 import lstmvis_ui as ui
 from lstmvis_db.views import charts
-from lstmvis_ui import select_page
+from lstmvis_ui import layers, select_page
 
 path = ui.page_setup("Select", "select")
 if path is None:
@@ -45,6 +45,7 @@ with right:
     if q:
         ui.page_link("match", f"Match these {len(q)} cells →", icon=":material/manage_search:")
     select_page.threshold_guidance(path)
+layers.layers_view(path, s)
 select_page.label_links(path)
 select_page.coactivation_toggle(path)
 ui.sync_url()

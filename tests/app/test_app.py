@@ -318,3 +318,25 @@ def test_chart_frames_become_named_datasets() -> None:
     assert all(set(r) == {"name"} for r in refs)  # references only, no inline values
     assert sorted(r["name"] for r in refs) == sorted(datasets) and len(datasets) == 2  # one per distinct frame
     assert {id(f) for f in datasets.values()} == {id(shared), id(other)}
+
+
+def test_layers_side_by_side_and_their_joint_match(project) -> None:
+    at = app("pages/1_Select.py", brush="23,26")
+    ok(at)
+    other = SOURCES[1]
+    at.multiselect(key="lv_layers_pick").set_value([other]).run()
+    ok(at)
+    t_other = at.number_input(key=f"lv_layer_t_{other}")
+    assert t_other.value == pytest.approx(0.3)
+    t_other.set_value(0.5).run()
+    ok(at)
+    want_other = project.select(other, 23, 26, 0.5, 1, 0)
+    assert any(f"{other}: {len(want_other)} cells" in c.value for c in at.caption)
+    at.toggle(key="lv_layers_match").set_value(True).run()
+    ok(at)
+    parts = [(SRC, lv(at).query_cells(), 0.3), (other, want_other, 0.5)]
+    want = project.match_sources(parts, True, False, 0, 20)
+    assert want["matches"] and len(want_other) > 0  # the joint set is not trivial here
+    got = at.dataframe[-1].value
+    assert got["start"].tolist() == [m["start"] for m in want["matches"]]
+    assert any(f"{want['candidates']:,} candidates" in c.value for c in at.caption)
