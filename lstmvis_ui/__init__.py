@@ -46,4 +46,4 @@ __all__ = [
     "quietly", "range_inputs", "run_match", "run_safely", "select_link", "select_view", "sidebar", "sql",
     "sql_examples", "state", "suggestion", "sync_url", "table_reference", "texts_picker",
 ]
-__all__ += ["align_view", "hypotheses_view", "publish_current", "sql_with_tables"]  # align (issue 12)
+__all__ += ["align_view", "hypotheses_view", "publish_current", "sql_with_tables"]  # align

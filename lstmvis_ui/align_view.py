@@ -1,4 +1,4 @@
-"""The Match page's "What the matches have in common" (issue 12): the strongest findings as
+"""The Match page's "What the matches have in common": the strongest findings as
 sentences with one click to paint their track onto the words, the table of tests, shares and
 scalar rows, the cell-set null on request (its run time stated first), and saved hypotheses.
 

@@ -1,4 +1,4 @@
-"""The align part of the benchmark (issue 12 targets): four categorical tracks of 10-40 labels
+"""The align part of the benchmark (the align targets): four categorical tracks of 10-40 labels
 on the synthetic project, then align over the top 50 of the first hypothesis (after its match),
 over all its candidates, and the cell-set null with K = 99, as ms and as ratios to the match
 time and to one numpy pass over the states."""

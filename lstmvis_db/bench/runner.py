@@ -96,7 +96,7 @@ def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print, spa
     with h5py.File(h5, "r") as f:
         data = ProjectData(name=f"bench {size}", tokens=np.char.mod("w%d", np.arange(n) % 10000).tolist(),
                            sources=[Source("states::states1", f["states1"], transform="none")],
-                           tracks=align_bench.tracks(n, seed))  # align (issue 12): four categorical tracks
+                           tracks=align_bench.tracks(n, seed))  # align: four categorical tracks
         write_project(db, data, progress=sys.stderr.isatty())
     res["ingest_s"] = time.perf_counter() - t0
     res["file_mb"] = db.stat().st_size / 1e6
@@ -138,7 +138,7 @@ def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print, spa
             arr = f["states1"][:]
             res["numpy_pass_ms"] = _median_ms(lambda: _one_pass(arr, 0.3), 3)
             del arr
-    res["align"] = align_bench.run(db, _hypotheses(patterns, d, seed)[0], res, repeat, seed, log)  # align (issue 12)
+    res["align"] = align_bench.run(db, _hypotheses(patterns, d, seed)[0], res, repeat, seed, log)  # align
     return res
 
 
