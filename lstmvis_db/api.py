@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lstmvis_db import queries
+from lstmvis_db.errors import InputError
 from lstmvis_db.queries import Catalog
 from lstmvis_db.sqlconsole import SqlConsole
 from lstmvis_db.store import connect
@@ -62,6 +63,18 @@ class Project:
         from lstmvis_db.multimatch import match_sources
 
         return match_sources(self.catalog, parts, constrain_left, constrain_right, length, limit, pool)
+
+    def export(self, parquet: str | Path, chunk_positions: int | None = None) -> dict:
+        """As ``export --parquet DIR --json``: the project as a partitioned Parquet dataset
+        (docs/scale.md), written atomically into the new folder ``parquet``."""
+        from lstmvis_db.parquet.dataset import CHUNK_POSITIONS
+        from lstmvis_db.parquet.export import export_parquet
+
+        chunk = CHUNK_POSITIONS if chunk_positions is None else chunk_positions
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise InputError(f"chunk_positions must be an integer >= 1, got {chunk_positions!r}")
+        ds = export_parquet(self.catalog, parquet, chunk)
+        return {"parquet": str(ds.root), "chunks": ds.chunks, "sources": [s.source for s in ds.sources]}
 
     # ----------------------------------------------------------------- plain SQL (docs/sql.md)
 

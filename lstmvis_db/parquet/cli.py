@@ -10,14 +10,12 @@ from pathlib import Path
 def _handler(args: argparse.Namespace) -> None:
     from lstmvis_db.api import open as open_project
     from lstmvis_db.errors import LstmvisError
-    from lstmvis_db.parquet.export import export_parquet
 
     if args.chunk_positions < 1:
         raise LstmvisError(f"--chunk-positions must be >= 1, got {args.chunk_positions}")
     with open_project(args.db) as p:
-        ds = export_parquet(p.catalog, args.parquet, args.chunk_positions)
-    res = {"parquet": str(ds.root), "chunks": ds.chunks, "sources": [s.source for s in ds.sources]}
-    print(json.dumps(res) if args.json else f"wrote {ds.root} ({ds.chunks} chunks)")
+        res = p.export(args.parquet, args.chunk_positions)
+    print(json.dumps(res) if args.json else f"wrote {res['parquet']} ({res['chunks']} chunks)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

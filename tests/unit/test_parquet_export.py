@@ -82,6 +82,17 @@ def test_bad_dataset_input(tmp_path, capsys, argv, words):
     assert len(err) == 1 and words in err[0]
 
 
+def test_python_export_returns_what_the_cli_prints(tmp_path):
+    db, _ = corpus(tmp_path)
+    with lstmvis_db.open(db) as p:
+        res = p.export(tmp_path / "ds", chunk_positions=100)
+        assert res == {"parquet": str(tmp_path / "ds"), "chunks": open_dataset(tmp_path / "ds").chunks,
+                       "sources": ["a::h", "b"]}
+        with pytest.raises(lstmvis_db.InputError, match="chunk_positions"):
+            p.export(tmp_path / "ds2", chunk_positions=0)
+    assert not (tmp_path / "ds2").exists()
+
+
 def test_dataset_of_another_version_is_refused(tmp_path):
     db, _ = corpus(tmp_path)
     out = tmp_path / "ds"
