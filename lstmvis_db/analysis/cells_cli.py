@@ -8,14 +8,8 @@ import json
 from pathlib import Path
 
 from lstmvis_db.cliargs import finite as _number
+from lstmvis_db.cliargs import int_list
 from lstmvis_db.errors import LstmvisError
-
-
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise LstmvisError(f"expected a comma-separated list of integers, got {text!r}") from None
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -91,7 +85,7 @@ def _cmd_coactivation(args: argparse.Namespace) -> None:
     from lstmvis_db.api import open as open_project
 
     with open_project(args.db) as p:
-        res = p.coactivation(args.source, _ints(args.cells), threshold=args.threshold, quantile=args.quantile,
+        res = p.coactivation(args.source, args.cells, threshold=args.threshold, quantile=args.quantile,
                              lag=args.lag, limit=args.limit, docs=args.docs, range=args.range)
 
     def lines(r: dict) -> list[str]:
@@ -107,7 +101,7 @@ def _cmd_explain(args: argparse.Namespace) -> None:
 
     tracks = [t for t in args.tracks.split(",") if t] if args.tracks else None
     with open_project(args.db) as p:
-        res = p.explain(args.source, _ints(args.cells), threshold=args.threshold, quantile=args.quantile,
+        res = p.explain(args.source, args.cells, threshold=args.threshold, quantile=args.quantile,
                         tracks=tracks, max_terms=args.terms, beam=args.beam, shifts=args.shifts)
 
     def lines(r: dict) -> list[str]:
@@ -122,6 +116,14 @@ def _cmd_explain(args: argparse.Namespace) -> None:
 def _db_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def _query(p: argparse.ArgumentParser, cells_help: str) -> None:
+    """--db, --json, --source, --cells and --threshold | --quantile of coactivation and explain."""
+    _db_json(p)
+    p.add_argument("--source", required=True)
+    p.add_argument("--cells", required=True, type=int_list(0), help=cells_help)
+    _on_at(p, required=True)
 
 
 def _on_at(p: argparse.ArgumentParser, required: bool) -> None:
@@ -139,7 +141,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=_number, default=None)
     p.add_argument("--track", default=None, help="filter: positions with --label on this track")
     p.add_argument("--label", default=None)
-    p.add_argument("--docs", type=_ints, default=None, help="filter: comma-separated documents")
+    p.add_argument("--docs", type=int_list(0), default=None, help="filter: comma-separated documents")
     p.add_argument("--range", type=_range, default=None, help="filter: positions A:B inclusive")
     p.add_argument("--spans", type=Path, default=None, help="filter: CSV of spans (columns start,length)")
     p.add_argument("--top", type=int, default=10)
@@ -148,21 +150,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_profile)
 
     p = sub.add_parser("coactivation", help="lift, PMI and phi of query cells with every other cell")
-    _db_json(p)
-    p.add_argument("--source", required=True)
-    p.add_argument("--cells", required=True, help="comma-separated query cells")
-    _on_at(p, required=True)
+    _query(p, "comma-separated query cells")
     p.add_argument("--lag", type=int, default=None, help="b on within (pos, pos+K] of the same document")
     p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--docs", type=_ints, default=None, help="filter: comma-separated documents")
+    p.add_argument("--docs", type=int_list(0), default=None, help="filter: comma-separated documents")
     p.add_argument("--range", type=_range, default=None, help="filter: positions A:B inclusive")
     p.set_defaults(handler=_cmd_coactivation)
 
     p = sub.add_parser("explain", help="the label formula (<= 3 terms) that best matches the cells' on-set")
-    _db_json(p)
-    p.add_argument("--source", required=True)
-    p.add_argument("--cells", required=True, help="comma-separated cells (their joint on-set is explained)")
-    _on_at(p, required=True)
+    _query(p, "comma-separated cells (their joint on-set is explained)")
     p.add_argument("--tracks", default=None, help="comma-separated categorical tracks (default: all)")
     p.add_argument("--terms", type=int, default=3, help="at most this many label primitives (1-3)")
     p.add_argument("--beam", type=int, default=5)
