@@ -1,7 +1,7 @@
 """Selection and matching as plain DuckDB SQL (docs/semantics.md): statements a user can run in
 the ``duckdb`` shell on a project file, with no extension and no UDF, that give exactly the
 compiled path's answers; and the table macros (``lstmvis_select``, ``lstmvis_match``,
-``lstmvis_match_histogram``) that the SQL console defines over a project.
+``lstmvis_match_histogram``) that the store writes into every project file.
 
 Imports only the core's ``errors``, ``sqltext`` and ``queries`` checks; never numpy-heavy matching code, the
 app or the benchmark.  The compiled path (``queries.match``) stays the fast path.

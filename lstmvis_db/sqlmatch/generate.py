@@ -183,10 +183,10 @@ def _rows_union(sources: Sequence[SourceRows]) -> str:
     return "(" + " UNION ALL ".join(parts) + ")" if parts else empty
 
 
-def macro_statements(sources: Sequence[SourceRows], temporary: bool = False) -> MacroSet:
+def macro_statements(sources: Sequence[SourceRows]) -> MacroSet:
     """``lstmvis_select``, ``lstmvis_match`` (every scored candidate, ranked; ``lim`` cuts) and
     ``lstmvis_match_histogram`` over the given sources."""
-    kind = "TEMP MACRO" if temporary else "MACRO"
+    kind = "MACRO"
     rows = _rows_union(sources)
     n_cells = "(SELECT n_cells FROM sources WHERE source = src)"
     match = _MATCH_BODY.format(cells="cells", n_cells=n_cells, t="t::DOUBLE", rows=rows, length="len",
