@@ -55,7 +55,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     def text(r: InfoResult) -> str:
         lines = [f"{r['name']}: {r['tokens']} tokens, {r['documents']} documents"]
         lines += [f"  source {s['source']}: {s['n_cells']} cells, layer {s['layer']}, {s['kind']}, "
-                  f"transform {s['transform']}" for s in r["sources"]]
+                  f"transform {s['transform']}, values {s.get('value_dtype', 'float32')}" for s in r["sources"]]
         lines += [f"  track {t['track']} ({t['kind']})" for t in r["tracks"]]
         return "\n".join(lines)
 

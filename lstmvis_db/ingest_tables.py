@@ -1,6 +1,6 @@
 """The Arrow inputs of a project's ingest: streams of state rows (raw and 14-bit quantized,
-transformed and checked finite chunk by chunk) and the tokens, annotations and predictions
-tables, plus the per-track range and categories.  Imports numpy, pyarrow, ``errors``, ``types``,
+transformed, checked finite and rounded to the stored dtype chunk by chunk) and the tokens,
+annotations and predictions tables, plus the per-track range and categories.  Imports numpy, pyarrow, ``errors``, ``types``,
 ``progress`` and ``matching.quant`` only; ``store`` writes what these build."""
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ ROW_GROUP_ROWS = 143_360  # 70 x 2048 rows: 14-bit bitpacked segments just fit a
 # Ingest batches: half a row group.  A parallel insert from batches that do not divide the row
 # group size flushes short row groups (64k batches gave 128k groups, and 13% more index blocks).
 CHUNK_ROWS = ROW_GROUP_ROWS // 2
+VALUE_DTYPES = ("float32", "float16")  # how a source's values are stored (docs/data-model.md §Storage)
+FLOAT16_MAX = 65504.0
 
+
+def check_value_dtype(value_dtype: object) -> str:
+    if value_dtype not in VALUE_DTYPES:
+        raise InputError(f"value_dtype must be one of {', '.join(VALUE_DTYPES)}, got {value_dtype!r}")
+    return str(value_dtype)
 
 
 def chunk_values(src: Source, a: int, b: int) -> np.ndarray:
@@ -40,21 +47,42 @@ def chunk_values(src: Source, a: int, b: int) -> np.ndarray:
     return np.ascontiguousarray(block)
 
 
-def rows_reader(src: Source, n: int, d: int, stats: dict, progress: Progress, label: str) -> pa.RecordBatchReader:
-    """The raw state rows (pos, v[d]) of ``src``; records the value range in ``stats``."""
-    schema = pa.schema([("pos", pa.int32()), ("v", pa.list_(pa.float32(), d))])
+def stored_values(src: Source, a: int, b: int, value_dtype: str) -> np.ndarray:
+    """Rows a..b-1 as they are stored: float32, or rounded to float16 (and widened back to
+    float32, which is exact).  A value beyond float16's range is an input error."""
+    block = chunk_values(src, a, b)
+    if value_dtype == "float32":
+        return block
+    over = np.abs(block) > FLOAT16_MAX
+    if over.any():
+        bad = np.argwhere(over)[0]
+        raise InputError(
+            f"source {src.source!r}: value {block[bad[0], bad[1]]} at position {a + int(bad[0])}, cell {int(bad[1])} "
+            f"is beyond float16's range (+-{FLOAT16_MAX:g}); store this source as float32"
+        )
+    return block.astype(np.float16).astype(np.float32)
+
+
+def rows_reader(src: Source, n: int, d: int, stats: dict, progress: Progress, label: str,
+                value_dtype: str = "float32") -> pa.RecordBatchReader:
+    """The stored state rows (pos, v[d]) of ``src``: float32 values, or float16 bit patterns as
+    uint16; records the range of the stored values in ``stats``."""
+    f16 = value_dtype == "float16"
+    schema = pa.schema([("pos", pa.int32()), ("v", pa.list_(pa.uint16() if f16 else pa.float32(), d))])
 
     def batches() -> Iterator[pa.RecordBatch]:
         lo, hi = math.inf, -math.inf
         for a in range(0, n, CHUNK_ROWS):
             b = min(n, a + CHUNK_ROWS)
             try:
-                block = chunk_values(src, a, b)
+                block = stored_values(src, a, b, value_dtype)
             except Exception as e:  # DuckDB wraps errors raised inside a stream; keep ours
                 stats["error"] = e
                 raise
             lo, hi = min(lo, float(block.min())), max(hi, float(block.max()))
-            v = pa.FixedSizeListArray.from_arrays(pa.array(block.reshape(-1)), d)
+            flat = block.reshape(-1)
+            flat = flat.astype(np.float16).view(np.uint16) if f16 else flat
+            v = pa.FixedSizeListArray.from_arrays(pa.array(flat), d)
             yield pa.record_batch([pa.array(np.arange(a, b, dtype=np.int32)), v], schema=schema)
             progress(label, 0.5 * b / n)
         stats["min"], stats["max"] = lo, hi
@@ -63,15 +91,15 @@ def rows_reader(src: Source, n: int, d: int, stats: dict, progress: Progress, la
 
 
 def quantized_reader(src: Source, n: int, d: int, quant: Quantizer, progress: Progress,
-                      label: str) -> pa.RecordBatchReader:
-    """The 14-bit bucket of every (pos, cell) of ``src`` as columns c0..c{d-1}."""
+                      label: str, value_dtype: str = "float32") -> pa.RecordBatchReader:
+    """The 14-bit bucket of every stored (pos, cell) value of ``src`` as columns c0..c{d-1}."""
     names = ["pos"] + [f"c{j}" for j in range(d)]
     schema = pa.schema([("pos", pa.int32())] + [(c, pa.uint16()) for c in names[1:]])
 
     def batches() -> Iterator[pa.RecordBatch]:
         for a in range(0, n, CHUNK_ROWS):
             b = min(n, a + CHUNK_ROWS)
-            q = np.asfortranarray(quant.bucket(chunk_values(src, a, b)))
+            q = np.asfortranarray(quant.bucket(stored_values(src, a, b, value_dtype)))
             cols = [pa.array(np.arange(a, b, dtype=np.int32))] + [pa.array(q[:, j]) for j in range(d)]
             yield pa.record_batch(cols, schema=schema)
             progress(label, 0.5 + 0.5 * b / n)

@@ -21,7 +21,11 @@ import duckdb
 
 from lstmvis_db.errors import InputError
 
-FORMAT_VERSION = "3"  # bump when the physical layout changes; older files must be rebuilt (3: SQL macros)
+# bump when the physical layout changes; older files must be rebuilt (3: SQL macros; 4: value_dtype,
+# float16 sources as _idx.f16_<sid> bit patterns behind a decoding view _idx.rows_<sid>)
+FORMAT_VERSION = "4"
+REBUILD = ("rebuild it with this version from its inputs (`lstmvis-db import-lstmvis`, `extract`, `demo`, "
+           "or `write_project` in Python)")
 ALIAS = "project"
 
 # The tables of a project file, with their column names and types (schema.sql).
@@ -40,10 +44,12 @@ PUBLIC_TABLES: dict[str, list[tuple[str, str]]] = {
 }
 INDEX_TABLES: dict[str, list[tuple[str, str]]] = {
     "source_index": [("source", "VARCHAR"), ("sid", "INTEGER"), ("n_cells", "INTEGER"), ("min_value", "DOUBLE"),
-                     ("max_value", "DOUBLE"), ("q_step", "DOUBLE"), ("q_zero", "BIGINT")],
+                     ("max_value", "DOUBLE"), ("q_step", "DOUBLE"), ("q_zero", "BIGINT"),
+                     ("value_dtype", "VARCHAR")],
     "track_categories": [("track", "VARCHAR"), ("ord", "INTEGER"), ("category", "VARCHAR")],
 }
-_PER_SOURCE = re.compile(r"^(rows|q)_(\d+)$")
+_PER_SOURCE = re.compile(r"^(rows|f16|q)_(\d+)$")
+_ROW_TYPES = {"rows": "FLOAT", "f16": "USMALLINT"}  # the element type of each kind's rows array
 
 
 def file_stamp(path: str | Path) -> tuple[int, int, int, int]:
@@ -140,10 +146,16 @@ def check_catalog(con: duckdb.DuckDBPyConnection, name: str) -> None:
             raise bad(f"{t!r} is a view, expected a table")
         if ("main", t) not in tables:
             raise bad(f"no table {t!r}")
-    extra_views = sorted(f"{s}.{v}" for s, v in views if (s, v) != ("main", "states"))
+    _check_version(con, name, bad)  # before the layout: an older file gets the line that says so
+    extra_views = sorted(f"{s}.{v}" for s, v in views
+                         if (s, v) != ("main", "states") and not (s == "_idx" and v.startswith("rows_")))
     if extra_views or ("main", "states") not in views:
         raise bad(f"unexpected view {extra_views[0]!r}" if extra_views else "no view 'states'")
     _check_columns(con, tables, bad)
+    _check_states_view(con, bad)
+
+
+def _check_version(con: duckdb.DuckDBPyConnection, name: str, bad: _Refusal) -> None:
     try:
         row = con.execute("SELECT value FROM project WHERE key = 'format_version'").fetchone()
     except duckdb.Error as e:
@@ -151,9 +163,8 @@ def check_catalog(con: duckdb.DuckDBPyConnection, name: str) -> None:
     if row is None or row[0] != FORMAT_VERSION:
         raise InputError(
             f"{name!r} was written by another version of lstmvis-db (file format "
-            f"{row[0] if row else 'unknown'}, this version reads {FORMAT_VERSION}); rebuild it"
+            f"{row[0] if row else 'unknown'}, this version reads {FORMAT_VERSION}); {REBUILD}"
         )
-    _check_states_view(con, bad)
 
 
 def _objects(con: duckdb.DuckDBPyConnection, sql: str) -> set[tuple[str, str]]:
@@ -194,45 +205,36 @@ def _check_columns(con: duckdb.DuckDBPyConnection, tables: set[tuple[str, str]],
 def _per_source_columns(table: str, got: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The columns a per-source table must have (its width taken from what it has)."""
     kind = table.split("_", 1)[0]
-    if kind == "rows":
-        width = got[1][1] if len(got) == 2 and re.fullmatch(r"FLOAT\[\d+\]", got[1][1]) else "FLOAT[1]"
-        return [("pos", "INTEGER"), ("v", width)]
+    if kind in _ROW_TYPES:
+        element = _ROW_TYPES[kind]
+        ok = len(got) == 2 and re.fullmatch(element + r"\[\d+\]", got[1][1])
+        return [("pos", "INTEGER"), ("v", got[1][1] if ok else f"{element}[1]")]
     return [("pos", "INTEGER")] + [(f"c{j}", "USMALLINT") for j in range(max(len(got) - 1, 1))]
 
 
 def _check_states_view(con: duckdb.DuckDBPyConnection, bad: _Refusal) -> None:
-    """``states`` must be the union the store builds from the source index, character for
-    character as DuckDB stores it (rebuilt in a scratch database and compared)."""
-    from lstmvis_db.store import schema_statements, sql_literal
-
+    """``states`` (and the decoding view ``_idx.rows_<sid>`` of each float16 source) must be
+    what the store builds from the source index, character for character as DuckDB stores it
+    (rebuilt in a scratch database and compared)."""
     try:
-        sql_row = con.execute("SELECT sql FROM duckdb_views() WHERE database_name = ? AND view_name = 'states'",
-                              [ALIAS]).fetchone()
-        index = con.execute("SELECT source, sid, n_cells FROM _idx.source_index ORDER BY sid").fetchall()
+        got = dict(con.execute("SELECT schema_name || '.' || view_name, sql FROM duckdb_views() "
+                               "WHERE database_name = ? AND NOT internal", [ALIAS]).fetchall())
+        index = con.execute("SELECT source, sid, n_cells, value_dtype FROM _idx.source_index ORDER BY sid").fetchall()
     except duckdb.Error as e:
         raise bad.unreadable("its source index cannot be read", e) from None
-    stmts = schema_statements()
     scratch = duckdb.connect(":memory:")
     try:
-        scratch.execute("SET enable_external_access = false")
-        scratch.execute("CREATE SCHEMA _idx")
-        parts = []
-        for source, sid, n_cells in index:
-            if not isinstance(sid, int) or not isinstance(n_cells, int) or sid < 0 or not 0 < n_cells < 1_000_000:
-                raise bad(f"source index row for {source!r} is out of range")
-            scratch.execute(f"CREATE TABLE _idx.rows_{sid} (pos INTEGER, v FLOAT[{n_cells}])")
-            parts.append(stmts["states_view_part"].format(source_literal=sql_literal(str(source)),
-                                                          n_cells=n_cells, sid=sid))
-        union = "\nUNION ALL\n".join(parts) if parts else stmts["states_view_empty"]
-        scratch.execute(stmts["states_view"].format(union_of_sources=union))
-        want = scratch.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'states'").fetchone()
-        want_macros = _expected_macros(scratch, index)
+        want = _expected_views(scratch, index, bad)
+        want_macros = _expected_macros(scratch, [r[:3] for r in index])
     except duckdb.Error as e:
         raise bad.unreadable("its source index does not describe a valid layout", e) from None
     finally:
         scratch.close()
-    if sql_row is None or want is None or sql_row[0] != want[0]:
+    if got.get("main.states") is None or got["main.states"] != want.get("main.states"):
         raise bad("view 'states' is not the one this tool builds")
+    odd = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+    if odd:
+        raise bad(f"view {odd[0]!r} is not one this tool builds")
     try:
         got_macros = dict(con.execute("SELECT function_name, macro_definition FROM duckdb_functions() "
                                       "WHERE database_name = ?", [ALIAS]).fetchall())
@@ -242,6 +244,32 @@ def _check_states_view(con: duckdb.DuckDBPyConnection, bad: _Refusal) -> None:
         odd = (sorted(set(got_macros) ^ set(want_macros))
                or sorted(k for k in got_macros if got_macros[k] != want_macros[k]))
         raise bad(f"macro {odd[0]!r} is not one this tool builds")
+
+
+def _expected_views(scratch: duckdb.DuckDBPyConnection, index: list[tuple], bad: _Refusal) -> dict[str, str]:
+    """The views the store writes for this source index (schema.sql), made over empty tables."""
+    from lstmvis_db.store import schema_statements, sql_literal
+
+    stmts = schema_statements()
+    scratch.execute("SET enable_external_access = false")
+    scratch.execute("CREATE SCHEMA _idx")
+    parts = []
+    for source, sid, n_cells, dtype in index:
+        if not isinstance(sid, int) or not isinstance(n_cells, int) or sid < 0 or not 0 < n_cells < 1_000_000:
+            raise bad(f"source index row for {source!r} is out of range")
+        if dtype == "float32":
+            scratch.execute(f"CREATE TABLE _idx.rows_{sid} (pos INTEGER, v FLOAT[{n_cells}])")
+        elif dtype == "float16":
+            scratch.execute(f"CREATE TABLE _idx.f16_{sid} (pos INTEGER, v USMALLINT[{n_cells}])")
+            scratch.execute(stmts["source_rows_float16_view"].format(sid=sid, n_cells=n_cells))
+        else:
+            raise bad(f"source {source!r} has an unknown value_dtype {dtype!r}")
+        parts.append(stmts["states_view_part"].format(source_literal=sql_literal(str(source)),
+                                                      n_cells=n_cells, sid=sid))
+    union = "\nUNION ALL\n".join(parts) if parts else stmts["states_view_empty"]
+    scratch.execute(stmts["states_view"].format(union_of_sources=union))
+    return dict(scratch.execute("SELECT schema_name || '.' || view_name, sql FROM duckdb_views() "
+                                "WHERE database_name = 'memory' AND NOT internal").fetchall())
 
 
 def _expected_macros(scratch: duckdb.DuckDBPyConnection, index: list[tuple]) -> dict[str, str]:

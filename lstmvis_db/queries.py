@@ -49,6 +49,7 @@ class SourceInfo:
     min_value: float
     max_value: float
     quant: Quantizer
+    value_dtype: str = "float32"  # how the values are stored: "float32" or "float16" (schema.sql)
 
 
 @dataclass
@@ -71,12 +72,12 @@ class Catalog:
         with self.cursor() as cur:
             rows = cur.execute(
                 """SELECT s.source, i.sid, s.n_cells, s.model, s.layer, s.kind, s.transform, s.unsigned,
-                          s.description, i.min_value, i.max_value, i.q_step, i.q_zero
+                          s.description, i.min_value, i.max_value, i.q_step, i.q_zero, i.value_dtype
                    FROM sources s JOIN _idx.source_index i USING (source) ORDER BY i.sid"""
             ).fetchall()
         return {
             r[0]: SourceInfo(r[0], r[1], r[2], r[3] or "", r[4], r[5] or "", r[6], bool(r[7]), r[8] or "",
-                             r[9], r[10], Quantizer(step=r[11], zero=int(r[12])))
+                             r[9], r[10], Quantizer(step=r[11], zero=int(r[12])), str(r[13]))
             for r in rows
         }
 
@@ -123,10 +124,21 @@ def check_cells(info: SourceInfo, cells: object) -> np.ndarray:
 
 
 def _rows_to_numpy(table: pa.Table, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """(pos, values float32) of fetched rows: float32 arrays, or float16 bit patterns (uint16)
+    widened exactly."""
     pos = table.column("pos").to_numpy()
     col = table.column("v").combine_chunks()
-    vals = col.flatten().to_numpy(zero_copy_only=False).reshape(-1, d) if len(col) else np.zeros((0, d), np.float32)
+    if not len(col):
+        return pos, np.zeros((0, d), np.float32)
+    vals = col.flatten().to_numpy(zero_copy_only=False).reshape(-1, d)
+    if vals.dtype == np.uint16:
+        vals = vals.view(np.float16).astype(np.float32)
     return pos, vals
+
+
+def _rows_table(info: SourceInfo) -> str:
+    """The physical rows table of a source (its name from the source index's integer id)."""
+    return f"_idx.f16_{int(info.sid)}" if info.value_dtype == "float16" else f"_idx.rows_{int(info.sid)}"
 
 
 def window(cat: Catalog, source: str, lo: int, hi: int) -> np.ndarray:
@@ -138,7 +150,7 @@ def window(cat: Catalog, source: str, lo: int, hi: int) -> np.ndarray:
     matchbits.check_rows(hi - lo + 1, info.n_cells)
     with cat.cursor() as cur:
         tbl = cur.sql(
-            f"SELECT pos, v FROM _idx.rows_{info.sid} WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
+            f"SELECT pos, v FROM {_rows_table(info)} WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
             params={"lo": lo, "hi": hi},
         ).to_arrow_table()
     return _rows_to_numpy(tbl, info.n_cells)[1]
@@ -155,7 +167,7 @@ def rows_at(cat: Catalog, source: str, positions: np.ndarray) -> np.ndarray:
     want = pa.table({"pos": positions.astype(np.int32)})
     with cat.cursor() as cur:  # sorting the arrays in SQL would cost more than the fetch
         cur.register("_want", want)
-        tbl = cur.sql(f"SELECT r.pos, r.v FROM _idx.rows_{info.sid} r SEMI JOIN _want USING (pos)").to_arrow_table()
+        tbl = cur.sql(f"SELECT r.pos, r.v FROM {_rows_table(info)} r SEMI JOIN _want USING (pos)").to_arrow_table()
     pos, vals = _rows_to_numpy(tbl, info.n_cells)
     order = np.argsort(pos, kind="stable")
     if not np.array_equal(pos[order], positions):

@@ -162,7 +162,8 @@ def info(cat: Catalog) -> InfoResult:
         "tokens": cat.n_positions,
         "documents": n_docs,
         "sources": [
-            {"source": s.source, "n_cells": s.n_cells, "layer": s.layer, "kind": s.kind, "transform": s.transform}
+            {"source": s.source, "n_cells": s.n_cells, "layer": s.layer, "kind": s.kind, "transform": s.transform,
+             "value_dtype": s.value_dtype}
             for s in cat.sources.values()
         ],
         "tracks": [{"track": t, "kind": k} for t, k in trk],

@@ -32,16 +32,19 @@ CREATE TABLE tracks (
     max         DOUBLE
 );
 CREATE SCHEMA _idx;
--- One row per source: its physical tables and the 14-bit quantisation of its values.
+-- One row per source: its physical tables, how its values are stored ('float32', or 'float16':
+-- every value rounded to the nearest float16 at ingest, docs/data-model.md §Storage) and the
+-- 14-bit quantisation of the stored values.
 -- Bucket j holds values v with (j - q_zero) * q_step <= v < (j + 1 - q_zero) * q_step.
 CREATE TABLE _idx.source_index (
-    source    VARCHAR PRIMARY KEY,
-    sid       INTEGER NOT NULL,
-    n_cells   INTEGER NOT NULL,
-    min_value DOUBLE,
-    max_value DOUBLE,
-    q_step    DOUBLE NOT NULL,
-    q_zero    BIGINT NOT NULL
+    source      VARCHAR PRIMARY KEY,
+    sid         INTEGER NOT NULL,
+    n_cells     INTEGER NOT NULL,
+    min_value   DOUBLE,
+    max_value   DOUBLE,
+    q_step      DOUBLE NOT NULL,
+    q_zero      BIGINT NOT NULL,
+    value_dtype VARCHAR NOT NULL
 );
 -- Category order of categorical tracks (fixes their colours across views).
 CREATE TABLE _idx.track_categories (
@@ -70,6 +73,20 @@ FROM _predictions_in ORDER BY source, pos, rank;
 -- Exact values, one fixed-size array per position (row-major): context windows, selection
 -- and match rescoring read ranges or sets of positions from here.
 CREATE TABLE _idx.rows_{sid} AS SELECT pos::INTEGER AS pos, v FROM _rows_in;
+
+-- name: source_rows_float16
+-- A float16 source: the same rows as float16 bit patterns (half the bytes); the tool decodes
+-- them in numpy, SQL through the view _idx.rows_{sid} below.
+CREATE TABLE _idx.f16_{sid} AS SELECT pos::INTEGER AS pos, v FROM _rows_in;
+
+-- name: source_rows_float16_view
+-- _idx.rows_{sid} of a float16 source: its values decoded exactly (sign * mantissa * 2^exponent
+-- in DOUBLE, then FLOAT: both exact), so every SQL reader sees one layout for both dtypes.
+CREATE VIEW _idx.rows_{sid} AS
+SELECT pos, list_transform(v, lambda x: (CASE WHEN x >= 32768 THEN -1.0 ELSE 1.0 END) * (CASE
+    WHEN (x & 31744) = 0 THEN (x & 1023)::DOUBLE / 16777216.0
+    ELSE ((x & 1023) + 1024)::DOUBLE * (1::BIGINT << ((x >> 10) & 31))::DOUBLE / 33554432.0 END))::FLOAT[{n_cells}] AS v
+FROM _idx.f16_{sid};
 
 -- name: source_quantized
 -- The same values as 14-bit bucket numbers, one column per cell (cell-major in storage):

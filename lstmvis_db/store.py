@@ -32,6 +32,7 @@ from lstmvis_db.ingest_tables import (
     ROW_GROUP_ROWS,
     annotations_table,
     categories,
+    check_value_dtype,
     predictions_table,
     quantized_reader,
     rows_reader,
@@ -75,13 +76,19 @@ def schema_statements() -> dict[str, str]:
 # --------------------------------------------------------------------------- writing
 
 
-def write_project(path: str | Path, data: ProjectData, progress: bool | Callable[[str, float], None] = False) -> None:
+def write_project(path: str | Path, data: ProjectData, progress: bool | Callable[[str, float], None] = False,
+                  value_dtype: str = "float32") -> None:
     """Build the project file at ``path`` from ``data``, atomically.
+
+    ``value_dtype``: ``"float32"`` stores every value exactly; ``"float16"`` rounds every value
+    to the nearest float16 and stores that (half the bytes for the rows; every answer is then
+    exact with respect to the stored float16 values, docs/semantics.md §Stored values).
 
     Raises:
         InputError: naming what is wrong; nothing is written and an existing file is kept.
     """
     path = Path(path)
+    value_dtype = check_value_dtype(value_dtype)
     n, docs = validate(data)
     check_output_path(path)  # a folder, a missing or unwritable folder: one line
     remove_dead_temps(path.parent)
@@ -89,10 +96,11 @@ def write_project(path: str | Path, data: ProjectData, progress: bool | Callable
     _remove_db(tmp)
     bar = Progress(progress)
     with sigterm_exits():
-        _write_file(path, tmp, data, docs, n, bar)
+        _write_file(path, tmp, data, docs, n, bar, value_dtype)
 
 
-def _write_file(path: Path, tmp: Path, data: ProjectData, docs: list[Document], n: int, bar: Progress) -> None:
+def _write_file(path: Path, tmp: Path, data: ProjectData, docs: list[Document], n: int, bar: Progress,
+                value_dtype: str) -> None:
     con = duckdb.connect(":memory:")
     try:
         # Row groups sized so that a column segment of 14-bit bucket numbers fills one storage
@@ -101,7 +109,7 @@ def _write_file(path: Path, tmp: Path, data: ProjectData, docs: list[Document], 
         con.execute("USE project")
         con.execute("SET enable_progress_bar = false")  # our own bar goes to stderr; stdout stays JSON
         con.execute(f"SET memory_limit = '{memory_limit()}'")
-        _write_all(con, data, docs, n, bar)
+        _write_all(con, data, docs, n, bar, value_dtype)
         con.execute("CHECKPOINT")
         con.close()
         os.replace(tmp, path)
@@ -114,7 +122,8 @@ def _write_file(path: Path, tmp: Path, data: ProjectData, docs: list[Document], 
         raise
 
 
-def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Document], n: int, bar: Progress) -> None:
+def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Document], n: int, bar: Progress,
+               value_dtype: str) -> None:
     stmts = schema_statements()
     con.execute(stmts["public_tables"])
     meta = {
@@ -125,6 +134,7 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
         "format_version": FORMAT_VERSION,
         "origin": data.origin,
         **{str(k): str(v) for k, v in data.extra.items()},
+        "value_dtype": value_dtype,  # of every source (also in _idx.source_index)
     }
     con.executemany("INSERT INTO project VALUES (?, ?)", list(meta.items()))
     con.executemany(
@@ -141,40 +151,48 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
     for t in data.tracks:
         _insert_track_row(con, t)
     parts = []
-    con.execute("SET force_compression = 'uncompressed'")
     for sid, src in enumerate(data.sources):
         d = source_shape(src, n)
-        label = f"source {src.source}"[:28]
-        stats: dict[str, Any] = {}  # min, max; "error": an exception raised inside the stream
-        _rows_in = rows_reader(src, n, d, stats, bar, label)
-        try:
-            con.execute(stmts["source_rows"].format(sid=sid))
-        except duckdb.Error:
-            if "error" in stats:
-                raise stats["error"] from None
-            raise
-        quant = Quantizer.for_range(stats["min"], stats["max"])
-        con.execute("SET force_compression = 'bitpacking'")  # 14 significant bits of 16
-        # Match phase 1 scans whole columns and places each row by its pos, so row order does
-        # not matter here; keeping it would serialise the insert (about 2x slower at 650 cells).
-        con.execute("SET preserve_insertion_order = false")
-        _q_in = quantized_reader(src, n, d, quant, bar, label)
-        con.execute(stmts["source_quantized"].format(sid=sid))
-        con.execute("RESET preserve_insertion_order")
-        con.execute("SET force_compression = 'uncompressed'")
-        con.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [src.source, src.model, src.layer, src.kind, d, src.transform, src.unsigned, src.description],
-        )
-        con.execute(
-            "INSERT INTO _idx.source_index VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [src.source, sid, d, stats["min"], stats["max"], quant.step, quant.zero],
-        )
+        _write_source(con, stmts, sid, src, n, d, bar, value_dtype)
         parts.append(stmts["states_view_part"].format(source_literal=sql_literal(src.source), n_cells=d, sid=sid))
-    con.execute("RESET force_compression")
     union = "\nUNION ALL\n".join(parts) if parts else stmts["states_view_empty"]
     con.execute(stmts["states_view"].format(union_of_sources=union))
     _write_macros(con)
+
+
+def _write_source(con: duckdb.DuckDBPyConnection, stmts: dict[str, str], sid: int, src: Any, n: int, d: int,
+                  bar: Progress, value_dtype: str) -> None:
+    """One source's rows (float32 values or float16 bit patterns, uncompressed: they do not
+    compress), its quantised index and its rows in ``sources`` and ``_idx.source_index``."""
+    label = f"source {src.source}"[:28]
+    stats: dict[str, Any] = {}  # min, max; "error": an exception raised inside the stream
+    _rows_in = rows_reader(src, n, d, stats, bar, label, value_dtype)  # read by name by the SQL below
+    con.execute("SET force_compression = 'uncompressed'")
+    try:
+        con.execute(stmts["source_rows" if value_dtype == "float32" else "source_rows_float16"].format(sid=sid))
+    except duckdb.Error:
+        if "error" in stats:
+            raise stats["error"] from None
+        raise
+    if value_dtype == "float16":
+        con.execute(stmts["source_rows_float16_view"].format(sid=sid, n_cells=d))
+    quant = Quantizer.for_range(stats["min"], stats["max"])
+    con.execute("SET force_compression = 'bitpacking'")  # 14 significant bits of 16
+    # Match phase 1 scans whole columns and places each row by its pos, so row order does
+    # not matter here; keeping it would serialise the insert (about 2x slower at 650 cells).
+    con.execute("SET preserve_insertion_order = false")
+    _q_in = quantized_reader(src, n, d, quant, bar, label, value_dtype)  # noqa: F841 (read by the SQL)
+    con.execute(stmts["source_quantized"].format(sid=sid))
+    con.execute("RESET preserve_insertion_order")
+    con.execute("RESET force_compression")
+    con.execute(
+        "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [src.source, src.model, src.layer, src.kind, d, src.transform, src.unsigned, src.description],
+    )
+    con.execute(
+        "INSERT INTO _idx.source_index VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [src.source, sid, d, stats["min"], stats["max"], quant.step, quant.zero, value_dtype],
+    )
 
 
 def _write_macros(con: duckdb.DuckDBPyConnection) -> None:

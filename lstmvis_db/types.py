@@ -92,6 +92,7 @@ class SourceSummary(TypedDict):
     layer: int
     kind: str
     transform: str
+    value_dtype: str  # "float32" or "float16" (docs/data-model.md §Storage)
 
 
 class TrackSummary(TypedDict):
