@@ -44,7 +44,8 @@ def _open(args: argparse.Namespace):
 def cmd_import_lstmvis(args: argparse.Namespace) -> None:
     from lstmvis_db.import_lstmvis import import_lstmvis
 
-    import_lstmvis(args.project_dir, args.db, documents=args.doc_starts, progress=not args.quiet)
+    import_lstmvis(args.project_dir, args.db, documents=args.doc_starts, progress=not args.quiet,
+                   value_dtype=args.value_dtype)
     _emit(args, {"db": str(args.db)}, lambda r: f"wrote {r['db']}")
 
 
@@ -220,6 +221,8 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--doc-starts", type=int_list(0), default=None,
                    help="comma-separated positions where documents start (default: one document)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--value-dtype", choices=("float32", "float16"), default="float32",
+                   help="store values as float32 (exact) or float16 (rounded at ingest; docs/data-model.md §Storage)")
 
     db_json(command("info", cmd_info, "project summary"))
 

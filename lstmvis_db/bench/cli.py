@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-SIZES = {"tiny": (20_000, 64), "ptb": (1_000_000, 650), "long": (10_000_000, 128)}
+SIZES = {"tiny": (20_000, 64), "ptb": (1_000_000, 650), "long": (10_000_000, 128), "xlong": (30_000_000, 128)}
 
 
 def _handler(args: argparse.Namespace) -> None:
@@ -21,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--workdir", default=os.environ.get("LSTMVIS_BENCH_DIR"), help="keep files here")
     p.add_argument("--spark", action="store_true", help="also time the Spark engine (needs the spark extra and Java)")
+    p.add_argument("--value-dtype", choices=("float32", "float16"), default=None,
+                   help="how the project stores values (default float32; float16 for --size xlong)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_handler)
 

@@ -20,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", choices=list(DEMOS), default=None, help="build just this demo")
     p.add_argument("--out", default=None, help=f"output folder (default: {default_out_dir()}, made if missing)")
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)  # tests only
+    p.add_argument("--value-dtype", choices=("float32", "float16"), default="float32",
+                   help="store values as float32 (exact) or float16 (rounded at ingest; docs/data-model.md §Storage)")
 
     def handler(args: argparse.Namespace) -> None:
         from lstmvis_db.demos.registry import build_demo
@@ -29,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             args.out = str(default_out_dir())
             os.makedirs(args.out, exist_ok=True)
         for demo in names:
-            path = build_demo(demo, args.out, progress=sys.stderr.isatty(), limit=args.limit)
+            path = build_demo(demo, args.out, progress=sys.stderr.isatty(), limit=args.limit,
+                              value_dtype=args.value_dtype)
             print(path)
 
     p.set_defaults(handler=handler)

@@ -84,7 +84,7 @@ def demo_data(name: str, limit: int | None = None, data_dir: Path | None = None,
 
 
 def build_demo(name: str, out_dir: str | Path, progress: bool | Report = False,
-               limit: int | None = None, data_dir: Path | None = None) -> Path:
+               limit: int | None = None, data_dir: Path | None = None, value_dtype: str = "float32") -> Path:
     """Build demo ``name`` into ``<out_dir>/<name>.duckdb`` and return the path.
 
     The file is written atomically by the store: if anything fails (a missing or corrupted data
@@ -101,5 +101,5 @@ def build_demo(name: str, out_dir: str | Path, progress: bool | Report = False,
                      progress=lambda label, frac: bar(f"{name}: {label}", 0.6 * frac))
     path = out_dir / f"{name}.duckdb"
     write_project(path, data, progress=lambda label, frac: bar(f"{name}: {label}",
-                                                               0.6 + 0.4 * frac))
+                                                               0.6 + 0.4 * frac), value_dtype=value_dtype)
     return path

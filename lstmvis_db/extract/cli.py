@@ -96,6 +96,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="tokens per model call / window")
     p.add_argument("--stride", type=int, default=None, help="transformers: new tokens per window (default half)")
     p.add_argument("--topk", type=int, default=DEFAULT_TOPK, help="next-token predictions to keep (0 = none)")
+    p.add_argument("--value-dtype", choices=("float32", "float16"), default="float32",
+                   help="store values as float32 (exact) or float16 (rounded at ingest; docs/data-model.md §Storage)")
     p.add_argument("--max-gb", type=_positive_float, default=DEFAULT_MAX_GB,
                    help="refuse when tokens x cells x 4 bytes exceeds this (GB)")
     p.add_argument("--vocab", type=Path, help="Keras: vocabulary (JSON token->id or one token a line)")
@@ -183,6 +185,7 @@ def cmd_extract(args: argparse.Namespace) -> None:
             name=args.name,
             overwrite=args.force,
             progress=not args.quiet,
+            value_dtype=args.value_dtype,
         )
     r = summary.as_dict()
     _emit(

@@ -105,6 +105,7 @@ def extract_project(
     description: str = "",
     overwrite: bool = False,
     progress: ProgressArg = False,
+    value_dtype: str = "float32",
 ) -> ExtractSummary:
     """Run a model over texts and write the states as a new project file.
 
@@ -130,6 +131,7 @@ def extract_project(
         name: project name (default: the file name without extension).
         description: project description.
         overwrite: replace an existing ``out_db``.
+        value_dtype: ``float32`` (exact) or ``float16`` (values rounded at ingest, half the rows).
         progress: False, True (a bar on a terminal, log lines otherwise; see
             :mod:`lstmvis_db.progress`) or a callback ``(label, fraction)`` called while
             extracting and again while the store writes the file.
@@ -162,7 +164,7 @@ def extract_project(
         from lstmvis_db.store import write_project
 
         # atomic: built under a temporary name, renamed over ``out`` only when complete
-        write_project(out, data, progress=progress)
+        write_project(out, data, progress=progress, value_dtype=value_dtype)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return _summary(out, data, specs, time.monotonic() - t0)

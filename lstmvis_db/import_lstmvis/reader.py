@@ -130,6 +130,7 @@ def import_lstmvis(
     db_path: str | Path,
     documents: DocumentsArg = None,
     progress: bool = False,
+    value_dtype: str = "float32",
 ) -> None:
     """Convert an original LSTMVis project folder into a project DuckDB file at ``db_path``.
 
@@ -137,4 +138,4 @@ def import_lstmvis(
     a failed import leaves no file and never damages an existing one).
     """
     with open_lstmvis_project(project_dir, documents) as data:
-        write_project(db_path, data, progress=progress)
+        write_project(db_path, data, progress=progress, value_dtype=value_dtype)

@@ -99,3 +99,18 @@ def test_tampered_float16_files_are_refused(pair, tmp_path, sql, words) -> None:
         con.execute(sql)
     with pytest.raises(InputError, match=words):
         lstmvis_db.open(p)
+
+
+def test_demo_command_builds_a_float16_project(tmp_path, capsys) -> None:
+    from lstmvis_db import cli
+
+    assert cli.main(["demo", "--only", "parens", "--limit", "800", "--out", str(tmp_path),
+                     "--value-dtype", "float16"]) == 0
+    path = tmp_path / "parens.duckdb"
+    assert capsys.readouterr().out.strip() == str(path)
+    assert cli.main(["info", "--db", str(path)]) == 0
+    assert "values float16" in capsys.readouterr().out
+    with lstmvis_db.open(path) as p:
+        src = p.info()["sources"][0]["source"]
+        w = p.window(src, 0, 50)
+        assert np.array_equal(w, w.astype(np.float16).astype(np.float32))  # float16 values, widened exactly
