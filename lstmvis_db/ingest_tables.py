@@ -1,7 +1,7 @@
 """The Arrow inputs of a project's ingest: streams of state rows (raw and 14-bit quantized,
 transformed, checked finite and rounded to the stored dtype chunk by chunk) and the tokens,
-annotations and predictions tables, plus the per-track range and categories.  Imports numpy, pyarrow, ``errors``, ``types``,
-``progress`` and ``matching.quant`` only; ``store`` writes what these build."""
+annotations and predictions tables, plus the per-track range and categories.  Imports numpy,
+pyarrow, ``errors``, ``types``, ``progress`` and ``matching.quant`` only; ``store`` writes what these build."""
 
 from __future__ import annotations
 
