@@ -48,7 +48,7 @@ def test_info_json(project, capsys):
     info = json.loads(out)
     assert info["name"] == "cli test" and info["tokens"] == 400 and info["documents"] == 2
     assert info["sources"] == [{"source": "states::states1", "n_cells": 12, "layer": 1, "kind": "state",
-                                "transform": "tanh"}]
+                                "transform": "tanh", "value_dtype": "float32"}]
     assert info["tracks"] == [{"track": "pos", "kind": "categorical"}]
 
 
