@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lstmvis_db
-from lstmvis_db import InputError, ProjectData, Source
+from lstmvis_db import InputError, ProjectData, Source, Track
 from lstmvis_db.types import Document
 
 N, D = 4000, 24
@@ -24,8 +24,10 @@ def _values() -> np.ndarray:
 
 def _data(values: np.ndarray) -> ProjectData:
     docs = [Document("a", 0, 1499), Document("b", 1500, N - 1)]
+    labels = ["in" if (i // 7) % 3 == 0 else "out" for i in range(N)]
     return ProjectData(name="f16", tokens=[f"w{i % 50}" for i in range(N)], documents=docs,
-                       sources=[Source("s", values, transform="none")])
+                       sources=[Source("s", values, transform="none")],
+                       tracks=[Track("lab", "categorical", labels=labels)])
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +66,13 @@ def test_match_and_select_equal_the_float32_project_of_the_stored_values(pair, c
             assert a.select("s", s, s + 2, t, 1, 1) == b.select("s", s, s + 2, t, 1, 1)
         on = (rounded[:, cells] >= np.float64(t)).sum()
         assert on > 0  # the case is not empty
+
+
+def test_cell_statistics_and_align_equal_the_float32_project(pair) -> None:
+    h, r, _ = pair
+    with lstmvis_db.open(h) as a, lstmvis_db.open(r) as b:
+        assert a.cells("s", "lab", "in", threshold=0.3) == b.cells("s", "lab", "in", threshold=0.3)
+        assert a.align("s", [3, 4, 5], 0.3, tracks=["lab"]) == b.align("s", [3, 4, 5], 0.3, tracks=["lab"])
 
 
 def test_sql_macro_over_float16_equals_the_tool(pair) -> None:
