@@ -231,7 +231,9 @@ def match_arrays(
     else:
         count = popcount(bits).astype(np.uint16) if m < 2**16 else popcount(bits)
     if memory_limit is not None:
-        budget.check(n, bits.shape[1] * bits.itemsize, budget.candidate_bound(count, doc_start, m), memory_limit)
+        from lstmvis_db.matching import kernels  # budget.candidate_bound, compiled
+
+        budget.check(n, bits.shape[1] * bits.itemsize, kernels.count_rises(count, doc_start, m), memory_limit)
     cand = find_candidates(count, doc_start, doc_end, m, length)
     if pool is not None:
         cand = cand.take(pool_order(cand, constrain_left, constrain_right, pool))

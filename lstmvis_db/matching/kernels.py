@@ -6,6 +6,7 @@
 * ``intersections``: per candidate, the selected cells on throughout it (and off at its
   constraint positions): the exact I.
 * ``range_and``: the AND of each candidate's rows of bit words (rescoring on all cells).
+* ``count_rises``: ``budget.candidate_bound`` in one pass without temporaries.
 
 Each is a plain loop over arrays; ``matching`` holds the semantics and calls them.  Compiled
 code is cached next to the module (or in numba's user cache), so only a fresh install pays
@@ -226,6 +227,31 @@ def intersections(words: np.ndarray, start: np.ndarray, length: np.ndarray, doc_
 
 
 @njit(cache=True, nogil=True)
+def _rises(c, doc_start, m, lo, hi):  # pragma: no cover - compiled
+    total = 0
+    prev = 0 if lo == 0 or doc_start[lo] else min(np.int64(c[lo - 1]), m)
+    for p in range(lo, hi):
+        here = min(np.int64(c[p]), m)
+        if doc_start[p]:
+            prev = 0
+        if here > prev:
+            total += here - prev
+        prev = here
+    return total
+
+
+def count_rises(c: np.ndarray, doc_start: np.ndarray, m: int) -> int:
+    """``budget.candidate_bound(c, doc_start, m)``: the sum of the count's rises (clipped at m,
+    from 0 at each document start), capped at len(c); pieces on all cores."""
+    n = len(c)
+    step = n // WORKERS + 1 if n >= PARALLEL_MIN else n + 1
+    pieces = [(a, min(n, a + step)) for a in range(0, n, step)]
+    c = np.ascontiguousarray(c)
+    total = sum(_on_all_cores(lambda lo, hi: _rises(c, doc_start, int(m), lo, hi), pieces))
+    return min(n, int(total))
+
+
+@njit(cache=True, nogil=True)
 def range_and(words, first, last):  # pragma: no cover - compiled
     """out[i] = AND of words[first[i]..last[i]] (inclusive), stopping early once a word is 0."""
     k = first.shape[0]
@@ -248,6 +274,7 @@ def warm_up() -> None:
     start, length = maximal_runs(count, first, last, 2, 0)[:2]
     intersections(words, start, length, first, last, True, True)
     range_and(words, start.astype(np.int64), (start + length - 1).astype(np.int64))
+    count_rises(count, first, 2)
     pos = np.arange(4, dtype=np.int32)
     acc = np.zeros(4, dtype=np.uint8)
     ambiguous = np.zeros(4, dtype=bool)

@@ -179,3 +179,16 @@ def test_numba_cache_falls_back_to_the_temp_folder(monkeypatch):
     env["NUMBA_CACHE_DIR"] = "/mine"
     kernels.cache_dir_fallback(env)
     assert env["NUMBA_CACHE_DIR"] == "/mine"  # an explicit choice is kept
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 9), st.lists(st.integers(0, 12), min_size=1, max_size=60), st.sets(st.integers(0, 59)),
+       st.booleans())
+def test_count_rises_equals_the_candidate_bound(m, raw, starts, split):
+    from lstmvis_db.matching import budget
+
+    c = np.array(raw, dtype=np.uint16)
+    doc_start = np.zeros(len(c), dtype=bool)
+    doc_start[[s for s in starts if s < len(c)] + [0]] = True
+    with split_everything() if split else contextlib.nullcontext():
+        assert kernels.count_rises(c, doc_start, m) == budget.candidate_bound(c, doc_start, m)
