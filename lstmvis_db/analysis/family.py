@@ -75,6 +75,26 @@ def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, .
     return rows
 
 
+def tests(cat: Catalog, spans: Spans, tracks: list[str], conditions: tuple[str, ...],
+          with_p: bool = True) -> list[TestRow]:
+    """The rows of every categorical track asked for (q left at 1)."""
+    rows: list[TestRow] = []
+    for t in tracks:
+        rows += track_tests(cat, t, spans, conditions, with_p=with_p)
+    return rows
+
+
+def statistic(rows: list[TestRow], label: tuple[str, str, str] | None) -> float:
+    """The cell-set null's statistic: the best lift, or the lift of one (track, label, condition)
+    (-inf when undefined: E = 0, or the label occurs nowhere in the corpus)."""
+    if label is None:
+        return best_lift(rows)
+    for r in rows:
+        if (r["track"], r["label"], r["condition"]) == label:
+            return -math.inf if r["lift"] is None else r["lift"]
+    return -math.inf
+
+
 def best_lift(rows: list[TestRow]) -> float:
     """The largest lift over the rows (-inf when no row has E > 0)."""
     lifts = [r["lift"] for r in rows if r["lift"] is not None]
