@@ -47,7 +47,7 @@ def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, .
     c, index = label_index(cat, track)
     cp = corpus_mod.corpus(cat)
     null = span_null(index, cp, spans.start, spans.length)
-    per_cond = hit_counts(c.codes, len(c.labels), spans.start, spans.length)
+    per_cond = hit_counts(c.codes, len(c.labels), spans.start, spans.length, index.code_runs)
     labels = np.flatnonzero(index.totals > 0)
     rows: list[TestRow] = []
     pairs = [(int(j), cond) for j in labels for cond in conditions]

@@ -53,6 +53,25 @@ class _Sums:
 
 
 @dataclass(frozen=True)
+class Runs:
+    """Maximal runs of one code (unlabelled included) inside documents: ``of[pos]`` is the run
+    holding pos, ``code[r]`` the run's code.  Two runs next to each other in one document have
+    different codes, so a span over runs r0..r1 holds code[r0], code[r1] and, when r1 - r0 >= 2,
+    whatever the runs between hold."""
+
+    of: np.ndarray
+    code: np.ndarray
+
+    @staticmethod
+    def build(codes: np.ndarray, corpus: Corpus) -> Runs:
+        change = np.ones(len(codes), dtype=bool)
+        change[1:] = codes[1:] != codes[:-1]
+        change[corpus.first] = True
+        of = np.cumsum(change, dtype=np.int64) - 1
+        return Runs(of.astype(np.int32) if len(codes) < 2**31 else of, codes[np.flatnonzero(change)])
+
+
+@dataclass(frozen=True)
 class LabelIndex:
     """One categorical track's codes arranged for the null: positions by label, runs, gaps."""
 
@@ -63,6 +82,7 @@ class LabelIndex:
     runs: _Sums
     gaps: _Sums
     totals: np.ndarray  # positions per label over the corpus
+    code_runs: Runs  # maximal runs of every code, for the observed hits
 
     @staticmethod
     def build(codes: np.ndarray, n_labels: int, corpus: Corpus) -> LabelIndex:
@@ -93,7 +113,7 @@ class LabelIndex:
         after = corpus.last[d][last] - e[last]
         gaps = _Sums.build(np.concatenate([g, g[last]]), np.concatenate([before, after]), stride)
         totals = np.bincount(codes[pos], minlength=n_labels)
-        return LabelIndex(n_labels, n_docs, stride, label_pos, runs, gaps, totals)
+        return LabelIndex(n_labels, n_docs, stride, label_pos, runs, gaps, totals, Runs.build(codes, corpus))
 
     def count(self, label: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int) -> np.ndarray:
         """Positions with ``label`` in lo..hi (inclusive), elementwise."""
@@ -198,20 +218,47 @@ def _hits_expanded(codes: np.ndarray, n_labels: int, start: np.ndarray, length: 
     return contains, covers
 
 
-def hit_counts(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:
-    """Per condition, per label: how many spans satisfy it (H of docs/analysis.md §The span null)."""
-    if int(length.sum()) * 4 <= n_labels * (len(codes) + 2 * len(start)):
+def _per_label(c: np.ndarray, n_labels: int) -> np.ndarray:
+    return np.bincount(c[c >= 0], minlength=n_labels).astype(np.int64)
+
+
+def _hits_runs(runs: Runs, n_labels: int, start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
+    """contains / covers counts per label from the runs each span touches: one run (covers and
+    contains its code), two (contains both codes, which differ), more (the distinct codes of
+    the runs, expanded in bounded chunks)."""
+    r0 = runs.of[start].astype(np.int64)
+    r1 = runs.of[start + length - 1].astype(np.int64)
+    k = r1 - r0
+
+    covers = _per_label(runs.code[r0[k == 0]], n_labels)
+    contains = covers + _per_label(runs.code[r0[k == 1]], n_labels) + _per_label(runs.code[r1[k == 1]], n_labels)
+    many = np.flatnonzero(k >= 2)
+    width = k[many] + 1
+    for a, b in _chunks(width, n_labels):  # spans over three or more runs: a seen-table of (span, code)
+        w = width[a:b]
+        offs = np.cumsum(w) - w
+        c = runs.code[np.arange(int(w.sum()), dtype=np.int64) - np.repeat(offs - r0[many[a:b]], w)]
+        ok = c >= 0
+        seen = np.zeros((b - a) * n_labels, dtype=bool)
+        seen[np.repeat(np.arange(b - a, dtype=np.int64), w)[ok] * n_labels + c[ok]] = True
+        contains += np.bincount(np.flatnonzero(seen) % n_labels, minlength=n_labels)
+    return contains, covers
+
+
+def hit_counts(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray,
+               runs: Runs | None = None) -> dict[str, np.ndarray]:
+    """Per condition, per label: how many spans satisfy it (H of docs/analysis.md §The span null);
+    from the track's ``runs`` when given (cost ~ spans), else from the positions or prefix counts."""
+    if runs is not None:
+        contains, covers = _hits_runs(runs, n_labels, start, length)
+    elif int(length.sum()) * 4 <= n_labels * (len(codes) + 2 * len(start)):
         contains, covers = _hits_expanded(codes, n_labels, start, length)
     else:
         counts = _label_counts_prefix(codes, n_labels, start, length)
         contains = np.count_nonzero(counts, axis=0).astype(np.int64)
         covers = np.count_nonzero(counts == length[:, None], axis=0).astype(np.int64)
-
-    def per_label(c: np.ndarray) -> np.ndarray:
-        return np.bincount(c[c >= 0], minlength=n_labels).astype(np.int64)
-
-    return {"contains": contains, "covers": covers, "starts": per_label(codes[start]),
-            "ends": per_label(codes[start + length - 1])}
+    return {"contains": contains, "covers": covers, "starts": _per_label(codes[start], n_labels),
+            "ends": _per_label(codes[start + length - 1], n_labels)}
 
 
 def observed(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:
