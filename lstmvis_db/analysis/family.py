@@ -10,7 +10,7 @@ import numpy as np
 
 from lstmvis_db.analysis import corpus as corpus_mod
 from lstmvis_db.analysis import poibin
-from lstmvis_db.analysis.spannull import LabelIndex, hit_counts, span_null
+from lstmvis_db.analysis.spannull import Groups, LabelIndex, hit_counts, span_null
 from lstmvis_db.analysis.spans import Spans
 from lstmvis_db.queries import Catalog
 
@@ -42,11 +42,11 @@ def _grouped(pi_u: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, ...],
-                with_p: bool = True) -> list[TestRow]:
+                with_p: bool = True, groups: Groups | None = None) -> list[TestRow]:
     """One row per label that occurs in the corpus and per condition (q left at 1 here)."""
     c, index = label_index(cat, track)
     cp = corpus_mod.corpus(cat)
-    null = span_null(index, cp, spans.start, spans.length)
+    null = span_null(index, cp, spans.start, spans.length, groups)
     per_cond = hit_counts(c.codes, len(c.labels), spans.start, spans.length, index.code_runs)
     labels = np.flatnonzero(index.totals > 0)
     rows: list[TestRow] = []
@@ -79,8 +79,9 @@ def tests(cat: Catalog, spans: Spans, tracks: list[str], conditions: tuple[str, 
           with_p: bool = True) -> list[TestRow]:
     """The rows of every categorical track asked for (q left at 1)."""
     rows: list[TestRow] = []
+    groups = Groups.of(corpus_mod.corpus(cat), spans.start, spans.length) if tracks else None
     for t in tracks:
-        rows += track_tests(cat, t, spans, conditions, with_p=with_p)
+        rows += track_tests(cat, t, spans, conditions, with_p=with_p, groups=groups)
     return rows
 
 

@@ -57,10 +57,11 @@ class Runs:
     """Maximal runs of one code (unlabelled included) inside documents: ``of[pos]`` is the run
     holding pos, ``code[r]`` the run's code.  Two runs next to each other in one document have
     different codes, so a span over runs r0..r1 holds code[r0], code[r1] and, when r1 - r0 >= 2,
-    whatever the runs between hold."""
+    whatever the runs between hold: a run counts once, where its code first occurs in the span."""
 
     of: np.ndarray
     code: np.ndarray
+    prev_same: np.ndarray  # the previous run with the same code (-1 for none)
 
     @staticmethod
     def build(codes: np.ndarray, corpus: Corpus) -> Runs:
@@ -68,7 +69,12 @@ class Runs:
         change[1:] = codes[1:] != codes[:-1]
         change[corpus.first] = True
         of = np.cumsum(change, dtype=np.int64) - 1
-        return Runs(of.astype(np.int32) if len(codes) < 2**31 else of, codes[np.flatnonzero(change)])
+        code = codes[np.flatnonzero(change)]
+        order = np.argsort(code, kind="stable")  # runs by code, each code's in run order
+        same = code[order[1:]] == code[order[:-1]]
+        prev = np.full(len(code), -1, dtype=np.int64)
+        prev[order[1:][same]] = order[:-1][same]
+        return Runs(of.astype(np.int32) if len(codes) < 2**31 else of, code, prev)
 
 
 @dataclass(frozen=True)
@@ -131,12 +137,38 @@ class Null:
     weight: np.ndarray
 
 
-def span_null(index: LabelIndex, corpus: Corpus, start: np.ndarray, length: np.ndarray) -> Null:
-    doc = corpus.doc_of(start)
-    key = doc.astype(np.int64) * (corpus.n + 1) + length
-    pairs, inverse, weight = np.unique(key, return_inverse=True, return_counts=True)
-    d = (pairs // (corpus.n + 1))[:, None]
-    ln = (pairs % (corpus.n + 1))[:, None]
+@dataclass(frozen=True)
+class Groups:
+    """The distinct (document, length) pairs of a span list, in (document, length) order;
+    ``inverse[i]`` is span i's pair, ``weight[u]`` how many spans share pair u."""
+
+    doc: np.ndarray
+    length: np.ndarray
+    inverse: np.ndarray
+    weight: np.ndarray
+
+    @staticmethod
+    def of(corpus: Corpus, start: np.ndarray, length: np.ndarray) -> Groups:
+        doc = corpus.doc_of(start).astype(np.int64)
+        length = np.asarray(length, dtype=np.int64)
+        stride = int(length.max()) + 1 if len(length) else 1
+        key = doc * stride + length
+        if len(corpus.first) * stride <= 4 * len(key) + (1 << 20):  # a small key space: count, no sort
+            weight = np.bincount(key, minlength=len(corpus.first) * stride)
+            pairs = np.flatnonzero(weight)
+            slot = np.zeros(len(weight), dtype=np.int64)
+            slot[pairs] = np.arange(len(pairs))
+            inverse, weight = slot[key], weight[pairs]
+        else:
+            pairs, inverse, weight = np.unique(key, return_inverse=True, return_counts=True)
+        return Groups(pairs // stride, pairs % stride, inverse.reshape(-1), weight)
+
+
+def span_null(index: LabelIndex, corpus: Corpus, start: np.ndarray, length: np.ndarray,
+              groups: Groups | None = None) -> Null:
+    """pi of every label and condition for the spans (``groups`` = their ``Groups``, when known)."""
+    g = groups if groups is not None else Groups.of(corpus, start, length)
+    d, ln, inverse, weight = g.doc[:, None], g.length[:, None], g.inverse, g.weight
     f, l_ = corpus.first[d], corpus.last[d]
     lab = np.arange(index.n_labels, dtype=np.int64)[None, :]
     n_windows = (l_ - f + 1 - ln + 1).astype(np.float64)
@@ -150,7 +182,7 @@ def span_null(index: LabelIndex, corpus: Corpus, start: np.ndarray, length: np.n
         "starts": index.count(lab, f, l_ - ln + 1, n) / n_windows,
         "ends": index.count(lab, f + ln - 1, l_, n) / n_windows,
     }
-    return Null(pi, inverse.reshape(-1), weight)
+    return Null(pi, inverse, weight)
 
 
 def _label_counts_expanded(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -222,36 +254,17 @@ def _per_label(c: np.ndarray, n_labels: int) -> np.ndarray:
     return np.bincount(c[c >= 0], minlength=n_labels).astype(np.int64)
 
 
-def _hits_runs(runs: Runs, n_labels: int, start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, ...]:
-    """contains / covers counts per label from the runs each span touches: one run (covers and
-    contains its code), two (contains both codes, which differ), more (the distinct codes of
-    the runs, expanded in bounded chunks)."""
-    r0 = runs.of[start].astype(np.int64)
-    r1 = runs.of[start + length - 1].astype(np.int64)
-    k = r1 - r0
-
-    covers = _per_label(runs.code[r0[k == 0]], n_labels)
-    contains = covers + _per_label(runs.code[r0[k == 1]], n_labels) + _per_label(runs.code[r1[k == 1]], n_labels)
-    many = np.flatnonzero(k >= 2)
-    width = k[many] + 1
-    for a, b in _chunks(width, n_labels):  # spans over three or more runs: a seen-table of (span, code)
-        w = width[a:b]
-        offs = np.cumsum(w) - w
-        c = runs.code[np.arange(int(w.sum()), dtype=np.int64) - np.repeat(offs - r0[many[a:b]], w)]
-        ok = c >= 0
-        seen = np.zeros((b - a) * n_labels, dtype=bool)
-        seen[np.repeat(np.arange(b - a, dtype=np.int64), w)[ok] * n_labels + c[ok]] = True
-        contains += np.bincount(np.flatnonzero(seen) % n_labels, minlength=n_labels)
-    return contains, covers
-
-
 def hit_counts(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray,
                runs: Runs | None = None) -> dict[str, np.ndarray]:
     """Per condition, per label: how many spans satisfy it (H of docs/analysis.md §The span null);
     from the track's ``runs`` when given (cost ~ spans), else from the positions or prefix counts."""
     if runs is not None:
-        contains, covers = _hits_runs(runs, n_labels, start, length)
-    elif int(length.sum()) * 4 <= n_labels * (len(codes) + 2 * len(start)):
+        from lstmvis_db.analysis import _kernels
+
+        got = _kernels.span_hits(runs.of, runs.code, runs.prev_same, np.asarray(start, dtype=np.int64),
+                                 np.asarray(length, dtype=np.int64), n_labels)
+        return dict(zip(CONDITIONS, got, strict=True))
+    if int(length.sum()) * 4 <= n_labels * (len(codes) + 2 * len(start)):
         contains, covers = _hits_expanded(codes, n_labels, start, length)
     else:
         counts = _label_counts_prefix(codes, n_labels, start, length)
