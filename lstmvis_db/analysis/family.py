@@ -10,7 +10,7 @@ import numpy as np
 
 from lstmvis_db.analysis import corpus as corpus_mod
 from lstmvis_db.analysis import poibin
-from lstmvis_db.analysis.spannull import Groups, LabelIndex, hit_counts, span_null
+from lstmvis_db.analysis.spannull import Groups, LabelIndex, Null, hit_counts, span_null
 from lstmvis_db.analysis.spans import Spans
 from lstmvis_db.queries import Catalog
 
@@ -41,6 +41,17 @@ def _grouped(pi_u: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return vals, np.bincount(inv.reshape(-1), weights=weight).astype(np.int64)
 
 
+def _saddle_tails(null: Null, pairs: list[tuple[int, str]], hits: np.ndarray) -> list[poibin.Tail | None]:
+    """The saddle-point tails of all tests of one condition at once (None where it is exact)."""
+    out: list[poibin.Tail | None] = [None] * len(pairs)
+    for cond in dict.fromkeys(c for _, c in pairs):
+        idx = [t for t, (_, c) in enumerate(pairs) if c == cond]
+        got = poibin.upper_tails_saddlepoint(null.pi[cond][:, [pairs[t][0] for t in idx]].T, null.weight, hits[idx])
+        for t, tail in zip(idx, got, strict=True):
+            out[t] = tail
+    return out
+
+
 def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, ...],
                 with_p: bool = True, groups: Groups | None = None) -> list[TestRow]:
     """One row per label that occurs in the corpus and per condition (q left at 1 here)."""
@@ -56,6 +67,7 @@ def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, .
     if small:
         pi_spans = np.stack([null.pi[cond][null.inverse, j] for j, cond in pairs])
         ln_small = poibin.upper_tail_small(pi_spans, hits)
+    saddle = _saddle_tails(null, pairs, hits) if with_p and not small else [None] * len(pairs)
     for t, (j, cond) in enumerate(pairs):
         pi_u = null.pi[cond][:, j]
         expected = float(np.sum(pi_u * null.weight))
@@ -67,8 +79,9 @@ def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, .
             ln = float(ln_small[t])
             p, lg, method = math.exp(ln), (ln / math.log(10) if ln > -math.inf else None), "exact"
         else:
-            vals, counts = _grouped(pi_u, null.weight)
-            tail = poibin.upper_tail(vals, counts, int(hits[t]))
+            tail = saddle[t]
+            if tail is None:
+                tail = poibin.upper_tail(*_grouped(pi_u, null.weight), int(hits[t]))
             p, lg, method = tail.p, tail.log10_p, tail.method
         rows.append({"track": track, "label": c.labels[j], "condition": cond, "hits": int(hits[t]),
                      "expected": expected, "lift": lift, "p": p, "log10_p": lg, "q": 1.0, "p_method": method})

@@ -146,3 +146,43 @@ def test_align_at_quantile_thresholds(project):
                        cwd=ROOT, check=False, timeout=300)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == json.loads(json.dumps(got))
+
+
+# --------------------------------------------------------------------------- many tails at once
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31))
+def test_batched_saddlepoint_equals_one_at_a_time(seed):
+    """upper_tails_saddlepoint (all labels of one condition at once) = upper_tail per test."""
+    from lstmvis_db.analysis import poibin
+
+    rng = np.random.default_rng(seed)
+    groups, tests = int(rng.integers(1, 40)), int(rng.integers(1, 12))
+    counts = rng.integers(0, 3000, size=groups)
+    probs = rng.uniform(0, 0.3, size=(tests, groups)) ** rng.uniform(0.5, 3)
+    probs[rng.random(probs.shape) < 0.2] = 0.0
+    probs[rng.random(probs.shape) < 0.05] = 1.0
+    mean = (probs * counts).sum(axis=1)
+    h = np.maximum(0, (mean * rng.uniform(0.5, 3, size=tests) + rng.integers(-3, 30, size=tests))).astype(np.int64)
+    got = poibin.upper_tails_saddlepoint(probs, counts, h)
+    for t in range(tests):
+        want = poibin.upper_tail(probs[t], counts, int(h[t]))
+        if got[t] is None:
+            assert want.method == "exact" or int(h[t]) >= int(counts[(probs[t] > 0)].sum())
+            continue
+        assert got[t].method == want.method
+        assert got[t].log10_p == pytest.approx(want.log10_p, rel=1e-9, abs=1e-12)
+
+
+def test_batched_saddlepoint_takes_the_saddle_point_above_20000_spans():
+    from lstmvis_db.analysis import poibin
+
+    rng = np.random.default_rng(1)
+    probs = rng.uniform(0.001, 0.2, size=(6, 30))
+    counts = np.full(30, 3000)
+    h = ((probs * counts).sum(axis=1) * np.array([0.5, 1.0, 1.1, 1.5, 2.0, 4.0])).astype(np.int64)
+    got = poibin.upper_tails_saddlepoint(probs, counts, h)
+    assert all(g is not None and g.method == "saddlepoint" for g in got)
+    for t, g in enumerate(got):
+        assert g.log10_p == pytest.approx(poibin.upper_tail(probs[t], counts, int(h[t])).log10_p, rel=1e-9, abs=1e-12)
