@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstmvis_db import matchbits, queries
+from lstmvis_db.errors import QueryError
 from lstmvis_db.matching import algorithm as matching
 from lstmvis_db.matching import budget
 from lstmvis_db.queries import Catalog
@@ -92,10 +93,10 @@ class CellBits:
         dt = _word_dtype(m)
         gather = _kernel(dt)
         word_of, bit_of = (np.asarray(cells, dtype=np.int64) // 64), (np.asarray(cells, dtype=np.int64) % 64)
-        out = np.empty(((m + 63) // 64, n), dtype=dt)
+        out: np.ndarray = np.empty(((m + 63) // 64, n), dtype=dt)
         for w in range(out.shape[0]):
             gather(self.words, word_of[64 * w:64 * w + 64], bit_of[64 * w:64 * w + 64], out[w])
-        return out.T if out.shape[0] > 1 else out.reshape(n, 1)
+        return np.ascontiguousarray(out.T) if out.shape[0] > 1 else out.reshape(n, 1)
 
     def rows(self, positions: np.ndarray) -> np.ndarray:
         """(len(positions), D) uint8 on-indicators of all cells: what the rescoring compares with 1/2."""
@@ -116,7 +117,9 @@ def cell_bits(cat: Catalog, source: str, threshold: float | None, quantile_t: np
               quantile: float | None = None) -> CellBits:
     """Every cell's on-bits at ``threshold`` (or at the per-cell ``quantile_t`` of ``quantile``),
     cached on the catalog for the last (source, threshold) asked for."""
-    key = (source, float(threshold)) if quantile is None else (source, "quantile", float(quantile))
+    if quantile is None and threshold is None:
+        raise QueryError("give a threshold or a quantile")
+    key = (source, float(threshold or 0.0)) if quantile is None else (source, "quantile", float(quantile))
     got = cat._cache.get(_CACHE_KEY)
     if isinstance(got, CellBits) and (got.source, *got.key) == key:
         return got

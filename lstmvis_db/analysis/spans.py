@@ -54,16 +54,18 @@ def match_set(cat: Catalog, source: str, cells: list[int], threshold: float | No
     if kind not in SETS:
         raise QueryError(f"unknown match set {kind!r}; sets: {', '.join(SETS)}")
     o = options
-    if kind == "top" and quantile is not None:
+    if quantile is not None:
+        if kind != "top":
+            return candidate_spans(quantile_candidates(cat, source, cells, quantile, o), kind)
         from lstmvis_db.analysis.thresholds import match_quantile
 
         return top_spans(match_quantile(cat, source, cells, quantile, o.constrain_left, o.constrain_right, o.length,
                                         limit, o.pool))
+    if threshold is None:
+        raise QueryError("give a threshold or a quantile")
     if kind == "top":
         return top_spans(queries.match(cat, source, cells, threshold, o.constrain_left, o.constrain_right, o.length,
                                        limit, o.pool))
-    if quantile is not None:
-        return candidate_spans(quantile_candidates(cat, source, cells, quantile, o), kind)
     return candidate_spans(queries.match_candidates(cat, source, cells, threshold, o.constrain_left,
                                                     o.constrain_right, o.length, o.pool), kind)
 
