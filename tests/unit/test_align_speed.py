@@ -146,6 +146,11 @@ def test_align_at_quantile_thresholds(project):
                        cwd=ROOT, check=False, timeout=300)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == json.loads(json.dumps(got))
+    for extra in (["--threshold", "0.2"], []):  # both, or neither: one clear line, exit 2
+        bad = subprocess.run([sys.executable, "-m", "lstmvis_db", "align", "--db", str(path), "--source", "s",
+                              "--cells", "5,17,40", *extra, *(["--quantile", "0.8"] if extra else []), "--json"],
+                             capture_output=True, text=True, cwd=ROOT, check=False, timeout=300)
+        assert bad.returncode == 2 and bad.stdout == "" and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
 
 
 # --------------------------------------------------------------------------- many tails at once
