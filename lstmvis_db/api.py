@@ -110,9 +110,11 @@ class Project:
     def align(self, source: str | None = None, cells=None, threshold: float | None = None,
               constrain_left: bool = True, constrain_right: bool = False, length: int = 0,
               pool: int | None = None, set: str = "top", limit: int = 50, spans=None, tracks=None,
-              conditions=None, null_cells: int | None = None, seed=0, null_label=None, on_estimate=None) -> dict:
+              conditions=None, null_cells: int | None = None, seed=0, null_label=None, on_estimate=None,
+              quantile: float | None = None) -> dict:
         """As ``align --json``.  ``spans``: a CSV/Parquet path, a DataFrame with start, length, or
-        a pair (starts, lengths); then no source/cells/threshold are needed."""
+        a pair (starts, lengths); then no source/cells/threshold are needed.  ``quantile`` instead of
+        ``threshold``: each cell on at its own q-quantile (the thresholds are in ``thresholds``)."""
         from lstmvis_db.analysis.align import align
         from lstmvis_db.analysis.corpus import corpus
         from lstmvis_db.analysis.spans import MatchOptions, read_spans, user_spans
@@ -127,18 +129,19 @@ class Project:
         opts = MatchOptions(bool(constrain_left), bool(constrain_right), length, pool)
         return dict(align(self.catalog, source, None if cells is None else list(cells), threshold, opts, set, limit,
                           spans=sp, tracks=tracks, conditions=conditions, null_cells=null_cells, seed=seed,
-                          null_label=null_label, on_estimate=on_estimate))
+                          null_label=null_label, on_estimate=on_estimate, quantile=quantile))
 
-    def align_estimate(self, source: str, cells, threshold: float, constrain_left: bool = True,
+    def align_estimate(self, source: str, cells, threshold: float | None, constrain_left: bool = True,
                        constrain_right: bool = False, length: int = 0, pool: int | None = None, set: str = "top",
-                       limit: int = 50, tracks=None, null_cells: int = 99, seed=0) -> float:
+                       limit: int = 50, tracks=None, null_cells: int = 99, seed=0,
+                       quantile: float | None = None) -> float:
         """Seconds the cell-set null of ``align(..., null_cells=K)`` will take, before running it."""
         from lstmvis_db.analysis.align import estimate_cell_null
         from lstmvis_db.analysis.spans import MatchOptions
 
         opts = MatchOptions(bool(constrain_left), bool(constrain_right), length, pool)
         return estimate_cell_null(self.catalog, source, list(cells), threshold, opts, set, limit, tracks,
-                                  null_cells=null_cells, seed=seed)
+                                  null_cells=null_cells, seed=seed, quantile=quantile)
 
     def _workspace(self, workspace):
         from lstmvis_db.hypotheses.workspace import Workspace

@@ -30,29 +30,39 @@ CURRENT = "lv_current_matches"
 
 
 @st.cache_data(max_entries=32, show_spinner="Aligning the matches with the tracks…")
-def align(path: str, source: str, cells: tuple[int, ...], threshold: float, cl: bool, cr: bool, length: int,
-          pool: int | None, kind: str, limit: int) -> dict:
-    return open_project(path).align(source, list(cells), threshold, cl, cr, length, pool, set=kind, limit=limit)
+def align(path: str, source: str, cells: tuple[int, ...], threshold: float | None, cl: bool, cr: bool, length: int,
+          pool: int | None, kind: str, limit: int, quantile: float | None = None) -> dict:
+    return open_project(path).align(source, list(cells), threshold, cl, cr, length, pool, set=kind, limit=limit,
+                                    quantile=quantile)
 
 
-@st.cache_data(max_entries=32, show_spinner="Timing one random cell set…")
-def estimate(path: str, source: str, cells: tuple[int, ...], threshold: float, cl: bool, cr: bool, length: int,
-             pool: int | None, kind: str, limit: int, k: int) -> float:
+@st.cache_data(max_entries=32, show_spinner="Reading every cell's on-bits once and timing random cell sets…")
+def estimate(path: str, source: str, cells: tuple[int, ...], threshold: float | None, cl: bool, cr: bool,
+             length: int, pool: int | None, kind: str, limit: int, quantile: float | None, k: int) -> float:
     return open_project(path).align_estimate(source, list(cells), threshold, cl, cr, length, pool, kind, limit,
-                                             null_cells=k)
+                                             null_cells=k, quantile=quantile)
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the cell-set null…")
-def cell_null(path: str, source: str, cells: tuple[int, ...], threshold: float, cl: bool, cr: bool, length: int,
-              pool: int | None, kind: str, limit: int, k: int, seed: int) -> dict:
+def cell_null(path: str, source: str, cells: tuple[int, ...], threshold: float | None, cl: bool, cr: bool,
+              length: int, pool: int | None, kind: str, limit: int, quantile: float | None, k: int, seed: int) -> dict:
     res = open_project(path).align(source, list(cells), threshold, cl, cr, length, pool, set=kind, limit=limit,
-                                   null_cells=k, seed=seed)
+                                   null_cells=k, seed=seed, quantile=quantile)
     return res["cell_null"]
 
 
+def _quantile() -> float | None:
+    """The align view's own per-cell quantile (``align --quantile``), when switched on."""
+    if not st.session_state.get("w_align_useq"):
+        return None
+    return float(st.session_state.get("w_align_q", 0.9))
+
+
 def _args(path: str, s: ViewState) -> tuple:
-    return (path, s.source, tuple(s.query_cells()), s.threshold, s.constrain_left, s.constrain_right, int(s.length),
-            int(s.pool) or None, s.align_set if s.align_set in SETS else "top", int(s.limit))
+    q = _quantile()
+    return (path, s.source, tuple(s.query_cells()), None if q is not None else s.threshold, s.constrain_left,
+            s.constrain_right, int(s.length), int(s.pool) or None, s.align_set if s.align_set in SETS else "top",
+            int(s.limit), q)
 
 
 def workspace() -> Workspace:
@@ -82,9 +92,16 @@ def align_view(path: str, s: ViewState) -> None:
     st.radio("Match set", list(SETS), format_func=SETS.get, horizontal=True, key="w_align_set",
              on_change=lambda: setattr(state(), "align_set", st.session_state["w_align_set"]),
              help="top: the results above; all: every candidate scored; strict: candidates with no cell missing")
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    if c1.toggle("per-cell quantile", key="w_align_useq",
+                 help="match these cells with each one on at its own q-quantile instead of the threshold"):
+        c2.slider("q", 0.5, 0.999, 0.9, 0.001, key="w_align_q", format="%.3f")
     res = run_safely(align, *_args(path, s))
     if res is None:
         return
+    if res.get("thresholds"):
+        st.caption("Matched at each cell's own quantile: " + ", ".join(
+            f"cell {c} ≥ {t:.4g}" for c, t in res["thresholds"].items()))
     top = findings.strongest(res["tests"])
     if not top:
         st.info(f"No label is over-represented in these {res['spans']:,} spans (q < 0.05).")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -30,6 +30,7 @@ class AlignResult(TypedDict):
     shares: list[shares.ShareRow]
     scalars: list[shares.ScalarRow]
     cell_null: cellnull.CellNull | None
+    thresholds: NotRequired[dict[str, float]]  # with a quantile: each query cell's resulting threshold
 
 
 def check_conditions(conditions: object) -> tuple[str, ...]:
@@ -61,28 +62,26 @@ def check_null_label(cat: Catalog, null_label: object, kinds: dict[str, str]) ->
     return str(track), str(label), str(cond)
 
 
-def _tests(cat: Catalog, sp: Spans, tracks: list[str], conditions: tuple[str, ...],
-           with_p: bool) -> list[family.TestRow]:
-    rows: list[family.TestRow] = []
-    for t in tracks:
-        rows += family.track_tests(cat, t, sp, conditions, with_p=with_p)
-    return rows
+def _hypothesis(cat: Catalog, source: str | None, cells: list[int] | None, threshold: float | None,
+                quantile: float | None) -> float | None:
+    """The checked quantile (None for a threshold); an error unless exactly one of them is given."""
+    if source is None or cells is None or (threshold is None and quantile is None):
+        raise QueryError("give a source, cells and a threshold (or a quantile), or a list of spans")
+    if threshold is not None and quantile is not None:
+        raise QueryError("give a threshold or a quantile (exactly one)")
+    if quantile is None:
+        return None
+    from lstmvis_db.analysis.selectivity import check_quantile
 
-
-def _statistic(rows: list[family.TestRow], label: tuple[str, str, str] | None) -> float:
-    if label is None:
-        return family.best_lift(rows)
-    for r in rows:
-        if (r["track"], r["label"], r["condition"]) == label:
-            return -math.inf if r["lift"] is None else r["lift"]
-    return -math.inf  # the label occurs nowhere in the corpus: no test, no lift
+    return check_quantile(quantile)
 
 
 def align(cat: Catalog, source: str | None = None, cells: list[int] | None = None, threshold: float | None = None,
           options: MatchOptions = DEFAULT_OPTIONS, kind: str = "top", limit: int = 50,
           spans: tuple[object, object] | Spans | None = None, tracks: list[str] | None = None,
           conditions: object = None, null_cells: int | None = None, seed: object = 0,
-          null_label: object = None, on_estimate: Callable[[float], None] | None = None) -> AlignResult:
+          null_label: object = None, on_estimate: Callable[[float], None] | None = None,
+          quantile: float | None = None) -> AlignResult:
     """Align one match set (of a hypothesis, or ``spans`` = (starts, lengths)) with the tracks."""
     kinds = corpus_mod.check_tracks(cat, tracks)
     conds = check_conditions(conditions)
@@ -95,16 +94,33 @@ def align(cat: Catalog, source: str | None = None, cells: list[int] | None = Non
     if spans is not None:
         sp = spans if isinstance(spans, Spans) else user_spans(corpus_mod.corpus(cat), *spans)
     else:
-        if source is None or cells is None or threshold is None:
-            raise QueryError("give a source, cells and a threshold, or a list of spans")
-        sp = match_set(cat, source, list(cells), threshold, options, kind, limit)
-    rows = _tests(cat, sp, cat_tracks, conds, with_p=True)
+        quantile = _hypothesis(cat, source, cells, threshold, quantile)
+        assert source is not None and cells is not None
+        sp = match_set(cat, source, list(cells), threshold, options, kind, limit, quantile)
+    rows = family.tests(cat, sp, cat_tracks, conds, with_p=True)
     lq = multiple.bh_log10(np.array([-math.inf if r["log10_p"] is None else r["log10_p"] for r in rows]))
     for r, q in zip(rows, lq, strict=True):
         r["q"] = float(10.0 ** q)
     rows.sort(key=family.sort_key)
-    cp = corpus_mod.corpus(cat)
-    cov = shares.covered(cp, sp.start, sp.length)
+    share_rows, scalar_rows = _descriptive(cat, kinds, sp)
+    null = None
+    if null_cells is not None:
+        assert source is not None and cells is not None
+        null = _cell_null(cat, source, list(cells), threshold, quantile, options, kind, limit, cat_tracks, conds,
+                          family.statistic(rows, chosen), chosen, k, seed_i, on_estimate)
+    out: AlignResult = {"set": sp.kind, "spans": len(sp), "tests": rows, "shares": share_rows,
+                        "scalars": scalar_rows, "cell_null": null}
+    if spans is None and quantile is not None:  # docs/analysis.md §5: state each cell's resulting threshold
+        from lstmvis_db.analysis.thresholds import quantile_thresholds
+
+        t = quantile_thresholds(cat, str(source), quantile)
+        out["thresholds"] = {str(c): float(t[c]) for c in sorted(set(map(int, cells or [])))}
+    return out
+
+
+def _descriptive(cat: Catalog, kinds: dict[str, str], sp: Spans) -> tuple[list[shares.ShareRow],
+                                                                           list[shares.ScalarRow]]:
+    cov = shares.covered(corpus_mod.corpus(cat), sp.start, sp.length)
     share_rows: list[shares.ShareRow] = []
     scalar_rows: list[shares.ScalarRow] = []
     for t, kd in kinds.items():
@@ -114,13 +130,7 @@ def align(cat: Catalog, source: str | None = None, cells: list[int] | None = Non
             share_rows += _shares(cat, corpus_mod.topk_first(cat, t), "topk", cov)
         else:
             scalar_rows.append(shares.scalar_row(t, corpus_mod.scalar(cat, t), cov))
-    null = None
-    if null_cells is not None:
-        assert source is not None and cells is not None and threshold is not None
-        null = _cell_null(cat, source, list(cells), threshold, options, kind, limit, cat_tracks, conds,
-                          _statistic(rows, chosen), chosen, k, seed_i, on_estimate)
-    return {"set": sp.kind, "spans": len(sp), "tests": rows, "shares": share_rows, "scalars": scalar_rows,
-            "cell_null": null}
+    return share_rows, scalar_rows
 
 
 def _shares(cat: Catalog, track: corpus_mod.Categorical, kind: str, cov: shares.Coverage) -> list[shares.ShareRow]:
@@ -130,34 +140,31 @@ def _shares(cat: Catalog, track: corpus_mod.Categorical, kind: str, cov: shares.
     return shares.label_shares(track, cov, cat._cache[key])
 
 
-def _cell_null(cat: Catalog, source: str, cells: list[int], threshold: float, options: MatchOptions, kind: str,
-               limit: int, tracks: list[str], conds: tuple[str, ...], observed: float,
-               chosen: tuple[str, str, str] | None, k: int, seed: int,
+def _cell_null(cat: Catalog, source: str, cells: list[int], threshold: float | None, quantile: float | None,
+               options: MatchOptions, kind: str, limit: int, tracks: list[str], conds: tuple[str, ...],
+               observed: float, chosen: tuple[str, str, str] | None, k: int, seed: int,
                on_estimate: Callable[[float], None] | None) -> cellnull.CellNull:
-    def statistic_of(random_cells: list[int]) -> float:
-        sp = match_set(cat, source, random_cells, threshold, options, kind, limit)
-        return _statistic(_tests(cat, sp, tracks, conds, with_p=False), chosen)
-
+    stat, workers, prep = cellnull.prepared(cat, source, threshold, quantile, options, kind, limit, tracks, conds,
+                                            chosen)
     n_cells, m = cat.source(source).n_cells, len(set(cells))
-    est = cellnull.estimate(statistic_of, n_cells, m, k, seed)
+    est = cellnull.estimate(stat, n_cells, m, k, seed, workers)
     if on_estimate is not None:
         on_estimate(est)
     name = "best_lift" if chosen is None else f"lift:{chosen[0]}={chosen[1]}:{chosen[2]}"
-    return cellnull.run(statistic_of, observed, n_cells, m, k, seed, name, est)
+    return cellnull.run(stat, observed, n_cells, m, k, seed, name, est, workers=workers, prepare_seconds=prep)
 
 
-def estimate_cell_null(cat: Catalog, source: str, cells: list[int], threshold: float,
+def estimate_cell_null(cat: Catalog, source: str, cells: list[int], threshold: float | None,
                        options: MatchOptions = DEFAULT_OPTIONS, kind: str = "top", limit: int = 50,
                        tracks: list[str] | None = None, conditions: object = None, null_cells: int = 99,
-                       seed: object = 0) -> float:
-    """Seconds a cell-set null of ``null_cells`` sets will take (for the app, before it starts)."""
+                       seed: object = 0, quantile: float | None = None) -> float:
+    """Seconds a cell-set null of ``null_cells`` sets will take once prepared (for the app, before
+    it starts; preparing, i.e. reading every cell's bits once, happens here)."""
     kinds = corpus_mod.check_tracks(cat, tracks)
     k, seed_i = cellnull.check_k_seed(null_cells, seed)
+    quantile = _hypothesis(cat, source, cells, threshold, quantile)
     cat_tracks = [t for t, kd in kinds.items() if kd == "categorical"]
     conds = check_conditions(conditions)
-
-    def statistic_of(random_cells: list[int]) -> float:
-        sp = match_set(cat, source, random_cells, threshold, options, kind, limit)
-        return family.best_lift(_tests(cat, sp, cat_tracks, conds, with_p=False))
-
-    return cellnull.estimate(statistic_of, cat.source(source).n_cells, len(set(cells)), k, seed_i)
+    stat, workers, _ = cellnull.prepared(cat, source, threshold, quantile, options, kind, limit, cat_tracks, conds,
+                                         None)
+    return cellnull.estimate(stat, cat.source(source).n_cells, len(set(cells)), k, seed_i, workers)

@@ -35,6 +35,8 @@ def _list(text: str | None) -> list[str] | None:
 
 def _text(r: dict) -> str:
     lines = [f"{r['spans']} spans ({r['set']})"]
+    if r.get("thresholds"):
+        lines.append("thresholds: " + ", ".join(f"cell {c} >= {t:.4g}" for c, t in r["thresholds"].items()))
     for t in r["tests"][:20]:
         lift = "-" if t["lift"] is None else f"{t['lift']:.2f}x"
         lg = "-inf" if t["log10_p"] is None else f"{t['log10_p']:.1f}"
@@ -51,8 +53,9 @@ def _handler(args: argparse.Namespace) -> None:
     from lstmvis_db.api import open as open_project
     from lstmvis_db.errors import LstmvisError
 
-    if args.spans is None and (args.source is None or args.cells is None or args.threshold is None):
-        raise LstmvisError("give --source, --cells and --threshold, or --spans FILE")
+    if args.spans is None and (args.source is None or args.cells is None
+                               or (args.threshold is None) == (args.quantile is None)):
+        raise LstmvisError("give --source, --cells and --threshold or --quantile (one of them), or --spans FILE")
 
     def say(seconds: float) -> None:
         print(f"cell-set null: about {seconds:.1f} s for {args.null_cells} random cell sets", file=sys.stderr)
@@ -62,7 +65,7 @@ def _handler(args: argparse.Namespace) -> None:
                       args.constrain_left, args.constrain_right, args.length, args.pool, set=args.set,
                       limit=args.limit, spans=args.spans, tracks=_list(args.tracks),
                       conditions=_list(args.conditions), null_cells=args.null_cells, seed=args.seed,
-                      null_label=args.null_label, on_estimate=say)
+                      null_label=args.null_label, on_estimate=say, quantile=args.quantile)
     print(json.dumps(res, ensure_ascii=False) if args.json else _text(res))
 
 
@@ -71,6 +74,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     add_hypothesis_args(p)
+    p.add_argument("--quantile", type=finite, default=None,
+                   help="instead of --threshold: each cell on at its own q-quantile (0 < q < 1)")
     p.add_argument("--set", choices=["top", "all", "strict"], default="top")
     p.add_argument("--spans", type=Path, default=None, help="CSV or Parquet with columns start,length")
     p.add_argument("--tracks", default=None, help="comma-separated tracks (default: all)")

@@ -10,7 +10,7 @@ import numpy as np
 
 from lstmvis_db.analysis import corpus as corpus_mod
 from lstmvis_db.analysis import poibin
-from lstmvis_db.analysis.spannull import LabelIndex, hit_counts, span_null
+from lstmvis_db.analysis.spannull import Groups, LabelIndex, Null, hit_counts, span_null
 from lstmvis_db.analysis.spans import Spans
 from lstmvis_db.queries import Catalog
 
@@ -41,13 +41,24 @@ def _grouped(pi_u: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return vals, np.bincount(inv.reshape(-1), weights=weight).astype(np.int64)
 
 
+def _saddle_tails(null: Null, pairs: list[tuple[int, str]], hits: np.ndarray) -> list[poibin.Tail | None]:
+    """The saddle-point tails of all tests of one condition at once (None where it is exact)."""
+    out: list[poibin.Tail | None] = [None] * len(pairs)
+    for cond in dict.fromkeys(c for _, c in pairs):
+        idx = [t for t, (_, c) in enumerate(pairs) if c == cond]
+        got = poibin.upper_tails_saddlepoint(null.pi[cond][:, [pairs[t][0] for t in idx]].T, null.weight, hits[idx])
+        for t, tail in zip(idx, got, strict=True):
+            out[t] = tail
+    return out
+
+
 def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, ...],
-                with_p: bool = True) -> list[TestRow]:
+                with_p: bool = True, groups: Groups | None = None) -> list[TestRow]:
     """One row per label that occurs in the corpus and per condition (q left at 1 here)."""
     c, index = label_index(cat, track)
     cp = corpus_mod.corpus(cat)
-    null = span_null(index, cp, spans.start, spans.length)
-    per_cond = hit_counts(c.codes, len(c.labels), spans.start, spans.length)
+    null = span_null(index, cp, spans.start, spans.length, groups)
+    per_cond = hit_counts(c.codes, len(c.labels), spans.start, spans.length, index.code_runs)
     labels = np.flatnonzero(index.totals > 0)
     rows: list[TestRow] = []
     pairs = [(int(j), cond) for j in labels for cond in conditions]
@@ -56,6 +67,7 @@ def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, .
     if small:
         pi_spans = np.stack([null.pi[cond][null.inverse, j] for j, cond in pairs])
         ln_small = poibin.upper_tail_small(pi_spans, hits)
+    saddle = _saddle_tails(null, pairs, hits) if with_p and not small else [None] * len(pairs)
     for t, (j, cond) in enumerate(pairs):
         pi_u = null.pi[cond][:, j]
         expected = float(np.sum(pi_u * null.weight))
@@ -67,12 +79,34 @@ def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, .
             ln = float(ln_small[t])
             p, lg, method = math.exp(ln), (ln / math.log(10) if ln > -math.inf else None), "exact"
         else:
-            vals, counts = _grouped(pi_u, null.weight)
-            tail = poibin.upper_tail(vals, counts, int(hits[t]))
+            tail = saddle[t]
+            if tail is None:
+                tail = poibin.upper_tail(*_grouped(pi_u, null.weight), int(hits[t]))
             p, lg, method = tail.p, tail.log10_p, tail.method
         rows.append({"track": track, "label": c.labels[j], "condition": cond, "hits": int(hits[t]),
                      "expected": expected, "lift": lift, "p": p, "log10_p": lg, "q": 1.0, "p_method": method})
     return rows
+
+
+def tests(cat: Catalog, spans: Spans, tracks: list[str], conditions: tuple[str, ...],
+          with_p: bool = True) -> list[TestRow]:
+    """The rows of every categorical track asked for (q left at 1)."""
+    rows: list[TestRow] = []
+    groups = Groups.of(corpus_mod.corpus(cat), spans.start, spans.length) if tracks else None
+    for t in tracks:
+        rows += track_tests(cat, t, spans, conditions, with_p=with_p, groups=groups)
+    return rows
+
+
+def statistic(rows: list[TestRow], label: tuple[str, str, str] | None) -> float:
+    """The cell-set null's statistic: the best lift, or the lift of one (track, label, condition)
+    (-inf when undefined: E = 0, or the label occurs nowhere in the corpus)."""
+    if label is None:
+        return best_lift(rows)
+    for r in rows:
+        if (r["track"], r["label"], r["condition"]) == label:
+            return -math.inf if r["lift"] is None else r["lift"]
+    return -math.inf
 
 
 def best_lift(rows: list[TestRow]) -> float:

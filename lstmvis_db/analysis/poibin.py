@@ -123,13 +123,17 @@ def _saddlepoint(probs: np.ndarray, counts: np.ndarray, h: int) -> float:
     """ln P(X >= h) by Lugannani-Rice with the lattice continuity correction."""
     x = h - 0.5
     theta = _saddle(probs, counts, x)
-    kt = _cgf(probs, counts, theta)
     q = _tilted(probs, theta)
-    var = float(np.sum(counts * q * (1 - q)))
+    mean = float(np.sum(counts * probs))
+    sd = math.sqrt(float(np.sum(counts * probs * (1 - probs))))
+    return _lugannani_rice(x, theta, _cgf(probs, counts, theta), float(np.sum(counts * q * (1 - q))), mean, sd)
+
+
+def _lugannani_rice(x: float, theta: float, kt: float, var: float, mean: float, sd: float) -> float:
+    """The tail at x from the saddle point theta, K(theta), K''(theta), and the mean and
+    standard deviation (for the normal limit at the mean)."""
     r = theta * x - kt
     if abs(theta) < 1e-8 or r <= 0:  # at the mean: the normal approximation is the formula's limit
-        mean = float(np.sum(counts * probs))
-        sd = math.sqrt(float(np.sum(counts * probs * (1 - probs))))
         return _norm_sf_log((x - mean) / sd)
     w = math.copysign(math.sqrt(2 * r), theta)
     u = 2 * math.sinh(theta / 2) * math.sqrt(var)
@@ -141,6 +145,68 @@ def _saddlepoint(probs: np.ndarray, counts: np.ndarray, h: int) -> float:
             base + math.log1p(-math.exp(log_phi + math.log(-corr) - base))
     val = 0.5 * math.erfc(w / math.sqrt(2)) + math.exp(log_phi) * corr
     return math.log(min(max(val, 1e-300), 1.0))
+
+
+def _saddle_many(logit: np.ndarray, c: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``_saddle`` for many tests at once (rows of ``logit`` = log-odds, weights ``c``): each
+    row's iterates are those of ``_saddle``, a row stopping where it would."""
+    def mean(theta: np.ndarray) -> np.ndarray:
+        return np.sum(c / (1.0 + np.exp(-(logit + theta[:, None]))), axis=1)
+
+    lo, hi = -np.ones(len(target)), np.ones(len(target))
+    while (grow := mean(lo) > target).any():
+        lo[grow] *= 2
+    while (grow := mean(hi) < target).any():
+        hi[grow] *= 2
+    theta = np.where((lo < 0) & (0 < hi), 0.0, (lo + hi) / 2)
+    out, done = theta.copy(), np.zeros(len(target), dtype=bool)
+    for _ in range(200):
+        q = 1.0 / (1.0 + np.exp(-(logit + theta[:, None])))
+        m, var = np.sum(c * q, axis=1), np.sum(c * q * (1 - q), axis=1)
+        hi, lo = np.where(m > target, theta, hi), np.where(m > target, lo, theta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nxt = theta - np.where(var > 0, (m - target) / var, 0.0)
+        nxt = np.where((lo < nxt) & (nxt < hi), nxt, (lo + hi) / 2)
+        stop = ~done & (np.abs(nxt - theta) < 1e-13 * np.maximum(1.0, np.abs(theta)))
+        out[stop], done = nxt[stop], done | stop
+        if done.all():
+            return out
+        theta = np.where(done, theta, nxt)
+    out[~done] = theta[~done]
+    return out
+
+
+def upper_tails_saddlepoint(probs: np.ndarray, counts: np.ndarray, h: np.ndarray) -> list[Tail | None]:
+    """``upper_tail`` for many tests over the same spans (``probs`` is (tests, groups), ``counts``
+    the groups' sizes) where it takes the saddle point; None for the tests it would compute
+    exactly (n <= EXACT_MAX_N after the sure and impossible spans), left to ``upper_tail``."""
+    probs = np.asarray(probs, dtype=np.float64)
+    counts = np.broadcast_to(np.asarray(counts, dtype=np.int64), probs.shape)
+    sure = np.sum(np.where(probs >= 1, counts, 0), axis=1)
+    mid = (probs > 0) & (probs < 1) & (counts > 0)
+    c = np.where(mid, counts, 0).astype(np.float64)
+    n = c.sum(axis=1).astype(np.int64)
+    h_rand = np.asarray(h, dtype=np.int64) - sure
+    out: list[Tail | None] = [None] * len(h_rand)
+    rows = np.flatnonzero((n > EXACT_MAX_N) & (h_rand > 0) & (h_rand < n))
+    for i in np.flatnonzero(h_rand <= 0):
+        out[i] = Tail(1.0, 0.0, "exact")
+    if len(rows) == 0:
+        return out
+    pm = np.where(mid[rows], probs[rows], 0.5)
+    cm = c[rows]
+    logit = np.log(pm) - np.log1p(-pm)
+    x = h_rand[rows] - 0.5
+    theta = _saddle_many(logit, cm, x)
+    q = 1.0 / (1.0 + np.exp(-(logit + theta[:, None])))
+    kt = np.sum(cm * (np.log1p(-pm) + np.logaddexp(0.0, logit + theta[:, None])), axis=1)
+    var = np.sum(cm * q * (1 - q), axis=1)
+    mean, sd = np.sum(cm * pm, axis=1), np.sqrt(np.sum(cm * pm * (1 - pm), axis=1))
+    for t, i in enumerate(rows):
+        ln = min(_lugannani_rice(float(x[t]), float(theta[t]), float(kt[t]), float(var[t]), float(mean[t]),
+                                 float(sd[t])), 0.0)
+        out[i] = Tail(math.exp(ln), ln / _LN10, "saddlepoint")
+    return out
 
 
 def upper_tail(probs: np.ndarray, counts: np.ndarray, h: int, method: str = "auto") -> Tail:

@@ -33,11 +33,39 @@ class ScalarRow(TypedDict):
 
 @dataclass(frozen=True)
 class Coverage:
-    """The positions a match set covers (sorted, each once) and the documents holding a span."""
+    """The positions a match set covers (each once) and the documents holding a span: as a
+    sorted position list for a few positions, as a mask over the corpus for many."""
 
     corpus: Corpus
-    positions: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
     docs: np.ndarray
+
+    @cached_property
+    def dense(self) -> bool:
+        return int(self.length.sum()) > self.corpus.n // 4
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        from lstmvis_db.analysis import _kernels
+
+        return _kernels.paint(self.start.astype(np.int64), self.length.astype(np.int64), self.corpus.n)
+
+    @cached_property
+    def positions(self) -> np.ndarray:
+        if self.dense:
+            return np.flatnonzero(self.mask)
+        offs = np.cumsum(self.length) - self.length
+        return np.unique(np.arange(int(self.length.sum()), dtype=np.int64) - np.repeat(offs - self.start, self.length))
+
+    def label_counts(self, codes: np.ndarray, k: int) -> np.ndarray:
+        """Covered positions of each code (>= 0)."""
+        if self.dense:
+            from lstmvis_db.analysis import _kernels
+
+            return _kernels.masked_counts(codes, self.mask, k)
+        c = codes[self.positions]
+        return np.bincount(c[c >= 0], minlength=k)
 
     @cached_property
     def in_docs(self) -> np.ndarray:
@@ -49,15 +77,9 @@ class Coverage:
 
 
 def covered(corpus: Corpus, start: np.ndarray, length: np.ndarray) -> Coverage:
-    if int(length.sum()) <= corpus.n // 4:  # few positions: expand the spans
-        offs = np.cumsum(length) - length
-        pos = np.unique(np.arange(int(length.sum()), dtype=np.int64) - np.repeat(offs - start, length))
-    else:
-        diff = np.zeros(corpus.n + 1, dtype=np.int64)
-        np.add.at(diff, start, 1)
-        np.add.at(diff, start + length, -1)
-        pos = np.flatnonzero(np.cumsum(diff[:-1]) > 0)
-    return Coverage(corpus, pos, np.unique(corpus.doc_of(start)))
+    start, length = np.asarray(start, dtype=np.int64), np.asarray(length, dtype=np.int64)
+    docs = np.flatnonzero(np.bincount(corpus.doc_of(start), minlength=len(corpus.first)))
+    return Coverage(corpus, start, length, docs)
 
 
 def doc_label_counts(track: Categorical, corpus: Corpus) -> np.ndarray:
@@ -70,8 +92,7 @@ def doc_label_counts(track: Categorical, corpus: Corpus) -> np.ndarray:
 
 def label_shares(track: Categorical, cov: Coverage, per_doc: np.ndarray) -> list[ShareRow]:
     k = len(track.labels)
-    c = track.codes[cov.positions]
-    inside = np.bincount(c[c >= 0], minlength=k).astype(np.float64)
+    inside = cov.label_counts(track.codes, k).astype(np.float64)
     around = per_doc[cov.docs].sum(axis=0).astype(np.float64)
     share = inside / inside.sum() if inside.sum() else np.zeros(k)
     cshare = around / around.sum() if around.sum() else np.zeros(k)
@@ -91,6 +112,6 @@ def _moments(v: np.ndarray) -> tuple[float | None, float | None]:
 
 
 def scalar_row(name: str, values: np.ndarray, cov: Coverage) -> ScalarRow:
-    mean, std = _moments(values[cov.positions])
+    mean, std = _moments(values[cov.mask] if cov.dense else values[cov.positions])
     cmean, cstd = _moments(values[cov.in_docs])
     return {"track": name, "mean": mean, "std": std, "corpus_mean": cmean, "corpus_std": cstd}

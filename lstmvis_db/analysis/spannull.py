@@ -53,6 +53,31 @@ class _Sums:
 
 
 @dataclass(frozen=True)
+class Runs:
+    """Maximal runs of one code (unlabelled included) inside documents: ``of[pos]`` is the run
+    holding pos, ``code[r]`` the run's code.  Two runs next to each other in one document have
+    different codes, so a span over runs r0..r1 holds code[r0], code[r1] and, when r1 - r0 >= 2,
+    whatever the runs between hold: a run counts once, where its code first occurs in the span."""
+
+    of: np.ndarray
+    code: np.ndarray
+    prev_same: np.ndarray  # the previous run with the same code (-1 for none)
+
+    @staticmethod
+    def build(codes: np.ndarray, corpus: Corpus) -> Runs:
+        change = np.ones(len(codes), dtype=bool)
+        change[1:] = codes[1:] != codes[:-1]
+        change[corpus.first] = True
+        of = np.cumsum(change, dtype=np.int64) - 1
+        code = codes[np.flatnonzero(change)]
+        order = np.argsort(code, kind="stable")  # runs by code, each code's in run order
+        same = code[order[1:]] == code[order[:-1]]
+        prev = np.full(len(code), -1, dtype=np.int64)
+        prev[order[1:][same]] = order[:-1][same]
+        return Runs(of.astype(np.int32) if len(codes) < 2**31 else of, code, prev)
+
+
+@dataclass(frozen=True)
 class LabelIndex:
     """One categorical track's codes arranged for the null: positions by label, runs, gaps."""
 
@@ -63,6 +88,7 @@ class LabelIndex:
     runs: _Sums
     gaps: _Sums
     totals: np.ndarray  # positions per label over the corpus
+    code_runs: Runs  # maximal runs of every code, for the observed hits
 
     @staticmethod
     def build(codes: np.ndarray, n_labels: int, corpus: Corpus) -> LabelIndex:
@@ -93,7 +119,7 @@ class LabelIndex:
         after = corpus.last[d][last] - e[last]
         gaps = _Sums.build(np.concatenate([g, g[last]]), np.concatenate([before, after]), stride)
         totals = np.bincount(codes[pos], minlength=n_labels)
-        return LabelIndex(n_labels, n_docs, stride, label_pos, runs, gaps, totals)
+        return LabelIndex(n_labels, n_docs, stride, label_pos, runs, gaps, totals, Runs.build(codes, corpus))
 
     def count(self, label: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int) -> np.ndarray:
         """Positions with ``label`` in lo..hi (inclusive), elementwise."""
@@ -111,12 +137,38 @@ class Null:
     weight: np.ndarray
 
 
-def span_null(index: LabelIndex, corpus: Corpus, start: np.ndarray, length: np.ndarray) -> Null:
-    doc = corpus.doc_of(start)
-    key = doc.astype(np.int64) * (corpus.n + 1) + length
-    pairs, inverse, weight = np.unique(key, return_inverse=True, return_counts=True)
-    d = (pairs // (corpus.n + 1))[:, None]
-    ln = (pairs % (corpus.n + 1))[:, None]
+@dataclass(frozen=True)
+class Groups:
+    """The distinct (document, length) pairs of a span list, in (document, length) order;
+    ``inverse[i]`` is span i's pair, ``weight[u]`` how many spans share pair u."""
+
+    doc: np.ndarray
+    length: np.ndarray
+    inverse: np.ndarray
+    weight: np.ndarray
+
+    @staticmethod
+    def of(corpus: Corpus, start: np.ndarray, length: np.ndarray) -> Groups:
+        doc = corpus.doc_of(start).astype(np.int64)
+        length = np.asarray(length, dtype=np.int64)
+        stride = int(length.max()) + 1 if len(length) else 1
+        key = doc * stride + length
+        if len(corpus.first) * stride <= 4 * len(key) + (1 << 20):  # a small key space: count, no sort
+            weight = np.bincount(key, minlength=len(corpus.first) * stride)
+            pairs = np.flatnonzero(weight)
+            slot = np.zeros(len(weight), dtype=np.int64)
+            slot[pairs] = np.arange(len(pairs))
+            inverse, weight = slot[key], weight[pairs]
+        else:
+            pairs, inverse, weight = np.unique(key, return_inverse=True, return_counts=True)
+        return Groups(pairs // stride, pairs % stride, inverse.reshape(-1), weight)
+
+
+def span_null(index: LabelIndex, corpus: Corpus, start: np.ndarray, length: np.ndarray,
+              groups: Groups | None = None) -> Null:
+    """pi of every label and condition for the spans (``groups`` = their ``Groups``, when known)."""
+    g = groups if groups is not None else Groups.of(corpus, start, length)
+    d, ln, inverse, weight = g.doc[:, None], g.length[:, None], g.inverse, g.weight
     f, l_ = corpus.first[d], corpus.last[d]
     lab = np.arange(index.n_labels, dtype=np.int64)[None, :]
     n_windows = (l_ - f + 1 - ln + 1).astype(np.float64)
@@ -130,7 +182,7 @@ def span_null(index: LabelIndex, corpus: Corpus, start: np.ndarray, length: np.n
         "starts": index.count(lab, f, l_ - ln + 1, n) / n_windows,
         "ends": index.count(lab, f + ln - 1, l_, n) / n_windows,
     }
-    return Null(pi, inverse.reshape(-1), weight)
+    return Null(pi, inverse, weight)
 
 
 def _label_counts_expanded(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -198,20 +250,28 @@ def _hits_expanded(codes: np.ndarray, n_labels: int, start: np.ndarray, length: 
     return contains, covers
 
 
-def hit_counts(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:
-    """Per condition, per label: how many spans satisfy it (H of docs/analysis.md §The span null)."""
+def _per_label(c: np.ndarray, n_labels: int) -> np.ndarray:
+    return np.bincount(c[c >= 0], minlength=n_labels).astype(np.int64)
+
+
+def hit_counts(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray,
+               runs: Runs | None = None) -> dict[str, np.ndarray]:
+    """Per condition, per label: how many spans satisfy it (H of docs/analysis.md §The span null);
+    from the track's ``runs`` when given (cost ~ spans), else from the positions or prefix counts."""
+    if runs is not None:
+        from lstmvis_db.analysis import _kernels
+
+        got = _kernels.span_hits(runs.of, runs.code, runs.prev_same, np.asarray(start, dtype=np.int64),
+                                 np.asarray(length, dtype=np.int64), n_labels)
+        return dict(zip(CONDITIONS, got, strict=True))
     if int(length.sum()) * 4 <= n_labels * (len(codes) + 2 * len(start)):
         contains, covers = _hits_expanded(codes, n_labels, start, length)
     else:
         counts = _label_counts_prefix(codes, n_labels, start, length)
         contains = np.count_nonzero(counts, axis=0).astype(np.int64)
         covers = np.count_nonzero(counts == length[:, None], axis=0).astype(np.int64)
-
-    def per_label(c: np.ndarray) -> np.ndarray:
-        return np.bincount(c[c >= 0], minlength=n_labels).astype(np.int64)
-
-    return {"contains": contains, "covers": covers, "starts": per_label(codes[start]),
-            "ends": per_label(codes[start + length - 1])}
+    return {"contains": contains, "covers": covers, "starts": _per_label(codes[start], n_labels),
+            "ends": _per_label(codes[start + length - 1], n_labels)}
 
 
 def observed(codes: np.ndarray, n_labels: int, start: np.ndarray, length: np.ndarray) -> dict[str, np.ndarray]:

@@ -17,8 +17,9 @@ import pandas as pd
 from lstmvis_db import queries
 from lstmvis_db.analysis.corpus import Corpus
 from lstmvis_db.errors import InputError, QueryError
+from lstmvis_db.matching.algorithm import ScoredCandidates, pack_bool, scored_candidates
 from lstmvis_db.queries import Catalog
-from lstmvis_db.types import MatchRow
+from lstmvis_db.types import MatchResult, MatchRow
 
 SETS = ("top", "all", "strict")
 
@@ -46,25 +47,69 @@ class Spans:
         return len(self.start)
 
 
-def match_set(cat: Catalog, source: str, cells: list[int], threshold: float, options: MatchOptions,
-              kind: str = "top", limit: int = 50) -> Spans:
-    """The match set of one hypothesis; an empty set is an error (nothing to align)."""
+def match_set(cat: Catalog, source: str, cells: list[int], threshold: float | None, options: MatchOptions,
+              kind: str = "top", limit: int = 50, quantile: float | None = None) -> Spans:
+    """The match set of one hypothesis (at ``threshold``, or at each cell's own ``quantile``);
+    an empty set is an error (nothing to align)."""
     if kind not in SETS:
         raise QueryError(f"unknown match set {kind!r}; sets: {', '.join(SETS)}")
+    o = options
+    if quantile is not None:
+        if kind != "top":
+            return candidate_spans(quantile_candidates(cat, source, cells, quantile, o), kind)
+        from lstmvis_db.analysis.thresholds import match_quantile
+
+        return top_spans(match_quantile(cat, source, cells, quantile, o.constrain_left, o.constrain_right, o.length,
+                                        limit, o.pool))
+    if threshold is None:
+        raise QueryError("give a threshold or a quantile")
     if kind == "top":
-        res = queries.match(cat, source, cells, threshold, options.constrain_left, options.constrain_right,
-                            options.length, limit, options.pool)
-        ms = res["matches"]
-        sp = Spans("top", np.array([m["start"] for m in ms], dtype=np.int64),
-                   np.array([m["length"] for m in ms], dtype=np.int64), ms)
-    else:
-        c = queries.match_candidates(cat, source, cells, threshold, options.constrain_left,
-                                     options.constrain_right, options.length, options.pool)
-        keep = np.ones(len(c.start), dtype=bool) if kind == "all" else c.missing == 0
-        sp = Spans(kind, c.start[keep], c.length[keep])
+        return top_spans(queries.match(cat, source, cells, threshold, o.constrain_left, o.constrain_right, o.length,
+                                       limit, o.pool))
+    return candidate_spans(queries.match_candidates(cat, source, cells, threshold, o.constrain_left,
+                                                    o.constrain_right, o.length, o.pool), kind)
+
+
+def _nonempty(sp: Spans) -> Spans:
     if len(sp) == 0:
-        raise QueryError(f"the match set ({kind}) is empty: these cells at this threshold have no matches")
+        raise QueryError(f"the match set ({sp.kind}) is empty: these cells at this threshold have no matches")
     return sp
+
+
+def top_spans(res: MatchResult) -> Spans:
+    """The ``top`` set of one match result."""
+    ms = res["matches"]
+    return _nonempty(Spans("top", np.array([m["start"] for m in ms], dtype=np.int64),
+                           np.array([m["length"] for m in ms], dtype=np.int64), ms))
+
+
+def candidate_spans(c: ScoredCandidates, kind: str) -> Spans:
+    """The ``all`` or ``strict`` set of the scored candidates."""
+    keep = np.ones(len(c.start), dtype=bool) if kind == "all" else c.missing == 0
+    return _nonempty(Spans(kind, c.start[keep], c.length[keep]))
+
+
+def quantile_candidates(cat: Catalog, source: str, cells: object, quantile: float,
+                        o: MatchOptions) -> ScoredCandidates:
+    """``queries.match_candidates`` with each cell on at its own q-quantile (the bits of
+    ``thresholds.match_quantile``)."""
+    from lstmvis_db.analysis.coactivation import on_matrix
+    from lstmvis_db.analysis.thresholds import quantile_thresholds
+
+    info = cat.source(source)
+    sel = queries.check_cells(info, cells)
+    a = queries.check_match_args(o.constrain_left, o.constrain_right, o.length, 1, o.pool)
+    t = quantile_thresholds(cat, source, quantile)
+    if len(sel) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return ScoredCandidates(empty, empty, empty, empty, None)
+    bits = pack_bool(on_matrix(cat, info, sel, t[sel]))
+
+    def shifted(pos: np.ndarray) -> np.ndarray:
+        return queries.rows_at(cat, source, pos).astype(np.float64) - t[None, :]
+
+    return scored_candidates(bits, sel, info.n_cells, 0.0, shifted, cat.doc_first, cat.doc_last, a.constrain_left,
+                             a.constrain_right, a.length, a.pool)
 
 
 def user_spans(corpus: Corpus, start: object, length: object) -> Spans:

@@ -123,3 +123,15 @@ def test_sql_page_reads_current_matches() -> None:
     ok(at)
     df = at.dataframe[-1].value
     assert list(df["n"]) == [4, 2]
+
+
+def test_align_at_per_cell_quantiles(project_path) -> None:
+    at = _match()
+    at.toggle(key="w_align_useq").set_value(True).run()
+    at.slider(key="w_align_q").set_value(0.95).run()
+    ok(at)
+    s = at.session_state["lv"]
+    with lstmvis_db.open(project_path) as p:
+        want = p.align(SRC, s.query_cells(), quantile=0.95)
+    assert int(_tests_frame(at)["hits"].sum()) == sum(r["hits"] for r in want["tests"])
+    assert any("own quantile" in c.value for c in at.caption)

@@ -67,6 +67,8 @@ def test_span_null_and_hits_equal_enumeration(case):
                           spannull._label_counts_prefix(arr, k, start, length))
     hits = spannull.hit_counts(arr, k, start, length)
     assert all(np.array_equal(hits[c], obs[c].sum(axis=0)) for c in CONDITIONS)
+    by_runs = spannull.hit_counts(arr, k, start, length, spannull.Runs.build(arr, cp))  # the path align takes
+    assert all(np.array_equal(by_runs[c], obs[c].sum(axis=0)) for c in CONDITIONS)
     contains, covers = spannull._hits_expanded(arr, k, start, length)  # the path hit_counts takes for short spans
     assert np.array_equal(contains, obs["contains"].sum(axis=0)) and np.array_equal(covers, obs["covers"].sum(axis=0))
     for i, (s, ln) in enumerate(spans):
