@@ -57,6 +57,7 @@ def cmd_info(args: argparse.Namespace) -> None:
         lines += [f"  source {s['source']}: {s['n_cells']} cells, layer {s['layer']}, {s['kind']}, "
                   f"transform {s['transform']}" for s in r["sources"]]
         lines += [f"  track {t['track']} ({t['kind']})" for t in r["tracks"]]
+        lines += ["  extraction:"] * bool(r["extraction"]) + [f"    {k} = {v}" for k, v in r["extraction"].items()]
         return "\n".join(lines)
 
     _emit(args, info, text)

@@ -116,8 +116,11 @@ def load_hf(*args: Any, **kwargs: Any) -> Any:
 def hf_adapter(model: Any, tokenizer: Any, name: str = "transformer") -> Any:
     """An adapter for a transformers model and tokenizer already in memory (see ``hf.py``)."""
     from lstmvis_db.extract.hf import HFAdapter
+    from lstmvis_db.extract.provenance import tensors_sha256, tokenizer_sha256
 
-    return HFAdapter(model, tokenizer, name=name)
+    prov = {"weights_sha256_tensors": tensors_sha256(model.state_dict().items()),
+            "tokenizer_sha256": tokenizer_sha256(tokenizer), "path": "(a model in memory)"}
+    return HFAdapter(model, tokenizer, name=name, provenance=prov)
 
 
 def packaged_models() -> dict[str, Any]:
