@@ -64,7 +64,8 @@ class Processing:
             )
         where = f"every {self.reset} tokens and at each document" if self.reset else "at each document"
         if self.whole_document:
-            return f"each document (or reset segment) in one pass (bidirectional); state starts from zeros {where}"
+            what = f"each segment of {self.reset} tokens" if self.reset else "each document"
+            return f"{what} in one pass (bidirectional); state starts from zeros {where}"
         return f"chunks of {self.window} tokens with the recurrent state carried across chunks; state starts from zeros {where}"
 
 

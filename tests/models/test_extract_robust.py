@@ -159,3 +159,40 @@ def test_sigterm_removes_temporary_files(tmp_path: Path) -> None:
             proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM
     assert list(out.iterdir()) == []
+
+
+class TwoLSTMs(torch.nn.Module):
+    """A model built from two separate recurrent modules, one after the other."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.emb = torch.nn.Embedding(9, 4)
+        self.first = torch.nn.LSTM(4, 6)
+        self.second = torch.nn.LSTM(6, 3, num_layers=2)
+        self.out = torch.nn.Linear(3, 9)
+
+    def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y1, _ = self.first(self.emb(ids).unsqueeze(1))
+        y2, _ = self.second(y1)
+        return y1[:, 0], y2[:, 0]
+
+
+def test_model_of_several_recurrent_modules(tmp_path: Path) -> None:
+    tok = CharTokenizer("abcdefgh ")
+    model = TwoLSTMs()
+    ad = rnn_adapter(None, tok, model)
+    assert [s.source for s in ad.sources()] == ["hidden1", "cell1", "hidden2", "cell2", "hidden3", "cell3"]
+    assert ad.can_predict  # the Linear from the last module's output to the vocabulary
+    text = "abc defg hab cdefgha"
+    extract_project(ad, {"d": text}, tmp_path / "two.duckdb", chunk=5)
+    ids = torch.tensor(tok.encode(text, "d").ids)
+    with torch.no_grad():
+        y1, y3 = model(ids)
+    with api.open(tmp_path / "two.duckdb") as p:
+        np.testing.assert_allclose(p.window("hidden1", 0, len(ids) - 1), y1.numpy(), atol=ATOL, rtol=0)
+        np.testing.assert_allclose(p.window("hidden3", 0, len(ids) - 1), y3.numpy(), atol=ATOL, rtol=0)
+    with pytest.raises(InputError, match="module 2 takes inputs of width 5 but module 1 gives 6"):
+        rnn_adapter([torch.nn.LSTM(4, 6), torch.nn.LSTM(5, 3)], tok, torch.nn.Embedding(9, 4))
+    with pytest.raises(InputError, match="several modules must be of one kind"):
+        rnn_adapter([torch.nn.LSTM(4, 6), torch.nn.GRU(6, 3)], tok, torch.nn.Embedding(9, 4))
