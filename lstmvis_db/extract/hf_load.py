@@ -22,7 +22,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +67,28 @@ def pick_dtype(torch: Any, dtype: str, device: str) -> Any:
     return getattr(torch, dtype)
 
 
-def quiet_transformers(quiet: bool) -> None:
-    """No loading bars from transformers when ``quiet`` or when stderr is not a terminal."""
+@contextmanager
+def quiet_transformers(quiet: bool) -> Iterator[None]:
+    """No loading bars from transformers when ``quiet`` or when stderr is not a terminal (its own
+    bars and the plain ``tqdm`` ones of its GGUF loader, through ``TQDM_DISABLE``), and no
+    warnings when ``quiet``; the environment variables are restored afterwards."""
     from transformers.utils import logging as hf_logging
 
-    if quiet or not sys.stderr.isatty():
+    off = quiet or not sys.stderr.isatty()
+    saved = {k: os.environ.get(k) for k in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS")}
+    if off:
         hf_logging.disable_progress_bar()
-        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ.update({"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"})
     if quiet:
         hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _gguf_cache_dir(cache_root: Path, gguf: Path) -> Path:
@@ -158,9 +172,14 @@ def load_hf(
         InputError: the path does not exist or is not a model, an unknown layer or kind,
             loading fails, or the tokenizer does not match the model.
     """
+    import_libs()
+    with quiet_transformers(quiet):
+        return _load(Path(path), tokenizer, name, cache_dir, device, dtype, layers, kinds, note)
+
+
+def _load(p: Path, tokenizer: str | Path | None, name: str | None, cache_dir: str | Path | None, device: str,
+          dtype: str, layers: Iterable[int] | None, kinds: Iterable[str] | None, note: str | None) -> HFAdapter:
     torch, transformers = import_libs()
-    quiet_transformers(quiet)
-    p = Path(path)
     folder, gguf_file, gguf_path = _locate(p, cache_dir)
     common = {"local_files_only": True}
     dev = pick_device(torch, device)
