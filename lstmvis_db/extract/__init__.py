@@ -20,9 +20,10 @@ Modules: ``base.py`` (the interface, tokenizers), ``texts.py`` (reading texts, d
 ``driver.py`` (``extract_project`` by phases) with ``phases.py`` (windows, running into temporary
 arrays), the recurrent family in ``weights.py`` (weights in PyTorch's layout), ``unroll.py``
 (running them step by step), ``rnn.py`` (the adapter) and ``factory.py`` (user factory files),
-``keras.py`` (Keras HDF5 weights), ``hf.py`` (the transformers adapter) with ``hf_load.py``
-(offline loading, GGUF, packaged models), ``models.py`` (``--model`` strings), ``tracks.py``
-and ``cli.py``.
+``keras.py`` (Keras HDF5 weights), ``hf.py`` (the transformers adapter) with ``hf_arch.py``
+(blocks, MLPs and attention found from the architecture) and ``hf_load.py`` (offline loading,
+GGUF, packaged models, devices), ``provenance.py`` (checksums, GGUF headers), ``models.py``
+(``--model`` strings), ``tracks.py`` and ``cli.py``.
 
 May import: numpy, the core (``errors``, ``types``, ``store``, ``progress``); torch, h5py and
 transformers only inside the functions that need them; never the app, demos, views or bench.

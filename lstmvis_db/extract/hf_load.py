@@ -214,7 +214,8 @@ def _load(p: Path, tokenizer: str | Path | None, name: str | None, cache_dir: st
     if gguf_file and cache_dir is not None:
         _save_plain_copy(model, tok, _gguf_cache_dir(Path(cache_dir), p))
     model = model.to(device=dev, dtype=want_dtype)
-    prov = {"path": str(p.resolve()), **weights_provenance(gguf_path or folder), "tokenizer_sha256": tokenizer_sha256(tok)}
+    prov = {"path": str(p.resolve()), **weights_provenance(gguf_path or folder),
+            "tokenizer_sha256": tokenizer_sha256(tok)}
     if gguf_path is not None:
         prov.update(gguf_facts(gguf_path))
         prov["loaded_as"] = f"de-quantised to {str(want_dtype).removeprefix('torch.')}"

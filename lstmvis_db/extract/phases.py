@@ -20,7 +20,6 @@ from lstmvis_db.errors import InputError
 from lstmvis_db.extract.base import Adapter, ChunkOutput, SourceKey, SourceSpec
 from lstmvis_db.progress import Counter
 
-
 MAX_BATCH = 64
 """Windows in one forward pass at most (fewer when the memory budget says so)."""
 
@@ -66,7 +65,8 @@ class Processing:
         if self.whole_document:
             what = f"each segment of {self.reset} tokens" if self.reset else "each document"
             return f"{what} in one pass (bidirectional); state starts from zeros {where}"
-        return f"chunks of {self.window} tokens with the recurrent state carried across chunks; state starts from zeros {where}"
+        return (f"chunks of {self.window} tokens with the recurrent state carried across chunks; "
+                f"state starts from zeros {where}")
 
 
 def _budget_window(adapter: Adapter, limit: int, budget: int, topk: int) -> int:
@@ -230,7 +230,8 @@ def run_documents(
             _run_recurrent(adapter, base, ids, keys, out, how, topk, counter)
         return
     doc_ids = dict(documents)
-    windows = [(base, a, b, keep) for base, ids in documents for a, b, keep in plan_windows(len(ids), how.window, how.step)]
+    windows = [(base, a, b, keep) for base, ids in documents
+               for a, b, keep in plan_windows(len(ids), how.window, how.step)]
     batch = getattr(adapter, "run_batch", None)
     for group in batch_windows(windows, adapter, how, topk):
         items = [(doc_ids[base][a:b], keep) for base, a, b, keep in group]

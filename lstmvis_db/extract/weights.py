@@ -154,17 +154,17 @@ def chain_modules(modules: list[nn.Module]) -> nn.Module:
     """The modules run one after another as one module, to check unrolled states against:
     ``forward(x, state)`` takes the carried state as per-layer ``(h, c)`` rows (the widths may
     differ between modules) and returns ``(y, final h rows, final c rows)``."""
-    torch = import_torch()
+    th = import_torch()
 
-    class Chain(torch.nn.Module):
+    class Chain(th.nn.Module):  # type: ignore[misc,name-defined]
         takes_state_rows = True
 
         def __init__(self, parts: list[nn.Module]):
             super().__init__()
-            self.parts = torch.nn.ModuleList(parts)
+            self.parts = th.nn.ModuleList(parts)
             self.batch_first = bool(getattr(parts[0], "batch_first", False))
 
-        def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, list[Any], list[Any]]:
+        def forward(self, x: Any, state: Any = None) -> tuple[Any, list[Any], list[Any]]:
             """``(output, final h per layer and direction, final c ...)`` from per-layer ``(h, c)`` rows."""
             h_rows: list[Any] = []
             c_rows: list[Any] = []
@@ -174,8 +174,8 @@ def chain_modules(modules: list[nn.Module]) -> nn.Module:
                 hx = None
                 if state is not None:
                     rows = state[at : at + n]
-                    h0 = torch.stack([r[0] for r in rows]).unsqueeze(1)
-                    hx = (h0, torch.stack([r[1] for r in rows]).unsqueeze(1)) if m.mode == "LSTM" else h0
+                    h0 = th.stack([r[0] for r in rows]).unsqueeze(1)
+                    hx = (h0, th.stack([r[1] for r in rows]).unsqueeze(1)) if m.mode == "LSTM" else h0
                 x, hn = m(x, hx)
                 at += n
                 h_rows += list((hn[0] if isinstance(hn, tuple) else hn)[:, 0])
