@@ -168,7 +168,7 @@ def _emit(args: argparse.Namespace, result: dict[str, Any], text: str) -> None:
 
 def cmd_extract(args: argparse.Namespace) -> None:
     """Run ``extract`` (SIGTERM ends it like Ctrl-C: temporary files are removed)."""
-    from lstmvis_db.extract.driver import terminate_cleanly
+    from lstmvis_db.extract.phases import terminate_cleanly
 
     with terminate_cleanly():
         _extract(args)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import tempfile
-import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +16,7 @@ import numpy as np
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract.base import Adapter, SourceSpec
-from lstmvis_db.extract.phases import Processing, StateArrays, plan_processing, run_documents
+from lstmvis_db.extract.phases import Processing, StateArrays, plan_processing, run_documents, terminate_cleanly
 from lstmvis_db.extract.texts import TextInput, read_texts, split_documents
 from lstmvis_db.progress import Counter, Progress, ProgressArg
 from lstmvis_db.types import Document, ProjectData, Source, Track
@@ -190,25 +187,6 @@ def extract_project(
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return _summary(out, data, specs, time.monotonic() - t0)
-
-
-@contextmanager
-def terminate_cleanly() -> Iterator[None]:
-    """Turn SIGTERM into ``SystemExit(143)`` inside the block, so every ``finally`` (the
-    temporary state files, the store's half-written file) runs; the old handler comes back
-    afterwards.  Outside the main thread signals cannot be caught and nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(_sig: int, _frame: Any) -> None:
-        raise SystemExit(128 + signal.SIGTERM)
-
-    old = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
 
 
 def _check_options(out: Path, overwrite: bool, chunk: int | None, topk: int, max_gb: float) -> None:

@@ -3,16 +3,21 @@
 :func:`plan_processing` decides between windows (transformers), whole documents
 (bidirectional recurrent models) and chunks with carried state (recurrent models);
 :func:`plan_windows` lays the windows over one document; :class:`StateArrays` holds the
-states in memory-mapped temporary files while :func:`run_documents` fills them.
+states in memory-mapped temporary files while :func:`run_documents` fills them;
+:func:`terminate_cleanly` turns SIGTERM into an exit that runs every clean-up.
 
 May import: numpy, ``lstmvis_db.errors``, ``lstmvis_db.progress``, ``extract.base``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -265,3 +270,22 @@ def _run_recurrent(adapter: Adapter, base: int, ids: np.ndarray, keys: list[Sour
             res, state = adapter.run(ids[lo:hi], keys, state, topk=topk)
             out.store(base, lo, hi, res)
             counter.update(hi - lo)
+
+
+@contextmanager
+def terminate_cleanly() -> Iterator[None]:
+    """Turn SIGTERM into ``SystemExit(143)`` inside the block, so every ``finally`` (the
+    temporary state files, the store's half-written file) runs; the old handler comes back
+    afterwards.  Outside the main thread signals cannot be caught and nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(_sig: int, _frame: Any) -> None:
+        raise SystemExit(128 + signal.SIGTERM)
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)

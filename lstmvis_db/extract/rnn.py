@@ -21,6 +21,7 @@ import numpy as np
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract.base import ChunkOutput, SourceKey, SourceSpec, TextTokenizer, Tokenized, as_tokenizer
+from lstmvis_db.extract.provenance import tensors_sha256
 from lstmvis_db.extract.unroll import CarryState, one_thread, unroll
 from lstmvis_db.extract.weights import RecurrentStack, chain_modules, import_torch, stack_from_modules
 
@@ -137,6 +138,11 @@ class RecurrentAdapter:
         }
         if first.w_hr is not None:
             out["proj_size"] = str(first.output_size)
+        if self.family == "rnn":  # a model in memory: a checksum of its tensors (Keras: of its file)
+            out["weights_sha256_tensors"] = tensors_sha256(
+                (f"{k}.{d}.{n}", t) for k, dirs in enumerate(self.stack.layers) for d, w in enumerate(dirs)
+                for n, t in (("w_ih", w.w_ih), ("w_hh", w.w_hh), ("b_ih", w.b_ih), ("b_hh", w.b_hh)))
+        out["tokenizer"] = type(self.tokenizer).__name__
         out.update(self._extra)
         return out
 

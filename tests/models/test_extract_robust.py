@@ -157,7 +157,8 @@ def test_sigterm_removes_temporary_files(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    assert proc.returncode == 128 + signal.SIGTERM, err
     assert list(out.iterdir()) == []
 
 
