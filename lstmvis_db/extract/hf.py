@@ -41,7 +41,7 @@ from lstmvis_db.errors import InputError
 from lstmvis_db.extract.base import ChunkOutput, SourceKey, SourceSpec, Tokenized
 from lstmvis_db.extract.hf_arch import capture, find_blocks, hidden_width, in_width
 
-TOPK_ROWS = 256
+TOPK_ROWS = 128
 """Positions whose logits exist at once while top-k predictions are computed."""
 
 HEAD_TOLERANCE = 1e-3

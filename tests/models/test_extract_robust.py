@@ -112,6 +112,9 @@ def test_layers_and_kinds_checked_before_the_weights_load(llama_folder: Path, tm
         load_model(str(llama_folder), layers=[5])
     with pytest.raises(InputError, match="kind 'cell' does not exist: the model has hidden, mlp, attn"):
         load_model(str(llama_folder), kinds=["cell"])
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="device 'cuda' is not available on this machine"):
+            load_model(str(llama_folder), device="cuda")
     text = tmp_path / "t.txt"
     text.write_text("a b", encoding="utf-8")
     code = main(["extract", "--model", str(llama_folder), "--text", str(text), "--db", str(tmp_path / "o.duckdb"),
