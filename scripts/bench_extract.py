@@ -85,7 +85,7 @@ def bench_device(device: str, args: argparse.Namespace) -> dict[str, Any]:
     load = time.perf_counter() - t0
     docs = corpus(adapter, args.tokens)
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as tmp:
-        run(adapter, dict(list(docs.items())[:1]), 5, Path(tmp))  # warm-up: first-call costs
+        run(adapter, corpus(adapter, 64), 5, Path(tmp))  # warm-up: first-call costs
         top5 = run(adapter, docs, 5, Path(tmp))
         none = run(adapter, docs, 0, Path(tmp))
     return {
