@@ -58,6 +58,7 @@ def cmd_info(args: argparse.Namespace) -> None:
         lines += [f"  source {s['source']}: {s['n_cells']} cells, layer {s['layer']}, {s['kind']}, "
                   f"transform {s['transform']}, values {s.get('value_dtype', 'float32')}" for s in r["sources"]]
         lines += [f"  track {t['track']} ({t['kind']})" for t in r["tracks"]]
+        lines += ["  extraction:"] * bool(r["extraction"]) + [f"    {k} = {v}" for k, v in r["extraction"].items()]
         return "\n".join(lines)
 
     _emit(args, info, text)

@@ -167,6 +167,7 @@ def info(cat: Catalog) -> InfoResult:
             for s in cat.sources.values()
         ],
         "tracks": [{"track": t, "kind": k} for t, k in trk],
+        "extraction": {k.removeprefix("extract."): v for k, v in sorted(meta.items()) if k.startswith("extract.")},
     }
 
 

@@ -111,6 +111,8 @@ class InfoResult(TypedDict):
     documents: int
     sources: list[SourceSummary]
     tracks: list[TrackSummary]
+    extraction: dict[str, str]
+    """How ``extract`` made the states (its ``extract.*`` settings without the prefix; empty otherwise)."""
 
 
 class SelectResult(TypedDict):

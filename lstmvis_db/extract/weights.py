@@ -3,7 +3,8 @@
 One layer and direction is a :class:`CellWeights` (gate rows ``i, f, g, o`` for LSTMs,
 ``r, z, n`` for GRUs), a whole model a :class:`RecurrentStack`; :func:`stack_from_module`
 reads them from an ``nn.LSTM``/``nn.GRU``/``nn.RNN`` and ``keras.py`` converts Keras files
-into the same form.  :func:`import_torch` imports torch with one clear error when it is missing.
+into the same form; :func:`stack_from_modules` joins several modules applied one after another.
+:func:`import_torch` imports torch with one clear error when it is missing.
 
 May import: torch (only inside functions) and ``lstmvis_db.errors``.
 """
@@ -124,3 +125,63 @@ def stack_from_module(rnn: nn.Module) -> RecurrentStack:
         layers.append(dirs)
     return RecurrentStack(mode=mode, layers=layers)
 
+
+
+def stack_from_modules(modules: list[nn.Module]) -> RecurrentStack:
+    """One stack from several recurrent modules applied one after another (the output of each
+    is the input of the next, nothing in between): their layers in order.
+
+    Raises:
+        InputError: modules of different kinds or directions, or widths that do not chain.
+    """
+    stacks = [stack_from_module(m) for m in modules]
+    first = stacks[0]
+    for i, st in enumerate(stacks[1:], start=1):
+        if st.mode != first.mode or st.bidirectional != first.bidirectional:
+            raise InputError(
+                f"recurrent module {i + 1} is a {'bidirectional ' * st.bidirectional}{st.mode} but module 1 a "
+                f"{'bidirectional ' * first.bidirectional}{first.mode}: several modules must be of one kind"
+            )
+        if st.input_size != stacks[i - 1].output_size:
+            raise InputError(
+                f"recurrent module {i + 1} takes inputs of width {st.input_size} but module {i} gives "
+                f"{stacks[i - 1].output_size}: the modules do not chain"
+            )
+    return RecurrentStack(mode=first.mode, layers=[layer for st in stacks for layer in st.layers])
+
+
+def chain_modules(modules: list[nn.Module]) -> nn.Module:
+    """The modules run one after another as one module, to check unrolled states against:
+    ``forward(x, state)`` takes the carried state as per-layer ``(h, c)`` rows (the widths may
+    differ between modules) and returns ``(y, final h rows, final c rows)``."""
+    th = import_torch()
+
+    class Chain(th.nn.Module):  # type: ignore[misc,name-defined]
+        takes_state_rows = True
+
+        def __init__(self, parts: list[nn.Module]):
+            super().__init__()
+            self.parts = th.nn.ModuleList(parts)
+            self.batch_first = bool(getattr(parts[0], "batch_first", False))
+
+        def forward(self, x: Any, state: Any = None) -> tuple[Any, list[Any], list[Any]]:
+            """``(output, final h per layer and direction, final c ...)`` from per-layer ``(h, c)`` rows."""
+            h_rows: list[Any] = []
+            c_rows: list[Any] = []
+            at = 0
+            for m in self.parts:
+                n = m.num_layers * (2 if m.bidirectional else 1)
+                hx = None
+                if state is not None:
+                    rows = state[at : at + n]
+                    h0 = th.stack([r[0] for r in rows]).unsqueeze(1)
+                    hx = (h0, th.stack([r[1] for r in rows]).unsqueeze(1)) if m.mode == "LSTM" else h0
+                x, hn = m(x, hx)
+                at += n
+                h_rows += list((hn[0] if isinstance(hn, tuple) else hn)[:, 0])
+                c_rows += list(hn[1][:, 0]) if isinstance(hn, tuple) else []
+            return x, h_rows, c_rows
+
+    if len({bool(getattr(m, "batch_first", False)) for m in modules}) > 1:
+        raise InputError("the recurrent modules disagree on batch_first")
+    return Chain(modules)

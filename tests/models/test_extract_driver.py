@@ -341,7 +341,7 @@ def test_add_track_bad_input_keeps_project(small_db: Path, tmp_path: Path) -> No
         add_track(small_db, ok, "t")
     with pytest.raises(InputError, match="does not exist"):
         add_track(tmp_path / "nope.duckdb", ok, "t")
-    assert _q(small_db, "SELECT count(*) FROM tracks") == [(1,)]
+    assert _q(small_db, "SELECT count(*) FROM tracks") == [(2,)]  # context and the added t
     assert before != small_db.read_bytes()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 

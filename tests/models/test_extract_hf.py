@@ -164,7 +164,7 @@ def test_extract_project_with_windows_and_predictions(llama: HFAdapter, tmp_path
     s = extract_project(llama, {"d": text, "e": "the cat"}, db, chunk=12, stride=4, topk=3,
                         layers=[0, 2], kinds=["hidden", "mlp"])
     assert [x["source"] for x in s.sources] == ["hidden0", "hidden2", "mlp2"]
-    assert s.tracks == [{"track": "next_token", "kind": "topk"}]
+    assert s.tracks == [{"track": "context", "kind": "scalar"}, {"track": "next_token", "kind": "topk"}]
     con = duckdb.connect(str(db), read_only=True)
     try:
         n = con.execute("SELECT count(*) FROM tokens").fetchone()[0]
@@ -190,7 +190,7 @@ def test_extract_project_with_windows_and_predictions(llama: HFAdapter, tmp_path
 def test_encoder_windows_respect_max_positions(bert: HFAdapter, tmp_path: Path) -> None:
     assert bert.max_context == 30  # 32 positions minus [CLS] and [SEP]
     s = extract_project(bert, {"d": " ".join([TEXT] * 3)}, tmp_path / "b.duckdb", chunk=512, topk=5)
-    assert s.settings["extract.chunk"] == "30" and s.tracks == []
+    assert s.settings["extract.chunk"] == "30" and s.tracks == [{"track": "context", "kind": "scalar"}]
 
 
 def test_bad_models(models: dict[str, Path], tmp_path: Path, llama: HFAdapter) -> None:

@@ -222,7 +222,7 @@ def test_keras_extraction_end_to_end(emb: np.ndarray, vocab_file: Path, tmp_path
     assert ad.family == "keras" and ad.can_predict  # the Dense after the LSTM is the head
     s = extract_project(ad, {"d": TEXT + "zz"}, tmp_path / "k.duckdb", chunk=4, topk=2)
     assert s.tokens == len(TEXT) + 2  # unknown characters map to the padding id 0
-    assert s.tracks == [{"track": "next_token", "kind": "topk"}]
+    assert s.tracks == [{"track": "context", "kind": "scalar"}, {"track": "next_token", "kind": "topk"}]
 
 
 def test_bad_keras_inputs(emb: np.ndarray, vocab_file: Path, tmp_path: Path) -> None:

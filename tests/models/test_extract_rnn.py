@@ -150,7 +150,7 @@ def test_chunked_extraction_equals_unchunked(tmp_path: Path) -> None:
     texts = {"one": "abc (def) gh\nabc", "two": "hgf edc"}
     db = tmp_path / "parts.duckdb"
     s = extract_project(rnn_adapter(rnn, tok, emb, head), texts, db, chunk=3, topk=3)
-    assert s.tracks == [{"track": "next_token", "kind": "topk"}]
+    assert s.tracks == [{"track": "context", "kind": "scalar"}, {"track": "next_token", "kind": "topk"}]
     stored = _read(db)
     ad = rnn_adapter(rnn, tok, emb, head)
     keys = [sp.key for sp in ad.sources()]
@@ -166,7 +166,7 @@ def test_bidirectional_extraction(tmp_path: Path) -> None:
     names = [x["source"] for x in s.sources]
     assert names == ["hidden1", "cell1", "hidden_reverse1", "cell_reverse1",
                      "hidden2", "cell2", "hidden_reverse2", "cell_reverse2"]
-    assert s.tracks == []  # no next-token head for a bidirectional model
+    assert s.tracks == [{"track": "context", "kind": "scalar"}]  # no next-token head for a bidirectional model
     assert "each document in one pass" in s.settings["extract.processing"]
     with torch.no_grad():
         y, _ = rnn(emb(torch.tensor(tok.encode("abc def gh", "x").ids)).unsqueeze(1))
