@@ -1,0 +1,71 @@
+"""Each demo's stated finding, recomputed by the tool's own statistics on a fresh default build.
+
+The numbers in ``lstmvis_db.demos.findings.STATED`` are what the descriptions and the README
+say; here they are computed again (select, match, align with the span null and BH q, cells'
+AUROC, the random-cell-set null) and must agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import lstmvis_db
+from lstmvis_db.demos import findings
+from lstmvis_db.demos import registry as demo
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("findings")
+    opened = {}
+
+    def get(name: str):
+        if name not in opened:
+            opened[name] = lstmvis_db.open(demo.build_demo(name, out))
+        return opened[name]
+
+    yield get
+    for project in opened.values():
+        project.close()
+
+
+def _same(got: dict, stated: dict) -> None:
+    for key, value in stated.items():
+        if isinstance(value, float):
+            assert math.isclose(got[key], value, rel_tol=1e-6, abs_tol=1e-12), (key, got[key], value)
+        else:
+            assert got[key] == value, (key, got[key], value)
+
+
+def test_phrase_finding_is_what_the_description_states(built) -> None:
+    project = built("phrases")
+    got = findings.phrase_finding(project)
+    _same(dict(got), findings.STATED["phrases"])
+    assert got["instances"] >= 50  # over every DT JJ NN instance, not one picked example
+    assert findings.TEMPLATES["phrases"].format(**got) in project.meta()["description"]
+
+
+def test_character_finding_is_what_the_description_states(built) -> None:
+    project = built("shakespeare")
+    got = findings.stage_finding(project)
+    _same(got, findings.STATED["shakespeare"])
+    assert findings.TEMPLATES["shakespeare"].format(**got) in project.meta()["description"]
+
+
+def test_parens_finding_and_its_null(built) -> None:
+    project = built("parens")
+    got = findings.parens_finding(project)
+    _same(got, findings.STATED["parens"])
+    assert 0 < got["null_p"] <= 1 and got["best_q"] <= 1e-6
+    assert findings.TEMPLATES["parens"].format(**got) in project.meta()["description"]
+
+
+def test_the_landing_suggestion_is_one_of_the_counted_instances(built) -> None:
+    project = built("phrases")
+    meta = project.meta()
+    start = int(meta["suggest_start"])
+    assert start in findings.dt_jj_nn_instances(project)
+    assert int(meta["suggest_end"]) == start + 2
+    assert project.select(meta["suggest_source"], start, start + 2, float(meta["suggest_threshold"]))
