@@ -64,11 +64,12 @@ def scene_words(scenes: list[RenderedScene]) -> tuple[list[str], list[list[str]]
     return display, words, np.asarray(at, np.int64)
 
 
-def _hypothesis(words: list[str]) -> dict[str, object]:
+def _hypothesis(words: list[str], display: list[str]) -> dict[str, object]:
+    """The suggested hypothesis placed on its anchor words (a ``limit`` build without them: 0)."""
     hyp = dict(PHRASES_HYPOTHESIS)
     anchor = list(hyp.pop("anchor"))  # type: ignore[call-overload]
     start = next((i for i in range(len(words) - len(anchor) + 1) if words[i:i + len(anchor)] == anchor), 0)
-    hyp.update(start=start, end=start + len(anchor) - 1, range_text=" ".join(words[start:start + len(anchor)]))
+    hyp.update(start=start, end=start + len(anchor) - 1, range_text=" ".join(display[start:start + len(anchor)]))
     return hyp
 
 
@@ -113,7 +114,7 @@ def phrases_data(limit: int | None = None, data_dir: Path | None = None,
                                         ("next_word", "the model's top-5 next-word predictions"),
                                         "-log2 probability of the actual next word (bits)", 20.0)]
     flat = [w for ws in words for w in ws][:len(display)]
-    hyp = _hypothesis(flat)
+    hyp = _hypothesis(flat, display)
     from lstmvis_db.demos.findings import stated_finding
 
     held = [str(x) for x in arrays["valid_names"]]

@@ -69,7 +69,13 @@ def test_the_landing_suggestion_is_one_of_the_counted_instances(built) -> None:
     start = int(meta["suggest_start"])
     assert start in findings.dt_jj_nn_instances(project)
     assert int(meta["suggest_end"]) == start + 2
-    assert project.select(meta["suggest_source"], start, start + 2, float(meta["suggest_threshold"]))
+    source, threshold = meta["suggest_source"], float(meta["suggest_threshold"])
+    cells = project.select(source, start, start + 2, threshold)
+    assert cells and start in findings.STATED["phrases"]["enriched_starts"]
+    # what the README says of it: the matches start where noun chunks begin
+    rows = project.align(source, cells, threshold, tracks=["noun_chunk", "chunk_iob"])["tests"]
+    begin = next(r for r in rows if r["label"] == "begin" and r["condition"] == "starts")
+    assert begin["q"] <= 1e-6 and begin["lift"] > 2
 
 
 def test_demo_finding_command(built, capsys: pytest.CaptureFixture[str]) -> None:
