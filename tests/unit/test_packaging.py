@@ -35,7 +35,7 @@ def _pins(name: str) -> tuple[list[str], list[str]]:
 def test_requirement_files_repeat_the_pyproject_pins() -> None:
     project = PYPROJECT["project"]
     extras = project["optional-dependencies"]
-    assert set(extras) == {"app", "models", "spark", "dev"}
+    assert set(extras) == {"app", "models", "spark", "dev", "demos"}
     req, opts = _pins("requirements.txt")
     assert sorted(req) == sorted(project["dependencies"] + extras["app"]) and opts == ["-e ."]
     dev, opts = _pins("requirements-dev.txt")
@@ -44,6 +44,8 @@ def test_requirement_files_repeat_the_pyproject_pins() -> None:
     assert sorted(models) == sorted(extras["models"]) and opts == []
     spark, opts = _pins("requirements-spark.txt")
     assert sorted(spark) == sorted(extras["spark"]) and opts == []
+    demos, opts = _pins("requirements-demos.txt")
+    assert sorted(demos) == sorted(extras["demos"]) and opts == []
     every = project["dependencies"] + [r for e in extras.values() for r in e]
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][\w.]*", r) for r in every), "every pin is exact"
     assert len({r.split("==")[0].lower() for r in every}) == len(every), "a package pinned twice"
