@@ -130,9 +130,11 @@ def _field_kind(path: str, field: str) -> tuple[str, dict | None, float | None, 
 
 def match_chart(path: str, s: ViewState, details: pd.DataFrame, tracks: list[str]):
     """The result matrix (words coloured by ``s.map_to``) with its row links and the chosen heatmaps."""
-    mat = views.matrix_frame(details[details["offset"] <= MATCH_RIGHT])
-    fields = {"count": "count", **views.track_fields(tracks)}
-    titles = {f: t for t, f in views.track_fields(tracks).items()}
+    shown = [t for t in tracks if t in (s.map_to, *s.heatmaps)]  # only these columns go to the browser
+    fields = {"count": "count", **views.track_fields(shown)}
+    titles = {f: t for t, f in views.track_fields(shown).items()}
+    keep = ["row", "start", "length", "offset", "pos", "in_match", "count", "token", *titles]
+    mat = views.matrix_frame(details.loc[details["offset"] <= MATCH_RIGHT, keep]).drop(columns=["token"])
     kind, colors, vmin, vmax = _field_kind(path, s.map_to)
     cw = mc.matrix_cell_width(mat["label"].tolist())
     name = "match count" if s.map_to == "count" else s.map_to

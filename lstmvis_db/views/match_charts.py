@@ -84,7 +84,7 @@ def length_histogram(hist: pd.DataFrame, selected: int = 0, selection_name: str 
                                               title=alt.TitleParams(title, fontSize=12, anchor="start"))
 
 
-def matrix_cell_width(labels: Sequence[str], lo: int = 22, hi: int = 64) -> int:
+def matrix_cell_width(labels: Sequence[str], lo: int = 22, hi: int = 52) -> int:
     """Width of a result-matrix column for these token labels: about 7.5 px a character of the
     longest label (the 90th percentile, so one long token does not widen every column)."""
     if not len(labels):
