@@ -273,7 +273,7 @@ def test_bundled_lstm_on_pasted_text_without_torch(_env) -> None:
     db = _env / "my-parens.duckdb"
     assert db.is_file() and "Wrote" in at.success[0].value
     with lstmvis_db.open(db) as p:
-        assert [s["source"] for s in p.info()["sources"]] == ["layer1_h", "layer1_c"][: len(p.info()["sources"])]
+        assert [s["source"] for s in p.info()["sources"]] == ["layer1_h", "layer1_c", "layer2_h", "layer2_c"]
         assert p.n_positions == len([c for c in PARENS if not c.isspace()])
         assert len(p.documents) == 2  # a document per block between blank lines
         assert {"next_char", "surprisal"} <= set(p.tracks()["track"])
