@@ -187,8 +187,9 @@ def no_cells_message(s: ViewState) -> str:
     if s.brush is None:
         return "No query cells yet: brush a hypothesis range on the Select page first."
     a, b = s.brush
-    return (f"No cell of {s.source} is on over the brushed range {a}–{b} at ≥ {s.threshold:.3f} and off in the "
-            "padding: lower the threshold or the padding in the sidebar, or brush another range on Select.")
+    return (f"No query cells: no cell of {s.source} is on over the brushed range {a}–{b} at ≥ {s.threshold:.3f} "
+            "and off in the padding; lower the threshold or the padding in the sidebar, or brush another range on "
+            "Select.")
 
 
 def export_frame(s: ViewState, table: pd.DataFrame) -> pd.DataFrame:

@@ -118,7 +118,7 @@ def _field_color(field: str, kind: str, max_count: int, colors: Mapping[str, str
         c = category_color(field, colors or {}, title=title or field)
     else:
         c = scalar_color(field, vmin, vmax, title=title or field)
-    return c.legend(_legend(kind, title or ("cells on" if kind == "count" else field)))
+    return c.legend(_legend(kind, "cells on" if kind == "count" else title or field))
 
 
 def _titles(tracks: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
