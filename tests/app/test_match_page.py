@@ -76,3 +76,13 @@ def test_only_the_shown_tracks_are_sent() -> None:
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]
     matrix = next(sp for sp in specs if "words coloured by" in sp)
     assert "pos_tag" in matrix and "surprise" not in matrix
+
+
+def test_match_details_reads_only_the_tracks_asked_for(project_path) -> None:
+    with lstmvis_db.open(project_path) as p:
+        cells = p.select(SOURCES[0], 23, 26, 0.3, 1, 0)
+        ms = [{"start": m["start"], "length": m["length"]} for m in p.match(SOURCES[0], cells, 0.3)["matches"]]
+        full = p.match_details(SOURCES[0], cells, 0.3, ms)
+        some = p.match_details(SOURCES[0], cells, 0.3, ms, only=["pos_tag"])
+    assert "surprise" in full.columns and "surprise" not in some.columns
+    assert some.equals(full.drop(columns=["surprise"]))
