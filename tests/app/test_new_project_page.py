@@ -343,3 +343,31 @@ def test_public_mode_keeps_a_visitors_project_private(_env, tmp_path, monkeypatc
     at.text_input(key="bt_name").input("big").run()
     at.button(key="bt_build").click().run()
     assert not at.exception and "at most 20,000" in at.error[0].value
+
+
+def test_run_bundled_command_and_api(tmp_path, capsys) -> None:
+    from lstmvis_db.cli import main
+    from lstmvis_db.views import own_text
+
+    text = tmp_path / "p.txt"
+    text.write_text(PARENS, encoding="utf-8")
+    db = tmp_path / "cli.duckdb"
+    assert main(["run-bundled", "--model", "parens", "--db", str(db), "--by-blank-line", str(text)]) == 0
+    assert f"{db}: " in capsys.readouterr().out
+    api = own_text.build_from_text("parens", [("p.txt", PARENS)], tmp_path / "api.duckdb", max_tokens=1000,
+                                   by_blank_line=True)
+    with lstmvis_db.open(db) as a, lstmvis_db.open(api["db"]) as b:
+        assert a.n_positions == b.n_positions == api["tokens"]
+        assert np.array_equal(a.window("layer2_c", 0, a.n_positions - 1), b.window("layer2_c", 0, b.n_positions - 1))
+    # the states are the model's own: the numpy LSTM run directly on the first block's ids
+    from lstmvis_db.demos import common
+    from lstmvis_db.demos.nplstm import CharLstmModel
+
+    arrays = common.load_arrays(common.verify_data_file("parens/weights.npz"))
+    vocab = [str(t) for t in arrays["vocab"]]
+    first = [c for c in PARENS.split("\n\n")[0] if not c.isspace()]
+    run = CharLstmModel(arrays).run_documents([np.array([vocab.index(c) for c in first])])
+    with lstmvis_db.open(db) as a:
+        assert np.allclose(a.window("layer1_h", 0, len(first) - 1), run["layer1_h"], atol=1e-6)
+    assert main(["run-bundled", "--model", "nope", "--db", str(tmp_path / "x.duckdb"), str(text)]) == 2
+    assert "unknown bundled model 'nope'" in capsys.readouterr().err
