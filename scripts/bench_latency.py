@@ -100,15 +100,15 @@ def pick(page, key: str, option: str) -> None:
     page.wait_for_timeout(300)  # (the sidebar scrolls smoothly; a click during it misses the button)
     page.locator(f".st-key-{key} button[aria-label=Open]").first.click()
     page.locator("[role=option]").filter(has_text=re.compile("^" + re.escape(option))).first.click()
-    if page.locator(f".st-key-{key} [role=combobox][aria-expanded=true]").count():
-        page.keyboard.press("Escape")
+    page.keyboard.press("Escape")  # a multiselect's list stays open after a click
 
 
 def toggle(page, key: str, option: str) -> None:
     """Show or hide ``option`` in a multiselect (its tag's remove button when it is shown)."""
     remove = page.locator(f".st-key-{key} button[aria-label='Remove {option}']")
     if remove.count():
-        remove.first.click()
+        remove.first.scroll_into_view_if_needed()
+        remove.first.click(force=True)  # (an overlay of the closed list may linger for a frame)
     else:
         pick(page, key, option)
 

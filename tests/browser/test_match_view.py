@@ -8,23 +8,20 @@ from urllib.parse import urlencode
 import pytest
 
 import lstmvis_db
-from tests.browser.test_browser import ARGS, CHROMIUM, no_exception, params, settle, sync_playwright, wait_for
-from tests.support.app_fixtures import SOURCES, build_app_project
-from tests.support.server import streamlit_server
+from tests.browser import test_browser
+from tests.browser.test_browser import (
+    ARGS,
+    CHROMIUM,
+    no_exception,
+    params,
+    pytestmark,  # noqa: F401 (the same marks: browser, Chromium, playwright)
+    settle,
+    sync_playwright,
+    wait_for,
+)
+from tests.support.app_fixtures import SOURCES
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install -y chromium"),
-    pytest.mark.skipif(sync_playwright is None, reason='needs playwright: pip install "playwright==1.65.*"'),
-]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("match_browser")
-    path = build_app_project(data)
-    with streamlit_server(data) as (base, _proc):
-        yield base, path
+server = test_browser.server  # the same module fixture: streamlit run on the tiny test project
 
 
 @pytest.fixture()
