@@ -169,9 +169,10 @@ def result_view(path: str, s: ViewState, details: pd.DataFrame, tracks: list[str
 def source_note(s: ViewState, q: list[int]) -> str | None:
     """After a source switch on Match with a brushed range: re-run for the new source (its cells
     re-derived from the same range) and say so.  Returns the note to show, None if nothing changed."""
-    last = st.session_state.get("lv_match_source")
-    if last is None or last == s.source or s.brush is None:
+    ran = st.session_state.get("lv_match_source")  # (project, source) of the last match run
+    if ran is None or ran[0] != s.project or ran[1] == s.source or s.brush is None:
         return None
+    last = ran[1]
     a, b = s.brush
     if q:
         s.queried = True

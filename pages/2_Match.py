@@ -41,7 +41,7 @@ res = ui.run_match(path, s) if s.length else full
 if full is None or res is None:
     ui.sync_url()
     st.stop()
-st.session_state["lv_match_source"] = s.source
+st.session_state["lv_match_source"] = (s.project, s.source)
 match_page.length_histogram(full)
 if not res["matches"]:
     st.info("No results for these settings.")

@@ -137,17 +137,18 @@ def select_actions(page, base: str, n: int, quiet: int) -> dict[str, list[float]
     return out
 
 
-def match_runs(page, base: str, n: int, quiet: int) -> list[float]:
-    """Run match on a query the app has not matched before (the suggested range, another result
-    count each time)."""
-    page.goto(f"{base}/Select?project=shakespeare")
-    settle(page, quiet)
-    a, b = (page.locator(f".st-key-w_range_{k} input").first.input_value() for k in "ab")
+def match_runs(browser, base: str, n: int, quiet: int) -> list[float]:
+    """Run match on a query the app has not matched before: a fresh session each time (Streamlit
+    keeps a reloaded tab's session), the suggested range, another result count each time."""
     times = []
     for i in range(n):
-        page.goto(f"{base}/Match?project=shakespeare&source=layer1_h&brush={a},{b}&pos={a}&limit={40 + i}")
+        ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+        page = ctx.new_page()
+        page.add_init_script(HOOK)
+        page.goto(f"{base}/Match?project=shakespeare&limit={40 + i}")
         settle(page, quiet)
-        times.append(timed(page, lambda: page.get_by_role("button", name="Run match").click(), quiet))
+        times.append(timed(page, lambda page=page: page.get_by_role("button", name="Run match").click(), quiet))
+        ctx.close()
     return times
 
 
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             page.goto(f"{base}/Match?project=shakespeare")  # warm-up: caches, kernels, first draw
             settle(page, args.quiet)
             results = select_actions(page, base, args.repeats, args.quiet)
-            results["run match"] = match_runs(page, base, args.repeats, args.quiet)
+            results["run match"] = match_runs(browser, base, args.repeats, args.quiet)
             browser.close()
     finally:
         proc.terminate()
