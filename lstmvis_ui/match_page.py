@@ -59,8 +59,8 @@ def run_match(path: str, s: ViewState, length: int | None = None) -> dict | None
 
 def histogram_event(selected: list[int]) -> bool:
     """Apply a click on the length histogram: ``selected`` are the lengths its selection holds now.
-    A click on a bar filters by that length; a click on the chosen bar again, or a double click,
-    clears the filter (``match_charts.chosen_length``).  True when the filter changed."""
+    A click on a bar filters by that length; a click on the chosen bar again clears the filter
+    (``match_charts.chosen_length``).  True when the filter changed."""
     s = state()
     new = mc.chosen_length(s.length, selected)
     changed, s.length = new != s.length, new

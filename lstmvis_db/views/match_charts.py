@@ -49,7 +49,7 @@ def axis_lengths(lengths: Sequence[int], most: int = MAX_LABELS) -> list[int]:
 def chosen_length(current: int, selected: Sequence[int]) -> int:
     """The length filter after a click on a freshly drawn histogram (no bar selected when drawn):
     ``selected`` are the lengths its selection holds now.  The chosen bar clicked again or an
-    emptied selection (double click) clears the filter (0); another bar becomes the filter."""
+    emptied selection clears the filter (0); another bar becomes the filter."""
     if not selected:
         return 0
     newest = int(selected[-1])
@@ -58,10 +58,11 @@ def chosen_length(current: int, selected: Sequence[int]) -> int:
 
 def length_histogram(hist: pd.DataFrame, selected: int = 0, selection_name: str = HIST) -> AnyChart:
     """Length distribution (√ scale): light bars = all candidates, dark = strict.  A click on a bar
-    selects it in the point selection ``selection_name`` on ``length`` (a double click empties it);
+    selects it in the point selection ``selection_name`` on ``length`` (no double-click clearing: two
+    clicks would clear and set the filter again);
     the chosen length (``selected``, 0 = none) is outlined.  The page draws the chart afresh (a new
     key) whenever the chosen length changes, so every click is a change (:func:`chosen_length`)."""
-    sel = alt.selection_point(name=selection_name, fields=["length"], on="click", clear="dblclick")
+    sel = alt.selection_point(name=selection_name, fields=["length"], on="click", clear=False)
     wide = hist.pivot_table(index="length", columns="kind", values="n", fill_value=0).reset_index() if len(hist) else \
         pd.DataFrame({"length": [], "all": [], "strict": []})
     for k in ("all", "strict"):
