@@ -10,6 +10,7 @@ track's name as title and a colour legend under it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -105,7 +106,8 @@ def _matrix_base(df: pd.DataFrame, left: int, right_max: int, rank_axis: bool) -
 
 
 def _legend(kind: str, title: str) -> alt.Legend:
-    common = {"orient": "bottom", "title": title, "titleFontSize": 11, "labelFontSize": 10, "titleLimit": 300}
+    common: dict[str, Any] = {"orient": "bottom", "title": title, "titleFontSize": 11, "labelFontSize": 10,
+                              "titleLimit": 300}
     if kind == "categorical":
         return alt.Legend(**common, columns=2, symbolLimit=LEGEND_SYMBOLS, labelLimit=90, symbolType="square")
     return alt.Legend(**common, direction="horizontal", gradientLength=120, gradientThickness=8)
