@@ -86,3 +86,14 @@ def test_match_details_reads_only_the_tracks_asked_for(project_path) -> None:
         some = p.match_details(SOURCES[0], cells, 0.3, ms, only=["pos_tag"])
     assert "surprise" in full.columns and "surprise" not in some.columns
     assert some.equals(full.drop(columns=["surprise"]))
+
+
+def test_svg_export_of_the_match_charts() -> None:
+    from lstmvis_db import views
+    from lstmvis_db.views import match_charts as mc
+    from lstmvis_ui.chart_export import _file_name, chart_svg
+
+    hist = views.histogram_frame({"fuzzy": {"2": 5, "4": 1}, "strict": {"2": 3}})
+    svg = chart_svg(mc.length_histogram(hist, selected=4))  # width "container" drawn at a fixed width
+    assert svg.lstrip().startswith("<svg") and "match length (tokens)" in svg
+    assert _file_name("match tiny/lstm::states") == "match-tiny-lstm-states.svg"
