@@ -269,8 +269,8 @@ class Project:
         return queries.predictions(self.catalog, track, lo, hi)
 
     def match_details(self, source: str, cells, threshold: float, matches: list[dict], left: int = 3,
-                      right: int = 20) -> pd.DataFrame:
-        return queries.match_details(self.catalog, source, cells, threshold, matches, left, right)
+                      right: int = 20, only: list[str] | None = None) -> pd.DataFrame:
+        return queries.match_details(self.catalog, source, cells, threshold, matches, left, right, only)
 
     def meta(self) -> dict[str, str]:
         return queries.project_meta(self.catalog)

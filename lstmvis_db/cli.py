@@ -291,6 +291,7 @@ EXTENSIONS = (
     "lstmvis_db.analysis.cli:add_parser",
     "lstmvis_db.hypotheses.cli:add_parser",
     "lstmvis_db.analysis.cells_cli:add_parser",
+    "lstmvis_db.views.own_text_cli:add_parser",
 )
 
 

@@ -274,13 +274,14 @@ MAX_DETAIL_STEPS = 1000
 
 
 def match_details(cat: Catalog, source: str, cells: object, threshold: float, matches: list[dict],
-                  left: int = 3, right: int = 20) -> pd.DataFrame:
+                  left: int = 3, right: int = 20, only: list[str] | None = None) -> pd.DataFrame:
     """One row per (match, step) of each match's window, clipped to its document.
 
     A window is cut after MAX_DETAIL_STEPS positions (a match as long as a document stays small).
     Columns: row, start, length, offset (step relative to the match start), pos, token,
     in_match, count (selected cells on), then one column per categorical/scalar track, named
-    after the track (``"<name> (track)"`` when the name is one of the columns above).
+    after the track (``"<name> (track)"`` when the name is one of the columns above); with
+    ``only``, just those tracks' columns (the app's Match view reads the tracks it shows).
     """
     info = cat.source(source)
     sel = check_cells(info, cells)
@@ -310,7 +311,7 @@ def match_details(cat: Catalog, source: str, cells: object, threshold: float, ma
     positions = df["pos"].to_numpy()
     base = set(df.columns)
     for _, tr in tracks(cat).iterrows():
-        if tr["kind"] == "topk":
+        if tr["kind"] == "topk" or (only is not None and tr["track"] not in only):
             continue
         ann = track_annotations(cat, tr["track"], upos).set_index("pos")
         col = "label" if tr["kind"] == "categorical" else "value"

@@ -70,16 +70,17 @@ def match(path: str, source: str, cells: tuple[int, ...], threshold: float, cl: 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def match_details(path: str, source: str, cells: tuple[int, ...], threshold: float,
-                  starts: tuple[tuple[int, int], ...]) -> pd.DataFrame:
+                  starts: tuple[tuple[int, int], ...], only: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Per (result, step): token, count of ``cells`` on, and one ``track_i`` column per
-    categorical/scalar track (``views.track_fields``)."""
+    categorical/scalar track (``views.track_fields``; with ``only``, those tracks)."""
     ms = [{"start": s, "length": ln} for s, ln in starts]
-    df = open_project(path).match_details(source, list(cells), threshold, ms, LEFT_CONTEXT, MATCH_RIGHT)
+    df = open_project(path).match_details(source, list(cells), threshold, ms, LEFT_CONTEXT, MATCH_RIGHT,
+                                          None if only is None else list(only))
     base = ["row", "start", "length", "offset", "pos", "in_match", "count", "token"]
     if not len(df):
         return pd.DataFrame(columns=base)
     tdf = info(path)["tracks_df"]
-    names = tdf[tdf["kind"] != "topk"]["track"].tolist()
+    names = [n for n in tdf[tdf["kind"] != "topk"]["track"].tolist() if only is None or n in only]
     # the core names a track column after the track, or "<name> (track)" if that is a base column
     core_name = {n: (f"{n} (track)" if n in base else n) for n in names}
     return df.rename(columns={core_name[n]: field for n, field in views.track_fields(names).items()})

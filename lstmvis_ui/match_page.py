@@ -3,19 +3,19 @@ result matrix and the export frame."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
 from lstmvis_db import views
-from lstmvis_db.views import ViewState, charts
+from lstmvis_db.views import ViewState
+from lstmvis_db.views import match_charts as mc
 
 from .cached import info, match
+from .chart_export import svg_download
 from .constants import LEFT_CONTEXT, MATCH_RIGHT
 from .select_page import track_colors
 from .view_state import state
-from .widgets import bound, run_safely, select_link
+from .widgets import bound, chart, run_safely, select_link
 
 
 def match_options(path: str) -> bool:
@@ -57,29 +57,41 @@ def run_match(path: str, s: ViewState, length: int | None = None) -> dict | None
                       int(s.limit), int(s.pool) or None)
 
 
-def histogram_event(event) -> bool:
-    """A click on a histogram bar filters by that length; a double click (an emptied selection)
-    or a click on the chosen bar clears the filter."""
+def histogram_event(selected: list[int]) -> bool:
+    """Apply a click on the length histogram: ``selected`` are the lengths its selection holds now.
+    A click on a bar filters by that length; a click on the chosen bar again clears the filter
+    (``match_charts.chosen_length``).  True when the filter changed."""
     s = state()
+    new = mc.chosen_length(s.length, selected)
+    changed, s.length = new != s.length, new
+    return changed
+
+
+def _on_hist(key: str) -> None:
+    """on_select of the histogram: runs only when the user changed its selection (the chart is new
+    after every change of the filter, so a click on any bar, the chosen one too, is a change)."""
     try:
-        sel = event["selection"] if event is not None else {}
-        raw = list(sel.get(charts.HIST) or []) + list(sel.get(charts.HIST + "_strict") or [])
-    except (KeyError, TypeError, AttributeError):
-        raw = []
-    key = json.dumps(raw, sort_keys=True, default=str)
-    last = st.session_state.get("lv_last_hist", "[]")
-    st.session_state["lv_last_hist"] = key
-    if key == last:
-        return False
-    if not raw:
-        changed, s.length = s.length != 0, 0
-        return changed
-    try:
-        ln = int(raw[0]["length"])
-    except (KeyError, TypeError, ValueError, IndexError):
-        return False
-    s.length = 0 if s.length == ln else ln
-    return True
+        raw = st.session_state[key]["selection"].get(mc.HIST) or []
+        picked = [int(p["length"]) for p in raw] if isinstance(raw, list) else []
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return
+    histogram_event(picked)
+
+
+def length_histogram(full: dict) -> None:
+    """The length histogram of every candidate with its toggling bar filter and the two counts; the
+    chart's key names the chosen length, so it is drawn afresh, with nothing selected, after each change."""
+    s = state()
+    with st.container(border=True):  # the chart's toolbar stays inside the box, off the inputs above
+        hist, side = st.columns([4, 1])
+        with hist:
+            key = f"hist_chart_{s.length}"
+            c = mc.length_histogram(views.histogram_frame(full["histogram"]), s.length)
+            chart(c, key=key, on_select=lambda: _on_hist(key))
+        side.markdown(f"**{full['candidates']:,}** candidates scored  \nphrase length: **{s.length or 'any'}**",
+                      help="click a bar to filter by its length, click it again to clear")
+        with side:
+            svg_download(c, "match-lengths", key="svg_hist")
 
 
 def heatmap_controls(path: str, q: list[int]) -> list[str]:
@@ -117,21 +129,68 @@ def _field_kind(path: str, field: str) -> tuple[str, dict | None, float | None, 
 
 
 def match_chart(path: str, s: ViewState, details: pd.DataFrame, tracks: list[str]):
-    mat = views.matrix_frame(details[details["offset"] <= MATCH_RIGHT])
-    fields = {"count": "count", **views.track_fields(tracks)}
-    titles = {f: t for t, f in views.track_fields(tracks).items()}
+    """The result matrix (words coloured by ``s.map_to``) with its row links and the chosen heatmaps."""
+    shown = [t for t in tracks if t in (s.map_to, *s.heatmaps)]  # only these columns go to the browser
+    fields = {"count": "count", **views.track_fields(shown)}
+    titles = {f: t for t, f in views.track_fields(shown).items()}
+    keep = ["row", "start", "length", "offset", "pos", "in_match", "count", "token", *titles]
+    mat = views.matrix_frame(details.loc[details["offset"] <= MATCH_RIGHT, keep]).drop(columns=["token"])
     kind, colors, vmin, vmax = _field_kind(path, s.map_to)
-    matrix = charts.result_matrix(mat, fields[s.map_to], kind, colors, vmin, vmax, LEFT_CONTEXT, min(s.cw, 28),
-                                  s.mask, titles)
+    cw = mc.matrix_cell_width(mat["label"].tolist())
+    name = "match count" if s.map_to == "count" else s.map_to
+    matrix = mc.result_matrix(mat, fields[s.map_to], kind, colors, vmin, vmax, LEFT_CONTEXT, cw, s.mask, titles,
+                              title=name)
     hms = []
     for h in s.heatmaps:
         k, cl, lo, hi = _field_kind(path, h)
-        hms.append(charts.heatmap(mat, fields[h], k, cl, lo, hi, LEFT_CONTEXT, titles,
-                                  title="match count" if h == "count" else h))
+        hms.append(mc.heatmap(mat, fields[h], k, cl, lo, hi, LEFT_CONTEXT, titles,
+                              title="match count" if h == "count" else h))
     first = mat.drop_duplicates("row").sort_values("rank")
     links = pd.DataFrame({"rank": first["rank"], "link": [select_link(s, a, b) for a, b in
                                                          zip(first["start"], first["length"], strict=True)]})
-    return charts.match_view(matrix, hms, charts.row_links(links))
+    return mc.match_view(matrix, hms, mc.row_links(links))
+
+
+#: the result row scrolls sideways inside the page instead of being cut at its edge
+_SCROLL_CSS = """<style>
+.st-key-lv_match_view [data-testid="stVegaLiteChart"] { overflow-x: auto; max-width: 100%; padding-bottom: 6px; }
+</style>"""
+
+
+def result_view(path: str, s: ViewState, details: pd.DataFrame, tracks: list[str]) -> None:
+    """The matrix and heatmaps in a sideways-scrolling box, with their SVG download."""
+    c = match_chart(path, s, details, tracks)
+    st.markdown(_SCROLL_CSS, unsafe_allow_html=True)
+    with st.container(key="lv_match_view"):
+        chart(c, key="match_chart", width="content")
+    svg_download(c, f"match-{s.project}-{s.source}", key="svg_match")
+
+
+def source_note(s: ViewState, q: list[int]) -> str | None:
+    """After a source switch on Match with a brushed range: re-run for the new source (its cells
+    re-derived from the same range) and say so.  Returns the note to show, None if nothing changed."""
+    ran = st.session_state.get("lv_match_source")  # (project, source) of the last match run
+    if ran is None or ran[0] != s.project or ran[1] == s.source or s.brush is None:
+        return None
+    last = ran[1]
+    a, b = s.brush
+    if q:
+        s.queried = True
+        return (f"Source switched from {last} to {s.source}: the query cells were re-derived from the same "
+                f"brushed range {a}–{b} at ≥ {s.threshold:.3f} ({len(q)} cells) and the match re-run.")
+    return (f"Source switched from {last} to {s.source}: no cell of {s.source} is on over the brushed range "
+            f"{a}–{b} at ≥ {s.threshold:.3f} and off in the padding; lower the threshold in the sidebar or "
+            "brush another range on Select.")
+
+
+def no_cells_message(s: ViewState) -> str:
+    """Why there is no query yet: no brush, or a brush none of whose cells pass."""
+    if s.brush is None:
+        return "No query cells yet: brush a hypothesis range on the Select page first."
+    a, b = s.brush
+    return (f"No query cells: no cell of {s.source} is on over the brushed range {a}–{b} at ≥ {s.threshold:.3f} "
+            "and off in the padding; lower the threshold or the padding in the sidebar, or brush another range on "
+            "Select.")
 
 
 def export_frame(s: ViewState, table: pd.DataFrame) -> pd.DataFrame:

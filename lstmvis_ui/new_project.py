@@ -1,5 +1,6 @@
 """The New project page's steps: texts, model and sources, output and build, opening the result,
-and adding an annotation track.  The logic behind them is in ``lstmvis_db.extract.app_support``."""
+adding an annotation track, and (without torch) a bundled numpy LSTM on one's own text or an
+original LSTMVis project imported from a zip file.  The logic behind them is in ``lstmvis_db.extract.app_support``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from streamlit.errors import StreamlitAPIException
 
 from lstmvis_db.extract import DOCUMENT_MODES
 from lstmvis_db.views import new_project as sup
+from lstmvis_db.views import own_text
 
 from . import public
 from .cached import info
@@ -204,3 +206,88 @@ def add_track_form() -> None:
             st.rerun()
     if st.session_state.get("nt_added"):
         st.success(st.session_state.pop("nt_added"), icon=":material/check_circle:")
+
+
+# --------------------------------------------------------------------------- without torch
+
+MAX_TOKENS = {True: 20_000, False: 500_000}  # bundled-model tokens per build: public, local
+
+
+def _target(name: str, replace_key: str) -> tuple[Path | None, bool]:
+    """Where a new project goes (public: this session's private folder) and whether to replace it."""
+    path = run_safely(sup.output_path, public.session_folder() if public.is_public() else data_dir(), name)
+    replace = False
+    if path is not None and path.exists():
+        replace = st.checkbox(f"Replace the existing project '{path.stem}'", key=replace_key)
+    return path, replace
+
+
+def _register(db: str) -> bool:
+    """A new project on the list (public: as this session's own, if within the size limit)."""
+    if public.is_public():
+        public.check_copy_size(db)
+        public.session_copies()[Path(db).stem] = db
+    forget_project(db)
+    return True
+
+
+def _where_note() -> None:
+    if public.is_public():
+        dep = public.deployment()
+        st.caption(f"On this public deployment the project is yours only: it lives in this session and is removed "
+                   f"when the session ends (or after an hour unused). At most {MAX_TOKENS[True]:,} tokens of text, "
+                   f"uploads up to {dep.upload_limit / 2**20:.0f} MB.")
+
+
+def bundled_form() -> None:
+    """Run one of the bundled numpy LSTMs (no torch) on uploaded or pasted text."""
+    models = own_text.BUNDLED
+    pick = st.selectbox("Bundled model (numpy, no torch needed)", list(models), key="bt_model",
+                        format_func=lambda k: models[k].label)
+    st.caption(f"It {models[pick].note}.")
+    files = st.file_uploader("Text files (UTF-8)", type=list(sup.TEXT_TYPES), accept_multiple_files=True,
+                             key="bt_files")
+    pasted = st.text_area("…or paste text", key="bt_text", height=140, placeholder="To be, or not to be…")
+    split = st.toggle("A document per block between blank lines", key="bt_split", value=False)
+    name = st.text_input("Project name", key="bt_name", placeholder=f"my-{pick}").strip() or f"my-{pick}"
+    path, replace = _target(name, "bt_replace")
+    _where_note()
+    if st.button("Run the model and build the project", type="primary", key="bt_build",
+                 disabled=path is None or not (files or pasted.strip())):
+        texts: list[tuple[str, str]] = []
+        if files:
+            texts = run_safely(sup.uploaded_texts, [(f.name, f.getvalue()) for f in files]) or []
+        if pasted.strip():
+            texts.append(("pasted text", pasted))
+        bar = st.progress(0.0, text="Reading the text…")
+        limit = MAX_TOKENS[public.is_public()]
+        done = texts and run_safely(own_text.build_from_text, pick, texts, path, max_tokens=limit, by_blank_line=split,
+                                    replace=replace, report=lambda text, f: bar.progress(min(max(f, 0.0), 1.0), text))
+        bar.empty()
+        if done and run_safely(_register, done["db"]):
+            st.session_state["np_built"] = done
+
+
+def import_form() -> None:
+    """Import an original LSTMVis project folder (lstm.yml, HDF5 and dict files) uploaded as a zip file."""
+    up = st.file_uploader("The LSTMVis project folder as a .zip file (lstm.yml with the HDF5 and dict files "
+                          "it names)", type=["zip"], key="li_file")
+    stem = sup.default_name("", Path(up.name).stem) if up else "lstmvis-project"
+    name = st.text_input("Project name", key="li_name", placeholder=stem).strip() or stem
+    path, replace = _target(name, "li_replace")
+    _where_note()
+    if st.button("Import the project", type="primary", key="li_import", disabled=up is None or path is None) and up:
+        data = up.getvalue()
+        dep = public.deployment()
+        if public.is_public() and len(data) > dep.upload_limit:
+            st.error(f"The upload is {len(data) / 2**20:.1f} MB; this deployment takes at most "
+                     f"{dep.upload_limit / 2**20:.0f} MB.")
+            return
+        with st.spinner("Importing…"):
+            done = run_safely(own_text.import_zip, data, path, max_bytes=dep.copy_limit, replace=replace)
+        if done and run_safely(_register, done["db"]):
+            inf = run_safely(info, done["db"])
+            if inf is not None:
+                st.session_state["np_built"] = {"db": done["db"], "tokens": inf["tokens"], "documents": 0,
+                                                "seconds": done["seconds"], "tracks": inf["tracks"],
+                                                "sources": inf["sources"]}

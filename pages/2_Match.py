@@ -1,13 +1,10 @@
 """Match view: where else the hypothesis holds; length histogram, result matrix, heatmaps."""
 
-import io
-
 import streamlit as st
 
 import lstmvis_ui as ui
 from lstmvis_db import views
-from lstmvis_db.views import charts
-from lstmvis_ui import select_page
+from lstmvis_ui import match_page, select_page
 
 path = ui.page_setup("Match", "match")
 if path is None:
@@ -22,8 +19,12 @@ st.markdown(f"#### Match · {ui.plain(inf['name'])} · {ui.plain(s.source)} · {
             f"{len(q)} cells at ≥ {s.threshold:.3f}")
 if problem:
     st.warning(problem)
+note = match_page.source_note(s, q)
+if note:
+    (st.info if q else st.warning)(note, icon=":material/swap_horiz:")
 if not q:
-    st.info("No query cells yet: brush a hypothesis range on the Select page first.")
+    if not note:
+        st.info(match_page.no_cells_message(s))
     ui.page_link("select", "Go to Select", icon=":material/edit:")
     ui.sync_url()
     st.stop()
@@ -40,23 +41,19 @@ res = ui.run_match(path, s) if s.length else full
 if full is None or res is None:
     ui.sync_url()
     st.stop()
-hist, side = st.columns([3, 1])
-with hist:
-    ev = ui.chart(charts.length_histogram(views.histogram_frame(full["histogram"]), s.length),
-                  key="hist_chart", on_select="rerun")
-    if ui.histogram_event(ev):
-        st.rerun()
-side.metric("Candidates scored", f"{full['candidates']:,}")
-side.metric("Shown", len(res["matches"]), help=f"phrase length {s.length}" if s.length else "any length")
+st.session_state["lv_match_source"] = (s.project, s.source)
+match_page.length_histogram(full)
 if not res["matches"]:
     st.info("No results for these settings.")
     ui.sync_url()
     st.stop()
+st.caption(f"{len(res['matches'])} results shown" + (f" of phrase length {s.length}" if s.length else ""))
 
 tracks = ui.heatmap_controls(path, q)
 starts = tuple((m["start"], m["length"]) for m in res["matches"])
-details = ui.match_details(path, s.source, tuple(s.pinned or q), s.threshold, starts)
-ui.chart(ui.match_chart(path, s, details, tracks))
+shown = tuple(t for t in tracks if t in (s.map_to, *s.heatmaps))  # only the shown tracks are read and sent
+details = ui.match_details(path, s.source, tuple(s.pinned or q), s.threshold, starts, shown)
+match_page.result_view(path, s, details, tracks)
 
 table = views.matches_table(res["matches"], details)
 table["open"] = [ui.select_link(s, m["start"], m["length"]) for m in res["matches"]]
@@ -64,11 +61,10 @@ st.dataframe(table, hide_index=True, width="stretch", key="match_table", column_
     "open": st.column_config.LinkColumn("open", display_text="open in Select ↗", width="small"),
     "jaccard": st.column_config.NumberColumn(format="%.3f"), "text": st.column_config.TextColumn(width="large")})
 out = ui.export_frame(s, table.drop(columns=["open"]))
-buf = io.BytesIO()
-out.to_parquet(buf, index=False)
-c1, c2, _ = st.columns([1, 1, 4])
-c1.download_button("Download CSV", out.to_csv(index=False), "matches.csv", "text/csv")
-c2.download_button("Download Parquet", buf.getvalue(), "matches.parquet", "application/octet-stream")
+c1, c2, _ = st.columns([1, 1, 4])  # the files are made when a button is clicked, not on every rerun
+c1.download_button("Download CSV", lambda: out.to_csv(index=False), "matches.csv", "text/csv", on_click="ignore")
+c2.download_button("Download Parquet", lambda: out.to_parquet(index=False), "matches.parquet",
+                   "application/octet-stream", on_click="ignore")
 ui.publish_current(s, res["matches"])
 ui.align_view(path, s)
 ui.hypotheses_view(path, s)

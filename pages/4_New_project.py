@@ -1,4 +1,5 @@
-"""New project: run a model over texts and open the result; add an annotation track to a project.
+"""New project: run a bundled numpy LSTM (no torch) or a model over texts, or import an original LSTMVis
+project (zip), and open the result; add an annotation track to a project.
 
 Widgets only: the steps are in ``lstmvis_ui.new_project``, the logic behind them in
 ``lstmvis_db.extract.app_support`` (tested without a browser).
@@ -8,25 +9,34 @@ import streamlit as st
 
 import lstmvis_ui as ui
 from lstmvis_db.views import new_project as sup
+from lstmvis_ui import new_project
 
 st.set_page_config(page_title="LSTMVis · New project", page_icon=":material/add_chart:", layout="wide")
 ui.hide_error_details()
 ui.ensure_demos()
 ui.state()
 st.title("New project")
-tab_build, tab_track = st.tabs(["Build a project from a model", "Add an annotation track"])
+tab_own, tab_build, tab_import, tab_track = st.tabs(["Your text, a bundled LSTM", "Build with a model (torch)",
+                                                      "Import an LSTMVis project", "Add an annotation track"])
+
+with tab_own:
+    new_project.bundled_form()
+
+with tab_import:
+    new_project.import_form()
 
 with tab_build:
     missing = sup.extraction_missing()
     if ui.is_public():  # public rules: no model paths or factory files from a visitor, no shared writes
         st.info("Building a project from a model is turned off on this public deployment (it would run "
                 "code and models chosen by a visitor and write to the server). Run the app on your own "
-                "machine to build projects; adding an annotation track (next tab) works here on your own "
-                "copy of a project.", icon=":material/lock:")
+                "machine to build projects; the bundled LSTMs on your text, an LSTMVis import and adding an "
+                "annotation track (the other tabs) work here, in a project of your own.", icon=":material/lock:")
     elif missing:
         st.warning(f"Extracting states needs the model extras, which are not installed here ({', '.join(missing)} "
                    f"missing): run `{sup.EXTRAS_COMMAND}` and restart the app. "
-                   "Adding an annotation track (next tab) works without them.", icon=":material/extension_off:")
+                   "The bundled LSTMs on your own text (first tab), an LSTMVis import and adding an annotation "
+                   "track work without them.", icon=":material/extension_off:")
     else:
         left, right = st.columns(2, gap="large")
         with left:
@@ -37,7 +47,8 @@ with tab_build:
             model = ui.model_picker()
         st.subheader("3 · Output")
         ui.build_output(texts, model)
-        ui.built_result()
 
 with tab_track:
     ui.add_track_form()
+
+ui.built_result()  # the last build or import of this session, with "Open in Select"

@@ -140,7 +140,7 @@ def test_upload_factory_lstm_build_open_and_add_track(tmp_path, _env) -> None:
     at.text_input(key="nt_name").input("letters").run()
     at.button(key="nt_add").click().run()
     ok(at)
-    assert "Added the categorical track 'letters'" in at.success[-1].value
+    assert any("Added the categorical track 'letters'" in m.value for m in at.success)
     assert any(r"tracks now: letters (categorical), next\_token (topk)" in c.value for c in at.caption)  # as text
     with lstmvis_db.open(db) as p:
         assert set(p.tracks()["track"]) == {"next_token", "letters"}
@@ -253,3 +253,121 @@ def test_layers_and_progress() -> None:
     assert [round(s[0], 2) for s in shown] == [0.4, 0.8, 0.85, 1.0]
     assert "Writing the project: source b (2 of 2)" == shown[-1][1]
     assert np.all(np.diff([s[0] for s in shown]) >= 0)
+
+
+# --------------------------------------------------------------------------- without torch
+
+
+PARENS = "(()(1)) ((2)) 0 (1)\n\n((2)(2))"
+
+
+def test_bundled_lstm_on_pasted_text_without_torch(_env) -> None:
+    at = page()
+    ok(at)
+    at.selectbox(key="bt_model").set_value("parens")
+    at.text_area(key="bt_text").input(PARENS)
+    at.toggle(key="bt_split").set_value(True)
+    at.text_input(key="bt_name").input("my parens").run()
+    at.button(key="bt_build").click().run()
+    ok(at)
+    db = _env / "my-parens.duckdb"
+    assert db.is_file() and "Wrote" in at.success[0].value
+    with lstmvis_db.open(db) as p:
+        assert [s["source"] for s in p.info()["sources"]] == ["layer1_h", "layer1_c", "layer2_h", "layer2_c"]
+        assert p.n_positions == len([c for c in PARENS if not c.isspace()])
+        assert len(p.documents) == 2  # a document per block between blank lines
+        assert {"next_char", "surprisal"} <= set(p.tracks()["track"])
+    # text the model cannot read: one message naming it, nothing written
+    at.text_area(key="bt_text").input("(a)")
+    at.text_input(key="bt_name").input("bad parens").run()
+    at.button(key="bt_build").click().run()
+    assert not at.exception and "cannot read 1 of these tokens ('a')" in at.error[0].value
+    assert not (_env / "bad-parens.duckdb").exists()
+
+
+def test_import_an_lstmvis_project_zip(_env, tmp_path) -> None:
+    import io
+    import zipfile
+
+    from tests.support.lstmvis_fixtures import make_project
+
+    fx = make_project(tmp_path / "orig")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for f in fx.dir.iterdir():
+            zf.write(f, f"tiny/{f.name}")
+    at = page()
+    at.file_uploader(key="li_file").set_value(("tiny.zip", buf.getvalue(), "application/zip")).run()
+    at.button(key="li_import").click().run()
+    ok(at)
+    db = _env / "tiny.duckdb"
+    with lstmvis_db.open(db) as p:
+        assert p.n_positions == len(fx.tokens)
+    # not a zip, and a zip that reaches outside its folder: one message each, no file
+    for name, data in (("bad.zip", b"not a zip"), ("evil.zip", _zip({"../lstm.yml": b"x"}))):
+        at.file_uploader(key="li_file").set_value((name, data, "application/zip")).run()
+        at.button(key="li_import").click().run()
+        assert not at.exception and at.error, name
+        assert not (_env / f"{Path(name).stem}.duckdb").exists()
+    assert "not a zip file" in at.error[0].value or "outside its folder" in at.error[0].value
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_public_mode_keeps_a_visitors_project_private(_env, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("LSTMVIS_PUBLIC", "1")
+    monkeypatch.setenv("LSTMVIS_SESSION_DIR", str(tmp_path / "sessions"))
+    at = page()
+    at.selectbox(key="bt_model").set_value("parens")
+    at.text_area(key="bt_text").input(PARENS)
+    at.text_input(key="bt_name").input("mine").run()
+    at.button(key="bt_build").click().run()
+    ok(at)
+    assert not (_env / "mine.duckdb").exists()  # nothing in the shared data folder
+    copies = at.session_state["lv_session_copies"]
+    assert Path(copies["mine"]).is_file() and Path(copies["mine"]).is_relative_to(tmp_path / "sessions")
+    # another visitor does not see it
+    other = page()
+    assert "lv_session_copies" not in other.session_state or "mine" not in other.session_state["lv_session_copies"]
+    # bounded: more text than the public limit is refused with one message
+    at.text_area(key="bt_text").input("(" * 20_001)
+    at.text_input(key="bt_name").input("big").run()
+    at.button(key="bt_build").click().run()
+    assert not at.exception and "at most 20,000" in at.error[0].value
+
+
+def test_run_bundled_command_and_api(tmp_path, capsys) -> None:
+    from lstmvis_db.cli import main
+    from lstmvis_db.views import own_text
+
+    text = tmp_path / "p.txt"
+    text.write_text(PARENS, encoding="utf-8")
+    db = tmp_path / "cli.duckdb"
+    assert main(["run-bundled", "--model", "parens", "--db", str(db), "--by-blank-line", str(text)]) == 0
+    assert f"{db}: " in capsys.readouterr().out
+    api = own_text.build_from_text("parens", [("p.txt", PARENS)], tmp_path / "api.duckdb", max_tokens=1000,
+                                   by_blank_line=True)
+    with lstmvis_db.open(db) as a, lstmvis_db.open(api["db"]) as b:
+        assert a.n_positions == b.n_positions == api["tokens"]
+        assert np.array_equal(a.window("layer2_c", 0, a.n_positions - 1), b.window("layer2_c", 0, b.n_positions - 1))
+    # the states are the model's own: the numpy LSTM run directly on the first block's ids
+    from lstmvis_db.demos import common
+    from lstmvis_db.demos.nplstm import CharLstmModel
+
+    arrays = common.load_arrays(common.verify_data_file("parens/weights.npz"))
+    vocab = [str(t) for t in arrays["vocab"]]
+    first = [c for c in PARENS.split("\n\n")[0] if not c.isspace()]
+    run = CharLstmModel(arrays).run_documents([np.array([vocab.index(c) for c in first])])
+    with lstmvis_db.open(db) as a:
+        assert np.allclose(a.window("layer1_h", 0, len(first) - 1), run["layer1_h"], atol=1e-6)
+    assert main(["run-bundled", "--model", "nope", "--db", str(tmp_path / "x.duckdb"), str(text)]) == 2
+    assert "unknown bundled model 'nope'" in capsys.readouterr().err

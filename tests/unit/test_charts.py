@@ -82,44 +82,6 @@ def test_select_view_rows(vals, words) -> None:
     assert d["vconcat"][4]["encoding"]["color"]["scale"]["range"] == [views.DIV_LOW, views.DIV_MID, views.DIV_HIGH]
 
 
-def test_length_histogram_click_selection() -> None:
-    hist = views.histogram_frame({"fuzzy": {"2": 5, "4": 1}, "strict": {"2": 3}})
-    d = _spec(charts.length_histogram(hist, selected=4))
-    assert _all_params(d) == [charts.HIST, charts.HIST + "_strict"]
-    assert d["params"][0]["select"]["fields"] == ["length"]
-
-
-def _details() -> pd.DataFrame:
-    rows = []
-    for r in range(3):
-        for off in range(-3, 6):
-            rows.append((r, 100 * r, 3, off, 100 * r + off, 0 <= off < 3, int(off >= 0) * 2, f"t{off}",
-                         "NOUN" if off % 2 else None, float(off)))
-    return pd.DataFrame(rows, columns=["row", "start", "length", "offset", "pos", "in_match", "count", "token",
-                                       "pos_tag", "surprise"])
-
-
-@pytest.mark.parametrize("field,kind", [("count", "count"), ("pos_tag", "categorical"), ("surprise", "scalar")])
-def test_match_view(field, kind) -> None:
-    mat = views.matrix_frame(_details())
-    colors = views.category_colors(["NOUN", "VERB"])
-    tracks = ["pos_tag", "surprise"]
-    m = charts.result_matrix(mat, field, kind, colors, -3, 5, tracks=tracks)
-    hms = [charts.heatmap(mat, "count", "count", tracks=tracks),
-           charts.heatmap(mat, "pos_tag", "categorical", colors, tracks=tracks),
-           charts.heatmap(mat, "surprise", "scalar", None, -3, 5, tracks=tracks)]
-    links = charts.row_links(pd.DataFrame({"rank": [1, 2, 3],
-                                           "link": ["./Select?pos=1", "./Select?pos=2", "./Select?pos=3"]}))
-    d = _spec(charts.match_view(m, hms, links))
-    assert len(d["hconcat"]) == 5
-    hover = [p for p in d["params"] if p["name"] == charts.HOVER]
-    assert len(hover) == 1 and len(hover[0]["views"]) == 4  # matrix + 3 heatmaps
-    assert d["hconcat"][0]["encoding"]["href"]["field"] == "link"
-    assert d["hconcat"][1]["height"] == 60  # 3 rows x 20 px
-    if kind != "count":  # mask: words fade by count when a track colours them
-        assert "opacity" in d["hconcat"][1]["layer"][0]["encoding"]
-
-
 def test_quick_chart() -> None:
     df = pd.DataFrame({"label": ["a", "b"], "n": [3, 1]})
     for kind in ("bar", "line", "point"):
