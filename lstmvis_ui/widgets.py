@@ -3,7 +3,6 @@ messages and links between pages."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -40,6 +39,12 @@ def _on_project() -> None:
     reset_for_project(st.session_state["w_project"])
 
 
+def _fresh() -> None:
+    from .select_view import fresh_chart
+
+    fresh_chart()
+
+
 def _on_source() -> None:
     s = state()
     s.source = st.session_state["w_source"]
@@ -58,17 +63,12 @@ def sidebar(path: str, page: str) -> None:
     st.session_state["w_source"] = s.source
     sb.selectbox("Source", sources, key="w_source", on_change=_on_source,
                  format_func=lambda x: f"{x} ({inf['n_cells'][x]} cells)")
-    if page in ("select", "match"):
+    if page == "match":
+        from .select_view import threshold_control
+
         sb.markdown("**Hypothesis**")
-        vlo, vhi = inf["value_range"][s.source]
-        lo, hi = min(-1.0, vlo, s.threshold), max(1.0, vhi, s.threshold)
-        if inf["unsigned"][s.source] or vlo >= 0:
-            lo = min(0.0, s.threshold)
         with sb:
-            bound(st.slider, "Threshold", "threshold", key="w_threshold_s", min_value=math.floor(lo * 1000) / 1000,
-                  max_value=math.ceil(hi * 1000) / 1000, step=0.001, format="%.3f")
-            bound(st.number_input, "Threshold value", "threshold", key="w_threshold_n", step=0.001, format="%.3f",
-                  label_visibility="collapsed")
+            threshold_control(path, st)
             c1, c2 = st.columns(2)
             with c1:
                 bound(st.number_input, "Off left", "pad_left", min_value=0, max_value=20, step=1,
@@ -76,20 +76,19 @@ def sidebar(path: str, page: str) -> None:
             with c2:
                 bound(st.number_input, "Off right", "pad_right", min_value=0, max_value=20, step=1,
                       help="steps after the range where the cells must be off")
+    if page in ("select", "match"):
+        with sb:
             bound(st.slider, "Length filter (low pass)", "low_pass", min_value=0, max_value=20,
                   help="drop on-runs of at most this many steps before selecting (0 = off)")
             if st.button("Clear selection", width="stretch"):
                 s.brush, s.cells, s.excluded, s.queried = None, [], [], False
+                _fresh()
                 st.rerun()
     if page == "select":
         sb.markdown("**View**")
         with sb:
-            bound(st.slider, "Window (tokens)", "width", min_value=10, max_value=200, step=5)
-            bound(st.slider, "Zoom (px per token)", "cw", min_value=8, max_value=60, step=1)
-            bound(st.toggle, "Mask tracks by count", "mask")
-            tracks = inf["tracks_df"]["track"].tolist()
-            s.tracks = [t for t in s.tracks if t in tracks]
-            bound(st.multiselect, "Annotation tracks", "tracks", options=tracks, placeholder="add a track")
+            bound(st.slider, "Window (tokens)", "width", min_value=10, max_value=200, step=5,
+                  help="tokens shown; the chart always fills the page width")
     sb.caption(f"[Link to this view](?{share_query()}) (copy to share)")
 
 
