@@ -78,7 +78,6 @@ def _on_range(changed: str) -> None:
         a, b = (a, a) if changed == "a" else (b, b)
     s.brush = (a, b)
     s.excluded, s.queried, s.length = [], False, 0
-    st.session_state["lv_chart_gen"] = st.session_state.get("lv_chart_gen", 0) + 1
 
 
 def range_inputs(path: str) -> None:

@@ -20,9 +20,10 @@ from .cached import info, predictions, tokens, track_annotations, window
 from .constants import PAGES
 from .resources import open_project
 from .view_state import state
-from .widgets import bound, chart
+from .widgets import bound
 
 GEN = "lv_chart_gen"  # bumped when the view changes by other means than the chart: a fresh chart
+KNOWN = "lv_chart_known"  # the state the drawn chart shows (source, window, threshold, padding, range)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -47,12 +48,10 @@ def fresh_chart() -> None:
 
 def _on_shown_threshold(scale: scaling.DisplayScale) -> None:
     state().threshold = round(scale.raw(st.session_state["w_threshold_shown"]), 6)
-    fresh_chart()
 
 
 def _on_raw_threshold() -> None:
     state().threshold = float(st.session_state["w_threshold_raw"])
-    fresh_chart()
 
 
 def threshold_control(path: str, where=st) -> None:
@@ -74,7 +73,7 @@ def threshold_control(path: str, where=st) -> None:
 def controls(path: str) -> None:
     """The hypothesis controls above the chart: threshold, padding, tracks and mask."""
     s = state()
-    c = st.columns([4.5, 1.1, 1.1, 4, 1], vertical_alignment="bottom")
+    c = st.columns([4.5, 1.1, 1.1, 3.6, 1.2], vertical_alignment="bottom")
     threshold_control(path, c[0])
     with c[1]:
         bound(st.number_input, "Off left", "pad_left", min_value=0, max_value=20, step=1,
@@ -117,15 +116,26 @@ def build(path: str, s: ViewState, cells: list[int], lo: int, hi: int):
     parts = select_frames.select_parts(vals, lo, hi, tokens(path, lo, hi), sc, s.threshold, cells, s.excluded,
                                        s.query_cells(), s.brush, (s.pad_left, s.pad_right), s.pos, s.mask)
     parts = replace(parts, tracks=_track_rows(path, s, lo, hi, parts.words))
-    return select_chart.select_chart(parts), sc
+    return select_chart.spec(parts), sc
 
 
-def draw(c, lo: int, source: str):
-    """Draw the chart under a key that changes with the window, source and outside changes, so
-    no stale client-side brush or handle survives them."""
-    key = f"select_chart_{source}_{lo}_{st.session_state.get(GEN, 0)}"
-    names = [select_chart.BRUSH, select_chart.THRESHOLD, select_chart.PAD, select_chart.CELL_PICK]
-    return chart(c, key=key, on_select="rerun", selection_mode=names, width="stretch"), key
+def _known(s: ViewState, lo: int) -> tuple:
+    return (s.source, lo, s.threshold, s.pad_left, s.pad_right, s.brush, s.width)
+
+
+def draw(spec: dict, lo: int):
+    """Draw the chart; under a fresh key whenever the view changed by other means than the chart
+    itself (navigation, a typed value, another widget), so that no stale client-side brush,
+    threshold or handle survives, and the same gesture made again is never taken for "no change"."""
+    s = state()
+    if st.session_state.get(KNOWN) != _known(s, lo):
+        fresh_chart()
+    st.session_state[KNOWN] = _known(s, lo)
+    key = chart_key()
+    names = [select_chart.BRUSH, select_chart.THRESHOLD, select_chart.PAD, select_chart.CELL_PICK,
+             select_chart.WORD_CLICK]
+    return st.vega_lite_chart(spec, key=key, on_select="rerun", selection_mode=names, width="stretch",
+                              theme=None), key
 
 
 def _new(raw, key: str) -> bool:
@@ -141,8 +151,19 @@ def _points(sel: dict, name: str, field: str) -> list:
     return [p[field] for p in (sel.get(name) or []) if isinstance(p, dict) and field in p]
 
 
+def chart_key() -> str:
+    return f"select_chart_{st.session_state.get(GEN, 0)}"
+
+
+def apply_events(path: str, lo: int, hi: int) -> bool:
+    """Apply the drawn chart's latest selections BEFORE this run draws anything, so a gesture
+    costs one script run (not a run that notices it and a second one that shows it)."""
+    key = chart_key()
+    return handle(st.session_state.get(key), lo, hi, scale_of(path, state().source), key)
+
+
 def handle(event, lo: int, hi: int, sc: scaling.DisplayScale, chart_key: str) -> bool:
-    """Apply the chart's selections to the state; True if it changed (then rerun)."""
+    """Apply the chart's selections to the state; True if it changed."""
     s = state()
     try:
         sel = dict(event["selection"]) if event is not None else {}
@@ -157,20 +178,22 @@ def handle(event, lo: int, hi: int, sc: scaling.DisplayScale, chart_key: str) ->
     level = _points(sel, select_chart.THRESHOLD, "level")
     if level and _new(level, chart_key + "_thr"):
         s.threshold, changed = round(sc.raw(float(level[0])), 6), True
-    slot = _points(sel, select_chart.PAD, "x")
+    slot = [x for x in _points(sel, select_chart.PAD, "x") if float(x).is_integer()]  # a hit slot, not a knob
     if slot and s.brush is not None and _new(slot, chart_key + "_pad"):
         pads = select_frames.pad_from_slot(int(slot[0]), lo, s.brush, (s.pad_left, s.pad_right))
         changed = changed or pads != (s.pad_left, s.pad_right)
         s.pad_left, s.pad_right = pads
     raw = dict(sel.get(select_chart.BRUSH) or {})
     interval = next((v for v in raw.values() if isinstance(v, list) and len(v) == 2), None)
-    if interval is not None and _new(raw, chart_key + "_brush"):
-        a, b = sorted(float(x) for x in interval)
-        if b - a < 0.3:  # a plain click on the words (no drag) clears the range, as in the original
-            if s.brush is not None:
-                s.brush, s.excluded, s.queried, s.length, changed = None, [], False, 0, True
-        else:
-            new = views.snap_brush([a + lo, b + lo], lo, hi)
-            if new is not None and new != s.brush:
-                s.brush, s.excluded, s.queried, s.length, changed = new, [], False, 0, True
+    dragged = interval is not None and _new(raw, chart_key + "_brush")
+    clicked = _points(sel, select_chart.WORD_CLICK, "x")
+    clicked = bool(clicked) and _new(clicked, chart_key + "_click")
+    if dragged:
+        new = views.snap_brush([float(interval[0]) + lo, float(interval[1]) + lo], lo, hi)
+        if new is not None and new != s.brush:
+            s.brush, s.excluded, s.queried, s.length, changed = new, [], False, 0, True
+    elif clicked and s.brush is not None:  # a plain click on the words (no drag) clears the range (V1/V2)
+        s.brush, s.excluded, s.queried, s.length, changed = None, [], False, 0, True
+    if changed:
+        st.session_state[KNOWN] = _known(s, lo)
     return changed

@@ -39,12 +39,6 @@ def _on_project() -> None:
     reset_for_project(st.session_state["w_project"])
 
 
-def _fresh() -> None:
-    from .select_view import fresh_chart
-
-    fresh_chart()
-
-
 def _on_source() -> None:
     s = state()
     s.source = st.session_state["w_source"]
@@ -82,7 +76,6 @@ def sidebar(path: str, page: str) -> None:
                   help="drop on-runs of at most this many steps before selecting (0 = off)")
             if st.button("Clear selection", width="stretch"):
                 s.brush, s.cells, s.excluded, s.queried = None, [], [], False
-                _fresh()
                 st.rerun()
     if page == "select":
         sb.markdown("**View**")

@@ -14,17 +14,17 @@ inf = ui.info(path)
 st.markdown(f"#### Select · {ui.plain(inf['name'])} · {ui.plain(s.source)} · position {s.pos}")
 
 ui.navigation(path)
+lo, hi = select_page.window_bounds(path, s)
+select_view.apply_events(path, lo, hi)  # the chart's last brush / threshold / padding / click, before drawing
 select_view.controls(path)
-with st.spinner("Selecting the cells…", show_time=True):
+cap, busy = st.columns([6, 1])
+with busy, st.spinner("working…"):  # in its own column: the chart below never shifts while it shows
     cells, problem = ui.hypothesis(path, s)
-    lo, hi = select_page.window_bounds(path, s)
     chart, scale = select_view.build(path, s, cells, lo, hi)
-st.caption("Drag across the words to choose the hypothesis range (a click on them clears it); drag the handle on "
-           "the y-axis to set the threshold and the diamonds under the words to set the off-padding; click a "
-           "selected line for that cell's profile. " + scale.note())
-event, key = select_view.draw(chart, lo, s.source)
-if select_view.handle(event, lo, hi, scale, key):
-    st.rerun()
+cap.caption("Drag across the words to choose the hypothesis range (a click on them clears it); drag the handle on "
+            "the y-axis to set the threshold and the diamonds under the words to set the off-padding; click a "
+            "selected line for that cell's profile. " + scale.note())
+select_view.draw(chart, lo)
 if problem:
     st.warning(problem)
 

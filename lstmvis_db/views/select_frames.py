@@ -63,6 +63,8 @@ def _brush_parts(brush: tuple[int, int], lo: int, hi: int, pads: tuple[int, int]
     band = pd.DataFrame({"x0": [inside[0] - lo - 0.5], "x1": [inside[1] - lo + 0.5]}) if inside else None
     sig = frames.signature(brush[0] - lo, brush[1] - lo, pads[0], pads[1])
     sig = sig.assign(x=sig["x"].clip(-0.5, n - 0.5))
+    if sig["x"].max() <= -0.5 or sig["x"].min() >= n - 0.5:  # the range and its padding lie outside the window
+        sig = sig.iloc[:0]
     ends = [(brush[0] - lo - pads[0] - 0.5, "left padding"), (brush[1] - lo + pads[1] + 0.5, "right padding")]
     handles = pd.DataFrame([(x, side) for x, side in ends if -0.5 <= x <= n - 0.5], columns=["x", "side"])
     marks = [(float(x), True) for x in (brush[0] - lo - 0.5, brush[1] - lo + 0.5) if -0.5 <= x <= n - 0.5]
@@ -85,10 +87,9 @@ def select_parts(values: np.ndarray, lo: int, hi: int, tokens: pd.DataFrame, sca
     if brush is not None:
         extra = _brush_parts(brush, lo, hi, pads)
         marks += extra.pop("marks")
-    parts = SelectParts(n=n, lines=_lines(values, lo, cells, excluded, scale.factor), words=words, threshold=thr,
+    parts = SelectParts(n=n, n_cells=int(values.shape[1]), lines=_lines(values, lo, cells, excluded, scale.factor), words=words, threshold=thr,
                         y_domain=scale.y_domain, axis_title=scale.axis_title(), mask=mask,
-                        marks=pd.DataFrame(marks, columns=["x", "strong"]), max_count=max(int(counts.max()), 1)
-                        if len(counts) else 1, **extra)
+                        marks=pd.DataFrame(marks, columns=["x", "strong"]), **extra)
     if query:
         anchor = brush[0] if brush else None
         r = frames.on_ranges(values, lo, query, threshold, anchor)
