@@ -26,8 +26,8 @@ import pandas as pd
 
 from lstmvis_db.views import palette
 
-__all__ = ["BRUSH", "CELL_PICK", "PAD", "THRESHOLD", "WORD_CLICK", "Layout", "SelectParts", "TrackRow", "datasets", "layout",
-           "spec", "threshold_levels"]
+__all__ = ["BRUSH", "CELL_PICK", "PAD", "THRESHOLD", "WORD_CLICK", "Layout", "SelectParts", "TrackRow", "datasets",
+           "layout", "spec", "threshold_levels"]
 
 BRUSH, THRESHOLD, PAD, CELL_PICK, WORD_CLICK = "brush", "thr", "pad", "cell_pick", "word_click"
 PLOT_H, WORD_H, SIG_H, TRACK_H, TOPK_H, ONR_H, JAC_H, GAP = 200, 24, 16, 18, 13, 5, 30, 5

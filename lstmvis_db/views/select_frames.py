@@ -87,7 +87,8 @@ def select_parts(values: np.ndarray, lo: int, hi: int, tokens: pd.DataFrame, sca
     if brush is not None:
         extra = _brush_parts(brush, lo, hi, pads)
         marks += extra.pop("marks")
-    parts = SelectParts(n=n, n_cells=int(values.shape[1]), lines=_lines(values, lo, cells, excluded, scale.factor), words=words, threshold=thr,
+    parts = SelectParts(n=n, n_cells=int(values.shape[1]), lines=_lines(values, lo, cells, excluded, scale.factor),
+                        words=words, threshold=thr,
                         y_domain=scale.y_domain, axis_title=scale.axis_title(), mask=mask,
                         marks=pd.DataFrame(marks, columns=["x", "strong"]), **extra)
     if query:
