@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from lstmvis_db import views
 from lstmvis_db.views import ViewState, scaling, select_chart, select_frames
@@ -174,7 +175,11 @@ def handle(event, lo: int, hi: int, sc: scaling.DisplayScale, chart_key: str) ->
     if picked and _new(picked, chart_key + "_pick"):
         from .cell_page import cell_link
 
-        st.switch_page(PAGES["cell"], query_params=dict(parse_qsl(cell_link(s, int(picked[0])).split("?", 1)[1])))
+        link = cell_link(s, int(picked[0]))
+        try:
+            st.switch_page(PAGES["cell"], query_params=dict(parse_qsl(link.split("?", 1)[1])))
+        except StreamlitAPIException:  # the page run on its own (AppTest): a link instead
+            st.markdown(f"[Open the profile of cell {int(picked[0])}]({link})")
     level = _points(sel, select_chart.THRESHOLD, "level")
     if level and _new(level, chart_key + "_thr"):
         s.threshold, changed = round(sc.raw(float(level[0])), 6), True
