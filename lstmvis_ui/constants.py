@@ -9,5 +9,5 @@ STATE = "lv"
 EXTRA_PATHS = "lv_extra_paths"
 LEFT_CONTEXT = 3
 MATCH_RIGHT = 20  # result rows: 3 tokens of left context | the match start and 20 more (V2)
-PAGES = {"home": "streamlit_app.py", "select": "pages/1_Select.py", "match": "pages/2_Match.py",
+PAGES = {"home": "pages/0_Projects.py", "select": "pages/1_Select.py", "match": "pages/2_Match.py",
          "sql": "pages/3_SQL.py", "cell": "pages/5_Cell.py"}

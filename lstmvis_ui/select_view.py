@@ -74,7 +74,7 @@ def threshold_control(path: str, where=st) -> None:
 def controls(path: str) -> None:
     """The hypothesis controls above the chart: threshold, padding, tracks and mask."""
     s = state()
-    c = st.columns([4.5, 1.1, 1.1, 3.6, 1.2], vertical_alignment="bottom")
+    c = st.columns([4.4, 1.1, 1.1, 3.4, 1.5], vertical_alignment="bottom")
     threshold_control(path, c[0])
     with c[1]:
         bound(st.number_input, "Off left", "pad_left", min_value=0, max_value=20, step=1,
@@ -115,7 +115,8 @@ def build(path: str, s: ViewState, cells: list[int], lo: int, hi: int):
     if s.low_pass > 0:
         vals = views.low_pass(vals, s.threshold, s.low_pass)
     parts = select_frames.select_parts(vals, lo, hi, tokens(path, lo, hi), sc, s.threshold, cells, s.excluded,
-                                       s.query_cells(), s.brush, (s.pad_left, s.pad_right), s.pos, s.mask)
+                                       s.query_cells(), s.brush, (s.pad_left, s.pad_right), s.pos,
+                                       s.mask and bool(s.query_cells()))  # nothing to fade by without query cells
     parts = replace(parts, tracks=_track_rows(path, s, lo, hi, parts.words))
     return select_chart.spec(parts), sc
 
