@@ -19,7 +19,7 @@ from lstmvis_db.views import ViewState
 
 from . import public
 from .cached import info
-from .constants import LEFT_CONTEXT, PAGES
+from .constants import LEFT_CONTEXT, NAV, PAGES
 from .resources import data_dir, ensure_demos, projects, warm_up_kernels
 from .view_state import current_path, reset_for_project, share_query, state
 
@@ -85,9 +85,20 @@ def sidebar(path: str, page: str) -> None:
     sb.caption(f"[Link to this view](?{share_query()}) (copy to share)")
 
 
+def nav() -> None:
+    """The page list at the top of the sidebar (client.showSidebarNavigation is off)."""
+    for name, label, icon in NAV:
+        try:
+            st.sidebar.page_link(PAGES[name], label=label, icon=icon)
+        except Exception:  # noqa: BLE001 (StreamlitPageNotFoundError: a page run on its own, AppTest)
+            return
+    st.sidebar.divider()
+
+
 def page_setup(title: str, page: str) -> str | None:
     """Page config, demo building, state and project resolution; None if there is no project."""
     st.set_page_config(page_title=f"LSTMVis · {title}", page_icon=":material/show_chart:", layout="wide")
+    nav()
     public.hide_error_details()
     warm_up_kernels()
     ensure_demos()

@@ -369,7 +369,8 @@ def test_brush_navigate_away_and_brush_again(project) -> None:
     at = app("pages/1_Select.py", pos="23")
     _chart_event(at, brush={"x": [2.6, 6.4]})
     assert lv(at).brush == (23, 26)
-    for move in (lambda: at.button(key="nav_p50").click().run(), lambda: at.number_input(key="w_pos").set_value(300).run()):
+    moves = (lambda: at.button(key="nav_p50").click().run(), lambda: at.number_input(key="w_pos").set_value(300).run())
+    for move in moves:
         move()
         ok(at)
         _chart_event(at, brush={"x": [2.6, 6.4]})
@@ -413,7 +414,17 @@ def test_cell_state_source_is_plotted_in_displayed_units(tmp_path, monkeypatch) 
 def test_clicking_a_selected_line_opens_the_cell_page(project) -> None:
     at = app("pages/1_Select.py", brush="23,26")
     cell = lv(at).cells[0]
-    at.session_state[f"select_chart_{at.session_state['lv_chart_gen']}"] = {"selection": {"cell_pick": [{"cell": cell}]}}
-    at.run()
-    ok(at)  # in the app: st.switch_page to the Cell page; run on its own: the link to it
+    _chart_event(at, cell_pick=[{"cell": cell}])
+    # in the app: st.switch_page to the Cell page; run on its own: the link to it
     assert any(f"profile of cell {cell}](./Cell?" in m.value and f"cell={cell}" in m.value for m in at.markdown)
+
+
+def test_the_status_widget_is_not_configured_away() -> None:
+    """Issue 11 item 2: toolbarMode "minimal" removes Streamlit's "Running…" status widget, so no
+    action gave feedback; the app's configuration must keep it."""
+    import tomllib
+
+    from tests.support import ROOT
+
+    conf = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert conf.get("client", {}).get("toolbarMode", "auto") != "minimal"
