@@ -286,7 +286,8 @@ def _track(L: Layout, i: int, top: float) -> tuple[list, float]:
         _x("x0"), x2="x1:Q", y=alt.value(top), y2=alt.value(top + TRACK_H), color=color, tooltip=tip, **_fade(L))
     layers = [rect, _name(name, top + TRACK_H / 2)]
     if kind != "scalar":
-        layers.append(_text(f"track{i}", L.n, alt.value(top + TRACK_H / 2), 9, color="#222222"))
+        layers.append(_text(f"track{i}", L.n, alt.value(top + TRACK_H / 2), 9).encode(
+            color=alt.Color("ink:N", scale=None)))
     return layers, TRACK_H
 
 

@@ -111,4 +111,16 @@ def slot_track(name: str, kind: str, frame: pd.DataFrame, lo: int, counts: pd.Da
         d["label"] = d["label"].astype("object").where(d["label"].notna(), "(none)").map(str)
     if "token" in d:
         d["token"] = d["token"].map(tooltip_token)
+    colors = kw.get("colors") or {}
+    if "label" in d and kind != "topk":  # labels readable on dark colours
+        d["ink"] = d["label"].map(lambda lab: "white" if _dark(colors.get(lab, "#ffffff")) else "#222222")
     return TrackRow(name=name, kind=kind, frame=d, **kw)
+
+
+def _dark(hex_color: str) -> bool:
+    """True for a colour whose relative luminance is below one half (white text reads on it)."""
+    h = hex_color.lstrip("#")
+    if len(h) != 6:
+        return False
+    r, g, b = (int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5

@@ -37,6 +37,7 @@ pytestmark = [
 ]
 
 import lstmvis_db
+from tests.support import select_gestures
 from tests.support.app_fixtures import SOURCES, build_app_project
 from tests.support.server import streamlit_server
 
@@ -100,21 +101,8 @@ def test_brush_match_open_link_and_sql(server) -> None:
         no_exception(page)
         p = params(page)
         assert p["brush"] == f"{a},{b}"  # the suggested hypothesis is on the first screen
-        width, pos = 30, int(p["pos"])
-        lo = max(pos - 3, 0)
-
-        # brush tokens a .. a+2 on the word strip (30 px per token, strip 26 px high under the 220 px plot)
-        box = page.query_selector(".vega-embed").bounding_box()
-        right = box["x"] + box["width"] - 5  # vega-embed's padding
-        left_edge = right - 30 * width
-        y = box["y"] + 5 + 220 + 3 + 13
-        x0 = left_edge + 30 * (a - lo) + 6
-        x1 = left_edge + 30 * (a + 2 - lo) + 24
-        page.mouse.move(x0, y)
-        page.mouse.down()
-        page.mouse.move((x0 + x1) / 2, y, steps=6)
-        page.mouse.move(x1, y, steps=6)
-        page.mouse.up()
+        lo = max(int(p["pos"]) - 3, 0)
+        select_gestures.brush(page, a - lo, a + 2 - lo)  # tokens a .. a+2 on the words of the Select chart
         wait_for(page, lambda p: p.get("brush") == f"{a},{a + 2}")
         settle(page)
         no_exception(page)

@@ -157,6 +157,12 @@ def test_every_track_has_a_legend_and_ordinal_tracks_a_sequential_palette() -> N
     assert len(names) >= 2, "each track row is named on the left"
 
 
+def test_track_labels_are_white_on_dark_colours() -> None:
+    t = _track("ordinal", ["0", "1", "2", "3"])
+    ink = dict(zip(t.frame["label"], t.frame["ink"], strict=False))
+    assert ink["0"] == "#222222" and ink["3"] == "white"
+
+
 def test_ordinal_detection() -> None:
     assert palette.is_ordinal(["0", "1", "10", "2"]) and not palette.is_ordinal(["0", "a"])
     assert list(palette.ordinal_colors(["10", "2", "1"])) == ["1", "2", "10"]
