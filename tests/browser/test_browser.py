@@ -12,34 +12,19 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.support import ROOT
+import lstmvis_db
+from tests.support import ROOT, select_gestures
+from tests.support.app_fixtures import SOURCES, build_app_project
+from tests.support.browser import ARGS, CHROMIUM, MARKS, sync_playwright
+from tests.support.server import streamlit_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / ".screenshots"
 DOCS_IMG = ROOT / "docs" / "img"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install -y chromium"),
-    pytest.mark.skipif(sync_playwright is None, reason='needs playwright: pip install "playwright==1.65.*"'),
-]
-
-import lstmvis_db
-from tests.support import select_gestures
-from tests.support.app_fixtures import SOURCES, build_app_project
-from tests.support.server import streamlit_server
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")

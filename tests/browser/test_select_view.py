@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -17,21 +16,10 @@ import pytest
 import lstmvis_db
 from tests.support import select_gestures as sg
 from tests.support.app_fixtures import SOURCES, build_app_project, project_data
+from tests.support.browser import ARGS, CHROMIUM, MARKS, sync_playwright
 from tests.support.server import streamlit_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install -y chromium"),
-    pytest.mark.skipif(sync_playwright is None, reason='needs playwright: pip install "playwright==1.65.*"'),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +156,6 @@ def test_the_landing_page_is_named_projects(server, browser) -> None:
     page = open_select(browser, server, "pos=20")
     side = page.locator('[data-testid="stSidebar"]').inner_text()
     links = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').all_inner_texts()
-    assert links[:2] == ["Projects", "Select"] or [x.split("\n")[-1] for x in links[:2]] == ["Projects", "Select"], links
+    assert [x.split("\n")[-1] for x in links[:2]] == ["Projects", "Select"], links
     assert "streamlit app" not in side
     page.close()
