@@ -3,12 +3,14 @@
 Modules: ``palette`` (colours and scales, docs/app.md §Colours), ``frames`` (the computations of the Select
 and Match views and the tidy frames the charts draw), ``urlstate`` (:class:`ViewState` and the
 link encoding, docs/app.md §The view state in the URL), ``sql_examples`` (the SQL console's examples),
-``charts`` (the Altair builders), ``new_project`` and ``choices`` (the logic behind the New project page).  The app's
+``charts`` (the Altair builders of the Match view and the SQL console), ``select_chart`` with
+``select_frames`` and ``scaling`` (the Select view as one page-wide chart, its frames and the
+per-source display scaling), ``new_project`` and ``choices`` (the logic behind the New project page).  The app's
 glue (``lstmvis_ui``) fetches arrays from a :class:`lstmvis_db.Project` and hands them to
 these functions.
 
 May import numpy, pandas, the core's small helpers (``errors``, ``sqltext``), altair (in
-``charts`` only) and, for the New project page, ``extract``'s light modules (its heavy ones and
+``charts`` and ``select_chart`` only) and, for the New project page, ``extract``'s light modules (its heavy ones and
 ``demos`` inside functions); never streamlit, never the store.  The names below are re-exported so that
 ``from lstmvis_db import views; views.X`` serves the app.
 """

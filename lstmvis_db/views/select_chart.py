@@ -152,7 +152,7 @@ def _spans(c: alt.Chart, half: float = 0.5) -> alt.Chart:
     return c.transform_calculate(x0=f"datum.x - {half}", x1=f"datum.x + {half}")
 
 
-def _text(data: str, n: int, y: alt.Y | alt.ValueChannelMixin, base: float, **kw) -> alt.Chart:
+def _text(data: str, n: int, y: object, base: float, **kw) -> alt.Chart:
     """Slot-fitted labels (``label``): shrink to 7 px, then abbreviate with ".", never a bare
     ellipsis (at least one character stays; the tooltip holds the full text)."""
     size = {"expr": f"clamp(width / {n} / max(1, 0.62 * length(datum.label)), 7, {base})"}
@@ -313,7 +313,7 @@ def _jaccard(top: float) -> tuple[list, float]:
 @functools.lru_cache(maxsize=64)
 def _spec_json(L: Layout) -> dict:
     layers = _plot(L)
-    top = PLOT_H + GAP
+    top: float = PLOT_H + GAP
     layers += _words(L, top)
     top += WORD_H + 2
     layers += _signature(top)
