@@ -1,4 +1,4 @@
-"""LSTMVis (DuckDB + Streamlit): the start page lists the projects; pick one and a source."""
+"""LSTMVis (DuckDB + Streamlit): the start page ("Projects" in the sidebar) lists the projects."""
 
 import streamlit as st
 

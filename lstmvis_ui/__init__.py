@@ -33,17 +33,17 @@ from .match_page import export_frame, heatmap_controls, histogram_event, match_c
 from .new_project import add_track_form, build_output, built_result, model_picker, texts_picker
 from .public import hide_error_details, is_public, plain
 from .resources import add_project_path, ensure_demos, projects
-from .select_page import brush_event, cell_chips, navigation, range_inputs, select_view
+from .select_page import cell_chips, navigation, range_inputs
 from .sql_page import _on_example, console_caption, sql_examples, table_reference
 from .view_state import hypothesis, open_view, state, suggestion, sync_url
-from .widgets import chart, page_link, page_setup, run_safely, select_link, sidebar
+from .widgets import chart, nav, page_link, page_setup, run_safely, select_link, sidebar
 
 __all__ = [
-    "PAGES", "_on_example", "add_project_path", "add_track_form", "brush_event", "build_output", "built_result",
+    "PAGES", "_on_example", "add_project_path", "add_track_form", "build_output", "built_result",
     "cell_chips", "chart", "console_caption", "ensure_demos", "export_frame", "heatmap_controls", "hide_error_details",
     "histogram_event", "hypothesis", "info", "is_public", "match_chart", "match_details", "match_options",
-    "model_picker", "navigation", "open_view", "page_link", "page_setup", "plain", "project_card", "projects",
-    "quietly", "range_inputs", "run_match", "run_safely", "select_link", "select_view", "sidebar", "sql",
+    "model_picker", "nav", "navigation", "open_view", "page_link", "page_setup", "plain", "project_card", "projects",
+    "quietly", "range_inputs", "run_match", "run_safely", "select_link", "sidebar", "sql",
     "sql_examples", "state", "suggestion", "sync_url", "table_reference", "texts_picker",
 ]
 __all__ += ["align_view", "hypotheses_view", "publish_current", "sql_with_tables"]  # align

@@ -3,17 +3,15 @@ brush, the typed range and the cell chips."""
 
 from __future__ import annotations
 
-import json
 import math
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from lstmvis_db import views
-from lstmvis_db.views import ViewState, charts
+from lstmvis_db.views import ViewState, palette
 
-from .cached import info, predictions, search, tokens, track_annotations, window
+from .cached import info, search
 from .constants import LEFT_CONTEXT
 from .view_state import state
 from .widgets import bound, run_safely
@@ -63,68 +61,13 @@ def window_bounds(path: str, s: ViewState) -> tuple[int, int]:
     return lo, min(n - 1, lo + s.width - 1)
 
 
-def select_view(path: str, s: ViewState, cells: list[int]):
-    """The Select view's stacked chart for the current window (and its lo, hi)."""
-    inf = info(path)
-    lo, hi = window_bounds(path, s)
-    vals = window(path, s.source, lo, hi)
-    if s.low_pass > 0:
-        vals = views.low_pass(vals, s.threshold, s.low_pass)
-    q = s.query_cells()
-    counts = views.on_counts(vals, q, s.threshold)
-    words = views.words_frame(tokens(path, lo, hi), counts)
-    ydom = views.y_domain(window(path, s.source, lo, hi), inf["unsigned"][s.source])
-    anchor = s.pos if lo <= s.pos <= hi else None
-    rows = [charts.pattern_plot(views.lines_frame(vals, lo, cells, s.excluded), lo, hi, s.threshold, ydom, s.cw,
-                                pos=anchor, brush=s.brush, n_cells=inf["n_cells"][s.source]),
-            charts.word_strip(words, lo, hi, s.cw, pos=anchor, brush=s.brush)]
-    if s.brush is not None:
-        rows.append(charts.signature_row(views.signature(*s.brush, s.pad_left, s.pad_right), lo, hi, s.cw))
-    tdf = inf["tracks_df"].set_index("track")
-    mc = max(int(counts.max()) if len(counts) else 0, 1)
-    for t in s.tracks:
-        kind = tdf.loc[t, "kind"]
-        if kind == "topk":
-            rows.append(charts.topk_track(views.topk_frame(predictions(path, t, lo, hi)), t, lo, hi, s.cw))
-            continue
-        ann = track_annotations(path, t, lo, hi).merge(words[["pos", "count"]], on="pos")
-        if kind == "categorical":
-            rows.append(charts.category_track(ann, t, track_colors(path, t), lo, hi, s.cw, s.mask, mc))
-        else:
-            rows.append(charts.scalar_track(ann, t, tdf.loc[t, "min"], tdf.loc[t, "max"], lo, hi, s.cw, s.mask, mc))
-    if q:
-        anchor_run = s.brush[0] if s.brush else None
-        rows.append(charts.on_range_view(views.on_ranges(vals, lo, q, s.threshold, anchor_run), lo, hi, s.cw))
-        jac = pd.DataFrame({"pos": np.arange(lo, hi + 1), "jaccard": views.step_jaccard(vals, q, s.threshold)})
-        rows.append(charts.jaccard_preview(jac, lo, hi, s.cw))
-    return charts.select_view(rows), lo, hi
-
-
 def track_colors(path: str, track: str) -> dict[str, str]:
-    """Category colours of a track, fixed by its category order (the same in every view)."""
+    """Colours of a categorical track, fixed by its categories (the same in every view): a
+    sequential palette for integer (ordinal) categories such as a depth."""
     tdf = info(path)["tracks_df"].set_index("track")
     cats = tdf.loc[track, "categories"]
     cats = list(cats) if cats is not None and not (isinstance(cats, float) and math.isnan(cats)) else []
-    return views.category_colors(cats)
-
-
-def brush_event(event, lo: int, hi: int) -> bool:
-    """Take a new brush from the chart's selection event; True if the state changed."""
-    s = state()
-    try:
-        raw = dict(event["selection"].get(charts.BRUSH) or {}) if event is not None else {}
-    except (KeyError, TypeError, AttributeError):
-        raw = {}
-    interval = next((v for v in raw.values() if isinstance(v, list) and len(v) == 2), None)
-    key = json.dumps(raw, sort_keys=True, default=str)
-    if interval is None or key == st.session_state.get("lv_last_brush"):
-        return False
-    st.session_state["lv_last_brush"] = key
-    b = views.snap_brush(interval, lo, hi)
-    if b is None or b == s.brush:
-        return False
-    s.brush, s.excluded, s.queried, s.length = b, [], False, 0
-    return True
+    return palette.track_colors([str(c) for c in cats])[1]
 
 
 def _on_range(changed: str) -> None:

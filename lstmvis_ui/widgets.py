@@ -3,7 +3,6 @@ messages and links between pages."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +19,7 @@ from lstmvis_db.views import ViewState
 
 from . import public
 from .cached import info
-from .constants import LEFT_CONTEXT, PAGES
+from .constants import LEFT_CONTEXT, NAV, PAGES
 from .resources import data_dir, ensure_demos, projects, warm_up_kernels
 from .view_state import current_path, reset_for_project, share_query, state
 
@@ -58,17 +57,12 @@ def sidebar(path: str, page: str) -> None:
     st.session_state["w_source"] = s.source
     sb.selectbox("Source", sources, key="w_source", on_change=_on_source,
                  format_func=lambda x: f"{x} ({inf['n_cells'][x]} cells)")
-    if page in ("select", "match"):
+    if page == "match":
+        from .select_view import threshold_control
+
         sb.markdown("**Hypothesis**")
-        vlo, vhi = inf["value_range"][s.source]
-        lo, hi = min(-1.0, vlo, s.threshold), max(1.0, vhi, s.threshold)
-        if inf["unsigned"][s.source] or vlo >= 0:
-            lo = min(0.0, s.threshold)
         with sb:
-            bound(st.slider, "Threshold", "threshold", key="w_threshold_s", min_value=math.floor(lo * 1000) / 1000,
-                  max_value=math.ceil(hi * 1000) / 1000, step=0.001, format="%.3f")
-            bound(st.number_input, "Threshold value", "threshold", key="w_threshold_n", step=0.001, format="%.3f",
-                  label_visibility="collapsed")
+            threshold_control(path, st)
             c1, c2 = st.columns(2)
             with c1:
                 bound(st.number_input, "Off left", "pad_left", min_value=0, max_value=20, step=1,
@@ -76,6 +70,8 @@ def sidebar(path: str, page: str) -> None:
             with c2:
                 bound(st.number_input, "Off right", "pad_right", min_value=0, max_value=20, step=1,
                       help="steps after the range where the cells must be off")
+    if page in ("select", "match"):
+        with sb:
             bound(st.slider, "Length filter (low pass)", "low_pass", min_value=0, max_value=20,
                   help="drop on-runs of at most this many steps before selecting (0 = off)")
             if st.button("Clear selection", width="stretch"):
@@ -84,18 +80,25 @@ def sidebar(path: str, page: str) -> None:
     if page == "select":
         sb.markdown("**View**")
         with sb:
-            bound(st.slider, "Window (tokens)", "width", min_value=10, max_value=200, step=5)
-            bound(st.slider, "Zoom (px per token)", "cw", min_value=8, max_value=60, step=1)
-            bound(st.toggle, "Mask tracks by count", "mask")
-            tracks = inf["tracks_df"]["track"].tolist()
-            s.tracks = [t for t in s.tracks if t in tracks]
-            bound(st.multiselect, "Annotation tracks", "tracks", options=tracks, placeholder="add a track")
+            bound(st.slider, "Window (tokens)", "width", min_value=10, max_value=200, step=5,
+                  help="tokens shown; the chart always fills the page width")
     sb.caption(f"[Link to this view](?{share_query()}) (copy to share)")
+
+
+def nav() -> None:
+    """The page list at the top of the sidebar (client.showSidebarNavigation is off)."""
+    for name, label, icon in NAV:
+        try:
+            st.sidebar.page_link(PAGES[name], label=label, icon=icon)
+        except Exception:  # noqa: BLE001 (StreamlitPageNotFoundError: a page run on its own, AppTest)
+            return
+    st.sidebar.divider()
 
 
 def page_setup(title: str, page: str) -> str | None:
     """Page config, demo building, state and project resolution; None if there is no project."""
     st.set_page_config(page_title=f"LSTMVis · {title}", page_icon=":material/show_chart:", layout="wide")
+    nav()
     public.hide_error_details()
     warm_up_kernels()
     ensure_demos()

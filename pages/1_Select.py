@@ -3,8 +3,7 @@
 import streamlit as st
 
 import lstmvis_ui as ui
-from lstmvis_db.views import charts
-from lstmvis_ui import layers, select_page
+from lstmvis_ui import layers, select_page, select_view
 
 path = ui.page_setup("Select", "select")
 if path is None:
@@ -15,13 +14,17 @@ inf = ui.info(path)
 st.markdown(f"#### Select · {ui.plain(inf['name'])} · {ui.plain(s.source)} · position {s.pos}")
 
 ui.navigation(path)
-cells, problem = ui.hypothesis(path, s)
-chart, lo, hi = ui.select_view(path, s, cells)
-st.caption("Drag across the words under the plot to choose the hypothesis range; the cells on over the "
-           "whole range and off in the padding before/after it are selected.")
-event = ui.chart(chart, key="select_chart", on_select="rerun", selection_mode=[charts.BRUSH])
-if ui.brush_event(event, lo, hi):
-    st.rerun()
+lo, hi = select_page.window_bounds(path, s)
+select_view.apply_events(path, lo, hi)  # the chart's last brush / threshold / padding / click, before drawing
+select_view.controls(path)
+cap, busy = st.columns([6, 1])
+with busy, st.spinner("working…"):  # in its own column: the chart below never shifts while it shows
+    cells, problem = ui.hypothesis(path, s)
+    chart, scale = select_view.build(path, s, cells, lo, hi)
+cap.caption("Drag across the words to choose the hypothesis range (a click on them clears it); drag the handle on "
+            "the y-axis to set the threshold and the diamonds under the words to set the off-padding; click a "
+            "selected line for that cell's profile. " + scale.note())
+select_view.draw(chart, lo)
 if problem:
     st.warning(problem)
 

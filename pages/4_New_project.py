@@ -12,6 +12,7 @@ from lstmvis_db.views import new_project as sup
 from lstmvis_ui import new_project
 
 st.set_page_config(page_title="LSTMVis · New project", page_icon=":material/add_chart:", layout="wide")
+ui.nav()  # the sidebar page list (views-select hook)
 ui.hide_error_details()
 ui.ensure_demos()
 ui.state()

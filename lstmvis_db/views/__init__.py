@@ -3,15 +3,16 @@
 Modules: ``palette`` (colours and scales, docs/app.md §Colours), ``frames`` (the computations of the Select
 and Match views and the tidy frames the charts draw), ``urlstate`` (:class:`ViewState` and the
 link encoding, docs/app.md §The view state in the URL), ``sql_examples`` (the SQL console's examples),
-``charts`` and ``match_charts`` (the Altair builders; the Match view's in the latter), ``new_project``, ``choices``
-and ``own_text`` (the logic behind the New project page; the last runs the bundled numpy LSTMs on one's own text
-and imports an LSTMVis project zip).  The app's
+``charts`` and ``match_charts`` (the Altair builders; the Match view's in the latter), ``select_chart`` with
+``select_frames`` and ``scaling`` (the Select view as one page-wide chart, its frames and the per-source display
+scaling), ``new_project``, ``choices`` and ``own_text`` (the logic behind the New project page; the last runs the
+bundled numpy LSTMs on one's own text and imports an LSTMVis project zip).  The app's
 glue (``lstmvis_ui``) fetches arrays from a :class:`lstmvis_db.Project` and hands them to
 these functions.
 
 May import numpy, pandas, the core's small helpers (``errors``, ``sqltext``), altair (in
-``charts`` and ``match_charts`` only) and, for the New project page, ``extract``'s light modules (its heavy
-ones, ``demos`` and ``import_lstmvis`` inside functions); never streamlit, and the store only inside
+``charts``, ``match_charts`` and ``select_chart`` only) and, for the New project page, ``extract``'s light modules
+(its heavy ones, ``demos`` and ``import_lstmvis`` inside functions); never streamlit, and the store only inside
 ``own_text.build_from_text`` (its writer).  The names below are re-exported so that
 ``from lstmvis_db import views; views.X`` serves the app.
 """

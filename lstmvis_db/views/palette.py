@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 
 __all__ = ["CATEGORICAL", "DIV_HIGH", "DIV_LOW", "DIV_MID", "SEQ_HIGH", "SEQ_LOW", "WORD_HIGH", "category_colors",
-           "scalar_scale"]
+           "is_ordinal", "ordinal_colors", "scalar_scale", "track_colors"]
 
 SEQ_LOW, SEQ_HIGH = "#f7f7f7", "#0571b0"
 DIV_LOW, DIV_MID, DIV_HIGH = "#ca0020", "#f7f7f7", "#0571b0"
@@ -45,3 +45,28 @@ def scalar_scale(lo: float | None, hi: float | None) -> tuple[list[float], list[
         m = max(-lo, hi)
         return [-m, 0.0, m], [DIV_LOW, DIV_MID, DIV_HIGH]
     return [lo, hi], [SEQ_LOW, SEQ_HIGH]
+
+
+#: sequential steps for ordinal tracks (nesting depth ...): light to dark blue, ColorBrewer Blues.
+ORDINAL = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
+
+
+def is_ordinal(categories: Sequence[str]) -> bool:
+    """True when every category is an integer (a depth, a count): drawn with a sequential palette."""
+    cats = [str(c).strip() for c in categories]
+    return bool(cats) and all(c.lstrip("-").isdigit() for c in cats)
+
+
+def ordinal_colors(categories: Sequence[str]) -> dict[str, str]:
+    """Light-to-dark colours in numeric order of the categories (evenly spread over ``ORDINAL``)."""
+    cats = sorted(dict.fromkeys(str(c).strip() for c in categories), key=int)
+    k = len(cats)
+    return {c: ORDINAL[round(i * (len(ORDINAL) - 1) / max(k - 1, 1))] for i, c in enumerate(cats)}
+
+
+def track_colors(categories: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """(kind, colours) of a categorical track: ``ordinal`` with a sequential palette when its
+    categories are integers, else ``categorical`` with the fixed categorical colours."""
+    if is_ordinal(categories):
+        return "ordinal", ordinal_colors(categories)
+    return "categorical", category_colors(categories)

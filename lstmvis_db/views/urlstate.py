@@ -42,6 +42,9 @@ class ViewState:
     # the match set aligned under the results, and the saved hypothesis shown (align)
     align_set: str = "top"
     hypothesis: str = ""
+    # other sources shown side by side in Select, and each one's threshold (same order)
+    layers: list[str] = field(default_factory=list)
+    layer_thresholds: list[float] = field(default_factory=list)
 
     def query_cells(self) -> list[int]:
         """The hypothesis sent to matching: selected minus excluded."""
@@ -55,7 +58,7 @@ _URL_KEYS = {  # field -> URL key (V1/V2 names where they exist)
     "low_pass": "low_pass", "width": "width", "cw": "cw", "mask": "mask", "constrain_left": "cl",
     "constrain_right": "cr", "length": "length", "pool": "pool", "limit": "limit",
     "queried": "queried", "pinned": "pinned", "heatmaps": "hm", "map_to": "map",
-    "align_set": "aset", "hypothesis": "hyp",
+    "align_set": "aset", "hypothesis": "hyp", "layers": "layers", "layer_thresholds": "layer_t",
 }
 
 
@@ -78,8 +81,10 @@ def encode_state(state: ViewState) -> dict[str, str]:
             out[key] = "1" if v else "0"
         elif f.name == "brush":
             out[key] = f"{v[0]},{v[1]}"
-        elif f.name in ("tracks", "heatmaps"):
+        elif f.name in ("tracks", "heatmaps", "layers"):
             out[key] = ",".join(quote(str(x), safe="") for x in v)
+        elif f.name == "layer_thresholds":
+            out[key] = ",".join(f"{float(x):.6g}" for x in v)
         elif isinstance(v, list):
             out[key] = ",".join(str(x) for x in v)
         elif isinstance(v, float):
@@ -110,8 +115,11 @@ def decode_state(params: Mapping[str, str], base: ViewState | None = None) -> Vi
                 st.brush = (min(vals[:2]), max(vals[:2])) if len(vals) >= 2 else None
             elif name in ("cells", "excluded", "pinned"):
                 setattr(st, name, sorted(set(_ints(raw))))
-            elif name in ("tracks", "heatmaps"):
+            elif name in ("tracks", "heatmaps", "layers"):
                 setattr(st, name, [unquote(x) for x in str(raw).replace("..", "").split(",") if x])
+            elif name == "layer_thresholds":
+                vals = [float(x) for x in str(raw).split(",") if x.strip()]
+                st.layer_thresholds = [x for x in vals if math.isfinite(x)] if all(map(math.isfinite, vals)) else []
             elif name in ("mask", "constrain_left", "constrain_right", "queried"):
                 setattr(st, name, str(raw).lower() in ("1", "true", "yes", "on"))
             elif name == "threshold":

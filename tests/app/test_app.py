@@ -79,8 +79,8 @@ def test_position_threshold_and_brush_select_the_core_cells(project) -> None:
     at = app("pages/1_Select.py")
     at.number_input(key="w_pos").set_value(130).run()
     assert lv(at).pos == 130
-    at.slider(key="w_threshold_s").set_value(0.2).run()
-    assert at.number_input(key="w_threshold_n").value == pytest.approx(0.2)
+    at.slider(key="w_threshold_shown").set_value(0.2).run()
+    assert at.number_input(key="w_threshold_raw").value == pytest.approx(0.2)
     at.number_input(key="w_range_a").set_value(138).run()
     at.number_input(key="w_range_b").set_value(141).run()
     at.number_input(key="w_pad_right").set_value(1).run()
@@ -88,7 +88,7 @@ def test_position_threshold_and_brush_select_the_core_cells(project) -> None:
     s = lv(at)
     assert s.brush == (138, 141)
     assert s.cells == project.select(SRC, 138, 141, 0.2, 1, 1)
-    at.number_input(key="w_threshold_n").set_value(0.5).run()
+    at.number_input(key="w_threshold_raw").set_value(0.5).run()
     assert lv(at).cells == project.select(SRC, 138, 141, 0.5, 1, 1)
     assert qp(at, "threshold") == "0.5" and qp(at, "padding") == "1,1"
 
@@ -340,3 +340,91 @@ def test_layers_side_by_side_and_their_joint_match(project) -> None:
     got = at.dataframe[-1].value
     assert got["start"].tolist() == [m["start"] for m in want["matches"]]
     assert any(f"{want['candidates']:,} candidates" in c.value for c in at.caption)
+
+
+def _chart_event(at: AppTest, **selection) -> None:
+    """What the browser sends when a gesture on the Select chart ends (its widget state)."""
+    at.session_state[f"select_chart_{at.session_state['lv_chart_gen']}"] = {"selection": selection}
+    at.run()
+    ok(at)
+
+
+def test_chart_gestures_set_brush_threshold_padding_and_clear(project) -> None:
+    at = app("pages/1_Select.py", pos="23")
+    lo = 20  # window start: pos - 3
+    _chart_event(at, brush={"x": [2.6, 6.4]})
+    assert lv(at).brush == (23, 26) and lv(at).cells == project.select(SRC, 23, 26, 0.3, 1, 0)
+    _chart_event(at, thr=[{"level": 0.5}])
+    assert lv(at).threshold == pytest.approx(0.5) and qp(at, "threshold") == "0.5"
+    _chart_event(at, pad=[{"x": 23 - lo - 2}])  # a press two steps before the range: off-padding 2 on the left
+    assert (lv(at).pad_left, lv(at).pad_right) == (2, 0) and qp(at, "padding") == "2,0"
+    assert lv(at).cells == project.select(SRC, 23, 26, 0.5, 2, 0)
+    _chart_event(at, word_click=[{"x": 9}])  # a plain click on the words
+    assert lv(at).brush is None
+
+
+def test_brush_navigate_away_and_brush_again(project) -> None:
+    """Issue 11 item 1: a range left behind by 50 », a jump or a search hit never breaks the view,
+    and the same gesture in the new window is taken (a fresh chart after each move)."""
+    at = app("pages/1_Select.py", pos="23")
+    _chart_event(at, brush={"x": [2.6, 6.4]})
+    assert lv(at).brush == (23, 26)
+    moves = (lambda: at.button(key="nav_p50").click().run(), lambda: at.number_input(key="w_pos").set_value(300).run())
+    for move in moves:
+        move()
+        ok(at)
+        _chart_event(at, brush={"x": [2.6, 6.4]})
+        lo = lv(at).pos - 3
+        assert lv(at).brush == (lo + 3, lo + 6), "the same drag in the new window is a new range"
+
+
+def test_cell_state_source_is_plotted_in_displayed_units(tmp_path, monkeypatch) -> None:
+    """Issue 11 item 3: an unbounded cell-state source (values ±30 here) is drawn divided by its
+    own quantile, the threshold control is in displayed units with the raw value beside it, and
+    its range comes from the source's quantiles; the stored value is what selects."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from lstmvis_db.views import scaling
+    from tests.support.app_fixtures import project_data
+
+    data = project_data()
+    values = np.asarray(data.sources[0].values, dtype=np.float32) * 30
+    values[0, 0] = 300.0  # one outlier: it must set neither the scale nor the threshold range
+    raw = replace(data.sources[0], source="lstm::cells", values=values, transform="none")
+    lstmvis_db.write_project(tmp_path / "cs.duckdb", replace(data, sources=[raw], extra={}))
+    monkeypatch.setenv("LSTMVIS_DATA_DIR", str(tmp_path))
+    at = app("pages/1_Select.py", source="lstm::cells", brush="23,26", threshold="3")
+    ok(at)
+    sc = scaling.display_scale(raw.values)
+    assert sc.scaled
+    shown = at.slider(key="w_threshold_shown")
+    assert shown.label.endswith("(shown units)") and shown.value == pytest.approx(3 / sc.factor, abs=2e-3)
+    assert shown.max < float(raw.values.max()) / sc.factor, "range from quantiles, not the extreme"
+    assert at.number_input(key="w_threshold_raw").value == pytest.approx(3.0)
+    assert any("Plotted ÷" in c.value for c in at.caption)
+    shown.set_value(0.5).run()
+    ok(at)
+    assert lv(at).threshold == pytest.approx(0.5 * sc.factor, rel=1e-3)
+    with lstmvis_db.open(tmp_path / "cs.duckdb") as p:
+        assert lv(at).cells == p.select("lstm::cells", 23, 26, lv(at).threshold, 1, 0)
+
+
+def test_clicking_a_selected_line_opens_the_cell_page(project) -> None:
+    at = app("pages/1_Select.py", brush="23,26")
+    cell = lv(at).cells[0]
+    _chart_event(at, cell_pick=[{"cell": cell}])
+    # in the app: st.switch_page to the Cell page; run on its own: the link to it
+    assert any(f"profile of cell {cell}](./Cell?" in m.value and f"cell={cell}" in m.value for m in at.markdown)
+
+
+def test_the_status_widget_is_not_configured_away() -> None:
+    """Issue 11 item 2: toolbarMode "minimal" removes Streamlit's "Running…" status widget, so no
+    action gave feedback; the app's configuration must keep it."""
+    import tomllib
+
+    from tests.support import ROOT
+
+    conf = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert conf.get("client", {}).get("toolbarMode", "auto") != "minimal"

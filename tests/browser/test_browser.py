@@ -12,33 +12,19 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.support import ROOT
+import lstmvis_db
+from tests.support import ROOT, select_gestures
+from tests.support.app_fixtures import SOURCES, build_app_project
+from tests.support.browser import ARGS, CHROMIUM, MARKS, sync_playwright
+from tests.support.server import streamlit_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / ".screenshots"
 DOCS_IMG = ROOT / "docs" / "img"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install -y chromium"),
-    pytest.mark.skipif(sync_playwright is None, reason='needs playwright: pip install "playwright==1.65.*"'),
-]
-
-import lstmvis_db
-from tests.support.app_fixtures import SOURCES, build_app_project
-from tests.support.server import streamlit_server
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -100,21 +86,8 @@ def test_brush_match_open_link_and_sql(server) -> None:
         no_exception(page)
         p = params(page)
         assert p["brush"] == f"{a},{b}"  # the suggested hypothesis is on the first screen
-        width, pos = 30, int(p["pos"])
-        lo = max(pos - 3, 0)
-
-        # brush tokens a .. a+2 on the word strip (30 px per token, strip 26 px high under the 220 px plot)
-        box = page.query_selector(".vega-embed").bounding_box()
-        right = box["x"] + box["width"] - 5  # vega-embed's padding
-        left_edge = right - 30 * width
-        y = box["y"] + 5 + 220 + 3 + 13
-        x0 = left_edge + 30 * (a - lo) + 6
-        x1 = left_edge + 30 * (a + 2 - lo) + 24
-        page.mouse.move(x0, y)
-        page.mouse.down()
-        page.mouse.move((x0 + x1) / 2, y, steps=6)
-        page.mouse.move(x1, y, steps=6)
-        page.mouse.up()
+        lo = max(int(p["pos"]) - 3, 0)
+        select_gestures.brush(page, a - lo, a + 2 - lo)  # tokens a .. a+2 on the words of the Select chart
         wait_for(page, lambda p: p.get("brush") == f"{a},{a + 2}")
         settle(page)
         no_exception(page)

@@ -1,4 +1,5 @@
-"""Every chart builder returns a valid Vega-Lite spec (``to_dict`` validates against the schema)."""
+"""Every chart builder returns a valid Vega-Lite spec (``to_dict`` validates against the schema).  The Select
+chart: tests/unit/test_select_chart.py."""
 
 from __future__ import annotations
 
@@ -39,47 +40,6 @@ def _all_params(d: dict) -> list[str]:
     return [p["name"] for p in d.get("params", [])]
 
 
-def test_pattern_plot(vals) -> None:
-    lines = views.lines_frame(vals, LO, [2], [])
-    d = _spec(charts.pattern_plot(lines, LO, HI, 0.3, views.y_domain(vals), pos=12, brush=(13, 16)))
-    assert len(d["layer"]) == 6
-    assert {"selected", "other"} <= set(pd.DataFrame(d["datasets"][d["layer"][0]["data"]["name"]])["status"])
-    thr = [lay for lay in d["layer"]
-           if lay.get("mark", {}).get("color") == views.DIV_LOW and lay["mark"]["type"] == "rule"]
-    assert thr, "threshold rule present"
-
-
-def test_word_strip_has_brush_selection(words) -> None:
-    d = _spec(charts.select_view([charts.word_strip(words, LO, HI, pos=12, brush=(13, 16))]))
-    assert _all_params(d) == [charts.BRUSH]
-    assert d["params"][0]["select"]["type"] == "interval"
-    assert d["params"][0]["select"]["encodings"] == ["x"]
-
-
-def test_select_view_rows(vals, words) -> None:
-    ann = pd.DataFrame({"pos": np.arange(LO, HI + 1), "label": ["NOUN", "VERB"] * 5, "count": 1})
-    sc = pd.DataFrame({"pos": np.arange(LO, HI + 1), "value": np.linspace(-1, 2, 10), "count": 1})
-    pred = pd.DataFrame({"pos": np.repeat(np.arange(LO, HI + 1), 3), "rank": np.tile([1, 2, 3], 10),
-                         "token": ["a", "b", "c"] * 10, "score": np.linspace(0, 1, 30)})
-    rows = [
-        charts.pattern_plot(views.lines_frame(vals, LO, [2]), LO, HI, 0.3, (-1, 1)),
-        charts.word_strip(words, LO, HI),
-        charts.signature_row(views.signature(13, 16, 1, 2), LO, HI),
-        charts.category_track(ann, "pos", views.category_colors(["NOUN", "VERB"]), LO, HI, mask=True, max_count=2),
-        charts.scalar_track(sc, "surprise", -1, 2, LO, HI, mask=True, max_count=2),
-        charts.topk_track(views.topk_frame(pred), "next", LO, HI, k=3),
-        charts.on_range_view(views.on_ranges(vals, LO, [2, 3], 0.3, anchor=14), LO, HI),
-        charts.jaccard_preview(pd.DataFrame({"pos": np.arange(LO, HI + 1),
-                                             "jaccard": views.step_jaccard(vals, [2], 0.3)}), LO, HI),
-    ]
-    d = _spec(charts.select_view(rows))
-    assert len(d["vconcat"]) == len(rows)
-    assert d["resolve"]["scale"]["color"] == "independent"
-    # categorical colours come from the shared palette in category order
-    cat = d["vconcat"][3]["layer"][0]["encoding"]["color"]["scale"]
-    assert cat == {"domain": ["NOUN", "VERB"], "range": views.CATEGORICAL[:2]}
-    # a scalar track straddling 0 uses the diverging scale
-    assert d["vconcat"][4]["encoding"]["color"]["scale"]["range"] == [views.DIV_LOW, views.DIV_MID, views.DIV_HIGH]
 
 
 def test_quick_chart() -> None:

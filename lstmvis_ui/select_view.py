@@ -1,0 +1,205 @@
+"""The Select chart in the app: the source's display scale, the chart of the window, its
+controls next to it (threshold in displayed units with the raw value beside it, padding,
+tracks, mask) and what the chart's selections do (brush, threshold drag, padding handles, a
+click on a selected line opening that cell's profile)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from urllib.parse import parse_qsl
+
+import numpy as np
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from lstmvis_db import views
+from lstmvis_db.views import ViewState, scaling, select_chart, select_frames
+from lstmvis_db.views.palette import track_colors as palette_colors
+
+from .cached import info, predictions, tokens, track_annotations, window
+from .constants import PAGES
+from .resources import open_project
+from .view_state import state
+from .widgets import bound
+
+GEN = "lv_chart_gen"  # bumped when the view changes by other means than the chart: a fresh chart
+KNOWN = "lv_chart_known"  # the state the drawn chart shows (source, window, threshold, padding, range)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def source_scale(path: str, source: str, n_tokens: int, unsigned: bool) -> scaling.DisplayScale:
+    """The display scale of a source from up to 8 evenly spaced windows of 2,000 positions."""
+    p = open_project(path)
+    step = 2000
+    starts = np.unique(np.linspace(0, max(n_tokens - step, 0), 8).astype(int))
+    sample = np.concatenate([p.window(source, int(a), int(min(a + step, n_tokens) - 1)).reshape(-1) for a in starts])
+    return scaling.display_scale(sample, unsigned)
+
+
+def scale_of(path: str, source: str) -> scaling.DisplayScale:
+    inf = info(path)
+    return source_scale(path, source, int(inf["tokens"]), bool(inf["unsigned"][source]))
+
+
+def fresh_chart() -> None:
+    """Forget the chart's client-side selections (after a change made outside the chart)."""
+    st.session_state[GEN] = st.session_state.get(GEN, 0) + 1
+
+
+def _on_shown_threshold(scale: scaling.DisplayScale) -> None:
+    state().threshold = round(scale.raw(st.session_state["w_threshold_shown"]), 6)
+
+
+def _on_raw_threshold() -> None:
+    state().threshold = float(st.session_state["w_threshold_raw"])
+
+
+def threshold_control(path: str, where=st) -> None:
+    """Threshold slider in displayed units over the source's own quantile range, raw value beside."""
+    s = state()
+    sc = scale_of(path, s.source)
+    lo, hi = sorted((sc.show(min(sc.lo, s.threshold)), sc.show(max(sc.hi, s.threshold))))
+    shown = min(max(sc.show(s.threshold), lo), hi)
+    st.session_state["w_threshold_shown"] = round(shown, 3)
+    st.session_state["w_threshold_raw"] = float(s.threshold)
+    c1, c2 = where.columns([3, 2], vertical_alignment="bottom")
+    c1.slider("Threshold" + (" (shown units)" if sc.scaled else ""), min_value=round(lo, 3), max_value=round(hi, 3),
+              step=0.001, format="%.3f", key="w_threshold_shown", on_change=_on_shown_threshold, args=(sc,),
+              help="also: drag the handle on the plot's y-axis. The range is this source's 0.5%–99.5% quantiles.")
+    c2.number_input("raw value", step=0.001, format="%.3f", key="w_threshold_raw", on_change=_on_raw_threshold,
+                    help="the stored value the cells are compared with")
+
+
+def controls(path: str) -> None:
+    """The hypothesis controls above the chart: threshold, padding, tracks and mask."""
+    s = state()
+    c = st.columns([4.4, 1.1, 1.1, 3.4, 1.5], vertical_alignment="bottom")
+    threshold_control(path, c[0])
+    with c[1]:
+        bound(st.number_input, "Off left", "pad_left", min_value=0, max_value=20, step=1,
+              help="steps before the range where the cells must be off (or drag the left handle under the words)")
+    with c[2]:
+        bound(st.number_input, "Off right", "pad_right", min_value=0, max_value=20, step=1,
+              help="steps after the range where the cells must be off (or drag the right handle)")
+    tracks = info(path)["tracks_df"]["track"].tolist()
+    s.tracks = [t for t in s.tracks if t in tracks]
+    with c[3]:
+        bound(st.multiselect, "Tracks under the words", "tracks", options=tracks, placeholder="add a track")
+    with c[4]:
+        bound(st.toggle, "Mask", "mask", help="fade track colours where few selected cells are on")
+
+
+def _track_rows(path: str, s: ViewState, lo: int, hi: int, words) -> list[select_chart.TrackRow]:
+    tdf = info(path)["tracks_df"].set_index("track")
+    rows = []
+    for t in s.tracks:
+        kind = tdf.loc[t, "kind"]
+        if kind == "topk":
+            rows.append(select_frames.slot_track(t, "topk", views.topk_frame(predictions(path, t, lo, hi)), lo, words))
+        elif kind == "categorical":
+            cats = tdf.loc[t, "categories"]
+            cats = [str(x) for x in cats] if cats is not None and not isinstance(cats, float) else []
+            k, colors = palette_colors(cats)
+            rows.append(select_frames.slot_track(t, k, track_annotations(path, t, lo, hi), lo, words, colors=colors))
+        else:
+            rows.append(select_frames.slot_track(t, "scalar", track_annotations(path, t, lo, hi), lo, words,
+                                                 vmin=tdf.loc[t, "min"], vmax=tdf.loc[t, "max"]))
+    return rows
+
+
+def build(path: str, s: ViewState, cells: list[int], lo: int, hi: int):
+    """The Select chart of the window [lo, hi] and the source's display scale."""
+    sc = scale_of(path, s.source)
+    vals = window(path, s.source, lo, hi)
+    if s.low_pass > 0:
+        vals = views.low_pass(vals, s.threshold, s.low_pass)
+    parts = select_frames.select_parts(vals, lo, hi, tokens(path, lo, hi), sc, s.threshold, cells, s.excluded,
+                                       s.query_cells(), s.brush, (s.pad_left, s.pad_right), s.pos,
+                                       s.mask and bool(s.query_cells()))  # nothing to fade by without query cells
+    parts = replace(parts, tracks=_track_rows(path, s, lo, hi, parts.words))
+    return select_chart.spec(parts), sc
+
+
+def _known(s: ViewState, lo: int) -> tuple:
+    return (s.source, lo, s.threshold, s.pad_left, s.pad_right, s.brush, s.width)
+
+
+def draw(spec: dict, lo: int):
+    """Draw the chart; under a fresh key whenever the view changed by other means than the chart
+    itself (navigation, a typed value, another widget), so that no stale client-side brush,
+    threshold or handle survives, and the same gesture made again is never taken for "no change"."""
+    s = state()
+    if st.session_state.get(KNOWN) != _known(s, lo):
+        fresh_chart()
+    st.session_state[KNOWN] = _known(s, lo)
+    key = chart_key()
+    names = [select_chart.BRUSH, select_chart.THRESHOLD, select_chart.PAD, select_chart.CELL_PICK,
+             select_chart.WORD_CLICK]
+    return st.vega_lite_chart(spec, key=key, on_select="rerun", selection_mode=names, width="stretch",
+                              theme=None), key
+
+
+def _new(raw, key: str) -> bool:
+    """True once per distinct selection value (a rerun repeats the last event)."""
+    mark = json.dumps(raw, sort_keys=True, default=str)
+    if st.session_state.get(key) == mark:
+        return False
+    st.session_state[key] = mark
+    return True
+
+
+def _points(sel: dict, name: str, field: str) -> list:
+    return [p[field] for p in (sel.get(name) or []) if isinstance(p, dict) and field in p]
+
+
+def chart_key() -> str:
+    return f"select_chart_{st.session_state.get(GEN, 0)}"
+
+
+def apply_events(path: str, lo: int, hi: int) -> bool:
+    """Apply the drawn chart's latest selections BEFORE this run draws anything, so a gesture
+    costs one script run (not a run that notices it and a second one that shows it)."""
+    key = chart_key()
+    return handle(st.session_state.get(key), lo, hi, scale_of(path, state().source), key)
+
+
+def handle(event, lo: int, hi: int, sc: scaling.DisplayScale, chart_key: str) -> bool:
+    """Apply the chart's selections to the state; True if it changed."""
+    s = state()
+    try:
+        sel = dict(event["selection"]) if event is not None else {}
+    except (KeyError, TypeError):
+        sel = {}
+    changed = False
+    picked = _points(sel, select_chart.CELL_PICK, "cell")
+    if picked and _new(picked, chart_key + "_pick"):
+        from .cell_page import cell_link
+
+        link = cell_link(s, int(picked[0]))
+        try:
+            st.switch_page(PAGES["cell"], query_params=dict(parse_qsl(link.split("?", 1)[1])))
+        except StreamlitAPIException:  # the page run on its own (AppTest): a link instead
+            st.markdown(f"[Open the profile of cell {int(picked[0])}]({link})")
+    level = _points(sel, select_chart.THRESHOLD, "level")
+    if level and _new(level, chart_key + "_thr"):
+        s.threshold, changed = round(sc.raw(float(level[0])), 6), True
+    slot = [x for x in _points(sel, select_chart.PAD, "x") if float(x).is_integer()]  # a hit slot, not a knob
+    if slot and s.brush is not None and _new(slot, chart_key + "_pad"):
+        pads = select_frames.pad_from_slot(int(slot[0]), lo, s.brush, (s.pad_left, s.pad_right))
+        changed = changed or pads != (s.pad_left, s.pad_right)
+        s.pad_left, s.pad_right = pads
+    raw = dict(sel.get(select_chart.BRUSH) or {})
+    interval = next((v for v in raw.values() if isinstance(v, list) and len(v) == 2), None)
+    dragged = interval is not None and _new(raw, chart_key + "_brush")
+    clicked = _points(sel, select_chart.WORD_CLICK, "x")
+    clicked = bool(clicked) and _new(clicked, chart_key + "_click")
+    if dragged:
+        new = views.snap_brush([float(interval[0]) + lo, float(interval[1]) + lo], lo, hi)
+        if new is not None and new != s.brush:
+            s.brush, s.excluded, s.queried, s.length, changed = new, [], False, 0, True
+    elif clicked and s.brush is not None:  # a plain click on the words (no drag) clears the range (V1/V2)
+        s.brush, s.excluded, s.queried, s.length, changed = None, [], False, 0, True
+    if changed:
+        st.session_state[KNOWN] = _known(s, lo)
+    return changed

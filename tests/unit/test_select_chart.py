@@ -1,0 +1,176 @@
+"""The Select chart (lstmvis_db.views.select_chart / select_frames / scaling / palette): display scaling,
+clipping of a range outside the window, the interactive parameters, legends, the ordinal palette,
+the cached spec and the view state of layers side by side."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmvis_db import views
+from lstmvis_db.views import palette, scaling, select_chart, select_frames
+
+LO, HI = 100, 119
+
+
+def _vals(scale: float = 1.0) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    v = np.tanh(rng.normal(0, 1, size=(HI - LO + 1, 8))) * scale
+    v[5:9, 2] = 0.9 * scale
+    return v
+
+
+def _tokens() -> pd.DataFrame:
+    return pd.DataFrame({"pos": np.arange(LO, HI + 1), "token": list("the cat s\n") + [" "] * 5 + list("ROSEN")})
+
+
+def _parts(brush=(105, 108), scale=None, values=None, tracks=()):
+    v = _vals() if values is None else values
+    sc = scale or scaling.display_scale(v)
+    p = select_frames.select_parts(v, LO, HI, _tokens(), sc, 0.3, [2], [], [2], brush, (1, 0), 103, True)
+    return replace(p, tracks=list(tracks)) if tracks else p
+
+
+def _valid(spec: dict) -> dict:
+    d = {**spec, "datasets": {k: (v.to_dict("records") if isinstance(v, pd.DataFrame) else v)
+                              for k, v in spec["datasets"].items()}}
+    alt.LayerChart.from_dict(d, validate=True)
+    json.dumps(d, default=float)
+    return d
+
+
+def test_bounded_source_is_drawn_as_stored() -> None:
+    sc = scaling.display_scale(_vals())
+    assert sc.factor == 1.0 and not sc.scaled and sc.y_domain == (-1.0, 1.0)
+    assert sc.note() == ""
+
+
+def test_cell_state_source_is_scaled_by_its_own_quantile() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.normal(0, 10, size=(4000, 16))
+    raw[0, 0] = 500.0  # one outlier must not set the threshold range or the scale
+    sc = scaling.display_scale(raw)
+    assert sc.factor == pytest.approx(np.quantile(np.abs(raw), scaling.SCALE_Q))
+    assert sc.hi < 40 and sc.lo > -40, "threshold range from quantiles, not from the extreme 500"
+    assert sc.show(sc.raw(0.25)) == pytest.approx(0.25)
+    assert "÷" in sc.axis_title() and "stored values" in sc.note()
+    # the lines are plotted in displayed units, the tooltip keeps the stored value
+    p = _parts(scale=sc, values=_vals(30.0))
+    sel = p.lines[p.lines["status"] == "selected"]
+    assert np.allclose(sel["value"] * sc.factor, sel["raw"])
+    assert p.threshold["raw"].iloc[0] == 0.3 and p.threshold["value"].iloc[0] == pytest.approx(0.3 / sc.factor)
+
+
+def test_unsigned_source_domain_starts_at_zero() -> None:
+    sc = scaling.display_scale(np.abs(_vals()), unsigned=True)
+    assert sc.y_domain == (0.0, 1.0) and sc.lo == 0.0
+
+
+def test_range_outside_the_window_never_leaves_it() -> None:
+    """Issue 11 item 1: after navigating away from a brushed range everything stays in the window."""
+    for brush in [(10, 14), (500, 520), (95, 102), (117, 140)]:
+        p = _parts(brush=brush)
+        for df, cols in ((p.band, ["x0", "x1"]), (p.signature, ["x"]), (p.handles, ["x"]), (p.marks, ["x"])):
+            if df is not None and len(df):
+                for c in cols:
+                    assert df[c].between(-0.5, p.n - 0.5).all(), (brush, c, df)
+    assert _parts(brush=(10, 14)).band is None
+    assert len(_parts(brush=(500, 520)).signature) == 0
+    band = _parts(brush=(95, 102)).band
+    assert band.iloc[0].tolist() == [-0.5, 2.5]
+
+
+def test_pad_from_a_press_on_the_signature() -> None:
+    assert select_frames.pad_from_slot(2, LO, (105, 108), (1, 0)) == (3, 0)
+    assert select_frames.pad_from_slot(12, LO, (105, 108), (1, 0)) == (1, 4)
+    assert select_frames.pad_from_slot(6, LO, (105, 108), (2, 3)) == (2, 3)
+    assert select_frames.pad_from_slot(0, LO, (190, 195), (1, 0)) == (20, 0)
+
+
+def test_tooltips_name_blank_tokens() -> None:
+    assert select_frames.tooltip_token(" ") == "␣ (space)"
+    assert select_frames.tooltip_token("\n") == "⏎ (newline)"
+    assert select_frames.tooltip_token(None) == "(none)"
+    assert select_frames.tooltip_token("") == "(empty)"
+    words = _parts().words
+    assert "␣ (space)" in set(words["token"]) and not words["token"].isin(["", " "]).any()
+
+
+def _params(d: dict) -> dict[str, dict]:
+    out = {prm["name"]: prm for prm in d.get("params", [])}
+    for layer in d["layer"]:
+        out.update({prm["name"]: prm for prm in layer.get("params", [])})
+    return out
+
+
+def test_spec_is_valid_and_interactive() -> None:
+    d = _valid(select_chart.spec(_parts()))
+    prm = _params(d)
+    assert {select_chart.BRUSH, select_chart.THRESHOLD, select_chart.PAD, select_chart.CELL_PICK,
+            select_chart.WORD_CLICK} <= set(prm)
+    assert prm[select_chart.BRUSH]["select"]["encodings"] == ["x"]
+    assert "pointerdown[y() >=" in prm[select_chart.BRUSH]["select"]["on"], "the brush starts on the words only"
+    assert prm[select_chart.THRESHOLD]["select"]["fields"] == ["level"]
+    assert d["width"] == "container" and d["autosize"]["type"] == "fit-x"
+    texts = [la for la in d["layer"] if la["mark"]["type"] == "text" and "ellipsis" in la["mark"]]
+    assert texts and all(la["mark"]["ellipsis"] == "." for la in texts), "abbreviate, never a bare ellipsis"
+    assert all("expr" in la["mark"]["fontSize"] for la in texts), "labels shrink to fit their slot"
+
+
+def test_threshold_levels_cover_the_domain() -> None:
+    lv = select_chart.threshold_levels((-1.0, 1.0))
+    assert len(lv) == select_chart.LEVELS and lv["level"].iloc[0] == -1.0 and lv["level"].iloc[-1] == 1.0
+    assert (lv["level1"] > lv["level0"]).all()
+
+
+def test_spec_is_cached_by_layout_and_only_data_changes() -> None:
+    a, b = select_chart.spec(_parts(brush=(105, 108))), select_chart.spec(_parts(brush=(110, 112)))
+    strip = {k: v for k, v in a.items() if k != "datasets"}
+    assert strip == {k: v for k, v in b.items() if k != "datasets"}
+    assert not a["datasets"]["band"].equals(b["datasets"]["band"])
+
+
+def _track(kind: str, cats: list[str]) -> select_chart.TrackRow:
+    k, colors = palette.track_colors(cats)
+    assert k == kind
+    frame = pd.DataFrame({"pos": np.arange(LO, HI + 1), "label": [cats[i % len(cats)] for i in range(HI - LO + 1)]})
+    counts = pd.DataFrame({"pos": np.arange(LO, HI + 1), "count": 1})
+    return select_frames.slot_track("depth" if kind == "ordinal" else "pos_tag", k, frame, LO, counts, colors=colors)
+
+
+def test_every_track_has_a_legend_and_ordinal_tracks_a_sequential_palette() -> None:
+    depth, tags = _track("ordinal", ["0", "1", "2", "3"]), _track("categorical", ["NOUN", "VERB", "PUNCT"])
+    d = _valid(select_chart.spec(_parts(tracks=[depth, tags])))
+    legends = {la["encoding"]["color"]["legend"]["title"]: la["encoding"]["color"]
+               for la in d["layer"] if "color" in la.get("encoding", {}) and "legend" in la["encoding"]["color"]}
+    assert {"selected cells on", "depth", "pos_tag"} <= set(legends)
+    assert legends["depth"]["scale"]["range"] == [palette.ordinal_colors(["0", "1", "2", "3"])[c] for c in "0123"]
+    assert legends["depth"]["scale"]["range"][0] == palette.ORDINAL[0] and \
+        legends["depth"]["scale"]["range"][-1] == palette.ORDINAL[-1], "light to dark"
+    assert legends["pos_tag"]["scale"]["range"] == palette.CATEGORICAL[:3]
+    names = [la for la in d["layer"] if la["mark"]["type"] == "text" and la["mark"].get("align") == "right"]
+    assert len(names) >= 2, "each track row is named on the left"
+
+
+def test_track_labels_are_white_on_dark_colours() -> None:
+    t = _track("ordinal", ["0", "1", "2", "3"])
+    ink = dict(zip(t.frame["label"], t.frame["ink"], strict=False))
+    assert ink["0"] == "#222222" and ink["3"] == "white"
+
+
+def test_ordinal_detection() -> None:
+    assert palette.is_ordinal(["0", "1", "10", "2"]) and not palette.is_ordinal(["0", "a"])
+    assert list(palette.ordinal_colors(["10", "2", "1"])) == ["1", "2", "10"]
+
+
+def test_layers_side_by_side_round_trip_in_the_url() -> None:
+    s = views.ViewState(project="p", source="layer1_h", layers=["layer2_h", "layer 1,c"], layer_thresholds=[0.5, 2.0])
+    back = views.decode_state(views.encode_state(s))
+    assert back.layers == ["layer2_h", "layer 1,c"] and back.layer_thresholds == [0.5, 2.0]
+    assert views.decode_state({"layer_t": "1,nan"}).layer_thresholds == []
+    assert "layers" not in views.encode_state(views.ViewState())
