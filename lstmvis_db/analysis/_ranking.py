@@ -1,0 +1,189 @@
+"""The numbers behind ranking every cell for one label (docs/analysis.md §Selectivity), for all
+cells of a source at once.
+
+One compiled pass over each cell's 14-bit codes gives the bucketed AUROC of the label and of
+every control label, the bound of each (pairs sharing a bucket) and the on-counts outside the
+threshold's bucket; then one read of exact values covers every (cell, bucket) pair the index
+cannot decide (the threshold's bucket, the buckets a refinement re-ranks: ``_exact.aurocs``,
+unchanged) together with the exact per-label sums of the mean differences.  What does not
+depend on the label (the control's statistics, the per-label sums) is kept per open project,
+by source, track, control seed and thresholds, so a second label of the same track only pays
+the label's own pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmvis_db.analysis import _exact, _kernels
+from lstmvis_db.matching.quant import LEVELS
+from lstmvis_db.queries import Catalog, SourceInfo
+
+_LABEL = np.array([[0.0], [1.0]])
+
+
+@dataclass(frozen=True)
+class RankStats:
+    auroc: np.ndarray  # (d,)
+    md: np.ndarray  # (d,)
+    on: np.ndarray  # (d, 2): on-counts at positions without / with the label
+    n_lab: np.ndarray  # (2,)
+    ctrl_auroc: np.ndarray  # (d,) best over the control's labels
+    ctrl_md: np.ndarray
+    ctrl_on: np.ndarray  # (d, K)
+
+
+@dataclass
+class _Control:
+    """What does not depend on the label: per cell, the control's AUROCs (d, K) and on-counts,
+    the exact per-label sums of the real track (K_real, d) and of the control (K, d)."""
+
+    auroc: np.ndarray
+    on: np.ndarray
+    sums: np.ndarray
+    ctrl_sums: np.ndarray
+
+
+def _buckets(info: SourceInfo, th: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    d = info.n_cells
+    if th is None:
+        return np.full(d, LEVELS, dtype=np.int64), np.ones(d, dtype=bool)
+    pairs = [info.quant.threshold_bucket(float(x)) for x in th]
+    return np.array([j for j, _ in pairs], dtype=np.int64), np.array([e for _, e in pairs], dtype=bool)
+
+
+def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray):
+    """The compiled pass over rows of ``codes``: (est, bound, on) per target.  Cold: targets
+    are the label, then the control's labels; else the rest, then the label."""
+    d = codes.shape[0]
+    if cold:
+        group, n_groups, first = task.ctrl_full, task.k_ctrl, task.y_full
+    else:
+        group, n_groups, first = task.y_full, 2, np.zeros(1, dtype=np.int8)
+    m = n_groups + (1 if cold else 0)
+    est, bound, on = np.empty((d, m)), np.empty((d, m)), np.zeros((d, m), dtype=np.int64)
+    _kernels.on_all_cores(lambda lo, hi: _kernels.label_stats(codes, lo, hi, group, n_groups, first, jt, jex,
+                                                              est, bound, on), d)
+    return est, bound, on
+
+
+def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: float) -> RankStats:
+    """Per cell: AUROC (within ``tol``), exact mean difference and on-counts at ``th`` (per cell),
+    and the same on the control task (best over its labels)."""
+    d, k = info.n_cells, task.k_ctrl
+    jt, jex = _buckets(info, th)
+    ckey = ("ranking_control", info.sid, task.key, None if th is None else th.tobytes())
+    ctl: _Control | None = cat._cache.get(ckey)
+    cold = ctl is None
+    auroc, on = np.empty(d), np.zeros((d, 2), dtype=np.int64)
+    c_auroc, c_on = np.empty((d, k)), np.zeros((d, k), dtype=np.int64)
+    sums = ctrl_sums = None
+    store = _exact.BucketValues.of(cat, info)
+    for chunk, codes in _exact.code_chunks(cat, info, np.arange(d)):
+        est, bound, cnt = _scan(codes, task, cold, jt[chunk], jex[chunk])
+        if cold:
+            auroc[chunk], on[chunk, 1], on[chunk, 0] = est[:, 0], cnt[:, 0], cnt[:, 1:].sum(axis=1) - cnt[:, 0]
+            c_auroc[chunk], c_on[chunk] = est[:, 1:], cnt[:, 1:]
+        else:
+            auroc[chunk], on[chunk] = est[:, 1], cnt
+        col = {int(c): codes[i] for i, c in enumerate(chunk)}
+        plans = _plan(col, task, th, jt, jex, bound, cold, tol)
+        want = {c: np.concatenate(p["buckets"]) for c, p in plans.items() if p["buckets"]}
+        on_block = None
+        if cold and sums is None:
+            sums = np.zeros((int(task.codes.max()) + 1, d))
+            ctrl_sums = np.zeros((k, d))
+            on_block = _sums_block(task, sums, ctrl_sums)
+        store.ensure(want, col.__getitem__, on_block)
+        for c, p in plans.items():
+            _settle(c, p, col[c], store, task, th, auroc, on, c_auroc if cold else None, c_on if cold else None, tol)
+    if cold:
+        ctl = _Control(auroc=c_auroc, on=c_on, sums=sums, ctrl_sums=ctrl_sums)
+        cat._cache[ckey] = ctl
+    assert ctl is not None
+    return RankStats(auroc=auroc, md=_mean_diff(ctl.sums, task), on=on,
+                     n_lab=np.bincount(task.y.astype(np.int64), minlength=2), ctrl_auroc=_best(ctl.auroc),
+                     ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=ctl.on)
+
+
+def _plan(col: dict[int, np.ndarray], task, th, jt, jex, bound, cold: bool, tol: float) -> dict[int, dict]:
+    """Per cell needing exact values: {"threshold": its bucket, "label" / "control": the buckets
+    the refinement re-ranks (with the histograms it needs)}."""
+    out: dict[int, dict] = {}
+    cells = list(col)
+    lab_col = 0 if cold else 1
+    for i, c in enumerate(cells):
+        p: dict = {}
+        if th is not None and not jex[c] and 0 <= jt[c] < LEVELS:
+            p["threshold"] = np.array([jt[c]])
+        ctrl_need = cold and bool((bound[i, 1:] > tol).any())
+        if bound[i, lab_col] > tol or ctrl_need:
+            q = col[c][task.pos].astype(np.int64)
+            p["q"] = q
+            if bound[i, lab_col] > tol:
+                p["h2"] = _exact.histogram(q, task.y.astype(np.int64), 2)
+                p["label"] = _exact.refine_plan(p["h2"], _LABEL, tol)
+            if ctrl_need:
+                p["hk"] = _exact.histogram(q, task.ctrl, task.k_ctrl)
+                p["control"] = _exact.refine_plan(p["hk"], np.eye(task.k_ctrl), tol)
+        if p:
+            out[c] = p
+    return {c: {**p, "buckets": [p[x] for x in ("threshold", "label", "control") if x in p]} for c, p in out.items()}
+
+
+def _settle(c: int, p: dict, codes_c: np.ndarray, store, task, th, auroc, on, c_auroc, c_on, tol: float) -> None:
+    """Exact values where the index could not decide, for one cell."""
+    if "threshold" in p:
+        j = int(p["threshold"][0])
+        pos = store.pos[c][codes_c[store.pos[c]] == j]
+        hit = pos[store.at(c, pos) >= np.float64(th[c])]
+        lab = task.y_full[hit]
+        on[c, 1] += int((lab == 1).sum())
+        on[c, 0] += int((lab == 0).sum())
+        if c_on is not None:
+            c_on[c] += np.bincount(task.ctrl_full[hit][lab >= 0], minlength=task.k_ctrl)
+
+    def fetch(idx: np.ndarray) -> np.ndarray:
+        return store.at(c, task.pos[idx])
+
+    if "h2" in p:
+        auroc[c] = _exact.aurocs(p["q"], task.y.astype(np.int64), _LABEL, fetch, tol, fine=p["h2"])[0]
+    if "hk" in p and c_auroc is not None:
+        c_auroc[c] = _exact.aurocs(p["q"], task.ctrl, np.eye(task.k_ctrl), fetch, tol, fine=p["hk"])
+
+
+def _sums_block(task, sums: np.ndarray, ctrl_sums: np.ndarray):
+    def on_block(a: int, rows: np.ndarray) -> None:
+        g1 = task.codes[a:a + len(rows)].astype(np.int64)
+        g2 = task.ctrl_full[a:a + len(rows)].astype(np.int64)
+        rows = np.ascontiguousarray(rows, dtype=np.float32)
+        _kernels.on_all_cores(lambda lo, hi: _kernels.group_sums(rows, lo, hi, g1, g2, sums, ctrl_sums),
+                              rows.shape[1], 8)
+    return on_block
+
+
+def _mean_diff(sums: np.ndarray, task) -> np.ndarray:
+    s_all = sums.sum(axis=0)
+    s_y = sums[task.label]
+    n, n_y = len(task.pos), int(task.y.sum())
+    if n == n_y:
+        return np.full(sums.shape[1], np.nan)
+    return s_y / n_y - (s_all - s_y) / (n - n_y)
+
+
+def _best_ctrl_md(ctl: _Control, task) -> np.ndarray:
+    s_all = ctl.sums.sum(axis=0)
+    n = len(task.pos)
+    n_k = task.n_k.astype(np.float64)
+    ok = (n_k > 0) & (n_k < n)
+    if not ok.any():
+        return np.full(ctl.sums.shape[1], np.nan)
+    md = ctl.ctrl_sums[ok] / n_k[ok, None] - (s_all - ctl.ctrl_sums[ok]) / (n - n_k[ok])[:, None]
+    return md.max(axis=0)
+
+
+def _best(au: np.ndarray) -> np.ndarray:
+    fin = np.isfinite(au)
+    return np.where(fin.any(axis=1), np.where(fin, au, -np.inf).max(axis=1), np.nan)
