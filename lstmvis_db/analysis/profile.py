@@ -77,8 +77,8 @@ def spaced_extremes(values: np.ndarray, pos: np.ndarray, doc: np.ndarray, k: int
 def _context(cat: Catalog, p: int, doc: int, value: float) -> Context:
     lo = max(int(cat.doc_first[doc]), p - CONTEXT)
     hi = min(int(cat.doc_last[doc]), p + CONTEXT)
-    toks = _labels.tokens_at(cat, lo, hi)
-    joiner = queries.token_text(cat).joiner
+    text = queries.token_text(cat)  # every token, read once per open project
+    toks, joiner = text.tokens[lo:hi + 1], text.joiner
     left, token, right = joiner.join(toks[:p - lo]), toks[p - lo], joiner.join(toks[p - lo + 1:])
     return Context(pos=p, doc=doc, value=value, text=f"{left}{joiner}[{token}]{joiner}{right}",
                    left=left, token=token, right=right)

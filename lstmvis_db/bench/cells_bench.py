@@ -44,27 +44,60 @@ def add_tracks(db: Path, patterns, n: int, seed: int = 0) -> list[int]:
 
 def run(db: Path, patterns, n: int, repeat: int = 3, log=print) -> dict:
     cells = add_tracks(db, patterns, n)
+    return measure(db, "planted", "in", cells, ["planted", "t1", "t2", "t3"], repeat, log)
+
+
+def _cold_ms(db: Path, fn) -> float:
+    """fn(project) on a freshly opened project (nothing it keeps is there yet)."""
+    with open_project(db) as p:
+        t0 = time.perf_counter()
+        fn(p)
+        return 1000 * (time.perf_counter() - t0)
+
+
+def measure(db: Path, track: str, label: str, cells: list[int], tracks: list[str], repeat: int = 3,
+            log=print) -> dict:
+    """Cold (first call on a freshly opened project: nothing kept yet) and warm timings of the
+    cell statistics for ``label`` of ``track``; ``cells`` the ones expected to rank first."""
     out: dict = {}
     with open_project(db) as p:
-        src = p.sources[0]
+        src, n = p.sources[0], n_of(p)
+    query = cells[:10] if len(cells) >= 10 else list(range(10))
+    log("cells: cold calls ...")
+    out["rank_cold_ms"] = _cold_ms(db, lambda p: p.cells(src, track, label, threshold=0.3))
+    out["coactivation_cold_ms"] = _cold_ms(db, lambda p: p.coactivation(src, query, threshold=0.3))
+    out["profile_cold_ms"] = _cold_ms(db, lambda p: p.profile(src, cells[0], threshold=0.3, range=(0, n // 2)))
+    with open_project(db) as p:
         log("cells: ranking every cell for one label ...")
-        res = p.cells(src, "planted", "in", threshold=0.3)
+        res = p.cells(src, track, label, threshold=0.3)
         top = {r["cell"] for r in res["cells"][:len(cells)]}
         out["rank_planted_found"] = len(top & set(cells))
         out["rank_planted_cells"] = len(cells)
-        out["rank_ms"] = _time_ms(lambda: p.cells(src, "planted", "in", threshold=0.3), repeat)
-        out["rank_quantile_ms"] = _time_ms(lambda: p.cells(src, "planted", "in", quantile=0.9), 1)
+        out["rank_ms"] = _time_ms(lambda: p.cells(src, track, label, threshold=0.3), repeat)
+        others = [x for x in _labels_of(p, track) if x != label][:max(1, repeat)]
+        t0 = time.perf_counter()
+        for lab in others:
+            p.cells(src, track, lab, threshold=0.3)
+        out["rank_other_label_ms"] = 1000 * (time.perf_counter() - t0) / max(1, len(others))
+        out["rank_quantile_ms"] = _time_ms(lambda: p.cells(src, track, label, quantile=0.9), 1)
         log("cells: profile ...")
         out["profile_ms"] = _time_ms(lambda: p.profile(src, cells[0], threshold=0.3, range=(0, n // 2)), repeat)
         log("cells: co-activation ...")
-        query = cells[:10] if len(cells) >= 10 else list(range(10))
         out["coactivation_ms"] = _time_ms(lambda: p.coactivation(src, query, threshold=0.3), repeat)
         out["coactivation_lag_ms"] = _time_ms(lambda: p.coactivation(src, query, threshold=0.3, lag=3), 1)
-        if hasattr(p, "explain"):
-            log("cells: formula ...")
-            out["formula_ms"] = _time_ms(lambda: p.explain(src, cells[:5], threshold=0.3,
-                                                           tracks=["planted", "t1", "t2", "t3"]), 1)
+        log("cells: formula ...")
+        out["formula_ms"] = _time_ms(lambda: p.explain(src, cells[:5], threshold=0.3, tracks=tracks), 1)
     return out
+
+
+def n_of(p) -> int:
+    return int(p.catalog.n_positions)
+
+
+def _labels_of(p, track: str) -> list[str]:
+    from lstmvis_db.analysis import _labels
+
+    return list(_labels.categorical(p.catalog, track).labels)
 
 
 def markdown(res: dict) -> str:

@@ -1,0 +1,88 @@
+"""The fast paths of the cell statistics equal the straightforward computations: the compiled
+bucket scan against ``_exact.aurocs``, popcount joint counts against boolean sums, packed
+on-bits against a plain comparison, and answers that do not depend on what an open project
+already keeps (cold, warm, codes kept or read in chunks, rows in memory or fetched)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lstmvis_db
+from lstmvis_db.analysis import _exact, _kernels, coactivation
+from lstmvis_db.matching.quant import LEVELS
+from tests.support.cells_oracle import random_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return random_corpus(tmp_path_factory.mktemp("fast"), seed=21, n=700, d=7)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_scan_equals_bucketed_aurocs(seed):
+    rng = np.random.default_rng(seed)
+    n, d, k = 3000, 5, 4
+    codes = rng.integers(0, 40, size=(d, n)).astype(np.uint16)  # few buckets: many ties
+    codes[1] = rng.integers(LEVELS - 3, LEVELS, size=n)
+    group = rng.integers(-1, k, size=n).astype(np.int32)
+    first = (rng.random(n) < 0.3).astype(np.int8)
+    first[group < 0] = -1
+    jt = rng.integers(-1, 41, size=d).astype(np.int64)
+    jex = rng.random(d) < 0.5
+    est, bound, on = np.empty((d, k + 1)), np.empty((d, k + 1)), np.zeros((d, k + 1), dtype=np.int64)
+    _kernels.label_stats(codes, 0, d, group, k, first, jt, jex, est, bound, on)
+    lab = group >= 0
+    y = first[lab].astype(np.int64)
+    for c in range(d):
+        q = codes[c][lab].astype(np.int64)
+        want = _exact.aurocs(q, y, np.array([[0.0], [1.0]]), None, tol=np.inf)[0]
+        assert est[c, 0] == pytest.approx(want, abs=1e-12)
+        ctrl = _exact.aurocs(q, group[lab].astype(np.int64), np.eye(k), None, tol=np.inf)
+        np.testing.assert_allclose(est[c, 1:], ctrl, atol=1e-12)
+        above = (q > jt[c]) | ((q == jt[c]) & jex[c])
+        assert on[c, 0] == int((above & (y == 1)).sum())
+        np.testing.assert_array_equal(on[c, 1:], np.bincount(group[lab][above], minlength=k))
+        h1 = np.bincount(q[y == 1], minlength=LEVELS)
+        tot = np.bincount(q, minlength=LEVELS)
+        n1 = int((y == 1).sum())
+        assert bound[c, 0] == pytest.approx(0.5 * (h1 * (tot - h1)).sum() / (n1 * (len(q) - n1)), rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 1000])
+def test_joint_counts_equal_boolean_sums(n):
+    rng = np.random.default_rng(n)
+    a = rng.random((3, n)) < 0.4
+    b = rng.random((9, n)) < 0.6
+    got = coactivation.joint_counts(np.packbits(a, axis=1, bitorder="little"),
+                                    np.packbits(b, axis=1, bitorder="little"))
+    np.testing.assert_array_equal(got, a.astype(np.int64) @ b.T.astype(np.int64))
+
+
+@pytest.mark.parametrize("t", [0.3, 0.999995, -1.0, 1.0, 0.0])
+def test_on_bits_equal_the_comparison(corpus, t):
+    with lstmvis_db.open(corpus.path) as p:
+        info = p.catalog.source("s")
+        d = corpus.values.shape[1]
+        on = coactivation.on_matrix(p.catalog, info, np.arange(d), np.full(d, t))
+    np.testing.assert_array_equal(on, corpus.values.astype(np.float64) >= t)
+
+
+def _answers(path):
+    with lstmvis_db.open(path) as p:
+        return [p.cells("s", "tag", "A", threshold=0.3), p.cells("s", "tag", "B", threshold=0.3),
+                p.cells("s", "kind", "x", quantile=0.7, stat="iou"), p.cells("s", "tag", "C"),
+                p.coactivation("s", [0, 3], threshold=0.3), p.coactivation("s", [1], quantile=0.6, lag=2),
+                p.coactivation("s", [2, 4], threshold=0.999995, docs=[0, 2])]
+
+
+def test_answers_do_not_depend_on_what_is_kept(corpus, monkeypatch):
+    warm = _answers(corpus.path)
+    with lstmvis_db.open(corpus.path) as p:  # each alone on a fresh project: nothing kept before it
+        cold_b = p.cells("s", "tag", "B", threshold=0.3)
+    assert cold_b == warm[1]
+    monkeypatch.setenv("LSTMVIS_CELL_CACHE_MB", "0")  # codes read 64 cells a time, no bucket values kept
+    assert _answers(corpus.path) == warm
+    monkeypatch.setattr(_exact, "_IN_MEMORY", 0)  # exact values read from the file
+    monkeypatch.setattr(_exact, "_CHUNK", 3)
+    assert _answers(corpus.path) == warm
