@@ -121,13 +121,11 @@ def _plan(col: dict[int, np.ndarray], task, th, jt, jex, bound, cold: bool, tol:
         ctrl_need = cold and bool((bound[i, 1:] > tol).any())
         if bound[i, lab_col] > tol or ctrl_need:
             q = col[c][task.pos].astype(np.int64)
-            p["q"] = q
-            if bound[i, lab_col] > tol:
-                p["h2"] = _exact.histogram(q, task.y.astype(np.int64), 2)
-                p["label"] = _exact.refine_plan(p["h2"], _LABEL, tol)
+            if bound[i, lab_col] > tol:  # the histograms are made again when settling (memory)
+                p["label"] = _exact.refine_plan(_exact.histogram(q, task.y.astype(np.int64), 2), _LABEL, tol)
             if ctrl_need:
-                p["hk"] = _exact.histogram(q, task.ctrl, task.k_ctrl)
-                p["control"] = _exact.refine_plan(p["hk"], np.eye(task.k_ctrl), tol)
+                p["control"] = _exact.refine_plan(_exact.histogram(q, task.ctrl, task.k_ctrl),
+                                                  np.eye(task.k_ctrl), tol)
         if p:
             out[c] = p
     return {c: {**p, "buckets": [p[x] for x in ("threshold", "label", "control") if x in p]} for c, p in out.items()}
@@ -148,10 +146,14 @@ def _settle(c: int, p: dict, codes_c: np.ndarray, store, task, th, auroc, on, c_
     def fetch(idx: np.ndarray) -> np.ndarray:
         return store.at(c, task.pos[idx])
 
-    if "h2" in p:
-        auroc[c] = _exact.aurocs(p["q"], task.y.astype(np.int64), _LABEL, fetch, tol, fine=p["h2"])[0]
-    if "hk" in p and c_auroc is not None:
-        c_auroc[c] = _exact.aurocs(p["q"], task.ctrl, np.eye(task.k_ctrl), fetch, tol, fine=p["hk"])
+    if "label" in p or "control" in p:
+        q = codes_c[task.pos].astype(np.int64)
+        if "label" in p:
+            y = task.y.astype(np.int64)
+            auroc[c] = _exact.aurocs(q, y, _LABEL, fetch, tol, fine=_exact.histogram(q, y, 2))[0]
+        if "control" in p and c_auroc is not None:
+            c_auroc[c] = _exact.aurocs(q, task.ctrl, np.eye(task.k_ctrl), fetch, tol,
+                                       fine=_exact.histogram(q, task.ctrl, task.k_ctrl))
 
 
 def _sums_block(task, sums: np.ndarray, ctrl_sums: np.ndarray):
