@@ -242,18 +242,28 @@ def aurocs(q: np.ndarray, codes: np.ndarray, groups: np.ndarray, fetch, tol: flo
     bound = pairs.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         if (bound > tol).any():
-            need = _refine_buckets(bound, pairs, mixed, tol)
             mark = np.zeros(LEVELS, dtype=bool)
-            mark[need] = True
-            idx = np.flatnonzero(mark[q])
-            r_sub = _average_ranks(fetch(idx))
-            cnt = np.where(mark, tot, 0)
-            offset = np.cumsum(cnt) - cnt  # refined values in lower refined buckets
-            qb = q[idx]
-            delta = np.bincount(codes[idx], weights=below[qb] + r_sub - offset[qb] - rank_b[qb], minlength=k)
-            ranks = ranks + delta @ groups
+            mark[_refine_buckets(bound, pairs, mixed, tol)] = True
+            ranks = ranks + rank_delta(q, codes, k, mark, fetch, tot) @ groups
         u = ranks - n_m * (n_m + 1) / 2.0
         return np.where(scale > 0, u / scale, np.nan)
+
+
+def rank_delta(q: np.ndarray, codes: np.ndarray, k: int, mark: np.ndarray, fetch,
+               tot: np.ndarray | None = None) -> np.ndarray:
+    """Per code (k,): how much its rank sum changes when the values of the ``mark``ed buckets
+    are ranked by their exact values (``fetch(index array into q)``) instead of sharing their
+    bucket's average rank."""
+    if tot is None:
+        tot = np.bincount(q, minlength=LEVELS)
+    below = (np.cumsum(tot) - tot).astype(np.float64)
+    rank_b = below + (tot + 1) / 2.0
+    idx = np.flatnonzero(mark[q])
+    r_sub = _average_ranks(fetch(idx))
+    cnt = np.where(mark, tot, 0)
+    offset = np.cumsum(cnt) - cnt  # refined values in lower refined buckets
+    qb = q[idx]
+    return np.bincount(codes[idx], weights=below[qb] + r_sub - offset[qb] - rank_b[qb], minlength=k)
 
 
 def on_counts(hist: np.ndarray, q: np.ndarray, codes: np.ndarray, quant: Quantizer, t: float, fetch) -> np.ndarray:

@@ -46,13 +46,16 @@ def on_all_cores(fn: Callable[[int, int], object], n: int, min_piece: int = 1) -
 
 
 @njit(cache=True, nogil=True)
-def label_stats(codes, lo, hi, group, n_groups, first, jt, jex, est, bound, on):  # pragma: no cover - compiled
+def label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol, lab, est, bound, on,
+                mark_lab, mark_ctl):  # pragma: no cover - compiled
     """Rows lo..hi of ``codes`` (cells, N): over positions with ``group[i] >= 0`` (groups
-    0..n_groups-1; ``first[i]`` = 1 adds position i to extra target 0 as well, -1 = no extra
-    target), per target m: AUROC with each bucket's values at the bucket's average rank
-    (``est``), the within-bucket pairs over n_m (n - n_m) (``bound``), and the count of values
-    in buckets above ``jt[c]`` (or from it when ``jex[c]``) (``on``).  Targets: 0 = the extra
-    target (when ``first`` is used), then one per group."""
+    0..n_groups-1; ``first[i]`` = 1 adds position i to extra target 0 as well), per target m:
+    AUROC with each bucket's values at the bucket's average rank (``est``), the within-bucket
+    pairs over n_m (n - n_m) (``bound``), and the count of values in buckets above ``jt[c]`` (or
+    from it when ``jex[c]``) (``on``).  Targets: 0 = the extra target (when the number of
+    targets exceeds n_groups), then one per group.  Where a bound exceeds ``tol``, the buckets
+    to re-rank with exact values, as ``_exact.refine_plan`` chooses them, are marked: target
+    ``lab`` in ``mark_lab``; the others (the control), together, in ``mark_ctl``."""
     levels = 16384
     m = est.shape[1]
     off = m - n_groups  # 1 when the extra target is used, else 0
@@ -102,6 +105,49 @@ def label_stats(codes, lo, hi, group, n_groups, first, jt, jex, est, bound, on):
             else:
                 est[c, k] = np.nan
                 bound[c, k] = 0.0
+        if bound[c, lab] > tol:
+            _plan(hist, tot, m, lab, lab + 1, n_m, n, bound[c], tol, mark_lab[c])
+        if off:  # the targets other than ``lab`` (the control), refined together
+            need = False
+            for k in range(m):
+                if k != lab and bound[c, k] > tol:
+                    need = True
+            if need:
+                _plan(hist, tot, m, 1, m, n_m, n, bound[c], tol, mark_ctl[c])
+
+
+@njit(cache=True, nogil=True)
+def _plan(hist, tot, m, k0, k1, n_m, n, bound, tol, mark):  # pragma: no cover - compiled
+    """Mark the fewest buckets, largest share first (stable), whose refinement leaves the bound
+    of every target k0..k1-1 <= tol (``_exact._refine_buckets``)."""
+    levels = tot.shape[0]
+    weight = np.zeros(levels)
+    for b in range(levels):
+        t = tot[b]
+        for k in range(k0, k1):
+            scale = n_m[k] * (n - n_m[k])
+            if scale > 0:
+                h = hist[b * m + k]
+                w = 0.5 * h * (t - h) / scale
+                if w > weight[b]:
+                    weight[b] = w
+    order = np.argsort(-weight, kind="mergesort")
+    left = bound[k0:k1].copy()
+    for b in order:
+        if weight[b] <= 0.0:
+            break
+        mark[b] = True
+        t = tot[b]
+        worst = 0.0
+        for k in range(k0, k1):
+            scale = n_m[k] * (n - n_m[k])
+            if scale > 0:
+                h = hist[b * m + k]
+                left[k - k0] -= 0.5 * h * (t - h) / scale
+            if left[k - k0] > worst:
+                worst = left[k - k0]
+        if worst <= tol:
+            break
 
 
 @njit(cache=True, nogil=True)

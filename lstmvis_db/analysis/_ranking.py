@@ -54,9 +54,10 @@ def _buckets(info: SourceInfo, th: np.ndarray | None) -> tuple[np.ndarray, np.nd
     return np.array([j for j, _ in pairs], dtype=np.int64), np.array([e for _, e in pairs], dtype=bool)
 
 
-def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray):
-    """The compiled pass over rows of ``codes``: (est, bound, on) per target.  Cold: targets
-    are the label, then the control's labels; else the rest, then the label."""
+def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray, tol: float):
+    """The compiled pass over rows of ``codes``: (est, bound, on, buckets to refine for the
+    label, for the control) per target.  Cold: targets are the label, then the control's
+    labels; else the rest, then the label."""
     d = codes.shape[0]
     if cold:
         group, n_groups, first = task.ctrl_full, task.k_ctrl, task.y_full
@@ -64,9 +65,12 @@ def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray):
         group, n_groups, first = task.y_full, 2, np.zeros(1, dtype=np.int8)
     m = n_groups + (1 if cold else 0)
     est, bound, on = np.empty((d, m)), np.empty((d, m)), np.zeros((d, m), dtype=np.int64)
-    _kernels.on_all_cores(lambda lo, hi: _kernels.label_stats(codes, lo, hi, group, n_groups, first, jt, jex,
-                                                              est, bound, on), d)
-    return est, bound, on
+    mark_lab = np.zeros((d, LEVELS), dtype=bool)
+    mark_ctl = np.zeros((d, LEVELS), dtype=bool)
+    lab = 0 if cold else 1
+    _kernels.on_all_cores(lambda lo, hi: _kernels.label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol,
+                                                              lab, est, bound, on, mark_lab, mark_ctl), d)
+    return est, bound, on, mark_lab, mark_ctl
 
 
 def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: float) -> RankStats:
@@ -82,15 +86,24 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
     sums = ctrl_sums = None
     store = _exact.BucketValues.of(cat, info)
     for chunk, codes in _exact.code_chunks(cat, info, np.arange(d)):
-        est, bound, cnt = _scan(codes, task, cold, jt[chunk], jex[chunk])
+        est, bound, cnt, mark_lab, mark_ctl = _scan(codes, task, cold, jt[chunk], jex[chunk], tol)
         if cold:
             auroc[chunk], on[chunk, 1], on[chunk, 0] = est[:, 0], cnt[:, 0], cnt[:, 1:].sum(axis=1) - cnt[:, 0]
             c_auroc[chunk], c_on[chunk] = est[:, 1:], cnt[:, 1:]
         else:
             auroc[chunk], on[chunk] = est[:, 1], cnt
         col = {int(c): codes[i] for i, c in enumerate(chunk)}
-        plans = _plan(col, task, th, jt, jex, bound, cold, tol)
-        want = {c: np.concatenate(p["buckets"]) for c, p in plans.items() if p["buckets"]}
+        plans = {}
+        for i, c in enumerate(chunk.tolist()):
+            p = {"label": mark_lab[i]} if mark_lab[i].any() else {}
+            if mark_ctl[i].any():
+                p["control"] = mark_ctl[i]
+            if th is not None and not jex[c] and 0 <= jt[c] < LEVELS:
+                p["threshold"] = jt[c]
+            if p:
+                plans[c] = p
+        want = {c: np.flatnonzero(p.get("label", False) | p.get("control", False) |
+                                  (np.arange(LEVELS) == p.get("threshold", -1))) for c, p in plans.items()}
         on_block = None
         if cold and sums is None:
             sums = np.zeros((int(task.codes.max()) + 1, d))
@@ -98,7 +111,7 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
             on_block = _sums_block(task, sums, ctrl_sums)
         store.ensure(want, col.__getitem__, on_block)
         for c, p in plans.items():
-            _settle(c, p, col[c], store, task, th, auroc, on, c_auroc if cold else None, c_on if cold else None, tol)
+            _settle(c, p, col[c], store, task, th, auroc, on, c_auroc if cold else None, c_on if cold else None)
     if cold:
         ctl = _Control(auroc=c_auroc, on=c_on, sums=sums, ctrl_sums=ctrl_sums)
         cat._cache[ckey] = ctl
@@ -108,52 +121,35 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
                      ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=ctl.on)
 
 
-def _plan(col: dict[int, np.ndarray], task, th, jt, jex, bound, cold: bool, tol: float) -> dict[int, dict]:
-    """Per cell needing exact values: {"threshold": its bucket, "label" / "control": the buckets
-    the refinement re-ranks (with the histograms it needs)}."""
-    out: dict[int, dict] = {}
-    cells = list(col)
-    lab_col = 0 if cold else 1
-    for i, c in enumerate(cells):
-        p: dict = {}
-        if th is not None and not jex[c] and 0 <= jt[c] < LEVELS:
-            p["threshold"] = np.array([jt[c]])
-        ctrl_need = cold and bool((bound[i, 1:] > tol).any())
-        if bound[i, lab_col] > tol or ctrl_need:
-            q = col[c][task.pos].astype(np.int64)
-            if bound[i, lab_col] > tol:  # the histograms are made again when settling (memory)
-                p["label"] = _exact.refine_plan(_exact.histogram(q, task.y.astype(np.int64), 2), _LABEL, tol)
-            if ctrl_need:
-                p["control"] = _exact.refine_plan(_exact.histogram(q, task.ctrl, task.k_ctrl),
-                                                  np.eye(task.k_ctrl), tol)
-        if p:
-            out[c] = p
-    return {c: {**p, "buckets": [p[x] for x in ("threshold", "label", "control") if x in p]} for c, p in out.items()}
-
-
-def _settle(c: int, p: dict, codes_c: np.ndarray, store, task, th, auroc, on, c_auroc, c_on, tol: float) -> None:
-    """Exact values where the index could not decide, for one cell."""
+def _settle(c: int, p: dict, codes_c: np.ndarray, store, task, th, auroc, on, c_auroc, c_on) -> None:
+    """Exact values where the index could not decide, for one cell: its threshold's bucket, and
+    the buckets the label's (the control's) AUROC re-ranks."""
     if "threshold" in p:
-        j = int(p["threshold"][0])
-        pos = store.pos[c][codes_c[store.pos[c]] == j]
+        pos = store.pos[c][codes_c[store.pos[c]] == p["threshold"]]
         hit = pos[store.at(c, pos) >= np.float64(th[c])]
         lab = task.y_full[hit]
         on[c, 1] += int((lab == 1).sum())
         on[c, 0] += int((lab == 0).sum())
         if c_on is not None:
             c_on[c] += np.bincount(task.ctrl_full[hit][lab >= 0], minlength=task.k_ctrl)
+    if "label" not in p and ("control" not in p or c_auroc is None):
+        return
 
     def fetch(idx: np.ndarray) -> np.ndarray:
         return store.at(c, task.pos[idx])
 
-    if "label" in p or "control" in p:
-        q = codes_c[task.pos].astype(np.int64)
-        if "label" in p:
-            y = task.y.astype(np.int64)
-            auroc[c] = _exact.aurocs(q, y, _LABEL, fetch, tol, fine=_exact.histogram(q, y, 2))[0]
-        if "control" in p and c_auroc is not None:
-            c_auroc[c] = _exact.aurocs(q, task.ctrl, np.eye(task.k_ctrl), fetch, tol,
-                                       fine=_exact.histogram(q, task.ctrl, task.k_ctrl))
+    q = codes_c[task.pos].astype(np.int64)
+    tot = np.bincount(q, minlength=LEVELS)
+    n = len(q)
+    if "label" in p:
+        n1 = float(task.y.sum())
+        delta = _exact.rank_delta(q, task.y.astype(np.int64), 2, p["label"], fetch, tot)[1]
+        auroc[c] += delta / (n1 * (n - n1))
+    if "control" in p and c_auroc is not None:
+        n_k = task.n_k.astype(np.float64)
+        delta = _exact.rank_delta(q, task.ctrl, task.k_ctrl, p["control"], fetch, tot)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c_auroc[c] += np.where(n_k * (n - n_k) > 0, delta / (n_k * (n - n_k)), 0.0)
 
 
 def _sums_block(task, sums: np.ndarray, ctrl_sums: np.ndarray):

@@ -31,7 +31,9 @@ def test_scan_equals_bucketed_aurocs(seed):
     jt = rng.integers(-1, 41, size=d).astype(np.int64)
     jex = rng.random(d) < 0.5
     est, bound, on = np.empty((d, k + 1)), np.empty((d, k + 1)), np.zeros((d, k + 1), dtype=np.int64)
-    _kernels.label_stats(codes, 0, d, group, k, first, jt, jex, est, bound, on)
+    mark_lab, mark_ctl = np.zeros((d, LEVELS), dtype=bool), np.zeros((d, LEVELS), dtype=bool)
+    tol = 2e-3
+    _kernels.label_stats(codes, 0, d, group, k, first, jt, jex, tol, 0, est, bound, on, mark_lab, mark_ctl)
     lab = group >= 0
     y = first[lab].astype(np.int64)
     for c in range(d):
@@ -47,6 +49,11 @@ def test_scan_equals_bucketed_aurocs(seed):
         tot = np.bincount(q, minlength=LEVELS)
         n1 = int((y == 1).sum())
         assert bound[c, 0] == pytest.approx(0.5 * (h1 * (tot - h1)).sum() / (n1 * (len(q) - n1)), rel=1e-12)
+        plan = _exact.refine_plan(_exact.histogram(q, y, 2), np.array([[0.0], [1.0]]), tol)
+        np.testing.assert_array_equal(np.flatnonzero(mark_lab[c]), np.sort(plan))
+        plan = _exact.refine_plan(_exact.histogram(q, group[lab].astype(np.int64), k), np.eye(k), tol)
+        np.testing.assert_array_equal(np.flatnonzero(mark_ctl[c]), np.sort(plan))
+        assert len(plan) > 0 or bound[c, 1:].max() <= tol
 
 
 @pytest.mark.parametrize("n", [1, 63, 64, 65, 1000])
@@ -86,3 +93,32 @@ def test_answers_do_not_depend_on_what_is_kept(corpus, monkeypatch):
     monkeypatch.setattr(_exact, "_IN_MEMORY", 0)  # exact values read from the file
     monkeypatch.setattr(_exact, "_CHUNK", 3)
     assert _answers(corpus.path) == warm
+
+
+def _spaced_by_full_sort(values, pos, doc, k, gap, largest):
+    order = np.lexsort((pos, -values if largest else values))
+    taken: dict[int, list[int]] = {}
+    out = []
+    for i in order:
+        if len(out) < k and all(abs(int(pos[i]) - q) >= gap for q in taken.get(int(doc[i]), ())):
+            taken.setdefault(int(doc[i]), []).append(int(pos[i]))
+            out.append(int(i))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_spaced_extremes_equal_the_full_sort(seed):
+    from lstmvis_db.analysis.profile import LEVELS as QLEVELS
+    from lstmvis_db.analysis.profile import _order_stats, quantile_cont, spaced_extremes
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    values = rng.integers(0, 5, n).astype(np.float64) if seed % 2 else rng.normal(size=n)  # ties, or none
+    pos = np.sort(rng.choice(10 * n, n, replace=False))
+    doc = np.searchsorted(np.sort(rng.choice(10 * n, 4)), pos)
+    for k, gap in ((1, 0), (10, 5), (25, 200), (n + 5, 3)):
+        for largest in (True, False):
+            assert spaced_extremes(values, pos, doc, k, gap, largest) == \
+                _spaced_by_full_sort(values, pos, doc, k, gap, largest)
+    part, srt = _order_stats(values.copy(), QLEVELS), np.sort(values)
+    assert [quantile_cont(part, q) for q in QLEVELS] == [quantile_cont(srt, q) for q in QLEVELS]
