@@ -102,8 +102,7 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
                 p["threshold"] = jt[c]
             if p:
                 plans[c] = p
-        want = {c: np.flatnonzero(p.get("label", False) | p.get("control", False) |
-                                  (np.arange(LEVELS) == p.get("threshold", -1))) for c, p in plans.items()}
+        want = {c: np.flatnonzero(_wanted(p, col[c], cold)) for c, p in plans.items()}
         on_block = None
         if cold and sums is None:
             sums = np.zeros((int(task.codes.max()) + 1, d))
@@ -119,6 +118,20 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
     return RankStats(auroc=auroc, md=_mean_diff(ctl.sums, task), on=on,
                      n_lab=np.bincount(task.y.astype(np.int64), minlength=2), ctrl_auroc=_best(ctl.auroc),
                      ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=ctl.on)
+
+
+def _wanted(p: dict, codes_c: np.ndarray, cold: bool) -> np.ndarray:
+    """The buckets to hold for one cell (LEVELS bool).  A cold pass reads every row anyway, so
+    for a cell that needs refining it also keeps each bucket at least as full as the lightest
+    one refined: the next label's refinement (heaviest buckets first) then usually needs no read."""
+    mark = p.get("label", np.zeros(LEVELS, dtype=bool)) | p.get("control", False)
+    if cold and mark.any():
+        tot = np.bincount(codes_c, minlength=LEVELS)
+        mark = mark | (tot >= tot[mark].min())
+    if "threshold" in p:
+        mark = mark.copy()
+        mark[p["threshold"]] = True
+    return mark
 
 
 def _settle(c: int, p: dict, codes_c: np.ndarray, store, task, th, auroc, on, c_auroc, c_on) -> None:
