@@ -171,8 +171,8 @@ class BucketValues:
 
 
 def _average_ranks(v: np.ndarray) -> np.ndarray:
-    """1-based ranks of v, ties sharing their average rank."""
-    order = np.argsort(v, kind="stable")
+    """1-based ranks of v, ties sharing their average rank (so the sort need not be stable)."""
+    order = np.argsort(v)
     sv = v[order]
     first = np.r_[True, sv[1:] != sv[:-1]]
     group = np.cumsum(first) - 1

@@ -109,8 +109,10 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
             ctrl_sums = np.zeros((k, d))
             on_block = _sums_block(task, sums, ctrl_sums)
         store.ensure(want, col.__getitem__, on_block)
-        for c, p in plans.items():
+        todo = list(plans.items())  # one cell per row of the outputs: the pieces do not overlap (numpy sorts
+        _kernels.on_all_cores(lambda lo, hi, todo=todo, col=col: [  # without the GIL: two cores share the work)
             _settle(c, p, col[c], store, task, th, auroc, on, c_auroc if cold else None, c_on if cold else None)
+            for c, p in todo[lo:hi]], len(todo), 8)
     if cold:
         ctl = _Control(auroc=c_auroc, on=c_on, sums=sums, ctrl_sums=ctrl_sums)
         cat._cache[ckey] = ctl
