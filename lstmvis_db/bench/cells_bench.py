@@ -114,10 +114,63 @@ def markdown(res: dict) -> str:
         return f"| {name} | {c[key]:,.0f} ms{ratio} |\n"
 
     return ("\n\n| cell statistics | time |\n|---|---|\n"
+            + row(f"rank all {res['cells']} cells for one label, first call on a fresh project", "rank_cold_ms")
             + row(f"rank all {res['cells']} cells for one label (AUROC, control, IoU at t)", "rank_ms")
+            + row("the same for another label of the track", "rank_other_label_ms")
             + row("the same at each cell's own 0.9-quantile", "rank_quantile_ms")
+            + row("one cell's profile under a range filter, first call", "profile_cold_ms")
             + row("one cell's profile under a range filter", "profile_ms")
+            + row(f"co-activation of 10 query cells with all {res['cells']}, first call", "coactivation_cold_ms")
             + row(f"co-activation of 10 query cells with all {res['cells']}", "coactivation_ms")
             + row("the same, lagged (k = 3)", "coactivation_lag_ms")
             + row("formula search over 4 tracks of <= 40 labels", "formula_ms")
             + f"\nPlanted pattern cells ranked first: {c['rank_planted_found']} of {c['rank_planted_cells']}.")
+
+
+def build(path: Path, n: int, d: int = 650, seed: int = 0) -> None:
+    """A synthetic project for ``main``: tanh of normal states with a per-cell gain (many cells
+    saturate), tokens w0..w9999 and the align benchmark's tracks cat10..cat40."""
+    from lstmvis_db import ProjectData, Source, write_project
+    from lstmvis_db.bench import align_bench
+
+    rng = np.random.default_rng(seed)
+    gain = rng.uniform(0.3, 3, d).astype(np.float32)
+    vals = np.tanh(rng.normal(0, 1, (n, d)).astype(np.float32) * gain)
+    write_project(path, ProjectData(name=f"cells bench {n}", tokens=np.char.mod("w%d", np.arange(n) % 10000).tolist(),
+                                    sources=[Source("s", vals)], tracks=align_bench.tracks(n, seed)))
+
+
+def _yardstick(db: Path, repeat: int) -> float:
+    """One numpy pass (threshold and count) over the first source's states in memory, in ms."""
+    with open_project(db) as p:
+        states = p.window(p.sources[0], 0, p.catalog.n_positions - 1)
+    return _time_ms(lambda: np.count_nonzero(states >= np.float32(0.3)), repeat)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lstmvis_db.bench.cells_bench --db DB [--build N]``: the cell statistics on an
+    existing project (its first source, label L0 of cat40, formula over cat10..cat40), with one
+    numpy pass over the source's states as the yardstick; JSON on stdout."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(prog="python -m lstmvis_db.bench.cells_bench")
+    ap.add_argument("--db", type=Path, required=True)
+    ap.add_argument("--build", type=int, help="first write a synthetic project of N positions x 650 cells")
+    ap.add_argument("--track", default="cat40")
+    ap.add_argument("--label", default="L0")
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args(argv)
+    if a.build and not a.db.exists():
+        build(a.db, a.build)
+    yard = _yardstick(a.db, a.repeat)
+    res = measure(a.db, a.track, a.label, list(range(10)), ["cat10", "cat20", "cat30", "cat40"], a.repeat,
+                  log=lambda *x: None)
+    res["numpy_pass_ms"] = yard
+    res.update({k.replace("_ms", "_x_numpy"): v / yard for k, v in list(res.items()) if k.endswith("_ms") and yard})
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
