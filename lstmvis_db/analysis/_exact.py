@@ -122,6 +122,7 @@ class BucketValues:
         self.pos: dict[int, np.ndarray] = {}
         self.val: dict[int, np.ndarray] = {}
         self.nbytes = 0
+        self.derived: dict[tuple, tuple] = {}  # (cell, key) -> what a caller derived from the cell's values
 
     @classmethod
     def of(cls, cat: Catalog, info: SourceInfo) -> BucketValues:
@@ -135,7 +136,7 @@ class BucketValues:
         its codes (N,).  One read for every missing pair (and ``on_block`` as in Exact.fetch)."""
         new = self._missing(want, col_of)
         if self.nbytes + 12 * sum(len(p) for _, p in new.values()) > cache_bytes():
-            self.marks, self.pos, self.val, self.nbytes = {}, {}, {}, 0  # over budget: start afresh
+            self.marks, self.pos, self.val, self.nbytes, self.derived = {}, {}, {}, 0, {}  # over budget: afresh
             new = self._missing(want, col_of)
         if not new and on_block is None:
             return
@@ -146,6 +147,7 @@ class BucketValues:
             order = np.argsort(pos, kind="stable")
             self.pos[c], self.val[c], self.marks[c] = pos[order], val[order], mark
             self.nbytes += 12 * len(p)
+            self.derived = {k: v for k, v in self.derived.items() if k[0] != c}
 
     def _missing(self, want: dict[int, np.ndarray], col_of) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """cell -> (buckets held after the read, positions to read)."""
@@ -247,6 +249,28 @@ def aurocs(q: np.ndarray, codes: np.ndarray, groups: np.ndarray, fetch, tol: flo
             ranks = ranks + rank_delta(q, codes, k, mark, fetch, tot) @ groups
         u = ranks - n_m * (n_m + 1) / 2.0
         return np.where(scale > 0, u / scale, np.nan)
+
+
+def bucket_rank_offsets(pos: np.ndarray, values: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """For values grouped in whole buckets ``q``: each value's average rank inside its bucket
+    minus the bucket's average rank ((size + 1) / 2): what ranking a bucket by exact values
+    adds to each position's rank (``rank_delta`` without sorting again).  Order as ``pos``."""
+    order = np.lexsort((values, q))
+    qs, vs = q[order], values[order]
+    n = len(qs)
+    if n == 0:
+        return np.zeros(0)
+    new_b = np.r_[True, qs[1:] != qs[:-1]]
+    b_start = np.maximum.accumulate(np.where(new_b, np.arange(n), 0))
+    b_end = np.r_[np.flatnonzero(new_b)[1:], n][np.cumsum(new_b) - 1]
+    tie = np.r_[True, (qs[1:] != qs[:-1]) | (vs[1:] != vs[:-1])]
+    t_start = np.flatnonzero(tie)
+    t_end = np.r_[t_start[1:], n]
+    g = np.cumsum(tie) - 1
+    avg = (t_start + t_end + 1) / 2.0  # 1-based average rank of a tie group among the sorted values
+    out = np.empty(n)
+    out[order] = avg[g] - b_start - (b_end - b_start + 1) / 2.0
+    return out
 
 
 def rank_delta(q: np.ndarray, codes: np.ndarray, k: int, mark: np.ndarray, fetch,

@@ -150,21 +150,30 @@ def _settle(c: int, p: dict, codes_c: np.ndarray, store, task, th, auroc, on, c_
     if "label" not in p and ("control" not in p or c_auroc is None):
         return
 
-    def fetch(idx: np.ndarray) -> np.ndarray:
-        return store.at(c, task.pos[idx])
-
-    q = codes_c[task.pos].astype(np.int64)
-    tot = np.bincount(q, minlength=LEVELS)
-    n = len(q)
+    pos, dev = _offsets(c, codes_c, store, task)
+    n = len(task.pos)
     if "label" in p:
         n1 = float(task.y.sum())
-        delta = _exact.rank_delta(q, task.y.astype(np.int64), 2, p["label"], fetch, tot)[1]
-        auroc[c] += delta / (n1 * (n - n1))
+        sel = p["label"][codes_c[pos]] & (task.y_full[pos] == 1)
+        auroc[c] += float(dev[sel].sum()) / (n1 * (n - n1))
     if "control" in p and c_auroc is not None:
         n_k = task.n_k.astype(np.float64)
-        delta = _exact.rank_delta(q, task.ctrl, task.k_ctrl, p["control"], fetch, tot)
+        sel = p["control"][codes_c[pos]]
+        delta = np.bincount(task.ctrl_full[pos][sel], weights=dev[sel], minlength=task.k_ctrl)
         with np.errstate(invalid="ignore", divide="ignore"):
             c_auroc[c] += np.where(n_k * (n - n_k) > 0, delta / (n_k * (n - n_k)), 0.0)
+
+
+def _offsets(c: int, codes_c: np.ndarray, store, task) -> tuple[np.ndarray, np.ndarray]:
+    """The labelled positions among the values ``store`` holds for cell c, and what ranking
+    their (whole) buckets by exact values adds to each one's rank; kept with the values."""
+    key = (c, task.key)
+    if key not in store.derived:
+        held = store.pos[c]
+        keep = task.codes[held] >= 0
+        pos = held[keep]
+        store.derived[key] = (pos, _exact.bucket_rank_offsets(pos, store.val[c][keep], codes_c[pos]))
+    return store.derived[key]
 
 
 def _sums_block(task, sums: np.ndarray, ctrl_sums: np.ndarray):

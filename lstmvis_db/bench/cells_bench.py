@@ -148,9 +148,10 @@ def _yardstick(db: Path, repeat: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lstmvis_db.bench.cells_bench --db DB [--build N]``: the cell statistics on an
-    existing project (its first source, label L0 of cat40, formula over cat10..cat40), with one
-    numpy pass over the source's states as the yardstick; JSON on stdout."""
+    """``python -m lstmvis_db.bench.cells_bench --db DB [--build N] [--track T --label L]``: the
+    cell statistics on a project (its first source, cells 0..9 as the query, the formula over
+    its first four categorical tracks), with one numpy pass over the source's states as the
+    yardstick; JSON on stdout."""
     import argparse
     import json
 
@@ -164,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     if a.build and not a.db.exists():
         build(a.db, a.build)
     yard = _yardstick(a.db, a.repeat)
-    res = measure(a.db, a.track, a.label, list(range(10)), ["cat10", "cat20", "cat30", "cat40"], a.repeat,
-                  log=lambda *x: None)
+    with open_project(a.db) as p:
+        from lstmvis_db.analysis import _labels
+
+        tracks = _labels.categorical_names(p.catalog)[:4]
+    res = measure(a.db, a.track, a.label, list(range(10)), tracks, a.repeat, log=lambda *x: None)
     res["numpy_pass_ms"] = yard
     res.update({k.replace("_ms", "_x_numpy"): v / yard for k, v in list(res.items()) if k.endswith("_ms") and yard})
     print(json.dumps(res, indent=1))

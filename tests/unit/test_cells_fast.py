@@ -122,3 +122,18 @@ def test_spaced_extremes_equal_the_full_sort(seed):
                 _spaced_by_full_sort(values, pos, doc, k, gap, largest)
     part, srt = _order_stats(values.copy(), QLEVELS), np.sort(values)
     assert [quantile_cont(part, q) for q in QLEVELS] == [quantile_cont(srt, q) for q in QLEVELS]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kept_bucket_offsets_equal_the_rank_correction(seed):
+    rng = np.random.default_rng(seed)
+    n, k = 2000, 3
+    q = rng.integers(0, 30, n).astype(np.int64)
+    v = (q + rng.integers(0, 4, n) / 4.0).astype(np.float32)  # ties inside buckets
+    codes = rng.integers(0, k, n).astype(np.int64)
+    mark = np.zeros(LEVELS, dtype=bool)
+    mark[rng.choice(30, 12, replace=False)] = True
+    want = _exact.rank_delta(q, codes, k, mark, lambda idx: v[idx].astype(np.float64))
+    dev = _exact.bucket_rank_offsets(np.arange(n), v, q)
+    sel = mark[q]
+    np.testing.assert_allclose(np.bincount(codes[sel], weights=dev[sel], minlength=k), want, atol=1e-9)
