@@ -13,6 +13,7 @@ the label's own pass.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,8 +69,11 @@ def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray, 
     mark_lab = np.zeros((d, LEVELS), dtype=bool)
     mark_ctl = np.zeros((d, LEVELS), dtype=bool)
     lab = 0 if cold else 1
-    _kernels.on_all_cores(lambda lo, hi: _kernels.label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol,
-                                                              lab, est, bound, on, mark_lab, mark_ctl), d)
+    def piece(lo: int, hi: int) -> None:
+        _kernels.label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol, lab, est, bound, on,
+                             mark_lab, mark_ctl)
+
+    _kernels.on_all_cores(piece, d)
     return est, bound, on, mark_lab, mark_ctl
 
 
@@ -109,17 +113,22 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
             ctrl_sums = np.zeros((k, d))
             on_block = _sums_block(task, sums, ctrl_sums)
         store.ensure(want, col.__getitem__, on_block)
-        todo = list(plans.items())  # one cell per row of the outputs: the pieces do not overlap (numpy sorts
-        _kernels.on_all_cores(lambda lo, hi, todo=todo, col=col: [  # without the GIL: two cores share the work)
-            _settle(c, p, col[c], store, task, th, auroc, on, c_auroc if cold else None, c_on if cold else None)
-            for c, p in todo[lo:hi]], len(todo), 8)
+        todo = list(plans.items())  # one cell per row of the outputs: the pieces do not overlap
+        _kernels.on_all_cores(functools.partial(_settle_all, todo, col, store, task, th, auroc, on,
+                                                c_auroc if cold else None, c_on if cold else None), len(todo), 8)
     if cold:
+        assert sums is not None and ctrl_sums is not None
         ctl = _Control(auroc=c_auroc, on=c_on, sums=sums, ctrl_sums=ctrl_sums)
         cat._cache[ckey] = ctl
     assert ctl is not None
     return RankStats(auroc=auroc, md=_mean_diff(ctl.sums, task), on=on,
                      n_lab=np.bincount(task.y.astype(np.int64), minlength=2), ctrl_auroc=_best(ctl.auroc),
                      ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=ctl.on)
+
+
+def _settle_all(todo, col, store, task, th, auroc, on, c_auroc, c_on, lo: int, hi: int) -> None:
+    for c, p in todo[lo:hi]:
+        _settle(c, p, col[c], store, task, th, auroc, on, c_auroc, c_on)
 
 
 def _wanted(p: dict, codes_c: np.ndarray, cold: bool) -> np.ndarray:

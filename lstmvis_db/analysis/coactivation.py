@@ -4,6 +4,7 @@ within k positions of the same document"), over all positions or a filter."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TypedDict
 
@@ -88,8 +89,7 @@ def on_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, thresholds: np.nd
         pairs = [info.quant.threshold_bucket(float(x)) for x in thresholds[at:at + len(chunk)]]
         jt = np.array([j for j, _ in pairs], dtype=np.int64)
         jex = np.array([e for _, e in pairs], dtype=bool)
-        _kernels.on_all_cores(lambda lo, hi, codes=codes, jt=jt, jex=jex, part=part:
-                              _kernels.threshold_bits(codes, lo, hi, jt, jex, part), len(chunk))
+        _kernels.on_all_cores(functools.partial(_bits_piece, codes, jt, jex, part), len(chunk))
         amb = {int(c): np.array([jt[i]]) for i, c in enumerate(chunk) if not jex[i] and 0 <= jt[i] < LEVELS}
         rows = {int(c): i for i, c in enumerate(chunk)}
         store.ensure(amb, lambda c, codes=codes, rows=rows: codes[rows[c]])
@@ -100,6 +100,10 @@ def on_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, thresholds: np.nd
             np.bitwise_or.at(part[i], hit >> 3, (1 << (hit & 7)).astype(np.uint8))
         at += len(chunk)
     return out
+
+
+def _bits_piece(codes: np.ndarray, jt: np.ndarray, jex: np.ndarray, out: np.ndarray, lo: int, hi: int) -> None:
+    _kernels.threshold_bits(codes, lo, hi, jt, jex, out)
 
 
 def on_matrix(cat: Catalog, info: SourceInfo, cells: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
