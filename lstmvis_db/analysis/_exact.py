@@ -7,7 +7,9 @@ statistics inside one bucket need the exact float values, which ``Exact`` fetche
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from fractions import Fraction
 
 import numpy as np
@@ -22,6 +24,20 @@ from lstmvis_db.queries import Catalog, SourceInfo
 _IN_MEMORY = 16_000_000
 _BLOCK = 65536
 _CHUNK = 64
+
+
+# What an open project keeps (codes, bucket values) is shared by every thread using it (app
+# sessions): the computations that fill and read it take this lock, one at a time per process.
+LOCK = threading.RLock()
+
+
+def serialised(fn):
+    """``fn`` run under :data:`LOCK`."""
+    @functools.wraps(fn)
+    def inner(*args, **kwargs):
+        with LOCK:
+            return fn(*args, **kwargs)
+    return inner
 
 
 def cache_bytes() -> int:

@@ -77,6 +77,7 @@ def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray, 
     return est, bound, on, mark_lab, mark_ctl
 
 
+@_exact.serialised
 def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: float) -> RankStats:
     """Per cell: AUROC (within ``tol``), exact mean difference and on-counts at ``th`` (per cell),
     and the same on the control task (best over its labels)."""

@@ -36,6 +36,7 @@ class CoactivationResult(TypedDict):
     pairs: list[Pair]
 
 
+@_exact.serialised
 def cell_thresholds(cat: Catalog, info: SourceInfo, cells: np.ndarray, threshold: float | None,
                     quantile: float | None) -> np.ndarray:
     """One threshold per cell: the given number, or each cell's own q-quantile (docs/analysis.md §A cell's profile):
@@ -76,6 +77,7 @@ def _order_stat(values: np.ndarray, r: int) -> float:
     return float(np.sort(values.astype(np.float64))[r])
 
 
+@_exact.serialised
 def on_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Exact on-indicators of ``cells`` packed over positions: (len(cells), ceil(N / 8)) uint8,
     bit p of row i (little-endian) = value >= thresholds[i].  The index decides every value
@@ -156,6 +158,7 @@ def _pairs(counts: np.ndarray, na: np.ndarray, nb: np.ndarray, n: int, query: np
     return out
 
 
+@_exact.serialised
 def all_bits(cat: Catalog, info: SourceInfo, threshold: float | None, quantile: float | None):
     """(thresholds, on-bits of every cell packed over positions), kept per open project by
     source and threshold (or quantile)."""
