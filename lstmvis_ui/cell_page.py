@@ -7,6 +7,7 @@ view state, so a link from a cell chip or a track label opens the same view agai
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -22,29 +23,38 @@ from .widgets import chart, run_safely, select_link
 
 CELL_KEYS = ("view", "cell", "rtrack", "rlabel")
 VIEWS = {"profile": "Profile", "ranking": "Cells that track a label", "formula": "Explain by a formula"}
+# One uncached cell computation at a time in the whole server: a visitor's first ranking waits
+# its turn instead of competing with every other visitor's for the cores (and memory); answers
+# are cached by their inputs (st.cache_data below), what a project keeps is bounded by
+# LSTMVIS_CELL_CACHE_MB per source (lstmvis_db.analysis._exact.cache_bytes).
+_ONE_AT_A_TIME = threading.BoundedSemaphore(1)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def profile(path: str, source: str, cell: int, threshold: float, docs: tuple[int, ...] | None,
             rng: tuple[int, int] | None, track: str | None, label: str | None, top: int, gap: int) -> dict:
-    return open_project(path).profile(source, cell, threshold=threshold, track=track, label=label,
-                                      docs=list(docs) if docs else None, range=rng, top=top, gap=gap)
+    with _ONE_AT_A_TIME:
+        return open_project(path).profile(source, cell, threshold=threshold, track=track, label=label,
+                                          docs=list(docs) if docs else None, range=rng, top=top, gap=gap)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def ranking(path: str, source: str, track: str, label: str, threshold: float | None, quantile: float | None,
             stat: str) -> dict:
-    return open_project(path).cells(source, track, label, threshold=threshold, quantile=quantile, stat=stat)
+    with _ONE_AT_A_TIME:
+        return open_project(path).cells(source, track, label, threshold=threshold, quantile=quantile, stat=stat)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def coactivation(path: str, source: str, cells: tuple[int, ...], threshold: float, lag: int | None) -> dict:
-    return open_project(path).coactivation(source, list(cells), threshold=threshold, lag=lag, limit=200)
+    with _ONE_AT_A_TIME:
+        return open_project(path).coactivation(source, list(cells), threshold=threshold, lag=lag, limit=200)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def explanation(path: str, source: str, cells: tuple[int, ...], threshold: float, beam: int) -> dict:
-    return open_project(path).explain(source, list(cells), threshold=threshold, beam=beam)
+    with _ONE_AT_A_TIME:
+        return open_project(path).explain(source, list(cells), threshold=threshold, beam=beam)
 
 
 def _page_query(s: ViewState, source: str | None = None, **extra: object) -> str:

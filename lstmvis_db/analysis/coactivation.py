@@ -4,13 +4,13 @@ within k positions of the same document"), over all positions or a filter."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TypedDict
 
 import numpy as np
 
-from lstmvis_db import queries
-from lstmvis_db.analysis import _exact, _labels
+from lstmvis_db.analysis import _cell_kernels, _exact
 from lstmvis_db.analysis.positions import Filter
 from lstmvis_db.errors import QueryError
 from lstmvis_db.matching.quant import LEVELS
@@ -36,9 +36,11 @@ class CoactivationResult(TypedDict):
     pairs: list[Pair]
 
 
+@_exact.serialised
 def cell_thresholds(cat: Catalog, info: SourceInfo, cells: np.ndarray, threshold: float | None,
-                    quantile: float | None, ex: _exact.Exact | None = None) -> np.ndarray:
-    """One threshold per cell: the given number, or each cell's own q-quantile (docs/analysis.md §A cell's profile)."""
+                    quantile: float | None) -> np.ndarray:
+    """One threshold per cell: the given number, or each cell's own q-quantile (docs/analysis.md §A cell's profile):
+    the order statistics' buckets from the index, their exact values read once for every cell."""
     if (threshold is None) == (quantile is None):
         raise QueryError("give a threshold or a quantile (exactly one)")
     if threshold is not None:
@@ -46,45 +48,84 @@ def cell_thresholds(cat: Catalog, info: SourceInfo, cells: np.ndarray, threshold
     from lstmvis_db.analysis.selectivity import check_quantile
 
     qlevel = check_quantile(quantile)
-    ex = ex or _exact.Exact(cat, info)
+    n = cat.n_positions
+    h = (n - 1) * qlevel
+    lo, hi = int(np.floor(h)), int(np.ceil(h))
+    store = _exact.BucketValues.of(cat, info)
     out = np.empty(len(cells))
-    for a in range(0, len(cells), _CHUNK):
-        chunk = cells[a:a + _CHUNK]
-        q = _labels.quantized_columns(cat, info, chunk).astype(np.int64)
-        ex.prefetch(chunk)
+    at = 0
+    for chunk, codes in _exact.code_chunks(cat, info, cells):
+        found = {}
         for i, c in enumerate(chunk.tolist()):
-            out[a + i] = _exact.quantile(q[:, i], qlevel, lambda idx, c=c: ex.at(c, idx))
+            hist = np.bincount(codes[i], minlength=LEVELS)
+            cum = np.cumsum(hist)
+            b = np.searchsorted(cum, [lo, hi], side="right")
+            found[c] = (b, cum[b] - hist[b], i)  # the order statistics' buckets, values below each
+        store.ensure({c: np.unique(b) for c, (b, _, _) in found.items()},
+                     lambda c, codes=codes, found=found: codes[found[c][2]])
+        for c, (b, below, i) in found.items():
+            qs = codes[i][store.pos[c]]
+            x_lo = _order_stat(store.val[c][qs == b[0]], lo - below[0])
+            x_hi = x_lo if hi == lo else _order_stat(store.val[c][qs == b[1]], hi - below[1])
+            out[at + i] = _exact.interpolate(x_lo, x_hi, h - lo)
+        at += len(chunk)
     return out
 
 
-def on_matrix(cat: Catalog, info: SourceInfo, cells: np.ndarray, thresholds: np.ndarray,
-              ex: _exact.Exact | None = None) -> np.ndarray:
-    """Exact on-indicators (N, len(cells)): value >= the cell's threshold.  The index decides
-    every value outside the threshold's bucket; values inside it are compared exactly (one
-    row look-up per chunk of cells for all of the chunk's ambiguous positions)."""
-    ex = ex or _exact.Exact(cat, info)
-    out_t = np.empty((len(cells), cat.n_positions), dtype=bool)  # cell-major while it is filled
-    out = out_t.T
-    for a in range(0, len(cells), _CHUNK):
-        chunk = cells[a:a + _CHUNK]
-        q = _labels.quantized_columns(cat, info, chunk)
-        ambiguous: list[tuple[int, int, np.ndarray]] = []
-        for i, c in enumerate(chunk.tolist()):
-            j, exact = info.quant.threshold_bucket(float(thresholds[a + i]))
-            if j < 0 or j >= LEVELS:
-                out_t[a + i] = j < 0
-                continue
-            col = q[:, i]
-            out_t[a + i] = col >= j if exact else col > j
-            if not exact:
-                ambiguous.append((i, c, np.flatnonzero(col == j)))
-        if not ambiguous:
-            continue
-        union = np.unique(np.concatenate([amb for _, _, amb in ambiguous]))
-        rows = ex.full[union] if ex.full is not None else queries.rows_at(cat, info.source, union)
-        for i, c, amb in ambiguous:
-            vals = rows[np.searchsorted(union, amb), c].astype(np.float64)
-            out[amb, a + i] = vals >= np.float64(thresholds[a + i])
+def _order_stat(values: np.ndarray, r: int) -> float:
+    """The r-th smallest (0-based) of one bucket's exact values."""
+    return float(np.sort(values.astype(np.float64))[r])
+
+
+@_exact.serialised
+def on_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Exact on-indicators of ``cells`` packed over positions: (len(cells), ceil(N / 8)) uint8,
+    bit p of row i (little-endian) = value >= thresholds[i].  The index decides every value
+    outside the threshold's bucket; values inside it are read once for all cells and kept."""
+    n = cat.n_positions
+    out = np.zeros((len(cells), (n + 7) // 8), dtype=np.uint8)
+    store = _exact.BucketValues.of(cat, info)
+    at = 0
+    for chunk, codes in _exact.code_chunks(cat, info, cells):
+        part = out[at:at + len(chunk)]
+        pairs = [info.quant.threshold_bucket(float(x)) for x in thresholds[at:at + len(chunk)]]
+        jt = np.array([j for j, _ in pairs], dtype=np.int64)
+        jex = np.array([e for _, e in pairs], dtype=bool)
+        _cell_kernels.on_all_cores(functools.partial(_bits_piece, codes, jt, jex, part), len(chunk))
+        amb = {int(c): np.array([jt[i]]) for i, c in enumerate(chunk) if not jex[i] and 0 <= jt[i] < LEVELS}
+        rows = {int(c): i for i, c in enumerate(chunk)}
+        store.ensure(amb, lambda c, codes=codes, rows=rows: codes[rows[c]])
+        for c in amb:
+            i = rows[c]
+            pos = store.pos[c][codes[i][store.pos[c]] == jt[i]]
+            hit = pos[store.at(c, pos) >= np.float64(thresholds[at + i])]
+            np.bitwise_or.at(part[i], hit >> 3, (1 << (hit & 7)).astype(np.uint8))
+        at += len(chunk)
+    return out
+
+
+def _bits_piece(codes: np.ndarray, jt: np.ndarray, jex: np.ndarray, out: np.ndarray, lo: int, hi: int) -> None:
+    _cell_kernels.threshold_bits(codes, lo, hi, jt, jex, out)
+
+
+def on_matrix(cat: Catalog, info: SourceInfo, cells: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Exact on-indicators (N, len(cells)) bool: value >= the cell's threshold."""
+    bits = on_bits(cat, info, np.asarray(cells, dtype=np.int64), np.asarray(thresholds, dtype=np.float64))
+    return np.unpackbits(bits, axis=1, count=cat.n_positions, bitorder="little").astype(bool).T
+
+
+def joint_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) int64: positions where row i of ``a`` and row j of ``b`` (bits packed
+    over positions, uint8) are both on; exact for any corpus size."""
+    width = a.shape[1]
+    pad = (-width) % 8
+    a64 = np.ascontiguousarray(np.pad(a, ((0, 0), (0, pad)))).view(np.uint64)
+    b64 = np.ascontiguousarray(np.pad(b, ((0, 0), (0, pad)))).view(np.uint64)
+    out = np.empty((len(a64), len(b64)), dtype=np.int64)
+    for j in range(0, len(b64), 64):
+        part = b64[j:j + 64]
+        for i in range(len(a64)):
+            out[i, j:j + len(part)] = np.bitwise_count(part & a64[i]).sum(axis=1, dtype=np.int64)
     return out
 
 
@@ -98,15 +139,13 @@ def _lagged(on: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pairs(xa: np.ndarray, xb: np.ndarray, query: np.ndarray, lagged: bool) -> list[Pair]:
-    n = len(xa)
-    pa = xa.mean(axis=0)
-    pb = xb.mean(axis=0)
-    pab = (xa.T.astype(np.float32) @ xb.astype(np.float32)).astype(np.float64) / n
+def _pairs(counts: np.ndarray, na: np.ndarray, nb: np.ndarray, n: int, query: np.ndarray,
+           lagged: bool) -> list[Pair]:
+    pa, pb, pab = na / n, nb / n, counts / n
     qset = set(query.tolist())
     out: list[Pair] = []
     for i, a in enumerate(query.tolist()):
-        for b in range(xb.shape[1]):
+        for b in range(len(nb)):
             if b == a or (not lagged and b in qset and b < a):  # unlagged pairs are symmetric
                 continue
             den = pa[i] * pb[b]
@@ -117,6 +156,23 @@ def _pairs(xa: np.ndarray, xb: np.ndarray, query: np.ndarray, lagged: bool) -> l
                             p_ab=float(pab[i, b])))
     out.sort(key=lambda r: (r["lift"] is None, -(r["lift"] or 0.0), r["a"], r["b"]))
     return out
+
+
+@_exact.serialised
+def all_bits(cat: Catalog, info: SourceInfo, threshold: float | None, quantile: float | None):
+    """(thresholds, on-bits of every cell packed over positions), kept per open project by
+    source and threshold (or quantile)."""
+    key = ("on_bits", info.sid, threshold, quantile)
+    if key not in cat._cache:
+        every = np.arange(info.n_cells)
+        t = cell_thresholds(cat, info, every, threshold, quantile)
+        cat._cache.pop(next((k for k in cat._cache if k[0] == "on_bits" and k[1] == info.sid), None), None)
+        cat._cache[key] = (t, on_bits(cat, info, every, t))
+    return cat._cache[key]
+
+
+def _popcounts(bits: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
 
 
 def coactivation(cat: Catalog, source: str, cells: object, threshold: float | None = None,
@@ -131,22 +187,27 @@ def coactivation(cat: Catalog, source: str, cells: object, threshold: float | No
         raise QueryError(f"lag must be an integer >= 1, got {lag!r}")
     if limit is not None and (int(limit) != limit or limit < 1):
         raise QueryError(f"limit must be an integer >= 1, got {limit!r}")
+    if (threshold is None) == (quantile is None):
+        raise QueryError("give a threshold or a quantile (exactly one)")
     pos = (where or Filter()).positions(cat)
-    ex = _exact.Exact(cat, info)
-    every = np.arange(info.n_cells)
-    t = cell_thresholds(cat, info, every, threshold, quantile, ex)
-    on = on_matrix(cat, info, every, t, ex)
+    n = cat.n_positions
+    t, bits = all_bits(cat, info, None if threshold is None else check_threshold(threshold), quantile)
     if lag is None:
-        xb = on[pos]
+        if len(pos) < n:
+            mask = np.zeros(n, dtype=bool)
+            mask[pos] = True
+            bits = bits & np.packbits(mask, bitorder="little")[None, :]
+        xa, xb = bits[query], bits
     else:
+        on = np.unpackbits(bits, axis=1, count=n, bitorder="little").astype(bool).T
         last = cat.doc_last[np.searchsorted(cat.doc_first, pos, side="right") - 1]
         keep = pos < last  # the window (pos, pos + k] is empty at a document's last position
         pos, last = pos[keep], last[keep]
         if len(pos) == 0:
             raise QueryError("the filter leaves no position with a lag window inside its document")
-        xb = _lagged(on, pos, np.minimum(pos + int(lag), last))
-    xa = on[pos][:, query]
-    pairs = _pairs(xa, xb, query, lag is not None)
+        xb = np.packbits(_lagged(on, pos, np.minimum(pos + int(lag), last)).T, axis=1, bitorder="little")
+        xa = np.packbits(np.ascontiguousarray(on[pos][:, query].T), axis=1, bitorder="little")
+    pairs = _pairs(joint_counts(xa, xb), _popcounts(xa), _popcounts(xb), len(pos), query, lag is not None)
     return CoactivationResult(
         source=source, lag=None if lag is None else int(lag), positions=len(pos),
         thresholds={str(c): float(t[c]) for c in query}, pairs=pairs[: int(limit)] if limit else pairs,

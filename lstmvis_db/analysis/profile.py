@@ -59,9 +59,24 @@ def quantile_cont(sorted_values: np.ndarray, q: float) -> float:
 def spaced_extremes(values: np.ndarray, pos: np.ndarray, doc: np.ndarray, k: int, gap: int,
                     largest: bool = True) -> list[int]:
     """Indices of the k largest (smallest) values, ties by smaller position, each at least
-    ``gap`` positions from every higher-ranked one of the same document."""
+    ``gap`` positions from every higher-ranked one of the same document.  Only the leading
+    values are ordered (all values equal to the last one taken, so ties stay in order); more are
+    taken while the gap rule leaves fewer than k."""
     key = -values if largest else values
-    order = np.lexsort((pos, key))
+    m = min(len(key), max(4 * k * max(gap, 1), 64))
+    while True:
+        if m >= len(key):
+            cand = np.arange(len(key))
+        else:
+            cut = np.partition(key, m - 1)[m - 1]
+            cand = np.flatnonzero(key <= cut)
+        out = _greedy(cand[np.lexsort((pos[cand], key[cand]))], pos, doc, k, gap)
+        if len(out) >= k or len(cand) >= len(key):
+            return out
+        m *= 4
+
+
+def _greedy(order: np.ndarray, pos: np.ndarray, doc: np.ndarray, k: int, gap: int) -> list[int]:
     taken: dict[int, list[int]] = {}
     out: list[int] = []
     for i in order:
@@ -74,11 +89,19 @@ def spaced_extremes(values: np.ndarray, pos: np.ndarray, doc: np.ndarray, k: int
     return out
 
 
+def _order_stats(vals: np.ndarray, levels) -> np.ndarray:
+    """``vals`` with the order statistics that the quantiles of ``levels`` (and min, max) use in
+    place (np.partition: no full sort)."""
+    n = len(vals)
+    ks = sorted({int(f((n - 1) * q)) for q in levels for f in (np.floor, np.ceil)} | {0, n - 1})
+    return np.partition(vals, ks)
+
+
 def _context(cat: Catalog, p: int, doc: int, value: float) -> Context:
     lo = max(int(cat.doc_first[doc]), p - CONTEXT)
     hi = min(int(cat.doc_last[doc]), p + CONTEXT)
-    toks = _labels.tokens_at(cat, lo, hi)
-    joiner = queries.token_text(cat).joiner
+    text = queries.token_text(cat)  # every token, read once per open project
+    toks, joiner = text.tokens[lo:hi + 1], text.joiner
     left, token, right = joiner.join(toks[:p - lo]), toks[p - lo], joiner.join(toks[p - lo + 1:])
     return Context(pos=p, doc=doc, value=value, text=f"{left}{joiner}[{token}]{joiner}{right}",
                    left=left, token=token, right=right)
@@ -108,7 +131,7 @@ def profile(cat: Catalog, source: str, cell: int, threshold: float | None = None
     pos = (where or Filter()).positions(cat)
     vals = _labels.exact_columns(cat, info, np.array([c]))[pos, 0].astype(np.float64)
     doc = np.searchsorted(cat.doc_first, pos, side="right") - 1
-    srt = np.sort(vals)
+    srt = _order_stats(vals, LEVELS)  # the positions quantile_cont reads hold the sorted values
     counts, edges = np.histogram(vals, bins=int(bins), range=(float(srt[0]), float(srt[-1])))
     on = vals >= t if t is not None else np.zeros(len(vals), dtype=bool)
     ctx = [[_context(cat, int(pos[i]), int(doc[i]), float(vals[i]))

@@ -16,14 +16,12 @@ from typing import TypedDict
 
 import numpy as np
 
-from lstmvis_db.analysis import _exact, _labels
+from lstmvis_db.analysis import _labels, _ranking
 from lstmvis_db.errors import QueryError
-from lstmvis_db.matching.quant import LEVELS
 from lstmvis_db.queries import Catalog, SourceInfo, check_threshold
 
 TOL = 1e-4
 STATS = ("auroc", "mean_diff", "iou")
-_CHUNK = 64
 
 
 class CellRow(TypedDict):
@@ -50,22 +48,31 @@ class CellsResult(TypedDict):
 class _Task:
     """The labelled positions of one track: real codes, the target label, control codes."""
 
+    key: tuple  # (track, control seed): what the label-independent results are cached by
     pos: np.ndarray  # labelled positions (sorted)
     y: np.ndarray  # bool: carries the label
     ctrl: np.ndarray  # control code per labelled position
     k_ctrl: int
-
-    @cached_property
-    def y_codes(self) -> np.ndarray:
-        return self.y.astype(np.int64)
-
-    @property
-    def ctrl_codes(self) -> np.ndarray:
-        return self.ctrl
+    codes: np.ndarray  # real code per position (-1: no label)
+    label: int
 
     @cached_property
     def n_k(self) -> np.ndarray:
         return np.bincount(self.ctrl, minlength=self.k_ctrl)
+
+    @cached_property
+    def ctrl_full(self) -> np.ndarray:
+        """Control code per position (int32, -1: no label)."""
+        out = np.full(len(self.codes), -1, dtype=np.int32)
+        out[self.pos] = self.ctrl
+        return out
+
+    @cached_property
+    def y_full(self) -> np.ndarray:
+        """1 where the label is, 0 at other labelled positions, -1 elsewhere (int8)."""
+        out = np.full(len(self.codes), -1, dtype=np.int8)
+        out[self.pos] = self.y
+        return out
 
 
 def check_quantile(q: object) -> float:
@@ -96,38 +103,15 @@ def control_codes(codes: np.ndarray, types: np.ndarray, n_labels: int, seed: int
 def _task(cat: Catalog, track: str, label: str, seed: int) -> _Task:
     tr = _labels.categorical(cat, track)
     code = tr.code(label)
-    ctrl = control_codes(tr.codes, _labels.token_types(cat), len(tr.labels), seed)
+    key = ("control_codes", track, seed)
+    if key not in cat._cache:
+        cat._cache[key] = control_codes(tr.codes, _labels.token_types(cat), len(tr.labels), seed)
+    ctrl = cat._cache[key]
     pos = np.flatnonzero(tr.codes >= 0)
     y = tr.codes[pos] == code
     if not y.any():
         raise QueryError(f"label {label!r} of track {track!r} occurs nowhere")
-    return _Task(pos, y, ctrl[pos].astype(np.int64), len(tr.labels))
-
-
-def _mean_diffs(ex: _exact.Exact, task: _Task) -> tuple[np.ndarray, np.ndarray]:
-    """Exact mean differences per cell for the label, and the best over control labels."""
-    d = ex.info.n_cells
-    s_all, s_y = np.zeros(d), np.zeros(d)
-    s_k = np.zeros((task.k_ctrl, d))
-    for a, rows in ex.blocks():
-        lo, hi = np.searchsorted(task.pos, [a, a + len(rows)])
-        idx = task.pos[lo:hi] - a
-        v = rows[idx].astype(np.float64)
-        s_all += v.sum(axis=0)
-        s_y += v[task.y[lo:hi]].sum(axis=0)
-        c = task.ctrl[lo:hi]
-        order = np.argsort(c, kind="stable")
-        if len(order):
-            starts = np.flatnonzero(np.r_[True, np.diff(c[order]) != 0])
-            s_k[c[order][starts]] += np.add.reduceat(v[order], starts, axis=0)
-    n, n_y = len(task.pos), int(task.y.sum())
-    md = s_y / n_y - (s_all - s_y) / (n - n_y) if n > n_y else np.full(d, np.nan)
-    n_k = np.bincount(task.ctrl, minlength=task.k_ctrl).astype(np.float64)
-    ok = (n_k > 0) & (n_k < n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ctrl_md = s_k / n_k[:, None] - (s_all - s_k) / (n - n_k)[:, None]
-    ctrl_best = ctrl_md[ok].max(axis=0) if ok.any() else np.full(d, np.nan)
-    return md, ctrl_best
+    return _Task((track, seed), pos, y, ctrl[pos].astype(np.int64), len(tr.labels), tr.codes, code)
 
 
 def _threshold_stats(on: np.ndarray, n_lab: np.ndarray) -> tuple[float | None, float | None, float | None]:
@@ -146,52 +130,31 @@ def _best_control_iou(on: np.ndarray, n_k: np.ndarray) -> float | None:
     return float((on[ok] / union[ok]).max()) if ok.any() else None
 
 
-def _one_cell(q: np.ndarray, q_all_col: np.ndarray, cell: int, info: SourceInfo, task: _Task, t: float | None,
-              qlevel: float | None, ex: _exact.Exact) -> dict:
-    """The statistics of one cell (q: its buckets at the labelled positions)."""
-    y_codes = task.y_codes
-    n_k = task.n_k
-
-    def fetch(idx: np.ndarray) -> np.ndarray:
-        return ex.at(cell, task.pos[idx])
-
-    h2 = np.bincount(q * 2 + y_codes, minlength=2 * LEVELS).reshape(LEVELS, 2)
-    hk = np.bincount(q * task.k_ctrl + task.ctrl_codes, minlength=task.k_ctrl * LEVELS).reshape(LEVELS, -1)
-    # the label and the control each refined on their own, so neither depends on the other
-    au = _num(_exact.aurocs(q, y_codes, np.array([[0.0], [1.0]]), fetch, TOL, fine=h2)[0])
-    ctrl_au = _exact.aurocs(q, task.ctrl_codes, np.eye(task.k_ctrl), fetch, TOL, fine=hk)
-    tc = t
-    if qlevel is not None:
-        tc = _exact.quantile(q_all_col, qlevel, lambda idx: ex.at(cell, idx))
-    prec = rec = iou = ctrl_iou = None
-    if tc is not None:
-        on = _exact.on_counts(h2, q, y_codes, info.quant, tc, fetch)
-        prec, rec, iou = _threshold_stats(on, np.bincount(y_codes, minlength=2))
-        ctrl_iou = _best_control_iou(_exact.on_counts(hk, q, task.ctrl, info.quant, tc, fetch), n_k)
-    return {"auroc": au, "precision": prec, "recall": rec, "iou": iou, "threshold": tc,
-            "control_auroc": _num(np.nanmax(ctrl_au)) if np.isfinite(ctrl_au).any() else None,
-            "control_iou": ctrl_iou}
-
-
 def source_rows(cat: Catalog, info: SourceInfo, task: _Task, stat: str, t: float | None = None,
                 qlevel: float | None = None) -> list[CellRow]:
     """One row per cell of a source (unsorted)."""
-    ex = _exact.Exact(cat, info)
-    md, ctrl_md = _mean_diffs(ex, task)
+    th = None
+    if t is not None:
+        th = np.full(info.n_cells, t)
+    elif qlevel is not None:
+        from lstmvis_db.analysis.thresholds import quantile_thresholds
+
+        th = quantile_thresholds(cat, info.source, qlevel)
+    st = _ranking.stats(cat, info, task, th, TOL)
     out: list[CellRow] = []
-    for a in range(0, info.n_cells, _CHUNK):
-        chunk = np.arange(a, min(info.n_cells, a + _CHUNK))
-        q_all = _labels.quantized_columns(cat, info, chunk).astype(np.int64)
-        ex.prefetch(chunk)
-        for i, cell in enumerate(chunk.tolist()):
-            r = _one_cell(q_all[task.pos, i], q_all[:, i], cell, info, task, t, qlevel, ex)
-            control = {"auroc": r["control_auroc"], "mean_diff": _num(ctrl_md[cell]), "iou": r["control_iou"]}[stat]
-            row = CellRow(source=info.source, cell=cell, auroc=r["auroc"], mean_diff=_num(md[cell]),
-                          precision=r["precision"], recall=r["recall"], iou=r["iou"], threshold=r["threshold"],
-                          control_auroc=r["control_auroc"], control_stat=control, selectivity=None)
-            own = row[stat]  # type: ignore[literal-required]
-            row["selectivity"] = own - control if own is not None and control is not None else None
-            out.append(row)
+    for cell in range(info.n_cells):
+        prec = rec = iou = ctrl_iou = None
+        if th is not None:
+            prec, rec, iou = _threshold_stats(st.on[cell], st.n_lab)
+            ctrl_iou = _best_control_iou(st.ctrl_on[cell], task.n_k)
+        ctrl_au = _num(st.ctrl_auroc[cell])
+        control = {"auroc": ctrl_au, "mean_diff": _num(st.ctrl_md[cell]), "iou": ctrl_iou}[stat]
+        row = CellRow(source=info.source, cell=cell, auroc=_num(st.auroc[cell]), mean_diff=_num(st.md[cell]),
+                      precision=prec, recall=rec, iou=iou, threshold=None if th is None else float(th[cell]),
+                      control_auroc=ctrl_au, control_stat=control, selectivity=None)
+        own = row[stat]  # type: ignore[literal-required]
+        row["selectivity"] = own - control if own is not None and control is not None else None
+        out.append(row)
     return out
 
 

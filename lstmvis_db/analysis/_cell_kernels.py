@@ -1,0 +1,186 @@
+"""Compiled loops of the cell statistics (numba), each a plain scan that numpy would do in many
+passes, run on all cores by handing pieces of cells to threads (the loops release the GIL):
+
+* ``label_stats``: per cell, the bucketed AUROC of each target group, the bound of its error
+  (pairs sharing a bucket) and the on-counts above a threshold bucket, from one pass over the
+  cell's 14-bit codes;
+* ``group_sums``: per group of positions, the float64 sums of every cell's exact values (mean
+  differences);
+* ``threshold_bits``: a cell's on-indicator from its codes, packed over positions.
+
+The semantics live in ``selectivity``, ``coactivation`` and ``_exact``; these only count.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from lstmvis_db.matching.kernels import cache_dir_fallback
+
+cache_dir_fallback()  # before numba reads its configuration
+
+from numba import njit  # noqa: E402
+
+WORKERS = max(1, min(8, os.cpu_count() or 1))
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def on_all_cores(fn: Callable[[int, int], object], n: int, min_piece: int = 1) -> None:
+    """fn(lo, hi) over pieces of range(n), spread over worker threads (one per core)."""
+    k = max(1, min(WORKERS, n // max(1, min_piece)))
+    cuts = np.linspace(0, n, k + 1).astype(int)
+    pieces = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    if len(pieces) < 2:
+        for a, b in pieces:
+            fn(a, b)
+        return
+    pool = _pools.get(os.getpid())
+    if pool is None:
+        pool = _pools.setdefault(os.getpid(), ThreadPoolExecutor(WORKERS, thread_name_prefix="lstmvis-cells"))
+    for f in [pool.submit(fn, a, b) for a, b in pieces]:
+        f.result()
+
+
+@njit(cache=True, nogil=True)
+def label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol, lab, est, bound, on,
+                mark_lab, mark_ctl):  # pragma: no cover - compiled
+    """Rows lo..hi of ``codes`` (cells, N): over positions with ``group[i] >= 0`` (groups
+    0..n_groups-1; ``first[i]`` = 1 adds position i to extra target 0 as well), per target m:
+    AUROC with each bucket's values at the bucket's average rank (``est``), the within-bucket
+    pairs over n_m (n - n_m) (``bound``), and the count of values in buckets above ``jt[c]`` (or
+    from it when ``jex[c]``) (``on``).  Targets: 0 = the extra target (when the number of
+    targets exceeds n_groups), then one per group.  Where a bound exceeds ``tol``, the buckets
+    to re-rank with exact values, as ``_exact.refine_plan`` chooses them, are marked: target
+    ``lab`` in ``mark_lab``; the others (the control), together, in ``mark_ctl``."""
+    levels = 16384
+    m = est.shape[1]
+    off = m - n_groups  # 1 when the extra target is used, else 0
+    hist = np.zeros(levels * m, np.int64)
+    tot = np.zeros(levels, np.int64)
+    ranks = np.zeros(m)
+    pairs = np.zeros(m)
+    n_m = np.zeros(m)
+    for c in range(lo, hi):
+        hist[:] = 0
+        tot[:] = 0
+        for i in range(codes.shape[1]):
+            g = group[i]
+            if g < 0:
+                continue
+            b = np.int64(codes[c, i])
+            tot[b] += 1
+            hist[b * m + off + g] += 1
+            if off and first[i] == 1:
+                hist[b * m] += 1
+        ranks[:] = 0.0
+        pairs[:] = 0.0
+        n_m[:] = 0.0
+        below = 0.0
+        j = jt[c]
+        for b in range(levels):
+            t = tot[b]
+            if t == 0:
+                continue
+            rb = below + (t + 1) / 2.0
+            above = b > j or (b == j and jex[c])
+            for k in range(m):
+                h = hist[b * m + k]
+                if h:
+                    ranks[k] += rb * h
+                    n_m[k] += h
+                    pairs[k] += 0.5 * h * (t - h)
+                    if above:
+                        on[c, k] += h
+            below += t
+        n = below
+        for k in range(m):
+            scale = n_m[k] * (n - n_m[k])
+            if scale > 0:
+                est[c, k] = (ranks[k] - n_m[k] * (n_m[k] + 1) / 2.0) / scale
+                bound[c, k] = pairs[k] / scale
+            else:
+                est[c, k] = np.nan
+                bound[c, k] = 0.0
+        if bound[c, lab] > tol:
+            _plan(hist, tot, m, lab, lab + 1, n_m, n, bound[c], tol, mark_lab[c])
+        if off:  # the targets other than ``lab`` (the control), refined together
+            need = False
+            for k in range(m):
+                if k != lab and bound[c, k] > tol:
+                    need = True
+            if need:
+                _plan(hist, tot, m, 1, m, n_m, n, bound[c], tol, mark_ctl[c])
+
+
+@njit(cache=True, nogil=True)
+def _plan(hist, tot, m, k0, k1, n_m, n, bound, tol, mark):  # pragma: no cover - compiled
+    """Mark the fewest buckets, largest share first (stable), whose refinement leaves the bound
+    of every target k0..k1-1 <= tol (``_exact._refine_buckets``)."""
+    levels = tot.shape[0]
+    weight = np.zeros(levels)
+    for b in range(levels):
+        t = tot[b]
+        for k in range(k0, k1):
+            scale = n_m[k] * (n - n_m[k])
+            if scale > 0:
+                h = hist[b * m + k]
+                w = 0.5 * h * (t - h) / scale
+                if w > weight[b]:
+                    weight[b] = w
+    order = np.argsort(-weight, kind="mergesort")
+    left = bound[k0:k1].copy()
+    for b in order:
+        if weight[b] <= 0.0:
+            break
+        mark[b] = True
+        t = tot[b]
+        worst = 0.0
+        for k in range(k0, k1):
+            scale = n_m[k] * (n - n_m[k])
+            if scale > 0:
+                h = hist[b * m + k]
+                left[k - k0] -= 0.5 * h * (t - h) / scale
+            if left[k - k0] > worst:
+                worst = left[k - k0]
+        if worst <= tol:
+            break
+
+
+@njit(cache=True, nogil=True)
+def group_sums(rows, lo, hi, g1, g2, s1, s2):  # pragma: no cover - compiled
+    """For columns lo..hi of ``rows`` (B, D float32): s1[g1[i]] += row i, s2[g2[i]] += row i in
+    float64 (rows with g1 < 0 are left out)."""
+    for i in range(rows.shape[0]):
+        a = g1[i]
+        if a < 0:
+            continue
+        b = g2[i]
+        for c in range(lo, hi):
+            v = np.float64(rows[i, c])
+            s1[a, c] += v
+            s2[b, c] += v
+
+
+@njit(cache=True, nogil=True)
+def threshold_bits(codes, lo, hi, jt, jex, out):  # pragma: no cover - compiled
+    """out[c] (uint8, positions packed little-endian) = codes[c] > jt[c] (>= when jex[c]) for
+    rows lo..hi; values in bucket jt[c] when not jex[c] are left off (settled exactly later)."""
+    n = codes.shape[1]
+    for c in range(lo, hi):
+        j = jt[c]
+        ex = jex[c]
+        for w in range(out.shape[1]):
+            byte = 0
+            base = w * 8
+            for k in range(8):
+                i = base + k
+                if i >= n:
+                    break
+                q = np.int64(codes[c, i])
+                if q > j or (ex and q == j):
+                    byte |= 1 << k
+            out[c, w] = byte
