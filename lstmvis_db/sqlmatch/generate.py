@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import duckdb
 
 from lstmvis_db.errors import InputError
+from lstmvis_db.sqlmatch import align as sqlalign
 from lstmvis_db.sqltext import sql_literal
 
-_MATCH_BODY = """\
-WITH
+_MATCH_CTES = """\
 _sel AS (
     SELECT list_sort(list_distinct({cells}))::INTEGER[] AS cells
 ),
@@ -77,8 +77,8 @@ _ranked AS (
         SELECT sc.start, sc.length, bit_count(sc.a & _m.s)::INTEGER AS i, bit_count(sc.a | _m.s)::INTEGER AS u, _m.m
         FROM _scored AS sc CROSS JOIN _m
     )
-)
-"""
+)"""
+_MATCH_BODY = "WITH\n" + _MATCH_CTES + "\n"
 
 _MATCH_ROWS = "SELECT * FROM _ranked WHERE {limit} IS NULL OR rank <= {limit} ORDER BY rank"
 _MATCH_HISTOGRAM = (
@@ -161,13 +161,35 @@ def select_sql(src: SourceRows, start: int, end: int, threshold: float, left_off
 def match_sql(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool = True,
               constrain_right: bool = False, length: int = 0, limit: int = 50, rows: str | None = None) -> str:
     """Two statements: the ranked top ``limit`` matches, then the length histograms."""
-    body = _MATCH_BODY.format(
+    body = "WITH\n" + _match_ctes(src, cells, threshold, constrain_left, constrain_right, length, rows) + "\n"
+    top = _MATCH_ROWS.format(limit=_int(limit, "limit"))
+    return f"-- matches\n{body}{top};\n\n-- length histograms (fuzzy, strict)\n{body}{_MATCH_HISTOGRAM};\n"
+
+
+def _match_ctes(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool,
+                constrain_right: bool, length: int, rows: str | None) -> str:
+    return _MATCH_CTES.format(
         cells=_cells(cells), n_cells=src.n_cells, t=_num(threshold), rows=rows or project_rows(src.sid),
         length=_int(length, "length"), constrain_left=str(bool(constrain_left)).lower(),
         constrain_right=str(bool(constrain_right)).lower(),
     )
-    top = _MATCH_ROWS.format(limit=_int(limit, "limit"))
-    return f"-- matches\n{body}{top};\n\n-- length histograms (fuzzy, strict)\n{body}{_MATCH_HISTOGRAM};\n"
+
+
+def align_sql(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool = True,
+              constrain_right: bool = False, length: int = 0, set_kind: str = "top", limit: int = 50,
+              tracks: Sequence[str] | None = None, conditions: Sequence[str] = sqlalign.CONDITIONS) -> str:
+    """One statement: ``align``'s ``tests`` for the match set ``set_kind`` of one hypothesis."""
+    ctes = _match_ctes(src, cells, threshold, constrain_left, constrain_right, length, None)
+    spans = sqlalign.SET_FROM_RANKED.format(set_kind=sql_literal(set_kind), limit=_int(limit, "limit"))
+    tail = sqlalign.align_ctes(sqlalign.text_list(tracks), sqlalign.text_list(conditions))
+    return f"WITH\n{ctes},\n{spans},\n{tail};\n"
+
+
+def align_spans_sql(start: Sequence[int], length: Sequence[int], tracks: Sequence[str] | None = None,
+                    conditions: Sequence[str] = sqlalign.CONDITIONS) -> str:
+    """One statement: ``align``'s ``tests`` for a list of spans (checked by the caller)."""
+    tail = sqlalign.align_ctes(sqlalign.text_list(tracks), sqlalign.text_list(conditions))
+    return f"WITH\n{sqlalign.spans_values(start, length)},\n{tail};\n"
 
 
 @dataclass(frozen=True)
@@ -200,4 +222,9 @@ def macro_statements(sources: Sequence[SourceRows]) -> MacroSet:
         f"len := 0, lim := 50) AS TABLE\n{match}" + _MATCH_ROWS.format(limit="lim"),
         (f"CREATE OR REPLACE {kind} lstmvis_match_histogram(src, cells, t, constrain_left := true, "
          f"constrain_right := false, len := 0) AS TABLE\n{match}{_MATCH_HISTOGRAM}"),
+        (f"CREATE OR REPLACE {kind} lstmvis_align(src, cells, t, set_kind := 'top', constrain_left := true, "
+         f"constrain_right := false, len := 0, lim := 50, tracks := NULL, "
+         f"conditions := {sqlalign.text_list(sqlalign.CONDITIONS)}) AS TABLE\n{match.rstrip()},\n"
+         f"{sqlalign.SET_FROM_RANKED.format(set_kind='set_kind', limit='lim')},\n"
+         f"{sqlalign.align_ctes('tracks', 'conditions')}"),
     ))
