@@ -10,7 +10,7 @@ from typing import Any
 from lstmvis_db.errors import InputError, QueryError
 from lstmvis_db.parquet.checks import check_cells, check_match_options, check_threshold
 from lstmvis_db.parquet.dataset import Dataset, open_dataset
-from lstmvis_db.spark.partition import OUTPUT_SCHEMA, match_chunk
+from lstmvis_db.spark.partition import CANDIDATE_SCHEMA, OUTPUT_SCHEMA, candidates_chunk, match_chunk
 
 _SESSION: Any = None
 
@@ -117,3 +117,22 @@ def match(root: str, source: str, cells: object, threshold: float, constrain_lef
                       "strict": {str(k): strict[k] for k in sorted(strict)}},
         "candidates": sum(fuzzy.values()),
     }
+
+
+def candidates(root: str, source: str, cells: object, threshold: float, constrain_left: bool = True,
+               constrain_right: bool = False, length: int = 0) -> Any:
+    """Every scored candidate (start, length, missing) as a pandas frame in the project file's
+    order: one task per chunk, collected in chunk order."""
+    ds = open_dataset(root)
+    src = ds.source(source)
+    t = check_threshold(threshold)
+    sel = check_cells(src, cells)
+    length, _ = check_match_options(length, 1)
+    spark = session()
+    n_cells, cl, cr = src.n_cells, bool(constrain_left), bool(constrain_right)
+
+    def task(key: Any, rows: Any) -> Any:
+        return candidates_chunk(rows[["pos", "doc", "v"]], int(key[0]), sel, n_cells, t, cl, cr, length)
+
+    got = _states(spark, ds, source).groupBy("chunk").applyInPandas(task, CANDIDATE_SCHEMA).toPandas()
+    return got.sort_values(["chunk", "ord"], kind="stable").reset_index(drop=True)
