@@ -29,18 +29,32 @@ def session(cores: int | None = None) -> Any:
     if _SESSION is not None:
         return _SESSION
     sql = _pyspark()
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        raise InputError("the Spark engine needs Java 17 (no `java` on PATH and no JAVA_HOME): "
-                         "apt-get install openjdk-17-jre-headless")
+    _check_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     master = os.environ.get("LSTMVIS_SPARK_MASTER") or f"local[{cores or '*'}]"
     builder = (sql.SparkSession.builder.master(master).appName("lstmvis-db")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "8").config("spark.driver.memory", "2g"))
-    _SESSION = builder.getOrCreate()
+    try:
+        _SESSION = builder.getOrCreate()
+    except Exception as e:  # noqa: BLE001 - the JVM did not start: say why in one line
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise InputError(f"Spark did not start ({first}); check that Java 17 works (`java -version`)") from None
     _SESSION.sparkContext.setLogLevel("ERROR")
     return _SESSION
+
+
+def _check_java() -> None:
+    """Java 17 must be there before Spark tries to start it (else a long JVM-launch traceback)."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        if not os.access(os.path.join(home, "bin", "java"), os.X_OK):
+            raise InputError(f"JAVA_HOME={home} has no bin/java: point JAVA_HOME at a Java 17 installation "
+                             "(e.g. /usr/lib/jvm/java-17-openjdk-amd64) or unset it")
+    elif not shutil.which("java"):
+        raise InputError("the Spark engine needs Java 17 (no `java` on PATH and no JAVA_HOME): "
+                         "apt-get install openjdk-17-jre-headless")
 
 
 def stop() -> None:
