@@ -38,12 +38,16 @@ CONDITIONS = ("contains", "covers", "starts", "ends")
 
 _NEG_INF = "'-inf'::DOUBLE"
 
-# the match set of one match statement (``_ranked``): top ``lim``, every candidate, or missing = 0
+# the match set of one match statement: the top ``lim`` of ``_ranked``, every candidate (``_scored``), or
+# the candidates with missing = 0
 SET_FROM_RANKED = """\
 _spans AS (
     SELECT start, length FROM _ranked
-    WHERE CASE {set_kind} WHEN 'top' THEN {limit} IS NULL OR rank <= {limit} WHEN 'all' THEN true
-          WHEN 'strict' THEN missing = 0 ELSE error('unknown match set; sets: top, all, strict') END
+    WHERE CASE {set_kind} WHEN 'top' THEN rank <= {limit} WHEN 'all' THEN false WHEN 'strict' THEN false
+          ELSE error('unknown match set; sets: top, all, strict') END
+    UNION ALL
+    SELECT start, length FROM _scored
+    WHERE {set_kind} = 'all' OR ({set_kind} = 'strict' AND i = (SELECT m FROM _m))
 )"""
 
 _ALIGN_CTES = """\

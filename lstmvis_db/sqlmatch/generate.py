@@ -37,53 +37,84 @@ _m AS (
            array_to_string(list_transform(range({n_cells}), lambda c: list_contains(cells, c)::INTEGER), '')::BIT AS s
     FROM _sel
 ),
-_on AS (
-    SELECT r.pos, r.doc,
-           array_to_string(list_transform(r.v, lambda x: (x::DOUBLE >= {t})::INTEGER), '')::BIT AS bits,
-           list_count(list_filter(list_select(r.v, _m.idx), lambda x: x::DOUBLE >= {t})) AS cnt
-    FROM {rows} AS r CROSS JOIN _m
+_on AS MATERIALIZED (
+    SELECT pos, doc, bits, bit_count(bits)::INTEGER AS cnt FROM (
+        SELECT r.pos, r.doc,
+               array_to_string(list_transform(_m.idx, lambda i: (r.v[i]::DOUBLE >= {t})::INTEGER), '')::BIT AS bits
+        FROM {rows} AS r CROSS JOIN _m
+    ) WHERE bit_count(bits) > 0
 ),
-_runs AS (
-    SELECT k, doc, min(pos) AS start, count(*)::INTEGER AS length
-    FROM (
-        SELECT lv.k, o.pos, o.doc, o.pos - row_number() OVER (PARTITION BY lv.k, o.doc ORDER BY o.pos) AS grp
-        FROM _on AS o JOIN (SELECT unnest(range(1, m + 1)) AS k FROM _m) AS lv ON o.cnt >= lv.k
-    )
-    GROUP BY k, doc, grp
+_pos AS (
+    SELECT pos, doc, cnt,
+           CASE WHEN lag(pos) OVER w = pos - 1 THEN lag(cnt) OVER w ELSE 0 END AS prev,
+           CASE WHEN lead(pos) OVER w = pos + 1 THEN lead(cnt) OVER w ELSE 0 END AS nxt
+    FROM _on WINDOW w AS (PARTITION BY doc ORDER BY pos)
+),
+_starts AS (
+    SELECT doc, k, pos, row_number() OVER (PARTITION BY doc, k ORDER BY pos) AS rn
+    FROM (SELECT doc, pos, unnest(range(prev + 1, cnt + 1)) AS k FROM _pos WHERE cnt > prev)
+),
+_ends AS (
+    SELECT doc, k, pos, row_number() OVER (PARTITION BY doc, k ORDER BY pos) AS rn
+    FROM (SELECT doc, pos, unnest(range(nxt + 1, cnt + 1)) AS k FROM _pos WHERE cnt > nxt)
 ),
 _cand AS (
-    SELECT DISTINCT start, length, doc FROM _runs
-    WHERE CASE WHEN {length} = 0 THEN length >= 2 ELSE length = {length} END
+    SELECT DISTINCT s.pos AS start, (e.pos - s.pos + 1)::INTEGER AS length, s.doc
+    FROM _starts AS s JOIN _ends AS e ON e.doc = s.doc AND e.k = s.k AND e.rn = s.rn
+    WHERE CASE WHEN {length} = 0 THEN e.pos - s.pos + 1 >= 2 ELSE e.pos - s.pos + 1 = {length} END
 ),
 _span AS (
-    SELECT c.start, c.length, c.doc, bit_and(o.bits) AS a
-    FROM _cand AS c JOIN _on AS o ON o.pos BETWEEN c.start AND c.start + c.length - 1
-    GROUP BY c.start, c.length, c.doc
-),
-_left AS (
-    SELECT sp.start, sp.length, sp.doc,
-           CASE WHEN {constrain_left} AND lft.bits IS NOT NULL THEN sp.a & ~lft.bits ELSE sp.a END AS a
-    FROM _span AS sp LEFT JOIN _on AS lft ON lft.pos = sp.start - 1 AND lft.doc = sp.doc
+    SELECT x.start, x.length, x.doc, bit_and(o.bits) AS a
+    FROM (SELECT start, length, doc, unnest(range(start, start + length)) AS pos FROM _cand) AS x
+    JOIN _on AS o ON o.pos = x.pos
+    GROUP BY x.start, x.length, x.doc
 ),
 _scored AS (
-    SELECT sl.start, sl.length,
-           CASE WHEN {constrain_right} AND rgt.bits IS NOT NULL THEN sl.a & ~rgt.bits ELSE sl.a END AS a
-    FROM _left AS sl LEFT JOIN _on AS rgt ON rgt.pos = sl.start + sl.length AND rgt.doc = sl.doc
+    SELECT sp.start, sp.length, sp.doc, bit_count(
+               CASE WHEN {constrain_right} AND rgt.bits IS NOT NULL THEN a_l & ~rgt.bits ELSE a_l END)::INTEGER AS i
+    FROM (
+        SELECT sp.*, CASE WHEN {constrain_left} AND lft.bits IS NOT NULL THEN sp.a & ~lft.bits ELSE sp.a END AS a_l
+        FROM _span AS sp LEFT JOIN _on AS lft ON lft.pos = sp.start - 1 AND lft.doc = sp.doc
+    ) AS sp LEFT JOIN _on AS rgt ON rgt.pos = sp.start + sp.length AND rgt.doc = sp.doc
+),
+_need AS (
+    SELECT * FROM _scored
+    WHERE {limit} IS NULL OR i >= (SELECT coalesce(min(i), 0) FROM (
+        SELECT i, row_number() OVER (ORDER BY i DESC) AS r FROM _scored) WHERE r <= {limit})
+),
+_full AS (
+    SELECT r.pos, r.doc, array_to_string(list_transform(r.v, lambda x: (x::DOUBLE >= {t})::INTEGER), '')::BIT AS bits
+    FROM {rows} AS r
+    JOIN (SELECT DISTINCT unnest(range(start - 1, start + length + 1)) AS pos FROM _need) AS q ON q.pos = r.pos
+),
+_whole AS (
+    SELECT x.start, x.length, x.doc, bit_and(f.bits) AS a
+    FROM (SELECT start, length, doc, unnest(range(start, start + length)) AS pos FROM _need) AS x
+    JOIN _full AS f ON f.pos = x.pos
+    GROUP BY x.start, x.length, x.doc
+),
+_rescored AS (
+    SELECT w.start, w.length,
+           CASE WHEN {constrain_right} AND rgt.bits IS NOT NULL THEN a_l & ~rgt.bits ELSE a_l END AS a
+    FROM (
+        SELECT w.*, CASE WHEN {constrain_left} AND lft.bits IS NOT NULL THEN w.a & ~lft.bits ELSE w.a END AS a_l
+        FROM _whole AS w LEFT JOIN _full AS lft ON lft.pos = w.start - 1 AND lft.doc = w.doc
+    ) AS w LEFT JOIN _full AS rgt ON rgt.pos = w.start + w.length AND rgt.doc = w.doc
 ),
 _ranked AS (
     SELECT row_number() OVER (ORDER BY i DESC, u ASC, length DESC, start ASC) AS rank,
            start, length, i AS intersection, u AS "union", i / u AS jaccard, m - i AS missing
     FROM (
-        SELECT sc.start, sc.length, bit_count(sc.a & _m.s)::INTEGER AS i, bit_count(sc.a | _m.s)::INTEGER AS u, _m.m
-        FROM _scored AS sc CROSS JOIN _m
+        SELECT rs.start, rs.length, bit_count(rs.a & _m.s)::INTEGER AS i, bit_count(rs.a | _m.s)::INTEGER AS u, _m.m
+        FROM _rescored AS rs CROSS JOIN _m
     )
 )"""
 _MATCH_BODY = "WITH\n" + _MATCH_CTES + "\n"
 
 _MATCH_ROWS = "SELECT * FROM _ranked WHERE {limit} IS NULL OR rank <= {limit} ORDER BY rank"
 _MATCH_HISTOGRAM = (
-    "SELECT length, count(*)::INTEGER AS fuzzy, count(*) FILTER (WHERE missing = 0)::INTEGER AS strict "
-    "FROM _ranked GROUP BY length ORDER BY length"
+    "SELECT length, count(*)::INTEGER AS fuzzy, count(*) FILTER (WHERE i = (SELECT m FROM _m))::INTEGER AS strict "
+    "FROM _scored GROUP BY length ORDER BY length"
 )
 
 _SELECT_BODY = """\
@@ -161,16 +192,16 @@ def select_sql(src: SourceRows, start: int, end: int, threshold: float, left_off
 def match_sql(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool = True,
               constrain_right: bool = False, length: int = 0, limit: int = 50, rows: str | None = None) -> str:
     """Two statements: the ranked top ``limit`` matches, then the length histograms."""
-    body = "WITH\n" + _match_ctes(src, cells, threshold, constrain_left, constrain_right, length, rows) + "\n"
+    body = "WITH\n" + _match_ctes(src, cells, threshold, constrain_left, constrain_right, length, limit, rows) + "\n"
     top = _MATCH_ROWS.format(limit=_int(limit, "limit"))
     return f"-- matches\n{body}{top};\n\n-- length histograms (fuzzy, strict)\n{body}{_MATCH_HISTOGRAM};\n"
 
 
 def _match_ctes(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool,
-                constrain_right: bool, length: int, rows: str | None) -> str:
+                constrain_right: bool, length: int, limit: int, rows: str | None) -> str:
     return _MATCH_CTES.format(
         cells=_cells(cells), n_cells=src.n_cells, t=_num(threshold), rows=rows or project_rows(src.sid),
-        length=_int(length, "length"), constrain_left=str(bool(constrain_left)).lower(),
+        length=_int(length, "length"), limit=_int(limit, "limit"), constrain_left=str(bool(constrain_left)).lower(),
         constrain_right=str(bool(constrain_right)).lower(),
     )
 
@@ -179,7 +210,7 @@ def align_sql(src: SourceRows, cells: Sequence[int], threshold: float, constrain
               constrain_right: bool = False, length: int = 0, set_kind: str = "top", limit: int = 50,
               tracks: Sequence[str] | None = None, conditions: Sequence[str] = sqlalign.CONDITIONS) -> str:
     """One statement: ``align``'s ``tests`` for the match set ``set_kind`` of one hypothesis."""
-    ctes = _match_ctes(src, cells, threshold, constrain_left, constrain_right, length, None)
+    ctes = _match_ctes(src, cells, threshold, constrain_left, constrain_right, length, limit, None)
     spans = sqlalign.SET_FROM_RANKED.format(set_kind=sql_literal(set_kind), limit=_int(limit, "limit"))
     tail = sqlalign.align_ctes(sqlalign.text_list(tracks), sqlalign.text_list(conditions))
     return f"WITH\n{ctes},\n{spans},\n{tail};\n"
@@ -211,8 +242,9 @@ def macro_statements(sources: Sequence[SourceRows]) -> MacroSet:
     kind = "MACRO"
     rows = _rows_union(sources)
     n_cells = "(SELECT n_cells FROM sources WHERE source = src)"
-    match = _MATCH_BODY.format(cells="cells", n_cells=n_cells, t="t::DOUBLE", rows=rows, length="len",
-                               constrain_left="constrain_left", constrain_right="constrain_right")
+    args = {"cells": "cells", "n_cells": n_cells, "t": "t::DOUBLE", "rows": rows, "length": "len",
+            "constrain_left": "constrain_left", "constrain_right": "constrain_right"}
+    match, match_all = _MATCH_BODY.format(limit="lim", **args), _MATCH_BODY.format(limit="NULL", **args)
     sel = _SELECT_BODY.format(documents="documents", rows=rows, n_cells=n_cells, start="start_pos", end="end_pos",
                               t="t::DOUBLE", left_off="left_off", right_off="right_off")
     return MacroSet((
@@ -221,7 +253,7 @@ def macro_statements(sources: Sequence[SourceRows]) -> MacroSet:
         f"CREATE OR REPLACE {kind} lstmvis_match(src, cells, t, constrain_left := true, constrain_right := false, "
         f"len := 0, lim := 50) AS TABLE\n{match}" + _MATCH_ROWS.format(limit="lim"),
         (f"CREATE OR REPLACE {kind} lstmvis_match_histogram(src, cells, t, constrain_left := true, "
-         f"constrain_right := false, len := 0) AS TABLE\n{match}{_MATCH_HISTOGRAM}"),
+         f"constrain_right := false, len := 0) AS TABLE\n{match_all}{_MATCH_HISTOGRAM}"),
         (f"CREATE OR REPLACE {kind} lstmvis_align(src, cells, t, set_kind := 'top', constrain_left := true, "
          f"constrain_right := false, len := 0, lim := 50, tracks := NULL, "
          f"conditions := {sqlalign.text_list(sqlalign.CONDITIONS)}) AS TABLE\n{match.rstrip()},\n"

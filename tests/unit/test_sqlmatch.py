@@ -119,3 +119,14 @@ def test_match_sql_bad_input(tmp_path, bad):
     source, cells, t, words = bad
     with lstmvis_db.open(db) as p, pytest.raises(lstmvis_db.LstmvisError, match=words):
         p.match_sql(source, cells, t)
+
+
+def test_macros_of_another_version_are_one_clear_line(tmp_path, capsys):
+    import numpy as np
+
+    db = _write(tmp_path, np.zeros((4, 2), dtype=np.float32), [(0, 3)])
+    with duckdb.connect(str(db)) as con:  # a file of the previous version: no lstmvis_align macro
+        con.execute("DROP MACRO TABLE lstmvis_align")
+    assert cli.main(["info", "--db", str(db)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another version" in err[0] and "rebuild" in err[0] and "lstmvis_align" in err[0]
