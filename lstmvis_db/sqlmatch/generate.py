@@ -1,19 +1,21 @@
 """SQL text for selection and matching (docs/semantics.md), as literals or as table macros.
 
-One template per operation, filled either with literal values (``select_sql``/``match_sql``:
-what ``lstmvis-db select|match --sql`` prints) or with macro parameter names
-(``macro_statements``: the ``lstmvis_*`` table macros).  Both read the exact rows
-(``_idx.rows_<sid>``: one FLOAT[n] array per position) and compare values as DOUBLE, as the
-compiled path does, so the answers are the same to the last bit.
+One template per operation, filled either with literal values (``select_sql``/``match_sql``/
+``align_sql``: what ``lstmvis-db select|match|align --sql`` prints) or with macro parameter
+names (``macro_statements``: the ``lstmvis_*`` table macros).  Every read of values goes through
+``project_rows`` (the relation ``(pos, doc, v FLOAT[n])`` of one source), compared as DOUBLE as
+the compiled path does, so the answers are the same to the last bit.
 
-How a match is computed in SQL (the same definition as the compiled path):
-- per position, the on-bits of every cell as a BITSTRING and the count of selected cells on;
-- for every level k = 1..m the maximal runs of count >= k inside a document (gaps and islands
-  over ``pos - row_number()``), kept when at least 2 long (or exactly ``length`` long);
-- each distinct (start, length) scored by ``bit_and`` of its rows' bits, and-not the left
-  (right) neighbour's bits when constrained and inside the document; I = popcount(A & S),
-  U = popcount(A | S);
-- ranked by I desc, U asc, length desc, start asc.
+How a match is computed in SQL (the same definition as the compiled path; docs/sql.md):
+- one read of the rows: per position the selected cells' on-bits (``v[i]`` of the selected
+  indexes only, an m-bit BITSTRING) and their count; positions with count 0 dropped;
+- the maximal runs of count >= k of every level at once from the level boundaries (a run of
+  level k starts where the previous count < k <= count, ends where k > the next count; the i-th
+  start and end of one level and document pair up), kept when at least 2 long (or ``length``);
+- each distinct (start, length) gets I from ``bit_and`` of its selected bits, and-not the left
+  (right) neighbour when constrained and inside the document (all the histograms need);
+- only candidates whose I reaches the ``limit``-th best I are rescored on all cells (their
+  positions read again), U = popcount(A | S); ranked by I desc, U asc, length desc, start asc.
 """
 
 from __future__ import annotations
