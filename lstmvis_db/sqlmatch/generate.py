@@ -65,20 +65,8 @@ _cand AS (
     FROM _starts AS s JOIN _ends AS e ON e.doc = s.doc AND e.k = s.k AND e.rn = s.rn
     WHERE CASE WHEN {length} = 0 THEN e.pos - s.pos + 1 >= 2 ELSE e.pos - s.pos + 1 = {length} END
 ),
-_span AS (
-    SELECT x.start, x.length, x.doc, bit_and(o.bits) AS a
-    FROM (SELECT start, length, doc, unnest(range(start, start + length)) AS pos FROM _cand) AS x
-    JOIN _on AS o ON o.pos = x.pos
-    GROUP BY x.start, x.length, x.doc
-),
-_scored AS (
-    SELECT sp.start, sp.length, sp.doc, bit_count(
-               CASE WHEN {constrain_right} AND rgt.bits IS NOT NULL THEN a_l & ~rgt.bits ELSE a_l END)::INTEGER AS i
-    FROM (
-        SELECT sp.*, CASE WHEN {constrain_left} AND lft.bits IS NOT NULL THEN sp.a & ~lft.bits ELSE sp.a END AS a_l
-        FROM _span AS sp LEFT JOIN _on AS lft ON lft.pos = sp.start - 1 AND lft.doc = sp.doc
-    ) AS sp LEFT JOIN _on AS rgt ON rgt.pos = sp.start + sp.length AND rgt.doc = sp.doc
-),
+_span AS (@AND(_cand, _on)@),
+_scored AS (SELECT start, length, doc, bit_count(a)::INTEGER AS i FROM (@CONSTRAIN(_span, _on)@)),
 _need AS (
     SELECT * FROM _scored
     WHERE {limit} IS NULL OR i >= (SELECT coalesce(min(i), 0) FROM (
@@ -89,20 +77,8 @@ _full AS (
     FROM {rows} AS r
     JOIN (SELECT DISTINCT unnest(range(start - 1, start + length + 1)) AS pos FROM _need) AS q ON q.pos = r.pos
 ),
-_whole AS (
-    SELECT x.start, x.length, x.doc, bit_and(f.bits) AS a
-    FROM (SELECT start, length, doc, unnest(range(start, start + length)) AS pos FROM _need) AS x
-    JOIN _full AS f ON f.pos = x.pos
-    GROUP BY x.start, x.length, x.doc
-),
-_rescored AS (
-    SELECT w.start, w.length,
-           CASE WHEN {constrain_right} AND rgt.bits IS NOT NULL THEN a_l & ~rgt.bits ELSE a_l END AS a
-    FROM (
-        SELECT w.*, CASE WHEN {constrain_left} AND lft.bits IS NOT NULL THEN w.a & ~lft.bits ELSE w.a END AS a_l
-        FROM _whole AS w LEFT JOIN _full AS lft ON lft.pos = w.start - 1 AND lft.doc = w.doc
-    ) AS w LEFT JOIN _full AS rgt ON rgt.pos = w.start + w.length AND rgt.doc = w.doc
-),
+_whole AS (@AND(_need, _full)@),
+_rescored AS (@CONSTRAIN(_whole, _full)@),
 _ranked AS (
     SELECT row_number() OVER (ORDER BY i DESC, u ASC, length DESC, start ASC) AS rank,
            start, length, i AS intersection, u AS "union", i / u AS jaccard, m - i AS missing
@@ -111,6 +87,26 @@ _ranked AS (
         FROM _rescored AS rs CROSS JOIN _m
     )
 )"""
+# bit_and of the bits of BITS over each span of SPANS (start, length, doc) -> (start, length, doc, a)
+_AND = """
+    SELECT x.start, x.length, x.doc, bit_and(o.bits) AS a
+    FROM (SELECT start, length, doc, unnest(range(start, start + length)) AS pos FROM SPANS) AS x
+    JOIN BITS AS o ON o.pos = x.pos
+    GROUP BY x.start, x.length, x.doc
+"""
+# a, and-not the left (right) neighbour's bits when constrained and the neighbour is in the document
+_CONSTRAIN = """
+    SELECT sp.start, sp.length, sp.doc,
+           CASE WHEN {constrain_right} AND rgt.bits IS NOT NULL THEN a_l & ~rgt.bits ELSE a_l END AS a
+    FROM (
+        SELECT sp.*, CASE WHEN {constrain_left} AND lft.bits IS NOT NULL THEN sp.a & ~lft.bits ELSE sp.a END AS a_l
+        FROM SPANS AS sp LEFT JOIN BITS AS lft ON lft.pos = sp.start - 1 AND lft.doc = sp.doc
+    ) AS sp LEFT JOIN BITS AS rgt ON rgt.pos = sp.start + sp.length AND rgt.doc = sp.doc
+"""
+for _name, _frag in (("AND", _AND), ("CONSTRAIN", _CONSTRAIN)):
+    for _spans, _bits in (("_cand", "_on"), ("_span", "_on"), ("_need", "_full"), ("_whole", "_full")):
+        _MATCH_CTES = _MATCH_CTES.replace(f"@{_name}({_spans}, {_bits})@",
+                                          _frag.replace("SPANS", _spans).replace("BITS", _bits))
 _MATCH_BODY = "WITH\n" + _MATCH_CTES + "\n"
 
 _MATCH_ROWS = "SELECT * FROM _ranked WHERE {limit} IS NULL OR rank <= {limit} ORDER BY rank"

@@ -18,6 +18,7 @@ from lstmvis_db.analysis import poibin
 from lstmvis_db.sqlmatch import align as sqlalign
 from lstmvis_db.types import Document, ProjectData, Source, Track
 from tests.unit.test_queries import corpora
+from tests.unit.test_sqlmatch import draw_hypothesis
 
 FLOATS = ("expected", "lift", "p", "log10_p", "q")
 
@@ -65,11 +66,8 @@ def assert_same_tests(got: list[dict], want: list[dict]) -> None:
 @given(corpora(), st.data())
 def test_align_sql_equals_compiled(corpus, data):
     vals, docs, t = corpus
-    d = vals.shape[1]
-    cells = sorted(data.draw(st.sets(st.integers(0, d - 1), min_size=1, max_size=d)))
-    cl, cr = data.draw(st.booleans()), data.draw(st.booleans())
+    cells, cl, cr, limit = draw_hypothesis(data, vals.shape[1])
     set_kind = data.draw(st.sampled_from(["top", "all", "strict"]))
-    limit = data.draw(st.integers(1, 30))
     tracks = data.draw(st.sampled_from([None, ["pos"], ["two", "sc"]]))
     conditions = data.draw(st.sampled_from([None, ["covers"], ["starts", "contains", "ends"]]))
     with tempfile.TemporaryDirectory() as tmp:

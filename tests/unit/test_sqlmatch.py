@@ -36,15 +36,18 @@ def _run_macro(db: Path, source: str, cells: list[int], t: float, cl: bool, cr: 
             [source, cells, t, cl, cr, length, limit]).fetchall()
 
 
+def draw_hypothesis(data, d: int) -> tuple[list[int], bool, bool, int]:
+    """Cells of a width-``d`` source, both constraints and a limit, drawn by hypothesis."""
+    cells = sorted(data.draw(st.sets(st.integers(0, d - 1), min_size=1, max_size=d)))
+    return cells, data.draw(st.booleans()), data.draw(st.booleans()), data.draw(st.integers(1, 30))
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(corpora(), st.data())
 def test_sql_match_equals_compiled(corpus, data):
     vals, docs, t = corpus
-    d = vals.shape[1]
-    cells = sorted(data.draw(st.sets(st.integers(0, d - 1), min_size=1, max_size=d)))
-    cl, cr = data.draw(st.booleans()), data.draw(st.booleans())
+    cells, cl, cr, limit = draw_hypothesis(data, vals.shape[1])
     length = data.draw(st.sampled_from([0, 0, 2, 3]))
-    limit = data.draw(st.integers(1, 30))
     with tempfile.TemporaryDirectory() as tmp:
         db = _write(Path(tmp), vals, docs)
         with lstmvis_db.open(db) as p:
