@@ -42,7 +42,8 @@ _m AS (
 _on AS MATERIALIZED (
     SELECT pos, doc, bits, bit_count(bits)::INTEGER AS cnt FROM (
         SELECT r.pos, r.doc,
-               array_to_string(list_transform(_m.idx, lambda i: (r.v[i]::DOUBLE >= {t})::INTEGER), '')::BIT AS bits
+               array_to_string(list_transform(list_select(r.v, _m.idx), lambda x: (x::DOUBLE >= {t})::INTEGER), '')::BIT
+                   AS bits
         FROM {rows} AS r CROSS JOIN _m
     ) WHERE bit_count(bits) > 0
 ),
