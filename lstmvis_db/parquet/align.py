@@ -4,6 +4,8 @@ the one ``align --db`` prints for the same project."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import numpy as np
 
@@ -45,14 +47,16 @@ class DatasetTables:
         self.con.close()
 
 
-def _engine(name: str):
+def _engine(name: str) -> Any:
     if name == "spark":
-        from lstmvis_db.spark import engine
-    elif name == "duckdb":
-        from lstmvis_db.parquet import duckdb_engine as engine
-    else:
-        raise QueryError(f"unknown engine {name!r}; engines: duckdb, spark")
-    return engine
+        from lstmvis_db.spark import engine as spark_engine
+
+        return spark_engine
+    if name == "duckdb":
+        from lstmvis_db.parquet import duckdb_engine
+
+        return duckdb_engine
+    raise QueryError(f"unknown engine {name!r}; engines: duckdb, spark")
 
 
 def match_set(engine_name: str, root: str, source: str, cells: object, threshold: float, constrain_left: bool,
