@@ -126,3 +126,14 @@ def test_cli_align_sql(tmp_path, capsys):
     assert cli.main(["align", "--db", str(db), *args, "--sql", "--null-cells", "9"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--null-cells" in err[0]
+
+
+def test_align_macro_in_the_sql_console(tmp_path):
+    rng = np.random.default_rng(9)
+    db = _write(tmp_path, rng.uniform(-1, 1, (60, 3)).astype(np.float32), [(0, 29), (30, 59)], 9)
+    with lstmvis_db.open(db) as p:
+        want = p.align("s", [0, 1], 0.0, tracks=["two"], conditions=["contains"])["tests"]
+        df = p.sql("SELECT track, label, hits FROM lstmvis_align('s', [0, 1], 0.0, tracks := ['two'], "
+                   "conditions := ['contains']) ORDER BY label")
+    assert df.to_dict("records") == sorted(({"track": r["track"], "label": r["label"], "hits": r["hits"]}
+                                            for r in want), key=lambda r: r["label"])
