@@ -92,6 +92,19 @@ class Project:
 
         return sqlp.matching(self.catalog, source, cells, threshold, constrain_left, constrain_right, length, limit)
 
+    def align_sql(self, source: str | None = None, cells=None, threshold: float | None = None,
+                  constrain_left: bool = True, constrain_right: bool = False, length: int = 0,
+                  pool: int | None = None, set: str = "top", limit: int = 50, spans=None, tracks=None,
+                  conditions=None) -> str:
+        """The SQL statement that gives ``align``'s ``tests`` (arguments as ``align``; the
+        complete mode only, no cell-set null)."""
+        from lstmvis_db.sqlmatch import project as sqlp
+
+        if pool is not None:
+            raise InputError("the SQL form of align is the complete mode; leave out pool")
+        return sqlp.alignment(self.catalog, source, cells, threshold, constrain_left, constrain_right, length, set,
+                              limit, self._spans(spans), tracks, conditions)
+
     def search(self, phrase: str | None = None, regex: str | None = None, limit: int = 50) -> list[SearchHit]:
         return queries.search(self.catalog, phrase=phrase, regex=regex, limit=limit)
 
@@ -116,20 +129,24 @@ class Project:
         a pair (starts, lengths); then no source/cells/threshold are needed.  ``quantile`` instead of
         ``threshold``: each cell on at its own q-quantile (the thresholds are in ``thresholds``)."""
         from lstmvis_db.analysis.align import align
-        from lstmvis_db.analysis.corpus import corpus
-        from lstmvis_db.analysis.spans import MatchOptions, read_spans, user_spans
+        from lstmvis_db.analysis.spans import MatchOptions
 
-        sp = None
-        if isinstance(spans, (str, Path)):
-            sp = read_spans(spans, corpus(self.catalog))
-        elif isinstance(spans, pd.DataFrame):
-            sp = user_spans(corpus(self.catalog), spans.get("start", []), spans.get("length", []))
-        elif spans is not None:
-            sp = user_spans(corpus(self.catalog), *spans)
+        sp = self._spans(spans)
         opts = MatchOptions(bool(constrain_left), bool(constrain_right), length, pool)
         return dict(align(self.catalog, source, None if cells is None else list(cells), threshold, opts, set, limit,
                           spans=sp, tracks=tracks, conditions=conditions, null_cells=null_cells, seed=seed,
                           null_label=null_label, on_estimate=on_estimate, quantile=quantile))
+
+    def _spans(self, spans):
+        """A user's span list (a CSV/Parquet path, a DataFrame, or (starts, lengths)), checked; None stays None."""
+        from lstmvis_db.analysis.corpus import corpus
+        from lstmvis_db.analysis.spans import read_spans, user_spans
+
+        if isinstance(spans, (str, Path)):
+            return read_spans(spans, corpus(self.catalog))
+        if isinstance(spans, pd.DataFrame):
+            return user_spans(corpus(self.catalog), spans.get("start", []), spans.get("length", []))
+        return None if spans is None else user_spans(corpus(self.catalog), *spans)
 
     def align_estimate(self, source: str, cells, threshold: float | None, constrain_left: bool = True,
                        constrain_right: bool = False, length: int = 0, pool: int | None = None, set: str = "top",

@@ -243,6 +243,10 @@ def _check_states_view(con: duckdb.DuckDBPyConnection, bad: _Refusal) -> None:
     if got_macros != want_macros:
         odd = (sorted(set(got_macros) ^ set(want_macros))
                or sorted(k for k in got_macros if got_macros[k] != want_macros[k]))
+        if all(str(k).startswith("lstmvis_") for k in odd):  # our macros, from another version (docs/sql.md)
+            raise InputError(f"{bad.name!r} holds the SQL macros of another version of lstmvis-db (its macro "
+                             f"{odd[0]!r} differs); rebuild it with this version (`lstmvis-db demo`, or the "
+                             "command that made it)")
         raise bad(f"macro {odd[0]!r} is not one this tool builds")
 
 

@@ -60,6 +60,12 @@ def _handler(args: argparse.Namespace) -> None:
     def say(seconds: float) -> None:
         print(f"cell-set null: about {seconds:.1f} s for {args.null_cells} random cell sets", file=sys.stderr)
 
+    from lstmvis_db.parquet import align_cli  # --sql, --parquet: docs/sql.md, docs/scale.md
+
+    other = align_cli.answer(args)
+    if other is not None:
+        print(other if isinstance(other, str) else json.dumps(other, ensure_ascii=False) if args.json else _text(other))
+        return
     with open_project(args.db) as p:
         res = p.align(args.source, args.cells, args.threshold,
                       args.constrain_left, args.constrain_right, args.length, args.pool, set=args.set,
@@ -71,7 +77,9 @@ def _handler(args: argparse.Namespace) -> None:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("align", help="what the matches have in common with the annotation tracks")
-    p.add_argument("--db", required=True, type=Path, help="project file (.duckdb)")
+    from lstmvis_db.parquet.align_cli import add_where_args  # argparse only
+
+    add_where_args(p)  # --db FILE | --parquet DIR [--engine], --sql
     p.add_argument("--json", action="store_true", help="print one JSON document")
     add_hypothesis_args(p)
     p.add_argument("--quantile", type=finite, default=None,

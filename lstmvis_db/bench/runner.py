@@ -200,8 +200,6 @@ def _sql_lines(res: dict, ms) -> list[str]:
     if res.get("sql_match_ms") is not None:
         ratio = f" ({res['sql_match_ms'] / first:,.0f}x the compiled match)" if first else ""
         out.append(f"| plain-SQL match (`match --sql`, {res['sql_query']}) | {ms(res['sql_match_ms'])}{ratio} |")
-    elif "sql_query" in res:
-        out.append(f"| plain-SQL match (`match --sql`) | left out above {sql_bench.SQL_MAX_VALUES:,} values |")
     if "export_s" in res:
         out.append(f"| export to Parquet | {res['export_s']:.1f} s |")
         out.append(f"| DuckDB engine over the Parquet dataset | {ms(res['parquet_duckdb_match_ms'])} |")

@@ -11,10 +11,6 @@ from typing import Any
 
 import duckdb
 
-# The plain SQL evaluates every value of the source (a bitstring per position): above this many
-# values (positions x cells) one run takes minutes, so the benchmark leaves it out and says so.
-SQL_MAX_VALUES = 50_000_000
-
 
 def _seconds(fn: Callable[[], Any], repeat: int) -> float:
     times = []
@@ -62,19 +58,14 @@ def _spark(p: Any, workdir: Path, args: tuple, want: dict, repeat: int, log: Cal
 
 
 def run(p: Any, db: Path, workdir: Path, query: dict, repeat: int, spark: bool, log: Callable[[str], None]) -> dict:
-    """``sql_match_ms`` (both statements of ``match --sql`` in plain DuckDB on the file; None when
-    the source has more than ``SQL_MAX_VALUES`` values) and, with ``spark``, the export and the
-    Spark and DuckDB engines over the Parquet dataset."""
+    """``sql_match_ms`` (both statements of ``match --sql`` in plain DuckDB on the file) and,
+    with ``spark``, the export and the Spark and DuckDB engines over the Parquet dataset."""
     src = "states::states1"
     args = (src, query["cells"], query["t"], query["cl"], query["cr"])
     want = p.match(*args)
-    width = next(s["n_cells"] for s in p.source_details() if s["source"] == src)
-    out: dict = {"sql_query": query["name"], "sql_match_ms": None}
-    if p.n_positions * width <= SQL_MAX_VALUES:
-        log("plain-SQL match ...")
-        out["sql_match_ms"] = _plain_sql(p, db, args, repeat)
-    else:
-        log(f"plain-SQL match: left out above {SQL_MAX_VALUES:,} values (positions x cells)")
+    out: dict = {"sql_query": query["name"]}
+    log("plain-SQL match ...")
+    out["sql_match_ms"] = _plain_sql(p, db, args, repeat)
     if spark:
         out.update(_spark(p, workdir, args, want, repeat, log))
     return out

@@ -5,6 +5,8 @@ DIR/manifest.json                      layout, version, counts, sources (name ->
 DIR/documents.parquet                  doc, name, first_pos, last_pos, chunk
 DIR/tokens/chunk=K/*.parquet           pos, doc, token, token_id
 DIR/annotations/*.parquet              track, pos, label, value
+DIR/predictions/*.parquet              source, pos, rank, token, score
+DIR/track_categories.parquet           track, ord, category (the category order of categorical tracks)
 DIR/tracks.parquet, DIR/sources.parquet, DIR/project.parquet
 DIR/states/sid=S/chunk=K/*.parquet     pos, doc, v (FLOAT[n_cells], the exact values)
 ```
@@ -24,7 +26,7 @@ from typing import Any
 from lstmvis_db.errors import InputError
 
 LAYOUT = "lstmvis-db-parquet"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: + track_categories.parquet, predictions/ (align over a dataset)
 CHUNK_POSITIONS = 262_144
 
 
@@ -83,7 +85,8 @@ def open_dataset(root: str | Path) -> Dataset:
         raise InputError(f"{path}: not a readable manifest ({type(e).__name__})") from None
     if not isinstance(doc, dict) or doc.get("layout") != LAYOUT:
         layout = doc.get('layout') if isinstance(doc, dict) else None
-        raise InputError(f"{path}: not an lstmvis-db Parquet dataset (layout {layout!r})")
+        raise InputError(f"{path}: not an lstmvis-db Parquet dataset (layout {layout!r}); make one with "
+                         "`lstmvis-db export --db PROJECT --parquet DIR`")
     if doc.get("version") != LAYOUT_VERSION:
         raise InputError(f"{path}: dataset layout version {doc.get('version')!r}, this version reads "
                          f"{LAYOUT_VERSION}; export the project again with this version")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
 from lstmvis_db.errors import QueryError
 from lstmvis_db.parquet.checks import check_cells, check_match_options, check_threshold
@@ -71,3 +72,27 @@ def match(root: str, source: str, cells: object, threshold: float, constrain_lef
                       "strict": {str(a): int(c) for a, _, c in hist if c}},
         "candidates": int(sum(b for _, b, _ in hist)),
     }
+
+
+def candidates(root: str, source: str, cells: object, threshold: float, constrain_left: bool = True,
+               constrain_right: bool = False, length: int = 0) -> pd.DataFrame:
+    """Every scored candidate (start, length, missing), in the project file's order: DuckDB reads
+    each chunk, the per-chunk matcher (``spark.partition``, numpy only) finds its candidates."""
+    from lstmvis_db.spark.partition import candidates_chunk
+
+    ds = open_dataset(root)
+    src = ds.source(source)
+    t = check_threshold(threshold)
+    sel = check_cells(src, cells)
+    length, _ = check_match_options(length, 1)
+    parts = []
+    with _connect() as con:
+        for k in range(ds.chunks):
+            folder = ds.states_dir(src) / f"chunk={k}"
+            if not folder.is_dir():
+                continue
+            glob = sql_literal(str(folder / "*.parquet"))
+            rows = con.sql(f"SELECT pos, doc, v FROM read_parquet({glob}, hive_partitioning = false)").df()
+            parts.append(candidates_chunk(rows, k, sel, src.n_cells, t, bool(constrain_left), bool(constrain_right),
+                                          length))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"start": [], "length": [], "missing": []})

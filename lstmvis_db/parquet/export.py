@@ -75,6 +75,11 @@ def _write(cat: Catalog, tmp: Path, out: Path, chunk_positions: int) -> Dataset:
         cur.execute("COPY _docs TO ? (FORMAT parquet)", [str(tmp / "documents.parquet")])
         for table in ("project", "sources", "tracks"):
             cur.execute(f"COPY {table} TO ? (FORMAT parquet)", [str(tmp / f"{table}.parquet")])
+        cur.execute("COPY (SELECT * FROM _idx.track_categories ORDER BY track, ord) TO ? (FORMAT parquet)",
+                    [str(tmp / "track_categories.parquet")])
+        (tmp / "predictions").mkdir()
+        cur.execute("COPY (SELECT * FROM predictions ORDER BY source, pos, rank) TO ? (FORMAT parquet)",
+                    [str(tmp / "predictions" / "part-0.parquet")])
         (tmp / "annotations").mkdir()
         cur.execute("COPY (SELECT * FROM annotations ORDER BY track, pos) TO ? (FORMAT parquet)",
                     [str(tmp / "annotations" / "part-0.parquet")])

@@ -10,7 +10,7 @@ from typing import Any
 from lstmvis_db.errors import InputError, QueryError
 from lstmvis_db.parquet.checks import check_cells, check_match_options, check_threshold
 from lstmvis_db.parquet.dataset import Dataset, open_dataset
-from lstmvis_db.spark.partition import OUTPUT_SCHEMA, match_chunk
+from lstmvis_db.spark.partition import CANDIDATE_SCHEMA, OUTPUT_SCHEMA, candidates_chunk, match_chunk
 
 _SESSION: Any = None
 
@@ -29,18 +29,32 @@ def session(cores: int | None = None) -> Any:
     if _SESSION is not None:
         return _SESSION
     sql = _pyspark()
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        raise InputError("the Spark engine needs Java 17 (no `java` on PATH and no JAVA_HOME): "
-                         "apt-get install openjdk-17-jre-headless")
+    _check_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     master = os.environ.get("LSTMVIS_SPARK_MASTER") or f"local[{cores or '*'}]"
     builder = (sql.SparkSession.builder.master(master).appName("lstmvis-db")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "8").config("spark.driver.memory", "2g"))
-    _SESSION = builder.getOrCreate()
+    try:
+        _SESSION = builder.getOrCreate()
+    except Exception as e:  # noqa: BLE001 - the JVM did not start: say why in one line
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise InputError(f"Spark did not start ({first}); check that Java 17 works (`java -version`)") from None
     _SESSION.sparkContext.setLogLevel("ERROR")
     return _SESSION
+
+
+def _check_java() -> None:
+    """Java 17 must be there before Spark tries to start it (else a long JVM-launch traceback)."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        if not os.access(os.path.join(home, "bin", "java"), os.X_OK):
+            raise InputError(f"JAVA_HOME={home} has no bin/java: point JAVA_HOME at a Java 17 installation "
+                             "(e.g. /usr/lib/jvm/java-17-openjdk-amd64) or unset it")
+    elif not shutil.which("java"):
+        raise InputError("the Spark engine needs Java 17 (no `java` on PATH and no JAVA_HOME): "
+                         "apt-get install openjdk-17-jre-headless")
 
 
 def stop() -> None:
@@ -117,3 +131,22 @@ def match(root: str, source: str, cells: object, threshold: float, constrain_lef
                       "strict": {str(k): strict[k] for k in sorted(strict)}},
         "candidates": sum(fuzzy.values()),
     }
+
+
+def candidates(root: str, source: str, cells: object, threshold: float, constrain_left: bool = True,
+               constrain_right: bool = False, length: int = 0) -> Any:
+    """Every scored candidate (start, length, missing) as a pandas frame in the project file's
+    order: one task per chunk, collected in chunk order."""
+    ds = open_dataset(root)
+    src = ds.source(source)
+    t = check_threshold(threshold)
+    sel = check_cells(src, cells)
+    length, _ = check_match_options(length, 1)
+    spark = session()
+    n_cells, cl, cr = src.n_cells, bool(constrain_left), bool(constrain_right)
+
+    def task(key: Any, rows: Any) -> Any:
+        return candidates_chunk(rows[["pos", "doc", "v"]], int(key[0]), sel, n_cells, t, cl, cr, length)
+
+    got = _states(spark, ds, source).groupBy("chunk").applyInPandas(task, CANDIDATE_SCHEMA).toPandas()
+    return got.sort_values(["chunk", "ord"], kind="stable").reset_index(drop=True)

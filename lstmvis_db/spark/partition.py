@@ -20,21 +20,26 @@ def _documents(doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
+def _arrays(rows: pd.DataFrame, cells: list[int], threshold: float):
+    """Positions, values, local document bounds and the selected cells' on-bits of one chunk."""
+    rows = rows.sort_values("pos", kind="stable")
+    pos = rows["pos"].to_numpy(np.int64)
+    if np.any(np.diff(pos) != 1):
+        raise ValueError("a chunk of the dataset has missing or repeated positions")
+    vals = np.stack(rows["v"].to_numpy()).astype(np.float32, copy=False)
+    first, last = _documents(rows["doc"].to_numpy())
+    bits = algorithm.pack_bool(vals[:, np.asarray(cells, dtype=np.int64)] >= np.float64(threshold))
+    return pos, vals, first, last, bits
+
+
 def match_chunk(rows: pd.DataFrame, cells: list[int], n_cells: int, threshold: float, constrain_left: bool,
                 constrain_right: bool, length: int, limit: int) -> pd.DataFrame:
     """Rows (pos, doc, v) of one chunk -> its top ``limit`` matches and its histogram counts, as
     rows of ``OUTPUT_SCHEMA`` (kind ``match``, ``fuzzy`` or ``strict``)."""
-    rows = rows.sort_values("pos", kind="stable")
-    pos = rows["pos"].to_numpy(np.int64)
-    if len(pos) == 0:
+    if len(rows) == 0:
         return pd.DataFrame({k: [] for k in ("kind", "start", "length", "intersection", "union", "missing", "n")})
-    if np.any(np.diff(pos) != 1):
-        raise ValueError("a chunk of the dataset has missing or repeated positions")
-    vals = np.stack(rows["v"].to_numpy()).astype(np.float32, copy=False)
+    pos, vals, first, last, bits = _arrays(rows, cells, threshold)
     sel = np.asarray(cells, dtype=np.int64)
-    t = np.float64(threshold)
-    first, last = _documents(rows["doc"].to_numpy())
-    bits = algorithm.pack_bool(vals[:, sel] >= t)
     res = algorithm.match_arrays(bits, sel, n_cells, float(threshold), lambda p: vals[p], first, last,
                                  constrain_left=constrain_left, constrain_right=constrain_right, length=length,
                                  limit=limit)
@@ -44,3 +49,21 @@ def match_chunk(rows: pd.DataFrame, cells: list[int], n_cells: int, threshold: f
     for kind in ("fuzzy", "strict"):
         out += [(kind, 0, int(k), 0, 0, 0, int(v)) for k, v in res["histogram"][kind].items()]
     return pd.DataFrame(out, columns=["kind", "start", "length", "intersection", "union", "missing", "n"])
+
+
+CANDIDATE_SCHEMA = "chunk int, ord long, start long, length int, missing int"
+
+
+def candidates_chunk(rows: pd.DataFrame, chunk: int, cells: list[int], n_cells: int, threshold: float,
+                     constrain_left: bool, constrain_right: bool, length: int) -> pd.DataFrame:
+    """Every candidate of one chunk (start, length, missing) in the compiled path's order (by
+    end; chunks are consecutive, so chunk then ``ord`` is the corpus's order): align's ``all``
+    and ``strict`` sets."""
+    cols = ["chunk", "ord", "start", "length", "missing"]
+    if len(rows) == 0:
+        return pd.DataFrame({k: [] for k in cols})
+    pos, vals, first, last, bits = _arrays(rows, cells, threshold)
+    c = algorithm.scored_candidates(bits, np.asarray(cells, dtype=np.int64), n_cells, float(threshold),
+                                    lambda p: vals[p], first, last, constrain_left, constrain_right, length)
+    return pd.DataFrame({"chunk": np.full(len(c.start), chunk, dtype=np.int32), "ord": np.arange(len(c.start)),
+                         "start": c.start + int(pos[0]), "length": c.length, "missing": c.missing}, columns=cols)

@@ -1,19 +1,21 @@
 """SQL text for selection and matching (docs/semantics.md), as literals or as table macros.
 
-One template per operation, filled either with literal values (``select_sql``/``match_sql``:
-what ``lstmvis-db select|match --sql`` prints) or with macro parameter names
-(``macro_statements``: the ``lstmvis_*`` table macros).  Both read the exact rows
-(``_idx.rows_<sid>``: one FLOAT[n] array per position) and compare values as DOUBLE, as the
-compiled path does, so the answers are the same to the last bit.
+One template per operation, filled either with literal values (``select_sql``/``match_sql``/
+``align_sql``: what ``lstmvis-db select|match|align --sql`` prints) or with macro parameter
+names (``macro_statements``: the ``lstmvis_*`` table macros).  Every read of values goes through
+``project_rows`` (the relation ``(pos, doc, v FLOAT[n])`` of one source), compared as DOUBLE as
+the compiled path does, so the answers are the same to the last bit.
 
-How a match is computed in SQL (the same definition as the compiled path):
-- per position, the on-bits of every cell as a BITSTRING and the count of selected cells on;
-- for every level k = 1..m the maximal runs of count >= k inside a document (gaps and islands
-  over ``pos - row_number()``), kept when at least 2 long (or exactly ``length`` long);
-- each distinct (start, length) scored by ``bit_and`` of its rows' bits, and-not the left
-  (right) neighbour's bits when constrained and inside the document; I = popcount(A & S),
-  U = popcount(A | S);
-- ranked by I desc, U asc, length desc, start asc.
+How a match is computed in SQL (the same definition as the compiled path; docs/sql.md):
+- one read of the rows: per position the selected cells' on-bits (``v[i]`` of the selected
+  indexes only, an m-bit BITSTRING) and their count; positions with count 0 dropped;
+- the maximal runs of count >= k of every level at once from the level boundaries (a run of
+  level k starts where the previous count < k <= count, ends where k > the next count; the i-th
+  start and end of one level and document pair up), kept when at least 2 long (or ``length``);
+- each distinct (start, length) gets I from ``bit_and`` of its selected bits, and-not the left
+  (right) neighbour when constrained and inside the document (all the histograms need);
+- only candidates whose I reaches the ``limit``-th best I are rescored on all cells (their
+  positions read again), U = popcount(A | S); ranked by I desc, U asc, length desc, start asc.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from dataclasses import dataclass
 import duckdb
 
 from lstmvis_db.errors import InputError
+from lstmvis_db.sqlmatch import align as sqlalign
 from lstmvis_db.sqltext import sql_literal
 
-_MATCH_BODY = """\
-WITH
+_MATCH_CTES = """\
 _sel AS (
     SELECT list_sort(list_distinct({cells}))::INTEGER[] AS cells
 ),
@@ -37,53 +39,81 @@ _m AS (
            array_to_string(list_transform(range({n_cells}), lambda c: list_contains(cells, c)::INTEGER), '')::BIT AS s
     FROM _sel
 ),
-_on AS (
-    SELECT r.pos, r.doc,
-           array_to_string(list_transform(r.v, lambda x: (x::DOUBLE >= {t})::INTEGER), '')::BIT AS bits,
-           list_count(list_filter(list_select(r.v, _m.idx), lambda x: x::DOUBLE >= {t})) AS cnt
-    FROM {rows} AS r CROSS JOIN _m
+_on AS MATERIALIZED (
+    SELECT pos, doc, bits, bit_count(bits)::INTEGER AS cnt FROM (
+        SELECT r.pos, r.doc,
+               array_to_string(list_transform(list_select(r.v, _m.idx), lambda x: (x::DOUBLE >= {t})::INTEGER), '')::BIT
+                   AS bits
+        FROM {rows} AS r CROSS JOIN _m
+    ) WHERE bit_count(bits) > 0
 ),
-_runs AS (
-    SELECT k, doc, min(pos) AS start, count(*)::INTEGER AS length
-    FROM (
-        SELECT lv.k, o.pos, o.doc, o.pos - row_number() OVER (PARTITION BY lv.k, o.doc ORDER BY o.pos) AS grp
-        FROM _on AS o JOIN (SELECT unnest(range(1, m + 1)) AS k FROM _m) AS lv ON o.cnt >= lv.k
-    )
-    GROUP BY k, doc, grp
+_pos AS (
+    SELECT pos, doc, cnt,
+           CASE WHEN lag(pos) OVER w = pos - 1 THEN lag(cnt) OVER w ELSE 0 END AS prev,
+           CASE WHEN lead(pos) OVER w = pos + 1 THEN lead(cnt) OVER w ELSE 0 END AS nxt
+    FROM _on WINDOW w AS (PARTITION BY doc ORDER BY pos)
+),
+_starts AS (
+    SELECT doc, k, pos, row_number() OVER (PARTITION BY doc, k ORDER BY pos) AS rn
+    FROM (SELECT doc, pos, unnest(range(prev + 1, cnt + 1)) AS k FROM _pos WHERE cnt > prev)
+),
+_ends AS (
+    SELECT doc, k, pos, row_number() OVER (PARTITION BY doc, k ORDER BY pos) AS rn
+    FROM (SELECT doc, pos, unnest(range(nxt + 1, cnt + 1)) AS k FROM _pos WHERE cnt > nxt)
 ),
 _cand AS (
-    SELECT DISTINCT start, length, doc FROM _runs
-    WHERE CASE WHEN {length} = 0 THEN length >= 2 ELSE length = {length} END
+    SELECT DISTINCT s.pos AS start, (e.pos - s.pos + 1)::INTEGER AS length, s.doc
+    FROM _starts AS s JOIN _ends AS e ON e.doc = s.doc AND e.k = s.k AND e.rn = s.rn
+    WHERE CASE WHEN {length} = 0 THEN e.pos - s.pos + 1 >= 2 ELSE e.pos - s.pos + 1 = {length} END
 ),
-_span AS (
-    SELECT c.start, c.length, c.doc, bit_and(o.bits) AS a
-    FROM _cand AS c JOIN _on AS o ON o.pos BETWEEN c.start AND c.start + c.length - 1
-    GROUP BY c.start, c.length, c.doc
+_span AS (@AND(_cand, _on)@),
+_scored AS (SELECT start, length, doc, bit_count(a)::INTEGER AS i FROM (@CONSTRAIN(_span, _on)@)),
+_need AS (
+    SELECT * FROM _scored
+    WHERE {limit} IS NULL OR i >= (SELECT coalesce(min(i), 0) FROM (
+        SELECT i, row_number() OVER (ORDER BY i DESC) AS r FROM _scored) WHERE r <= {limit})
 ),
-_left AS (
-    SELECT sp.start, sp.length, sp.doc,
-           CASE WHEN {constrain_left} AND lft.bits IS NOT NULL THEN sp.a & ~lft.bits ELSE sp.a END AS a
-    FROM _span AS sp LEFT JOIN _on AS lft ON lft.pos = sp.start - 1 AND lft.doc = sp.doc
+_full AS (
+    SELECT r.pos, r.doc, array_to_string(list_transform(r.v, lambda x: (x::DOUBLE >= {t})::INTEGER), '')::BIT AS bits
+    FROM {rows} AS r
+    JOIN (SELECT DISTINCT unnest(range(start - 1, start + length + 1)) AS pos FROM _need) AS q ON q.pos = r.pos
 ),
-_scored AS (
-    SELECT sl.start, sl.length,
-           CASE WHEN {constrain_right} AND rgt.bits IS NOT NULL THEN sl.a & ~rgt.bits ELSE sl.a END AS a
-    FROM _left AS sl LEFT JOIN _on AS rgt ON rgt.pos = sl.start + sl.length AND rgt.doc = sl.doc
-),
+_whole AS (@AND(_need, _full)@),
+_rescored AS (@CONSTRAIN(_whole, _full)@),
 _ranked AS (
     SELECT row_number() OVER (ORDER BY i DESC, u ASC, length DESC, start ASC) AS rank,
            start, length, i AS intersection, u AS "union", i / u AS jaccard, m - i AS missing
     FROM (
-        SELECT sc.start, sc.length, bit_count(sc.a & _m.s)::INTEGER AS i, bit_count(sc.a | _m.s)::INTEGER AS u, _m.m
-        FROM _scored AS sc CROSS JOIN _m
+        SELECT rs.start, rs.length, bit_count(rs.a & _m.s)::INTEGER AS i, bit_count(rs.a | _m.s)::INTEGER AS u, _m.m
+        FROM _rescored AS rs CROSS JOIN _m
     )
-)
+)"""
+# bit_and of the bits of BITS over each span of SPANS (start, length, doc) -> (start, length, doc, a)
+_AND = """
+    SELECT x.start, x.length, x.doc, bit_and(o.bits) AS a
+    FROM (SELECT start, length, doc, unnest(range(start, start + length)) AS pos FROM SPANS) AS x
+    JOIN BITS AS o ON o.pos = x.pos
+    GROUP BY x.start, x.length, x.doc
 """
+# a, and-not the left (right) neighbour's bits when constrained and the neighbour is in the document
+_CONSTRAIN = """
+    SELECT sp.start, sp.length, sp.doc,
+           CASE WHEN {constrain_right} AND rgt.bits IS NOT NULL THEN a_l & ~rgt.bits ELSE a_l END AS a
+    FROM (
+        SELECT sp.*, CASE WHEN {constrain_left} AND lft.bits IS NOT NULL THEN sp.a & ~lft.bits ELSE sp.a END AS a_l
+        FROM SPANS AS sp LEFT JOIN BITS AS lft ON lft.pos = sp.start - 1 AND lft.doc = sp.doc
+    ) AS sp LEFT JOIN BITS AS rgt ON rgt.pos = sp.start + sp.length AND rgt.doc = sp.doc
+"""
+for _name, _frag in (("AND", _AND), ("CONSTRAIN", _CONSTRAIN)):
+    for _spans, _bits in (("_cand", "_on"), ("_span", "_on"), ("_need", "_full"), ("_whole", "_full")):
+        _MATCH_CTES = _MATCH_CTES.replace(f"@{_name}({_spans}, {_bits})@",
+                                          _frag.replace("SPANS", _spans).replace("BITS", _bits))
+_MATCH_BODY = "WITH\n" + _MATCH_CTES + "\n"
 
 _MATCH_ROWS = "SELECT * FROM _ranked WHERE {limit} IS NULL OR rank <= {limit} ORDER BY rank"
 _MATCH_HISTOGRAM = (
-    "SELECT length, count(*)::INTEGER AS fuzzy, count(*) FILTER (WHERE missing = 0)::INTEGER AS strict "
-    "FROM _ranked GROUP BY length ORDER BY length"
+    "SELECT length, count(*)::INTEGER AS fuzzy, count(*) FILTER (WHERE i = (SELECT m FROM _m))::INTEGER AS strict "
+    "FROM _scored GROUP BY length ORDER BY length"
 )
 
 _SELECT_BODY = """\
@@ -161,13 +191,35 @@ def select_sql(src: SourceRows, start: int, end: int, threshold: float, left_off
 def match_sql(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool = True,
               constrain_right: bool = False, length: int = 0, limit: int = 50, rows: str | None = None) -> str:
     """Two statements: the ranked top ``limit`` matches, then the length histograms."""
-    body = _MATCH_BODY.format(
-        cells=_cells(cells), n_cells=src.n_cells, t=_num(threshold), rows=rows or project_rows(src.sid),
-        length=_int(length, "length"), constrain_left=str(bool(constrain_left)).lower(),
-        constrain_right=str(bool(constrain_right)).lower(),
-    )
+    body = "WITH\n" + _match_ctes(src, cells, threshold, constrain_left, constrain_right, length, limit, rows) + "\n"
     top = _MATCH_ROWS.format(limit=_int(limit, "limit"))
     return f"-- matches\n{body}{top};\n\n-- length histograms (fuzzy, strict)\n{body}{_MATCH_HISTOGRAM};\n"
+
+
+def _match_ctes(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool,
+                constrain_right: bool, length: int, limit: int, rows: str | None) -> str:
+    return _MATCH_CTES.format(
+        cells=_cells(cells), n_cells=src.n_cells, t=_num(threshold), rows=rows or project_rows(src.sid),
+        length=_int(length, "length"), limit=_int(limit, "limit"), constrain_left=str(bool(constrain_left)).lower(),
+        constrain_right=str(bool(constrain_right)).lower(),
+    )
+
+
+def align_sql(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool = True,
+              constrain_right: bool = False, length: int = 0, set_kind: str = "top", limit: int = 50,
+              tracks: Sequence[str] | None = None, conditions: Sequence[str] = sqlalign.CONDITIONS) -> str:
+    """One statement: ``align``'s ``tests`` for the match set ``set_kind`` of one hypothesis."""
+    ctes = _match_ctes(src, cells, threshold, constrain_left, constrain_right, length, limit, None)
+    spans = sqlalign.SET_FROM_RANKED.format(set_kind=sql_literal(set_kind), limit=_int(limit, "limit"))
+    tail = sqlalign.align_ctes(sqlalign.text_list(tracks), sqlalign.text_list(conditions))
+    return f"WITH\n{ctes},\n{spans},\n{tail};\n"
+
+
+def align_spans_sql(start: Sequence[int], length: Sequence[int], tracks: Sequence[str] | None = None,
+                    conditions: Sequence[str] = sqlalign.CONDITIONS) -> str:
+    """One statement: ``align``'s ``tests`` for a list of spans (checked by the caller)."""
+    tail = sqlalign.align_ctes(sqlalign.text_list(tracks), sqlalign.text_list(conditions))
+    return f"WITH\n{sqlalign.spans_values(start, length)},\n{tail};\n"
 
 
 @dataclass(frozen=True)
@@ -189,8 +241,9 @@ def macro_statements(sources: Sequence[SourceRows]) -> MacroSet:
     kind = "MACRO"
     rows = _rows_union(sources)
     n_cells = "(SELECT n_cells FROM sources WHERE source = src)"
-    match = _MATCH_BODY.format(cells="cells", n_cells=n_cells, t="t::DOUBLE", rows=rows, length="len",
-                               constrain_left="constrain_left", constrain_right="constrain_right")
+    args = {"cells": "cells", "n_cells": n_cells, "t": "t::DOUBLE", "rows": rows, "length": "len",
+            "constrain_left": "constrain_left", "constrain_right": "constrain_right"}
+    match, match_all = _MATCH_BODY.format(limit="lim", **args), _MATCH_BODY.format(limit="NULL", **args)
     sel = _SELECT_BODY.format(documents="documents", rows=rows, n_cells=n_cells, start="start_pos", end="end_pos",
                               t="t::DOUBLE", left_off="left_off", right_off="right_off")
     return MacroSet((
@@ -199,5 +252,10 @@ def macro_statements(sources: Sequence[SourceRows]) -> MacroSet:
         f"CREATE OR REPLACE {kind} lstmvis_match(src, cells, t, constrain_left := true, constrain_right := false, "
         f"len := 0, lim := 50) AS TABLE\n{match}" + _MATCH_ROWS.format(limit="lim"),
         (f"CREATE OR REPLACE {kind} lstmvis_match_histogram(src, cells, t, constrain_left := true, "
-         f"constrain_right := false, len := 0) AS TABLE\n{match}{_MATCH_HISTOGRAM}"),
+         f"constrain_right := false, len := 0) AS TABLE\n{match_all}{_MATCH_HISTOGRAM}"),
+        (f"CREATE OR REPLACE {kind} lstmvis_align(src, cells, t, set_kind := 'top', constrain_left := true, "
+         f"constrain_right := false, len := 0, lim := 50, tracks := NULL, "
+         f"conditions := {sqlalign.text_list(sqlalign.CONDITIONS)}) AS TABLE\n{match.rstrip()},\n"
+         f"{sqlalign.SET_FROM_RANKED.format(set_kind='set_kind', limit='lim')},\n"
+         f"{sqlalign.align_ctes('tracks', 'conditions')}"),
     ))

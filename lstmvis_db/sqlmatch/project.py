@@ -5,7 +5,7 @@ from __future__ import annotations
 from lstmvis_db import queries
 from lstmvis_db.errors import QueryError
 from lstmvis_db.queries import Catalog
-from lstmvis_db.sqlmatch.generate import SourceRows, match_sql, select_sql
+from lstmvis_db.sqlmatch.generate import SourceRows, align_spans_sql, align_sql, match_sql, select_sql
 
 
 def _rows(cat: Catalog, source: str) -> SourceRows:
@@ -39,3 +39,28 @@ def matching(cat: Catalog, source: str, cells: object, threshold: float, constra
         raise QueryError(f"limit must be an integer >= 1, got {limit!r}")
     return match_sql(src, [int(c) for c in sel], t, bool(constrain_left), bool(constrain_right), int(length),
                      int(limit))
+
+
+def alignment(cat: Catalog, source: str | None = None, cells: object = None, threshold: float | None = None,
+              constrain_left: bool = True, constrain_right: bool = False, length: int = 0, set_kind: str = "top",
+              limit: int = 50, spans: object = None, tracks: list[str] | None = None,
+              conditions: object = None) -> str:
+    """``align --sql``: the statement that gives ``Project.align``'s ``tests`` (docs/sql.md);
+    ``spans`` is a checked ``analysis.spans.Spans`` (a user's list) or None (the hypothesis)."""
+    from lstmvis_db.analysis.align import check_conditions
+    from lstmvis_db.analysis.corpus import check_tracks
+    from lstmvis_db.analysis.spans import SETS, Spans
+
+    kinds = check_tracks(cat, tracks)
+    cat_tracks = [t for t, k in kinds.items() if k == "categorical"]
+    conds = check_conditions(conditions)
+    if isinstance(spans, Spans):
+        return align_spans_sql(spans.start.tolist(), spans.length.tolist(), cat_tracks, conds)
+    if source is None or cells is None or threshold is None:
+        raise QueryError("give a source, cells and a threshold, or a list of spans")
+    if set_kind not in SETS:
+        raise QueryError(f"unknown match set {set_kind!r}; sets: {', '.join(SETS)}")
+    matching(cat, source, cells, threshold, constrain_left, constrain_right, length, limit)  # the same checks
+    sel = [int(c) for c in queries.check_cells(cat.source(source), cells)]
+    return align_sql(_rows(cat, source), sel, queries.check_threshold(threshold), bool(constrain_left),
+                     bool(constrain_right), int(length), set_kind, int(limit), cat_tracks, conds)

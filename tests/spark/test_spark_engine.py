@@ -62,3 +62,35 @@ def test_spark_without_java_says_so(monkeypatch):
     monkeypatch.setattr(engine.shutil, "which", lambda name: None)
     with pytest.raises(lstmvis_db.InputError, match="Java 17"):
         engine.session()
+
+
+def test_spark_with_java_home_pointing_nowhere(monkeypatch, tmp_path, capsys):
+    from lstmvis_db.spark import engine
+
+    monkeypatch.setattr(engine, "_SESSION", None)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java"))
+    with pytest.raises(lstmvis_db.InputError, match="JAVA_HOME=.*no bin/java"):
+        engine.session()
+    db, _ = corpus(tmp_path, seed=2, n=60, d=3, docs=2)
+    with lstmvis_db.open(db) as p:
+        p.export(tmp_path / "ds")
+    for cmd in ("match", "align"):
+        assert cli.main([cmd, "--parquet", str(tmp_path / "ds"), "--engine", "spark", "--source", "b", "--cells", "0",
+                         "--threshold", "0"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "JAVA_HOME" in err[0]
+
+
+@pytest.mark.parametrize("set_kind", ["top", "all", "strict"])
+def test_spark_align_equals_project(tmp_path, spark, capsys, set_kind):
+    from tests.unit.test_parquet_export import _tracked_corpus
+
+    db, _ = _tracked_corpus(tmp_path)
+    out = tmp_path / "ds"
+    with lstmvis_db.open(db) as p:
+        p.export(out, 50)
+    args = ["--source", "a::h", "--cells", "0,2,5", "--threshold", "0.1", "--set", set_kind, "--limit", "12", "--json"]
+    assert cli.main(["align", "--db", str(db), *args]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert cli.main(["align", "--parquet", str(out), "--engine", "spark", *args]) == 0
+    assert json.loads(capsys.readouterr().out) == want

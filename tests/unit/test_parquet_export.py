@@ -104,3 +104,70 @@ def test_dataset_of_another_version_is_refused(tmp_path):
     (out / "manifest.json").write_text(json.dumps({**manifest, "layout": "something else"}))
     with pytest.raises(lstmvis_db.InputError, match="not an lstmvis-db Parquet dataset"):
         open_dataset(out)
+
+
+def _tracked_corpus(tmp_path):
+    """A corpus with two categorical tracks (one with a declared order), a scalar and a top-k track."""
+    from lstmvis_db.store import write_track
+    from lstmvis_db.types import Track as T
+
+    db, docs = corpus(tmp_path, seed=8, n=300, d=8, docs=7)
+    rng = np.random.default_rng(8)
+    n = 300
+    write_track(db, T("pos", "categorical", labels=list(rng.choice(["N", "V", "D"], n)),
+                                       categories=["V", "N", "D", "X"]))
+    write_track(db, T("sc", "scalar", values=rng.normal(size=n)))
+    write_track(db, T("pred", "topk", topk_tokens=rng.choice(["a", "b", "c"], (n, 2)),
+                                       topk_scores=rng.random((n, 2))))
+    return db, docs
+
+
+@pytest.mark.parametrize("set_kind", ["top", "all", "strict"])
+def test_align_over_parquet_equals_project(tmp_path, capsys, set_kind):
+    db, _ = _tracked_corpus(tmp_path)
+    out = tmp_path / "ds"
+    assert cli.main(["export", "--db", str(db), "--parquet", str(out), "--chunk-positions", "50"]) == 0
+    capsys.readouterr()
+    args = ["--source", "a::h", "--cells", "0,2,5", "--threshold", "0.1", "--set", set_kind, "--limit", "12", "--json"]
+    assert cli.main(["align", "--db", str(db), *args]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert cli.main(["align", "--parquet", str(out), *args]) == 0
+    assert json.loads(capsys.readouterr().out) == want
+    assert want["spans"] > 0 and want["tests"] and want["shares"] and want["scalars"]
+
+
+def test_align_over_parquet_user_spans_and_refusals(tmp_path, capsys):
+    db, docs = _tracked_corpus(tmp_path)
+    out = tmp_path / "ds"
+    with lstmvis_db.open(db) as p:
+        p.export(out, 50)
+        spans = tmp_path / "spans.csv"
+        pd.DataFrame({"start": [d.first_pos for d in docs], "length": [2] * len(docs)}).to_csv(spans, index=False)
+        want = p.align(spans=str(spans))
+    assert cli.main(["align", "--parquet", str(out), "--spans", str(spans), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == want
+    for extra, words in ((["--null-cells", "5"], "--null-cells"), (["--pool", "3"], "--pool"),
+                         (["--sql"], "--sql")):
+        assert cli.main(["align", "--parquet", str(out), "--source", "b", "--cells", "1", "--threshold", "0",
+                         *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0]
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda m: m.update(version=1), "version 1"),
+    (lambda m: m.update(layout="something-else"), "not an lstmvis-db Parquet dataset"),
+    (lambda m: m.pop("sources"), "sources"),
+])
+def test_dataset_of_another_layout_or_version(tmp_path, capsys, edit, words):
+    db, _ = corpus(tmp_path, n=60, d=3, docs=2)
+    out = tmp_path / "ds"
+    with lstmvis_db.open(db) as p:
+        p.export(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    edit(manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    for cmd in (["match", "--cells", "0"], ["align", "--cells", "0"]):
+        assert cli.main([cmd[0], "--parquet", str(out), "--source", "b", *cmd[1:], "--threshold", "0"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0] and "Traceback" not in err[0]

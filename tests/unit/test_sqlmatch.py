@@ -36,15 +36,18 @@ def _run_macro(db: Path, source: str, cells: list[int], t: float, cl: bool, cr: 
             [source, cells, t, cl, cr, length, limit]).fetchall()
 
 
+def draw_hypothesis(data, d: int) -> tuple[list[int], bool, bool, int]:
+    """Cells of a width-``d`` source, both constraints and a limit, drawn by hypothesis."""
+    cells = sorted(data.draw(st.sets(st.integers(0, d - 1), min_size=1, max_size=d)))
+    return cells, data.draw(st.booleans()), data.draw(st.booleans()), data.draw(st.integers(1, 30))
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(corpora(), st.data())
 def test_sql_match_equals_compiled(corpus, data):
     vals, docs, t = corpus
-    d = vals.shape[1]
-    cells = sorted(data.draw(st.sets(st.integers(0, d - 1), min_size=1, max_size=d)))
-    cl, cr = data.draw(st.booleans()), data.draw(st.booleans())
+    cells, cl, cr, limit = draw_hypothesis(data, vals.shape[1])
     length = data.draw(st.sampled_from([0, 0, 2, 3]))
-    limit = data.draw(st.integers(1, 30))
     with tempfile.TemporaryDirectory() as tmp:
         db = _write(Path(tmp), vals, docs)
         with lstmvis_db.open(db) as p:
@@ -119,3 +122,14 @@ def test_match_sql_bad_input(tmp_path, bad):
     source, cells, t, words = bad
     with lstmvis_db.open(db) as p, pytest.raises(lstmvis_db.LstmvisError, match=words):
         p.match_sql(source, cells, t)
+
+
+def test_macros_of_another_version_are_one_clear_line(tmp_path, capsys):
+    import numpy as np
+
+    db = _write(tmp_path, np.zeros((4, 2), dtype=np.float32), [(0, 3)])
+    with duckdb.connect(str(db)) as con:  # a file of the previous version: no lstmvis_align macro
+        con.execute("DROP MACRO TABLE lstmvis_align")
+    assert cli.main(["info", "--db", str(db)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another version" in err[0] and "rebuild" in err[0] and "lstmvis_align" in err[0]
