@@ -118,7 +118,7 @@ def test_upload_factory_lstm_build_open_and_add_track(tmp_path, _env) -> None:
         assert [s["source"] for s in p.info()["sources"]] == ["hidden2", "cell2"]
         assert p.n_positions == len(TEXT.replace("\n", ""))  # by-line: the newlines are not documents
         assert len(p.documents) == 2
-        assert p.tracks()["track"].tolist() == ["next_token"]
+        assert p.tracks()["track"].tolist() == ["context", "next_token"]
 
     # a second build under the same name is refused until 'Replace' is ticked
     at.button(key="np_build").click().run()
@@ -141,9 +141,9 @@ def test_upload_factory_lstm_build_open_and_add_track(tmp_path, _env) -> None:
     at.button(key="nt_add").click().run()
     ok(at)
     assert any("Added the categorical track 'letters'" in m.value for m in at.success)
-    assert any(r"tracks now: letters (categorical), next\_token (topk)" in c.value for c in at.caption)  # as text
+    assert any(r"tracks now: context (scalar), letters (categorical), next\_token (topk)" in c.value for c in at.caption)  # as text
     with lstmvis_db.open(db) as p:
-        assert set(p.tracks()["track"]) == {"next_token", "letters"}
+        assert set(p.tracks()["track"]) == {"context", "next_token", "letters"}
     # a bad file is a message, not a traceback
     at.file_uploader(key="nt_file").set_value(("bad.csv", b"where,label\n1,x\n", "text/csv"))
     at.text_input(key="nt_name").input("bad").run()
