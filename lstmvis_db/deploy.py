@@ -194,8 +194,30 @@ def escape_markdown(text: object) -> str:
     """``text`` shown literally by a Markdown renderer: every ASCII punctuation character
     backslash-escaped (no links, autolinks, emphasis, HTML, colour or icon directives, LaTeX), and
     line breaks made spaces."""
-    s = " ".join(str(text).split())
+    return _escape_chars(" ".join(str(text).split()))
+
+
+def _escape_chars(s: str) -> str:
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", s)
+
+
+_EMPHASIS = re.compile(r"(`[^`]+`|\*\*[^*]+\*\*)")
+
+
+def emphasis_markdown(text: object) -> str:
+    """``text`` as :func:`escape_markdown`, except that ``**bold**`` and ```code``` spans stay
+    formatting: a project description can stress a phrase or name a command, and still carries
+    no link, HTML, colour or LaTeX (code spans show their content literally)."""
+    s = " ".join(str(text).split())
+    out = []
+    for i, part in enumerate(_EMPHASIS.split(s)):
+        if i % 2 == 0:
+            out.append(_escape_chars(part))
+        elif part.startswith("`"):
+            out.append(part)
+        else:
+            out.append("**" + _escape_chars(part[2:-2]) + "**")
+    return "".join(out)
 
 
 def safe_stem(name: str) -> str:

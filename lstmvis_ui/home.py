@@ -32,7 +32,7 @@ def project_card(name: str, path: str) -> None:
     st.subheader(public.plain(inf["name"] or name))
     st.caption(public.plain(Path(path).name if public.is_public() else path))
     if inf["description"]:
-        st.markdown(public.plain(inf["description"]))
+        st.markdown(public.described(inf["description"]))
     c1, c2, c3 = st.columns(3)
     c1.metric("Tokens", f"{inf['tokens']:,}")
     c2.metric("Documents", inf["documents"])

@@ -51,6 +51,11 @@ def plain(text: object) -> str:
     return deploy.escape_markdown(text)
 
 
+def described(text: object) -> str:
+    """A project's description for st.markdown: literal but for bold and code spans."""
+    return deploy.emphasis_markdown(text)
+
+
 def message(error: BaseException | str) -> str:
     """An error's text for the page: in public mode without server folders or process ids."""
     text = str(error)

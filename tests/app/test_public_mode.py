@@ -75,6 +75,9 @@ def test_plain_text_and_messages() -> None:
     shown = deploy.escape_markdown(LINKY)
     assert "](" not in shown and "<b>" not in shown and ":red[" not in shown
     assert re.sub(r"\\(.)", r"\1", shown) == LINKY  # every character still there, literally
+    desc = deploy.emphasis_markdown("**Try first:** `layer1_h` " + LINKY + " `[x](http://e)` **[y](http://e)**")
+    assert desc.startswith("**Try first\\:** `layer1_h` ") and "](http" not in desc.replace("`[x](http://e)`", "")
+    assert "<b>" not in desc and ":red[" not in desc and "**\\[y\\]\\(http" in desc
     msg = deploy.public_message("'/srv/data/x.duckdb' is damaged; '/srv/data/.x.duckdb.tmp-4242' left by pid 4242",
                                 [Path("/srv/data")])
     assert "/srv" not in msg and "4242" not in msg and "x.duckdb" in msg
