@@ -5,10 +5,12 @@ pays nothing for it."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from lstmvis_db.errors import InputError
@@ -27,7 +29,7 @@ def chart_svg(chart: alt.TopLevelMixin | dict[str, Any]) -> str:
     except ImportError as e:
         raise InputError("SVG export needs vl-convert-python: pip install -r requirements.txt") from e
     spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
-    spec = _fixed_width(spec)
+    spec = _plain_datasets(_fixed_width(spec))
     try:
         return str(vlc.vegalite_to_svg(spec))
     except (ValueError, RuntimeError) as e:
@@ -41,14 +43,25 @@ def _fixed_width(spec: dict[str, Any], width: int = 900) -> dict[str, Any]:
     return spec
 
 
+def _plain_datasets(spec: dict[str, Any]) -> dict[str, Any]:
+    """Named datasets given as DataFrames (as the Select chart sends them to Streamlit, which converts
+    them itself) become plain JSON records, which is all vl-convert reads."""
+    sets = spec.get("datasets")
+    if not sets or not any(isinstance(v, pd.DataFrame) for v in sets.values()):
+        return spec
+    plain = {k: json.loads(v.to_json(orient="records")) if isinstance(v, pd.DataFrame) else v for k, v in sets.items()}
+    return {**spec, "datasets": plain}
+
+
 def _file_name(name: str) -> str:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "chart"
     return stem if stem.endswith(".svg") else stem + ".svg"
 
 
-def svg_download(chart: alt.TopLevelMixin, name: str, label: str = "Download SVG", key: str | None = None) -> None:
-    """A download button for ``chart`` as ``<name>.svg``; the SVG is made when the button is clicked
-    (Streamlit calls the function on its own thread) and the click does not rerun the page."""
+def svg_download(chart: alt.TopLevelMixin | dict[str, Any], name: str, label: str = "Download SVG",
+                 key: str | None = None) -> None:
+    """A download button for ``chart`` (or its Vega-Lite spec) as ``<name>.svg``; the SVG is made when the
+    button is clicked (Streamlit calls the function on its own thread) and the click does not rerun the page."""
     def make() -> str:
         try:
             return chart_svg(chart)

@@ -4,6 +4,7 @@ import streamlit as st
 
 import lstmvis_ui as ui
 from lstmvis_ui import layers, select_page, select_view
+from lstmvis_ui.chart_export import svg_download
 
 path = ui.page_setup("Select", "select")
 if path is None:
@@ -45,6 +46,7 @@ with right:
     c1.metric("Selected", len(cells))
     c2.metric("Excluded", len(s.excluded))
     c3.metric("Query cells", len(q))
+    svg_download(chart, f"select-{inf['name']}-{s.source}-{lo}", key="svg_select")
     if q:
         ui.page_link("match", f"Match these {len(q)} cells →", icon=":material/manage_search:")
     select_page.threshold_guidance(path)

@@ -213,7 +213,8 @@ def _words(L: Layout, top: float) -> list:
         color=alt.Color("count:Q", scale=alt.Scale(domain=alt.DomainUnionWith(unionWith=[0, 1]),
                                                    range=[palette.SEQ_LOW, palette.WORD_HIGH]),
                         legend=alt.Legend(title="selected cells on", orient="bottom", gradientLength=120,
-                                          tickMinStep=1, format="d")),
+                                          tickMinStep=1, format="d",
+                                          labelExpr="datum.value % 1 ? '' : datum.label")),  # no 0, 1, 1
         tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("token:N", title="token"),
                  alt.Tooltip("count:Q", title="selected cells on")]).add_params(brush)
     click = alt.selection_point(name=WORD_CLICK, fields=["x"], on=f"click[y() >= {top} && y() <= {top + WORD_H}]",

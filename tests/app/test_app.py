@@ -428,3 +428,24 @@ def test_the_status_widget_is_not_configured_away() -> None:
 
     conf = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert conf.get("client", {}).get("toolbarMode", "auto") != "minimal"
+
+
+def test_select_chart_downloads_as_svg(project, project_path) -> None:
+    import html
+    import re
+
+    from lstmvis_ui import select_page, select_view
+    from lstmvis_ui.chart_export import chart_svg
+
+    at = app("pages/1_Select.py")
+    ok(at)
+    buttons = at.get("download_button")
+    assert len(buttons) == 1 and buttons[0].proto.label == "Download SVG"
+    s = lv(at)
+    lo, hi = select_page.window_bounds(str(project_path), s)
+    spec, _ = select_view.build(str(project_path), s, s.cells, lo, hi)  # what the button draws
+    svg = chart_svg(spec)
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert svg.lstrip().startswith("<svg") and "selected cells on" in texts
+    word = project.tokens(s.brush[0], s.brush[0]).token.iloc[0]
+    assert html.escape(word) in texts  # the brushed word is drawn, as text
