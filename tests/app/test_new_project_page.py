@@ -141,7 +141,8 @@ def test_upload_factory_lstm_build_open_and_add_track(tmp_path, _env) -> None:
     at.button(key="nt_add").click().run()
     ok(at)
     assert any("Added the categorical track 'letters'" in m.value for m in at.success)
-    assert any(r"tracks now: context (scalar), letters (categorical), next\_token (topk)" in c.value for c in at.caption)  # as text
+    shown = r"tracks now: context (scalar), letters (categorical), next\_token (topk)"  # as text
+    assert any(shown in c.value for c in at.caption)
     with lstmvis_db.open(db) as p:
         assert set(p.tracks()["track"]) == {"context", "next_token", "letters"}
     # a bad file is a message, not a traceback
@@ -371,3 +372,24 @@ def test_run_bundled_command_and_api(tmp_path, capsys) -> None:
         assert np.allclose(a.window("layer1_h", 0, len(first) - 1), run["layer1_h"], atol=1e-6)
     assert main(["run-bundled", "--model", "nope", "--db", str(tmp_path / "x.duckdb"), str(text)]) == 2
     assert "unknown bundled model 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["shakespeare_chars", "shakespeare_words"])
+def test_the_in_domain_shakespeare_models_read_ones_own_text(tmp_path, name) -> None:
+    from lstmvis_db.demos import common
+    from lstmvis_db.demos.nplstm import CharLstmModel
+    from lstmvis_db.views import own_text
+
+    text = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n"
+    done = own_text.build_from_text(name, [("hamlet.txt", text)], tmp_path / "h.duckdb", max_tokens=1000)
+    tokens = own_text.tokenize(own_text.BUNDLED[name], text)
+    assert done["tokens"] == len(tokens) and (name == "shakespeare_words") == (tokens[:3] == ["To", "be", ","])
+    arrays = common.load_arrays(common.verify_data_file(own_text.BUNDLED[name].weights))
+    vocab = [str(t) for t in arrays["vocab"]]
+    read = [t if name == "shakespeare_chars" else ("\\n" if t == "\n" else t.lower()) for t in tokens]
+    assert all(t in vocab for t in read)  # every token of this text is in the model's vocabulary
+    run = CharLstmModel(arrays).run_documents([np.array([vocab.index(t) for t in read])])
+    with lstmvis_db.open(done["db"]) as p:
+        assert [t for t in p.tokens(0, 2).token] == tokens[:3]
+        assert np.allclose(p.window("layer2_c", 0, p.n_positions - 1), run["layer2_c"], atol=1e-5)
+        assert set(p.tracks().track) >= {"next_char" if name == "shakespeare_chars" else "next_word"}
