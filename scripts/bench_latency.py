@@ -4,8 +4,8 @@ rerun it caused (what the user waits for).  Prints a markdown table of medians.
 
     PYTHONPATH=$PWD python scripts/bench_latency.py [--data FOLDER] [--repeats 9] [--port 8526]
 
-``--data`` is a folder holding ``shakespeare.duckdb`` (``python -m lstmvis_db demo --out FOLDER``
-builds it); without it the app's own data folder is used (the demos are built on first start).
+``--data`` is a folder holding the demos (``python -m lstmvis_db demo --out FOLDER`` builds them;
+``--project`` picks one, default ``phrases``); without it the app's own data folder is used (the demos are built on first start).
 Every page's WebSocket is hooked by an init script that stamps each received message with
 ``performance.now()``; an action's time is (last message stamp - stamp just before the action),
 the rerun counted as over once the status widget is gone and no message came for ``--quiet`` ms.
@@ -113,31 +113,31 @@ def toggle(page, key: str, option: str) -> None:
         pick(page, key, option)
 
 
-def select_actions(page, base: str, n: int, quiet: int) -> dict[str, list[float]]:
+def select_actions(page, base: str, n: int, quiet: int, project: str, track: str) -> dict[str, list[float]]:
     """Threshold, range (brush), padding, track toggle and source switch on Select."""
-    page.goto(f"{base}/Select?project=shakespeare&source=layer1_h")
+    page.goto(f"{base}/Select?project={project}&source=layer1_h")
     settle(page, quiet)
     a = int(page.locator(".st-key-w_range_a input").first.input_value())
     out: dict[str, list[float]] = {k: [] for k in ("threshold change", "brush", "padding", "track toggle",
                                                    "source switch")}
     for i in range(n):
-        out["threshold change"].append(timed(page, lambda i=i: type_into(page, "w_threshold_n", 0.30 + 0.01 * (i + 1)),
+        out["threshold change"].append(timed(page, lambda i=i: type_into(page, "w_threshold_raw", 0.30 + 0.01 * (i + 1)),
                                              quiet))
-    type_into(page, "w_threshold_n", 0.3)
+    type_into(page, "w_threshold_raw", 0.3)
     for i in range(n):
         out["brush"].append(timed(page, lambda i=i: type_into(page, "w_range_b", a + 1 + i % 6), quiet))
     for i in range(n):
         out["padding"].append(timed(page, lambda i=i: type_into(page, "w_pad_left", (i + 2) % 6), quiet))
     type_into(page, "w_pad_left", 1)
     for _ in range(n):
-        out["track toggle"].append(timed(page, lambda: toggle(page, "w_tracks", "char_class"), quiet))
+        out["track toggle"].append(timed(page, lambda: toggle(page, "w_tracks", track), quiet))
     for i in range(n):
         src = "layer2_h" if i % 2 == 0 else "layer1_h"
         out["source switch"].append(timed(page, lambda src=src: pick(page, "w_source", src), quiet))
     return out
 
 
-def match_runs(browser, base: str, n: int, quiet: int) -> list[float]:
+def match_runs(browser, base: str, n: int, quiet: int, project: str) -> list[float]:
     """Run match on a query the app has not matched before: a fresh session each time (Streamlit
     keeps a reloaded tab's session), the suggested range, another result count each time."""
     times = []
@@ -145,7 +145,7 @@ def match_runs(browser, base: str, n: int, quiet: int) -> list[float]:
         ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
         page = ctx.new_page()
         page.add_init_script(HOOK)
-        page.goto(f"{base}/Match?project=shakespeare&limit={40 + i}")
+        page.goto(f"{base}/Match?project={project}&limit={40 + i}")
         settle(page, quiet)
         times.append(timed(page, lambda page=page: page.get_by_role("button", name="Run match").click(), quiet))
         ctx.close()
@@ -154,7 +154,9 @@ def match_runs(browser, base: str, n: int, quiet: int) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, help="folder with shakespeare.duckdb (default: the app's data folder)")
+    ap.add_argument("--data", type=Path, help="folder with the demo projects (default: the app's data folder)")
+    ap.add_argument("--project", default="phrases", help="the project (default: phrases, the default demo)")
+    ap.add_argument("--track", default="pos", help="the track toggled under the words (default: pos)")
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--port", type=int, default=8526)
     ap.add_argument("--quiet", type=int, default=400, help="ms without a message that ends a rerun")
@@ -168,10 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.add_init_script(HOOK)
-            page.goto(f"{base}/Match?project=shakespeare")  # warm-up: caches, kernels, first draw
+            page.goto(f"{base}/Match?project={args.project}")  # warm-up: caches, kernels, first draw
             settle(page, args.quiet)
-            results = select_actions(page, base, args.repeats, args.quiet)
-            results["run match"] = match_runs(browser, base, args.repeats, args.quiet)
+            results = select_actions(page, base, args.repeats, args.quiet, args.project, args.track)
+            results["run match"] = match_runs(browser, base, args.repeats, args.quiet, args.project)
             browser.close()
     finally:
         proc.terminate()

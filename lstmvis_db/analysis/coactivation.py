@@ -16,8 +16,6 @@ from lstmvis_db.errors import QueryError
 from lstmvis_db.matching.quant import LEVELS
 from lstmvis_db.queries import Catalog, SourceInfo, check_cells, check_threshold
 
-_CHUNK = 64
-
 
 class Pair(TypedDict):
     a: int
@@ -129,13 +127,49 @@ def joint_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lagged(on: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """B(pos) = some position of (pos, end] is on (end >= pos + 1), per column."""
-    out = np.empty((len(pos), on.shape[1]), dtype=bool)
-    for a in range(0, on.shape[1], _CHUNK):
-        cs = np.zeros((on.shape[0] + 1, min(_CHUNK, on.shape[1] - a)), dtype=np.int32)
-        np.cumsum(on[:, a:a + _CHUNK], axis=0, out=cs[1:])
-        out[:, a:a + _CHUNK] = cs[end + 1] - cs[pos + 1] > 0
+def _words(bits: np.ndarray) -> np.ndarray:
+    """Bits packed over positions (uint8, little bit order) as uint64 words, zero-padded: bit p of a
+    row is bit p % 64 of word p // 64."""
+    pad = (-bits.shape[1]) % 8
+    return np.ascontiguousarray(np.pad(bits, ((0, 0), (0, pad)))).view("<u8")
+
+
+def _ahead(x: np.ndarray, a: int) -> np.ndarray:
+    """Row-wise y(p) = x(p + a) over word-packed bits (0 past the end)."""
+    w, s = divmod(a, 64)
+    y = np.zeros_like(x)
+    if w >= x.shape[1]:
+        return y
+    src = x[:, w:]
+    y[:, :src.shape[1]] = src >> np.uint64(s) if s else src
+    if s:
+        y[:, :src.shape[1] - 1] |= src[:, 1:] << np.uint64(64 - s)
+    return y
+
+
+def _lagged_bits(bits: np.ndarray, n: int, last: np.ndarray, lag: int) -> np.ndarray:
+    """W(p) = some position of (p, min(p + lag, last(p))] is on, per row, as uint64 words; ``last`` is
+    each position's document end.  Built by doubling: W_{r+m}(p) = W_r(p) | (P_m(p + r) if p + r <= last(p))
+    and P_{2m}(p) = P_m(p) | (P_m(p + m) if p + m <= last(p)), since p + r <= last(p) keeps p + r in p's
+    document; about 2 log2(lag) passes over the bits."""
+    x = _words(bits)
+    at = np.arange(n, dtype=np.int64)
+
+    def inside(a: int) -> np.ndarray:  # p + a <= last(p), word-packed
+        return _words(np.packbits(at + a <= last, bitorder="little")[None, :])[0]
+
+    power = _ahead(x, 1) & inside(1)  # P_1
+    out: np.ndarray | None = None
+    r, m = 0, 1
+    while True:
+        if lag & m:
+            out = power.copy() if out is None else out | (_ahead(power, r) & inside(r))
+            r += m
+        m <<= 1
+        if m > lag:
+            break
+        power |= _ahead(power, m // 2) & inside(m // 2)
+    assert out is not None and r == lag
     return out
 
 
@@ -199,14 +233,16 @@ def coactivation(cat: Catalog, source: str, cells: object, threshold: float | No
             bits = bits & np.packbits(mask, bitorder="little")[None, :]
         xa, xb = bits[query], bits
     else:
-        on = np.unpackbits(bits, axis=1, count=n, bitorder="little").astype(bool).T
-        last = cat.doc_last[np.searchsorted(cat.doc_first, pos, side="right") - 1]
-        keep = pos < last  # the window (pos, pos + k] is empty at a document's last position
-        pos, last = pos[keep], last[keep]
-        if len(pos) == 0:
+        last = cat.doc_last[np.searchsorted(cat.doc_first, np.arange(n), side="right") - 1]
+        keep = np.zeros(n, dtype=bool)
+        keep[pos] = True
+        keep &= np.arange(n) < last  # the window (pos, pos + k] is empty at a document's last position
+        if not keep.any():
             raise QueryError("the filter leaves no position with a lag window inside its document")
-        xb = np.packbits(_lagged(on, pos, np.minimum(pos + int(lag), last)).T, axis=1, bitorder="little")
-        xa = np.packbits(np.ascontiguousarray(on[pos][:, query].T), axis=1, bitorder="little")
+        mask = _words(np.packbits(keep, bitorder="little")[None, :])
+        xb = (_lagged_bits(bits, n, last, int(lag)) & mask).view(np.uint8)
+        xa = (_words(bits[query]) & mask).view(np.uint8)
+        pos = np.flatnonzero(keep)
     pairs = _pairs(joint_counts(xa, xb), _popcounts(xa), _popcounts(xb), len(pos), query, lag is not None)
     return CoactivationResult(
         source=source, lag=None if lag is None else int(lag), positions=len(pos),

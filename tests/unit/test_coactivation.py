@@ -39,7 +39,7 @@ def test_unlagged(corpus, cells):
     _check(res, lambda a, b: coactivation(on, a, b, keep))
 
 
-@pytest.mark.parametrize("lag", [1, 3, 40])
+@pytest.mark.parametrize("lag", [1, 3, 40, 63, 64, 65, 130, 500])  # within a word, at and past word edges
 def test_lagged(corpus, lag):
     with lstmvis_db.open(corpus.path) as p:
         res = p.coactivation("s", [1, 2], threshold=0.3, lag=lag)
