@@ -5,7 +5,8 @@ rerun it caused (what the user waits for).  Prints a markdown table of medians.
     PYTHONPATH=$PWD python scripts/bench_latency.py [--data FOLDER] [--repeats 9] [--port 8526]
 
 ``--data`` is a folder holding the demos (``python -m lstmvis_db demo --out FOLDER`` builds them;
-``--project`` picks one, default ``phrases``); without it the app's own data folder is used (the demos are built on first start).
+``--project`` picks one, default ``phrases``); without it the app's own data folder is used (the
+demos are built on first start).
 Every page's WebSocket is hooked by an init script that stamps each received message with
 ``performance.now()``; an action's time is (last message stamp - stamp just before the action),
 the rerun counted as over once the status widget is gone and no message came for ``--quiet`` ms.
@@ -121,7 +122,8 @@ def select_actions(page, base: str, n: int, quiet: int, project: str, track: str
     out: dict[str, list[float]] = {k: [] for k in ("threshold change", "brush", "padding", "track toggle",
                                                    "source switch")}
     for i in range(n):
-        out["threshold change"].append(timed(page, lambda i=i: type_into(page, "w_threshold_raw", 0.30 + 0.01 * (i + 1)),
+        level = 0.30 + 0.01 * (i + 1)
+        out["threshold change"].append(timed(page, lambda level=level: type_into(page, "w_threshold_raw", level),
                                              quiet))
     type_into(page, "w_threshold_raw", 0.3)
     for i in range(n):

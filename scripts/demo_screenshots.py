@@ -1,6 +1,6 @@
 """The README's screenshots of the default demo: Select with its suggested hypothesis and Match with
-that hypothesis run, in Debian's Chromium at 1600 x 1100 (Match 1600 x 2200), written to ``docs/img/demo_select.png`` and
-``docs/img/demo_match.png``.
+that hypothesis run, in Debian's Chromium at 1600 x 1100 (Match 1600 x 2200), written to
+``docs/img/demo_select.png`` and ``docs/img/demo_match.png``.
 
     python -m lstmvis_db demo --out /tmp/demos && PYTHONPATH=$PWD python scripts/demo_screenshots.py --data /tmp/demos
 
