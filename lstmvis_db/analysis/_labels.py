@@ -102,6 +102,17 @@ def exact_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarr
     return _columns(cat, f"SELECT pos, {cols} FROM _idx.rows_{info.sid}", len(cells), np.float32)
 
 
+def exact_span(cat: Catalog, info: SourceInfo, cell: int, lo: int, hi: int) -> np.ndarray:
+    """Exact values of one cell at positions lo..hi (float32, position order): only the rows of that
+    range are read (the rows are stored in position order, so DuckDB skips the other row groups)."""
+    with cat.cursor() as cur:
+        tbl = cur.execute(f"SELECT pos, v[{int(cell) + 1}] AS v FROM _idx.rows_{info.sid} "
+                          "WHERE pos BETWEEN ? AND ?", [int(lo), int(hi)]).fetchnumpy()
+    out = np.zeros(int(hi) - int(lo) + 1, dtype=np.float32)
+    out[np.asarray(tbl["pos"], dtype=np.int64) - int(lo)] = np.asarray(tbl["v"], dtype=np.float32)
+    return out
+
+
 def quantized_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarray:
     """14-bit bucket numbers (N, len(cells)) uint16 of the given cells, in position order."""
     cols = ", ".join(f"c{int(c)}" for c in cells)

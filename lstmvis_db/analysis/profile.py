@@ -128,8 +128,9 @@ def profile(cat: Catalog, source: str, cell: int, threshold: float | None = None
     for name, v, low in (("top", top, 0), ("gap", gap, 0), ("bins", bins, 1)):
         if int(v) != v or v < low:
             raise QueryError(f"{name} must be an integer >= {low}, got {v!r}")
-    pos = (where or Filter()).positions(cat)
-    vals = _labels.exact_columns(cat, info, np.array([c]))[pos, 0].astype(np.float64)
+    pos = (where or Filter()).positions(cat)  # sorted, never empty
+    lo = int(pos[0])  # so: read only the rows between the first and the last
+    vals = _labels.exact_span(cat, info, c, lo, int(pos[-1]))[pos - lo].astype(np.float64)
     doc = np.searchsorted(cat.doc_first, pos, side="right") - 1
     srt = _order_stats(vals, LEVELS)  # the positions quantile_cont reads hold the sorted values
     counts, edges = np.histogram(vals, bins=int(bins), range=(float(srt[0]), float(srt[-1])))
