@@ -99,6 +99,29 @@ def token_text(cat: Catalog) -> _Text:
     return cat._cache["text"]
 
 
+def token_joiner(cat: Catalog) -> str:
+    """What :func:`token_text` joins tokens with ("" for character tokens, else a blank), without
+    reading every token into Python: one aggregate in DuckDB, kept per catalog."""
+    if "text" in cat._cache:
+        return cat._cache["text"].joiner
+    if "joiner" not in cat._cache:
+        with cat.cursor() as cur:
+            single, total = cur.execute("SELECT count(*) FILTER (WHERE length(token) = 1), count(*) FROM tokens"
+                                        ).fetchone()
+        cat._cache["joiner"] = "" if single >= 0.9 * total else " "
+    return cat._cache["joiner"]
+
+
+def token_range(cat: Catalog, lo: int, hi: int) -> list[str]:
+    """The tokens at positions lo..hi, in order (from the cached text when it is there)."""
+    if "text" in cat._cache:
+        return cat._cache["text"].tokens[lo:hi + 1]
+    with cat.cursor() as cur:
+        rows = cur.execute("SELECT token FROM tokens WHERE pos BETWEEN ? AND ? ORDER BY pos",
+                           [int(lo), int(hi)]).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def search(cat: Catalog, phrase: str | None = None, regex: str | None = None, limit: int = 50,
            context: int = 5) -> list[SearchHit]:
     """Positions where a phrase (case-insensitive, whole tokens) or a regex matches the text.

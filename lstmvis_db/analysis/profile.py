@@ -100,8 +100,7 @@ def _order_stats(vals: np.ndarray, levels) -> np.ndarray:
 def _context(cat: Catalog, p: int, doc: int, value: float) -> Context:
     lo = max(int(cat.doc_first[doc]), p - CONTEXT)
     hi = min(int(cat.doc_last[doc]), p + CONTEXT)
-    text = queries.token_text(cat)  # every token, read once per open project
-    toks, joiner = text.tokens[lo:hi + 1], text.joiner
+    toks, joiner = queries.token_range(cat, lo, hi), queries.token_joiner(cat)  # only the context's rows
     left, token, right = joiner.join(toks[:p - lo]), toks[p - lo], joiner.join(toks[p - lo + 1:])
     return Context(pos=p, doc=doc, value=value, text=f"{left}{joiner}[{token}]{joiner}{right}",
                    left=left, token=token, right=right)
