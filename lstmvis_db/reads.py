@@ -106,8 +106,8 @@ def token_joiner(cat: Catalog) -> str:
         return cat._cache["text"].joiner
     if "joiner" not in cat._cache:
         with cat.cursor() as cur:
-            single, total = cur.execute("SELECT count(*) FILTER (WHERE length(token) = 1), count(*) FROM tokens"
-                                        ).fetchone()
+            row = cur.execute("SELECT count(*) FILTER (WHERE length(token) = 1), count(*) FROM tokens").fetchone()
+        single, total = row if row is not None else (0, 0)
         cat._cache["joiner"] = "" if single >= 0.9 * total else " "
     return cat._cache["joiner"]
 
