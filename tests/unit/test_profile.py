@@ -111,3 +111,21 @@ def test_value_distribution_for_threshold_guidance(corpus):
     assert d["cells"] == [1, 3] and sum(d["histogram"]["counts"]) == 2 * len(corpus.tokens)
     for c in (1, 3):
         assert d["thresholds"][str(c)] == duckdb_quantiles([float(x) for x in corpus.values[:, c]], [0.75])[0]
+
+
+@pytest.mark.parametrize("chars", [True, False])
+def test_context_tokens_and_joiner_agree_with_the_full_text(tmp_path, chars):
+    """A first profile reads only its contexts' tokens; they and the joiner equal the whole text's."""
+    from lstmvis_db import queries
+    from lstmvis_db.store import write_project
+    from lstmvis_db.types import ProjectData, Source
+
+    rng = np.random.default_rng(3)
+    toks = [str(c) for c in rng.choice(list("abc de"), 200)] if chars else [f"w{i % 7}x" for i in range(200)]
+    write_project(tmp_path / "p.duckdb", ProjectData(
+        name="p", tokens=toks, sources=[Source("s", rng.normal(size=(200, 3)).astype(np.float32))]))
+    with lstmvis_db.open(tmp_path / "p.duckdb") as p:
+        joiner, span = queries.token_joiner(p.catalog), queries.token_range(p.catalog, 17, 29)
+        text = queries.token_text(p.catalog)
+        assert joiner == text.joiner == ("" if chars else " ")
+        assert span == text.tokens[17:30] == toks[17:30]
