@@ -150,12 +150,15 @@ def window(cat: Catalog, source: str, lo: int, hi: int) -> np.ndarray:
     if hi < lo:
         return np.zeros((0, info.n_cells), dtype=np.float32)
     matchbits.check_rows(hi - lo + 1, info.n_cells)
-    with cat.cursor() as cur:
-        tbl = cur.sql(
-            f"SELECT pos, v FROM {_rows_table(info)} WHERE pos BETWEEN $lo AND $hi ORDER BY pos",
+    with cat.cursor() as cur:  # no ORDER BY: sorting the arrays in SQL costs 3x the fetch; rows come
+        tbl = cur.sql(            # in stored (position) order unless a parallel scan interleaves them
+            f"SELECT pos, v FROM {_rows_table(info)} WHERE pos BETWEEN $lo AND $hi",
             params={"lo": lo, "hi": hi},
         ).to_arrow_table()
-    return _rows_to_numpy(tbl, info.n_cells)[1]
+    pos, vals = _rows_to_numpy(tbl, info.n_cells)
+    if len(pos) > 1 and not bool(np.all(pos[1:] > pos[:-1])):
+        vals = vals[np.argsort(pos, kind="stable")]
+    return vals
 
 
 def rows_at(cat: Catalog, source: str, positions: np.ndarray) -> np.ndarray:
