@@ -155,9 +155,13 @@ def window(cat: Catalog, source: str, lo: int, hi: int) -> np.ndarray:
             f"SELECT pos, v FROM {_rows_table(info)} WHERE pos BETWEEN $lo AND $hi",
             params={"lo": lo, "hi": hi},
         ).to_arrow_table()
-    pos, vals = _rows_to_numpy(tbl, info.n_cells)
+    return _in_order(*_rows_to_numpy(tbl, info.n_cells))
+
+
+def _in_order(pos: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """``vals`` with its rows in position order (as they are unless a parallel scan interleaved them)."""
     if len(pos) > 1 and not bool(np.all(pos[1:] > pos[:-1])):
-        vals = vals[np.argsort(pos, kind="stable")]
+        return vals[np.argsort(pos, kind="stable")]
     return vals
 
 

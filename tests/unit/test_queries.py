@@ -179,3 +179,13 @@ def test_match_details_rows(tmp_path):
         assert rows["pos (track)"].tolist() == [["DT", "NN", "VB"][q % 3] for q in want]
         assert rows.loc[rows["in_match"], "pos"].tolist() == list(range(s, s + m["length"]))
     np.testing.assert_array_equal(win, vals)
+
+
+def test_window_rows_are_put_in_position_order_whatever_order_they_arrive_in() -> None:
+    from lstmvis_db.queries import _in_order
+
+    pos = np.array([3, 4, 1, 2, 0])
+    vals = np.arange(10, dtype=np.float32).reshape(5, 2) + pos[:, None] * 100
+    got = _in_order(pos, vals)
+    assert np.array_equal(got[:, 0] // 100, np.arange(5)) and np.array_equal(got[0], vals[4])
+    assert _in_order(np.arange(5), vals) is vals  # already in order: no copy
