@@ -15,7 +15,7 @@ from .chart_export import svg_download
 from .constants import LEFT_CONTEXT, MATCH_RIGHT
 from .select_page import track_colors
 from .view_state import state
-from .widgets import bound, chart, run_safely, select_link
+from .widgets import bound, chart, limits, run_safely, select_link
 
 
 def match_options(path: str) -> bool:
@@ -27,7 +27,7 @@ def match_options(path: str) -> bool:
     with c[1]:
         bound(st.checkbox, "Off after (right)", "constrain_right", help="the cells must be off one step after")
     with c[2]:
-        bound(st.number_input, "Phrase length", "length", min_value=0, max_value=500, step=1,
+        bound(st.number_input, "Phrase length", "length", **limits("length"), step=1,
               help="0 = any length >= 2; or click a bar of the histogram")
     with c[3]:
         st.session_state["w_mode"] = "bounded pool" if s.pool else "complete"
@@ -37,7 +37,7 @@ def match_options(path: str) -> bool:
         if s.pool:
             bound(st.number_input, "Pool size", "pool", min_value=1, max_value=1_000_000, step=1000)
         else:
-            bound(st.number_input, "Results", "limit", min_value=1, max_value=500, step=10)
+            bound(st.number_input, "Results", "limit", **limits("limit"), step=10)
     with c[5]:
         pressed = st.button("Run match", type="primary", width="stretch", key="run_match")
     if pressed:

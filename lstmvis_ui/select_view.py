@@ -21,7 +21,7 @@ from .cached import info, predictions, tokens, track_annotations, window
 from .constants import PAGES
 from .resources import open_project
 from .view_state import state
-from .widgets import bound
+from .widgets import bound, limits
 
 GEN = "lv_chart_gen"  # bumped when the view changes by other means than the chart: a fresh chart
 KNOWN = "lv_chart_known"  # the state the drawn chart shows (source, window, threshold, padding, range)
@@ -77,10 +77,10 @@ def controls(path: str) -> None:
     c = st.columns([4.4, 1.1, 1.1, 3.4, 1.5], vertical_alignment="bottom")
     threshold_control(path, c[0])
     with c[1]:
-        bound(st.number_input, "Off left", "pad_left", min_value=0, max_value=20, step=1,
+        bound(st.number_input, "Off left", "pad_left", **limits("pad_left"), step=1,
               help="steps before the range where the cells must be off (or drag the left handle under the words)")
     with c[2]:
-        bound(st.number_input, "Off right", "pad_right", min_value=0, max_value=20, step=1,
+        bound(st.number_input, "Off right", "pad_right", **limits("pad_right"), step=1,
               help="steps after the range where the cells must be off (or drag the right handle)")
     tracks = info(path)["tracks_df"]["track"].tolist()
     s.tracks = [t for t in s.tracks if t in tracks]

@@ -4,7 +4,7 @@ messages and links between pages."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlencode
 
 import altair as alt
@@ -16,6 +16,7 @@ from streamlit.delta_generator import DeltaGenerator
 import lstmvis_db
 from lstmvis_db import views
 from lstmvis_db.views import ViewState
+from lstmvis_db.views.urlstate import LIMITS
 
 from . import public
 from .cached import info
@@ -28,7 +29,18 @@ def _copy(name: str, key: str) -> None:
     setattr(state(), name, st.session_state[key])
 
 
-def bound(widget, label: str, name: str, key: str | None = None, **kw):
+class WidgetRange(TypedDict):
+    min_value: int
+    max_value: int
+
+
+def limits(name: str) -> WidgetRange:
+    """The widget range of a ViewState field: the one a URL value is clamped into."""
+    lo, hi = LIMITS[name]
+    return WidgetRange(min_value=lo, max_value=hi)
+
+
+def bound(widget, label: str, name: str, *, key: str | None = None, **kw):
     """A widget bound to a ViewState field (refreshed from the state, written back on change)."""
     key = key or f"w_{name}"
     st.session_state[key] = getattr(state(), name)
@@ -65,14 +77,14 @@ def sidebar(path: str, page: str) -> None:
             threshold_control(path, st)
             c1, c2 = st.columns(2)
             with c1:
-                bound(st.number_input, "Off left", "pad_left", min_value=0, max_value=20, step=1,
+                bound(st.number_input, "Off left", "pad_left", **limits("pad_left"), step=1,
                       help="steps before the range where the cells must be off")
             with c2:
-                bound(st.number_input, "Off right", "pad_right", min_value=0, max_value=20, step=1,
+                bound(st.number_input, "Off right", "pad_right", **limits("pad_right"), step=1,
                       help="steps after the range where the cells must be off")
     if page in ("select", "match"):
         with sb:
-            bound(st.slider, "Length filter (low pass)", "low_pass", min_value=0, max_value=20,
+            bound(st.slider, "Length filter (low pass)", "low_pass", **limits("low_pass"),
                   help="drop on-runs of at most this many steps before selecting (0 = off)")
             if st.button("Clear selection", width="stretch"):
                 s.brush, s.cells, s.excluded, s.queried = None, [], [], False
@@ -80,7 +92,7 @@ def sidebar(path: str, page: str) -> None:
     if page == "select":
         sb.markdown("**View**")
         with sb:
-            bound(st.slider, "Window (tokens)", "width", min_value=10, max_value=200, step=5,
+            bound(st.slider, "Window (tokens)", "width", **limits("width"), step=5,
                   help="tokens shown; the chart always fills the page width")
     sb.caption(f"[Link to this view](?{share_query()}) (copy to share)")
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from urllib.parse import quote, unquote
 
-__all__ = ["ViewState", "decode_state", "encode_state"]
+__all__ = ["LIMITS", "ViewState", "decode_state", "encode_state"]
 
 
 @dataclass
@@ -62,6 +62,19 @@ _URL_KEYS = {  # field -> URL key (V1/V2 names where they exist)
 }
 
 
+#: the range of each integer field, as the app's widgets offer it; a URL value outside is clamped
+#: into it (a link cannot ask for a 100,000-token window or 10^9 results)
+LIMITS: dict[str, tuple[int, int]] = {
+    "width": (10, 200), "cw": (4, 60), "pad_left": (0, 20), "pad_right": (0, 20), "low_pass": (0, 20),
+    "length": (0, 500), "pool": (0, 1_000_000), "limit": (1, 500),
+}
+
+
+def _clamped(name: str, v: int) -> int:
+    lo, hi = LIMITS.get(name, (0, None))  # type: ignore[arg-type]
+    return max(lo, v) if hi is None else min(max(lo, v), hi)
+
+
 def _ints(text: str) -> list[int]:
     return [int(x) for x in str(text).replace("..", "").split(",") if x.strip() != ""]
 
@@ -107,7 +120,7 @@ def decode_state(params: Mapping[str, str], base: ViewState | None = None) -> Vi
         try:
             if key == "padding":
                 a, b = _ints(raw)[:2]
-                st.pad_left, st.pad_right = max(a, 0), max(b, 0)
+                st.pad_left, st.pad_right = _clamped("pad_left", a), _clamped("pad_right", b)
             elif name is None:
                 continue
             elif name == "brush":
@@ -129,7 +142,7 @@ def decode_state(params: Mapping[str, str], base: ViewState | None = None) -> Vi
             elif name in ("project", "source", "map_to", "align_set", "hypothesis"):
                 setattr(st, name, str(raw))
             else:
-                setattr(st, name, max(int(float(raw)), 0))
+                setattr(st, name, _clamped(name, int(float(raw))))
         except (ValueError, TypeError, IndexError):
             continue
     return st

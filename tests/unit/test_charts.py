@@ -99,3 +99,15 @@ def test_url_state_round_trip() -> None:
                         heatmaps=["count", "pos"], map_to="pos")
     assert views.decode_state(views.encode_state(s)) == s
     assert views.decode_state({"pos": "x", "threshold": "nan", "brush": "3"}) == views.ViewState()
+
+
+def test_a_link_cannot_ask_for_more_than_the_widgets_offer() -> None:
+    """URL integers are clamped into the widgets' ranges: a shared link cannot make the server
+    read and draw a 100,000-token window or compute 10^9 results."""
+    from lstmvis_db.views.urlstate import LIMITS, decode_state
+
+    s = decode_state({"width": "100000", "limit": "1000000000", "padding": "99,-4", "low_pass": "500",
+                      "length": "-3", "pool": "99999999", "cw": "1"})
+    assert (s.width, s.limit, s.pad_left, s.pad_right) == (200, 500, 20, 0)
+    assert (s.low_pass, s.length, s.pool, s.cw) == (20, 0, 1_000_000, 4)
+    assert decode_state({"width": "60", "limit": "40"}).width == 60 and LIMITS["width"] == (10, 200)
