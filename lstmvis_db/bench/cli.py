@@ -21,6 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--workdir", default=os.environ.get("LSTMVIS_BENCH_DIR"), help="keep files here")
     p.add_argument("--spark", action="store_true", help="also time the Spark engine (needs the spark extra and Java)")
+    p.add_argument("--documents", type=int, default=1,
+                   help="split the synthetic corpus into this many equal documents (default 1; the Spark engine "
+                        "parallelises over documents, so --spark needs many at the large sizes)")
+    p.add_argument("--sql-memory", default=None, metavar="LIMIT",
+                   help="DuckDB memory_limit of the plain-SQL match's connection, e.g. 4GB (default: DuckDB's own, "
+                        "80%% of RAM)")
     p.add_argument("--value-dtype", choices=("float32", "float16"), default=None,
                    help="how the project stores values (default float32; float16 for --size xlong)")
     p.add_argument("--json", action="store_true")

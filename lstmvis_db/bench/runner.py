@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import statistics
 import sys
@@ -28,9 +29,9 @@ import numpy as np
 from lstmvis_db.api import open as open_project
 from lstmvis_db.bench import align_bench, baseline, sql_bench, synth
 from lstmvis_db.bench.cli import SIZES
-from lstmvis_db.errors import LstmvisError
+from lstmvis_db.errors import InputError, LstmvisError
 from lstmvis_db.store import write_project
-from lstmvis_db.types import ProjectData, Source
+from lstmvis_db.types import Document, ProjectData, Source
 
 FULL_MAX_VALUES = 2_000_000_000  # above this many values only ingest, size, selection and match run
 
@@ -86,9 +87,25 @@ def _selections(patterns, n: int, seed: int) -> list[tuple[int, int, float, int,
     return out
 
 
+def _documents(n: int, count: int) -> list[Document] | None:
+    """``count`` documents of (nearly) equal length over the ``n`` positions; None for one."""
+    if not 1 <= count <= n // 10:
+        raise InputError(f"--documents must be between 1 and {n // 10:,} for this size (got {count})")
+    if count == 1:
+        return None
+    cuts = [n * i // count for i in range(count + 1)]
+    return [Document(f"d{i}", cuts[i], cuts[i + 1] - 1) for i in range(count)]
+
+
+_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)$")
+
+
 def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print, spark: bool = False,
-        value_dtype: str | None = None) -> dict:
+        value_dtype: str | None = None, documents: int = 1, sql_memory: str | None = None) -> dict:
     n, d = SIZES[size]
+    docs = _documents(n, documents)
+    if sql_memory is not None and not _MEMORY.match(sql_memory.strip().upper()):
+        raise InputError(f"--sql-memory must be a size such as 4GB or 512MB (got {sql_memory!r})")
     value_dtype = value_dtype or ("float16" if size == "xlong" else "float32")
     full = n * d <= FULL_MAX_VALUES
     raw_mb = n * d * 4 / 1e6
@@ -96,13 +113,14 @@ def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print, spa
     db = workdir / "bench.duckdb"
     log(f"generating {n:,} x {d} synthetic states ...")
     patterns = synth.write_hdf5_streaming(h5, n, d, seed=seed, dataset="states1")
-    res: dict = {"size": size, "positions": n, "cells": d, "raw_float32_mb": raw_mb, "value_dtype": value_dtype}
+    res: dict = {"size": size, "positions": n, "cells": d, "raw_float32_mb": raw_mb, "value_dtype": value_dtype,
+                 "documents": documents, "sql_memory": sql_memory}
 
     log("ingest ...")
     t0 = time.perf_counter()
     with h5py.File(h5, "r") as f:
         data = ProjectData(name=f"bench {size}", tokens=np.char.mod("w%d", np.arange(n) % 10000).tolist(),
-                           sources=[Source("states::states1", f["states1"], transform="none")],
+                           sources=[Source("states::states1", f["states1"], transform="none")], documents=docs,
                            tracks=align_bench.tracks(n, seed) if full else ())  # align: four categorical tracks
         write_project(db, data, progress=sys.stderr.isatty(), value_dtype=value_dtype)
     res["ingest_s"] = time.perf_counter() - t0
@@ -130,7 +148,7 @@ def run(size: str, workdir: Path, repeat: int = 5, seed: int = 0, log=print, spa
                     row[f"{mode}_ms"] = None
                     row[f"{mode}_error"] = str(e)
             res["matches"].append(row)
-        res.update(sql_bench.run(p, db, workdir, _hypotheses(patterns, d, seed)[0], repeat, spark, log))
+        res.update(sql_bench.run(p, db, workdir, _hypotheses(patterns, d, seed)[0], repeat, spark, log, sql_memory))
     from lstmvis_db.bench import cells_bench  # cell statistics (docs/analysis.md)
 
     if full:
@@ -158,7 +176,8 @@ def markdown(res: dict) -> str:
 
     lines = [
         (f"**{res['positions']:,} positions x {res['cells']} cells** "
-         f"(raw float32 {res['raw_float32_mb']:,.0f} MB)"),
+         f"(raw float32 {res['raw_float32_mb']:,.0f} MB"
+         + (f"; {res['documents']:,} documents" if res.get("documents", 1) > 1 else "") + ")"),
         "",
         "| measure | value |",
         "|---|---|",
@@ -199,7 +218,8 @@ def _sql_lines(res: dict, ms) -> list[str]:
     out = []
     if res.get("sql_match_ms") is not None:
         ratio = f" ({res['sql_match_ms'] / first:,.0f}x the compiled match)" if first else ""
-        out.append(f"| plain-SQL match (`match --sql`, {res['sql_query']}) | {ms(res['sql_match_ms'])}{ratio} |")
+        limit = f", DuckDB memory_limit {res['sql_memory']}" if res.get("sql_memory") else ""
+        out.append(f"| plain-SQL match (`match --sql`, {res['sql_query']}{limit}) | {ms(res['sql_match_ms'])}{ratio} |")
     if "export_s" in res:
         out.append(f"| export to Parquet | {res['export_s']:.1f} s |")
         out.append(f"| DuckDB engine over the Parquet dataset | {ms(res['parquet_duckdb_match_ms'])} |")
@@ -215,11 +235,11 @@ def command(args: argparse.Namespace) -> None:
         workdir = Path(args.workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         res = run(args.size, workdir, args.repeat, log=lambda s: print(s, file=sys.stderr), spark=args.spark,
-                  value_dtype=args.value_dtype)
+                  value_dtype=args.value_dtype, documents=args.documents, sql_memory=args.sql_memory)
     else:
         with tempfile.TemporaryDirectory(prefix="lstmvis-bench-") as tmp:
             res = run(args.size, Path(tmp), args.repeat, log=lambda s: print(s, file=sys.stderr), spark=args.spark,
-                      value_dtype=args.value_dtype)
+                      value_dtype=args.value_dtype, documents=args.documents, sql_memory=args.sql_memory)
     if args.json:
         print(json.dumps(res))
     else:

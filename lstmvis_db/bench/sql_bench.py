@@ -22,9 +22,10 @@ def _seconds(fn: Callable[[], Any], repeat: int) -> float:
     return times[len(times) // 2]
 
 
-def _plain_sql(p: Any, db: Path, args: tuple, repeat: int) -> float:
+def _plain_sql(p: Any, db: Path, args: tuple, repeat: int, memory: str | None) -> float:
     statements = [s for s in p.match_sql(*args).split(";\n") if s.strip()][:2]
-    with duckdb.connect(str(db), read_only=True) as con:
+    config = {"memory_limit": memory} if memory else {}
+    with duckdb.connect(str(db), read_only=True, config=config) as con:
         con.execute("SET enable_progress_bar = false")  # stdout may carry JSON
 
         def sql_match() -> None:
@@ -57,15 +58,17 @@ def _spark(p: Any, workdir: Path, args: tuple, want: dict, repeat: int, log: Cal
     return out
 
 
-def run(p: Any, db: Path, workdir: Path, query: dict, repeat: int, spark: bool, log: Callable[[str], None]) -> dict:
-    """``sql_match_ms`` (both statements of ``match --sql`` in plain DuckDB on the file) and,
-    with ``spark``, the export and the Spark and DuckDB engines over the Parquet dataset."""
+def run(p: Any, db: Path, workdir: Path, query: dict, repeat: int, spark: bool, log: Callable[[str], None],
+        memory: str | None = None) -> dict:
+    """``sql_match_ms`` (both statements of ``match --sql`` in plain DuckDB on the file, with
+    DuckDB's ``memory_limit`` ``memory`` where given) and, with ``spark``, the export and the
+    Spark and DuckDB engines over the Parquet dataset."""
     src = "states::states1"
     args = (src, query["cells"], query["t"], query["cl"], query["cr"])
     want = p.match(*args)
     out: dict = {"sql_query": query["name"]}
     log("plain-SQL match ...")
-    out["sql_match_ms"] = _plain_sql(p, db, args, repeat)
+    out["sql_match_ms"] = _plain_sql(p, db, args, repeat, memory)
     if spark:
         out.update(_spark(p, workdir, args, want, repeat, log))
     return out
