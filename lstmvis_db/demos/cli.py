@@ -8,6 +8,7 @@ built, and the builders (numpy models, the store) load only when the command run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -75,6 +76,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     def handler(args: argparse.Namespace) -> None:
         from lstmvis_db.demos.registry import build_demo
+        from lstmvis_db.progress import log_lines_to_stderr
 
         names = [args.only] if args.only else [n for n, s in DEMOS.items() if args.size in s.sizes]
         if args.out is None:  # the default folder is made; a folder the user names must exist
@@ -83,10 +85,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         if args.size != "default" and os.path.isdir(args.out):
             _disk_check(names, args.size, args.out)
         show = sys.stderr.isatty() or args.size != "default"
-        for demo in names:
-            path = build_demo(demo, args.out, progress=show, limit=args.limit, size=args.size,
-                              value_dtype=args.value_dtype)
-            print(path)
+        # a full build off a terminal (a log file, nohup) logs one line per quarter of each step
+        lines = log_lines_to_stderr() if show and not sys.stderr.isatty() else contextlib.nullcontext()
+        with lines:
+            for demo in names:
+                path = build_demo(demo, args.out, progress=show, limit=args.limit, size=args.size,
+                                  value_dtype=args.value_dtype)
+                print(path, flush=True)
 
     p.set_defaults(handler=handler)
     _add_finding_parser(sub)

