@@ -5,11 +5,12 @@
 __version__ = "0.1.0"
 
 from lstmvis_db.api import Project, open
+from lstmvis_db.caches import import_cache
 from lstmvis_db.errors import InputError, LstmvisError, QueryError, SqlRejected
 from lstmvis_db.store import write_project
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
 __all__ = [
     "Document", "InputError", "LstmvisError", "Project", "ProjectData", "QueryError", "Source",
-    "SqlRejected", "Track", "__version__", "open", "write_project",
+    "SqlRejected", "Track", "__version__", "import_cache", "open", "write_project",
 ]
