@@ -21,7 +21,7 @@ _LISTS = (pa.ListType, pa.LargeListType, pa.FixedSizeListType)
 
 
 def _storage(arr: pa.Array) -> pa.Array:
-    while isinstance(arr.type, pa.ExtensionType):
+    while isinstance(arr.type, pa.BaseExtensionType):
         arr = arr.storage
     return arr
 
@@ -31,7 +31,7 @@ def _is_list(t: pa.DataType) -> bool:
 
 
 def _unwrap(t: pa.DataType) -> pa.DataType:
-    while isinstance(t, pa.ExtensionType):
+    while isinstance(t, pa.BaseExtensionType):
         t = t.storage_type
     return t
 

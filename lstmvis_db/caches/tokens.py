@@ -40,7 +40,7 @@ def load_tokenizer(path: str | Path) -> TokenSource:
     raw = f.read_bytes()
     try:
         tok = Tokenizer.from_str(raw.decode("utf-8"))
-    except (UnicodeDecodeError, Exception) as e:  # noqa: BLE001 - any unreadable file is the user's
+    except Exception as e:  # noqa: BLE001 - any unreadable file (or not UTF-8) is the user's
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise InputError(f"{f}: not a tokenizers tokenizer.json ({first})") from e
     return TokenSource(tokenizer=tok, facts={"tokenizer": str(f.resolve()),

@@ -110,6 +110,21 @@ def test_parquet_cache_imports_values_and_ids_exactly(tmp_path: Path, fixed: boo
     _check_project(db, ids, a0, a1, [f"<{i}>" for i in ids.reshape(-1)])
 
 
+def test_fixed_shape_tensor_columns_import(tmp_path: Path) -> None:
+    _, ids, a0, a1 = _table(4)
+    t0, t1 = pa.fixed_shape_tensor(pa.float32(), (T, D0)), pa.fixed_shape_tensor(pa.float32(), (T, D1))
+    table = pa.table({"token_ids": pa.FixedSizeListArray.from_arrays(pa.array(ids.reshape(-1)), T),
+                      HOOK0: pa.ExtensionArray.from_storage(t0, pa.FixedSizeListArray.from_arrays(
+                          pa.array(a0.reshape(-1)), T * D0)),
+                      HOOK1: pa.ExtensionArray.from_storage(t1, pa.FixedSizeListArray.from_arrays(
+                          pa.array(a1.reshape(-1)), T * D1))})
+    with pa.ipc.new_file(str(tmp_path / "c.arrow"), table.schema) as w:  # an Arrow IPC file, not a stream
+        w.write_table(table, max_chunksize=3)
+    db = tmp_path / "p.duckdb"
+    import_cache(tmp_path / "c.arrow", db)
+    _check_project(db, ids, a0, a1, [f"<{i}>" for i in ids.reshape(-1)])
+
+
 def test_saved_dataset_folder_imports_in_state_json_order(tmp_path: Path) -> None:
     table, ids, a0, a1 = _table(5)
     folder = _saved_dataset(tmp_path / "cache", table, shards=3)
