@@ -6,6 +6,7 @@ May import: pyarrow, ``lstmvis_db.errors``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,8 +81,14 @@ def _saved_dataset_files(folder: Path) -> tuple[Path, ...]:
     return files
 
 
+def _natural(p: Path) -> list[object]:
+    """``shard_2`` before ``shard_10``."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+
+
 def find_files(path: str | Path) -> CacheFiles:
-    """The cache at ``path``: a ``.parquet`` file, a folder of them, or a ``save_to_disk`` folder."""
+    """The cache at ``path``: a ``.parquet`` file, a folder of them, a ``save_to_disk`` folder, or a
+    folder of ``save_to_disk`` shards (``shard_0``, ``shard_1``, ... in numeric order)."""
     p = Path(path)
     files: tuple[Path, ...]
     if not p.exists():
@@ -97,6 +104,9 @@ def find_files(path: str | Path) -> CacheFiles:
         raise InputError(f"{p}: a DatasetDict of several splits; pass one split's folder (e.g. {p / 'train'})")
     elif (p / "dataset_info.json").is_file() or (p / "state.json").is_file() or any(p.glob("data-*.arrow")):
         fmt, files = "arrow", _saved_dataset_files(p)
+    elif shards := sorted((d for d in p.iterdir() if d.is_dir() and (d / "state.json").is_file()), key=_natural):
+        # SAELens' CacheActivationsRunner before its final concatenation: shard_0, shard_1, ... each saved alone
+        fmt, files = "arrow", tuple(f for d in shards for f in _saved_dataset_files(d))
     else:
         fmt, files = "parquet", tuple(sorted(f for f in p.rglob("*.parquet") if f.is_file()))
         if not files:

@@ -133,6 +133,17 @@ def test_saved_dataset_folder_imports_in_state_json_order(tmp_path: Path) -> Non
     _check_project(db, ids, a0, a1, [f"<{i}>" for i in ids.reshape(-1)])
 
 
+def test_a_folder_of_saved_shards_imports_in_numeric_order(tmp_path: Path) -> None:
+    """SAELens' runner saves shard_0, shard_1, ... before concatenating them; shard_10 comes after shard_2."""
+    table, ids, a0, a1 = _table(12)
+    (tmp_path / "cache").mkdir()
+    for i in range(12):
+        _saved_dataset(tmp_path / "cache" / f"shard_{i}", table.slice(i, 1), shards=1)
+    db = tmp_path / "p.duckdb"
+    import_cache(tmp_path / "cache", db)
+    _check_project(db, ids, a0, a1, [f"<{i}>" for i in ids.reshape(-1)])
+
+
 def test_streaming_in_small_batches_gives_the_same_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One row per batch (a tiny batch budget): the sources are read in pieces, front to back."""
     table, ids, a0, a1 = _table(7)
