@@ -10,7 +10,7 @@ in ``data/`` are not matched by the patterns below and never ship.
 
 from setuptools import find_packages, setup
 
-DATA_PATTERNS = ["README.md", "*/*.npz", "*/*.gz", "*/*.json", "*/*.md"]
+DATA_PATTERNS = ["README.md", "*/*.npz", "*/*.gz", "*/*.json", "*/*.md", "*/*.safetensors"]
 
 setup(
     packages=[*find_packages(include=["lstmvis_db", "lstmvis_db.*"]), "lstmvis_db.demo_data"],

@@ -4,12 +4,27 @@
 # modules imported below may read it while this package is still initialising.
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
 from lstmvis_db.api import Project, open
 from lstmvis_db.errors import InputError, LstmvisError, QueryError, SqlRejected
 from lstmvis_db.store import write_project
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
+if TYPE_CHECKING:
+    from lstmvis_db.caches import import_cache
+
+
+def __getattr__(name: str) -> Any:
+    """``import_cache`` loads on first use (pyarrow.parquet and .compute stay out of ``info``'s start)."""
+    if name == "import_cache":
+        from lstmvis_db.caches import import_cache
+
+        return import_cache
+    raise AttributeError(f"module 'lstmvis_db' has no attribute {name!r}")
+
+
 __all__ = [
     "Document", "InputError", "LstmvisError", "Project", "ProjectData", "QueryError", "Source",
-    "SqlRejected", "Track", "__version__", "open", "write_project",
+    "SqlRejected", "Track", "__version__", "import_cache", "open", "write_project",
 ]

@@ -291,3 +291,33 @@ def import_form() -> None:
                 st.session_state["np_built"] = {"db": done["db"], "tokens": inf["tokens"], "documents": 0,
                                                 "seconds": done["seconds"], "tracks": inf["tracks"],
                                                 "sources": inf["sources"]}
+
+
+def cache_form() -> None:
+    """Import an activation cache uploaded as one Parquet file (SAELens' layout), with an optional tokenizer.json."""
+    up = st.file_uploader("An activation cache as one .parquet file: a `token_ids` column and one column per hook "
+                          "(e.g. `blocks.15.hook_resid_pre`) holding a tokens x d_in array per row; every row "
+                          "becomes a document, every hook column a source", type=["parquet"], key="ci_file")
+    tok = st.file_uploader("Optional: the tokenizer.json that made the token ids (otherwise tokens show as <id>)",
+                           type=["json"], key="ci_tokenizer")
+    stem = sup.default_name("", Path(up.name).stem) if up else "activation-cache"
+    name = st.text_input("Project name", key="ci_name", placeholder=stem).strip() or stem
+    path, replace = _target(name, "ci_replace")
+    _where_note()
+    if st.button("Import the cache", type="primary", key="ci_import", disabled=up is None or path is None) and up:
+        data = up.getvalue()
+        tok_data = tok.getvalue() if tok is not None else None
+        dep = public.deployment()
+        size = len(data) + len(tok_data or b"")
+        if public.is_public() and size > dep.upload_limit:
+            st.error(f"The upload is {size / 2**20:.1f} MB; this deployment takes at most "
+                     f"{dep.upload_limit / 2**20:.0f} MB.")
+            return
+        with st.spinner("Checking and importing the cache…"):
+            done = run_safely(own_text.import_parquet_cache, data, path, tokenizer=tok_data, replace=replace)
+        if done and run_safely(_register, done["db"]):
+            inf = run_safely(info, done["db"])
+            if inf is not None:
+                st.session_state["np_built"] = {"db": done["db"], "tokens": inf["tokens"],
+                                                "documents": done["documents"], "seconds": done["seconds"],
+                                                "tracks": inf["tracks"], "sources": inf["sources"]}

