@@ -292,6 +292,7 @@ EXTENSIONS = (
     "lstmvis_db.hypotheses.cli:add_parser",
     "lstmvis_db.analysis.cells_cli:add_parser",
     "lstmvis_db.views.own_text_cli:add_parser",
+    "lstmvis_db.sae.cli:add_parser",
 )
 
 
