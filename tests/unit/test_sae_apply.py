@@ -34,15 +34,16 @@ def save_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
     path.write_bytes(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
-def tiny_sae(folder: Path, arch: str, seed: int = 0, k: int = 4, apply_b_dec: bool = True, **changes) -> dict:
+def tiny_sae(folder: Path, arch: str, seed: int = 0, k: int = 4, apply_b_dec: bool = True, d_in: int = D_IN,
+             **changes) -> dict:
     rng = np.random.default_rng(seed)
-    t = {"W_enc": rng.normal(size=(D_IN, D_SAE)).astype(np.float32),
+    t = {"W_enc": rng.normal(size=(d_in, D_SAE)).astype(np.float32),
          "b_enc": (rng.normal(size=D_SAE) - 0.5).astype(np.float32),
-         "W_dec": rng.normal(size=(D_SAE, D_IN)).astype(np.float32),
-         "b_dec": rng.normal(size=D_IN).astype(np.float32)}
+         "W_dec": rng.normal(size=(D_SAE, d_in)).astype(np.float32),
+         "b_dec": rng.normal(size=d_in).astype(np.float32)}
     if arch == "jumprelu":
         t["threshold"] = np.abs(rng.normal(size=D_SAE)).astype(np.float32)
-    cfg = {"architecture": arch, "d_in": D_IN, "d_sae": D_SAE, "apply_b_dec_to_input": apply_b_dec,
+    cfg = {"architecture": arch, "d_in": d_in, "d_sae": D_SAE, "apply_b_dec_to_input": apply_b_dec,
            "hook_name": "blocks.0.hook_resid_post", "model_name": "tiny"}
     if arch == "topk":
         cfg["k"] = k
