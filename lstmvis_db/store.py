@@ -260,7 +260,7 @@ def add_source(path: str | Path, src: Source, replace: bool = False,
     if not src.source:
         raise InputError("the source has an empty name")
     d = source_shape(src, n)
-    value_dtype = meta.get("value_dtype", "float32") if src.layout == "sparse" else "float32"
+    value_dtype = meta.get("value_dtype", "float32")  # the project's: every source is stored alike
     value_dtype = value_dtype if value_dtype in ("float32", "float16") else "float32"
     remove_dead_temps(path.parent)
     tmp = _temp_path(path)
