@@ -41,8 +41,12 @@ def entries(cat: Catalog, info: SourceInfo, lo: int, hi: int) -> tuple[np.ndarra
 
 def window(cat: Catalog, info: SourceInfo, lo: int, hi: int) -> np.ndarray:
     """Values (hi-lo+1, D) float32 of positions lo..hi, zeros filled in (the caller bounds the size)."""
-    pos, unit, value = entries(cat, info, lo, hi)
-    out = np.zeros((hi - lo + 1, info.n_cells), dtype=np.float32)
+    return densify(*entries(cat, info, lo, hi), lo, hi, info.n_cells)
+
+
+def densify(pos: np.ndarray, unit: np.ndarray, value: np.ndarray, lo: int, hi: int, n_cells: int) -> np.ndarray:
+    """The (hi-lo+1, n_cells) float32 window of the entries of positions lo..hi, zeros filled in."""
+    out = np.zeros((hi - lo + 1, n_cells), dtype=np.float32)
     out[pos - lo, unit] = value
     return out
 

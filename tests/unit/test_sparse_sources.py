@@ -186,3 +186,26 @@ def test_a_wide_sparse_source_needs_no_dense_allocation(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < n * d * 4 / 8  # an n x d float32 array would be 1 GB
+
+
+def test_a_tampered_sparse_table_is_refused_in_one_line(tmp_path):
+    import duckdb
+
+    path = tmp_path / "t.duckdb"
+    write_project(path, _data(Source("s", _values(), layout="sparse")))
+    con = duckdb.connect(str(path))
+    con.execute("ALTER TABLE _idx.sp_0 ADD COLUMN x INTEGER")
+    con.close()
+    with pytest.raises(LstmvisError, match="sp_0' has columns"):
+        lstmvis_db.open(path)
+
+
+def test_a_hypothesis_on_a_sparse_source_saves_and_runs(pair, tmp_path):
+    from lstmvis_db.hypotheses.workspace import Workspace
+
+    sparse = pair[1]
+    with Workspace(tmp_path / "ws.duckdb") as ws:
+        saved = sparse.hypothesis_save("h", "s", [7], 0.5, workspace=ws)
+        again = sparse.hypothesis_run("h", workspace=ws)
+    assert again["matches"] == sparse.match("s", [7], 0.5)["matches"]
+    assert saved
