@@ -328,7 +328,10 @@ def match_details(cat: Catalog, source: str, cells: object, threshold: float, ma
     if df.empty:
         return df.assign(token=pd.Series(dtype=str), count=pd.Series(dtype=int))
     upos = np.unique(df["pos"].to_numpy())
-    vals = rows_at(cat, source, upos)[:, sel] if len(sel) else np.zeros((len(upos), 0))
+    if info.sparse:  # only the selected units' entries (a wide source's full rows would not fit)
+        vals = sparsereads.rows_at_cells(cat, info, upos, sel)
+    else:
+        vals = rows_at(cat, source, upos)[:, sel] if len(sel) else np.zeros((len(upos), 0))
     counts = (vals >= t).sum(axis=1)
     idx = np.searchsorted(upos, df["pos"].to_numpy())
     df["count"] = counts[idx]

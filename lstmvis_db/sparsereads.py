@@ -63,6 +63,23 @@ def rows_at(cat: Catalog, info: SourceInfo, positions: np.ndarray) -> np.ndarray
     return out
 
 
+def rows_at_cells(cat: Catalog, info: SourceInfo, positions: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Values (len(positions), len(cells)) float32 of some cells at sorted unique positions."""
+    positions, cells = np.asarray(positions, dtype=np.int64), np.asarray(cells, dtype=np.int64)
+    out = np.zeros((len(positions), len(cells)), dtype=np.float32)
+    if not len(positions) or not len(cells):
+        return out
+    with cat.cursor() as cur:
+        cur.register("_want", pa.table({"pos": positions.astype(np.int32)}))
+        cur.register("_cells", pa.table({"unit": cells.astype(np.int32)}))
+        tbl = cur.sql(f"SELECT s.pos, s.unit, s.value FROM {table(info)} s SEMI JOIN _want USING (pos) "
+                      "SEMI JOIN _cells USING (unit)").fetchnumpy()
+    order = np.argsort(cells, kind="stable")
+    col = order[np.searchsorted(cells[order], np.asarray(tbl["unit"], dtype=np.int64))]
+    out[np.searchsorted(positions, np.asarray(tbl["pos"], dtype=np.int64)), col] = np.asarray(tbl["value"])
+    return out
+
+
 def columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarray:
     """Values (N, len(cells)) float32 of the given cells over every position, zeros filled in,
     column-major like ``analysis._labels`` gives dense sources' columns."""

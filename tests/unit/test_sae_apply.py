@@ -136,6 +136,16 @@ def test_the_reader_agrees_with_safetensors_numpy(tmp_path):
     assert set(got) == {"a", "b"} and np.array_equal(got["a"], arrays["a"]) and np.array_equal(got["b"], arrays["b"])
 
 
+def test_the_reader_widens_bf16_exactly(tmp_path):
+    want = np.array([1.5, -2.25, 0.0, 2.0**100], dtype=np.float32)  # values a bfloat16 holds exactly
+    raw = (want.view(np.uint32) >> 16).astype("<u2").tobytes()
+    header = json.dumps({"w": {"dtype": "BF16", "shape": [2, 2], "data_offsets": [0, len(raw)]},
+                         "__metadata__": {"format": "pt"}}).encode()
+    (tmp_path / "b.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + raw)
+    got = safetensors.read(tmp_path / "b.safetensors")["w"]
+    assert got.dtype == np.float32 and np.array_equal(got.reshape(-1), want)
+
+
 BAD = [
     ({"W_enc": np.zeros((D_IN + 1, D_SAE), np.float32)}, "d_in is"),
     ({"b_enc": np.zeros(D_SAE + 1, np.float32)}, "b_enc must have shape"),

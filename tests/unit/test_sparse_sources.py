@@ -180,6 +180,8 @@ def test_a_wide_sparse_source_needs_no_dense_allocation(tmp_path):
             res = p.match("sae", [70_000], 1.0)
             assert res["matches"][0]["start"] == 500 and res["matches"][0]["length"] == 40
             assert len(p.select("sae", 510, 510, -1.0, 0, 0)) == d  # t <= 0: every absent unit is on
+            details = p.match_details("sae", [70_000], 1.0, res["matches"][:3])
+            assert details["count"].max() == 1
             r0 = p.match("sae", [70_000, 3], 0.0, constrain_left=False)
             assert r0["matches"][0]["intersection"] == 2
             _, peak = tracemalloc.get_traced_memory()
@@ -209,3 +211,10 @@ def test_a_hypothesis_on_a_sparse_source_saves_and_runs(pair, tmp_path):
         again = sparse.hypothesis_run("h", workspace=ws)
     assert again["matches"] == sparse.match("s", [7], 0.5)["matches"]
     assert saved
+
+
+def test_match_details_are_the_dense_answer(pair):
+    res = pair[0].match("s", [7, 2], 0.3, limit=10)["matches"]
+    a = pair[0].match_details("s", [7, 2], 0.3, res)
+    b = pair[1].match_details("s", [7, 2], 0.3, res)
+    assert a.equals(b) and len(a)
