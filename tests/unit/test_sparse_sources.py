@@ -218,3 +218,16 @@ def test_match_details_are_the_dense_answer(pair):
     a = pair[0].match_details("s", [7, 2], 0.3, res)
     b = pair[1].match_details("s", [7, 2], 0.3, res)
     assert a.equals(b) and len(a)
+
+
+def test_the_select_chart_draws_at_most_the_limit_of_units():
+    from lstmvis_db.views.select_frames import sparse_line_cells
+
+    vals = np.zeros((4, 1000), dtype=np.float32)
+    vals[1, :300] = (np.arange(300) + 1) / 100  # 300 units on; the largest are 299, 298, ...
+    vals[2, 5] = -9.0  # |value| counts: a strongly negative unit is drawn
+    shown, active = sparse_line_cells(vals, [900], limit=10)
+    assert active == 300
+    assert shown.tolist() == [5, *range(291, 300), 900]
+    shown, active = sparse_line_cells(vals[:, 250:], [], limit=100)
+    assert active == 50 and len(shown) == 50
