@@ -6,10 +6,10 @@ __version__ = "0.1.0"
 
 from lstmvis_db.api import Project, open
 from lstmvis_db.errors import InputError, LstmvisError, QueryError, SqlRejected
-from lstmvis_db.store import write_project
-from lstmvis_db.types import Document, ProjectData, Source, Track
+from lstmvis_db.store import add_source, write_project
+from lstmvis_db.types import Document, ProjectData, Source, SparseValues, Track
 
 __all__ = [
     "Document", "InputError", "LstmvisError", "Project", "ProjectData", "QueryError", "Source",
-    "SqlRejected", "Track", "__version__", "open", "write_project",
+    "SparseValues", "SqlRejected", "Track", "__version__", "add_source", "open", "write_project",
 ]
