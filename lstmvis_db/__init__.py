@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from lstmvis_db.api import Project, open
 from lstmvis_db.errors import InputError, LstmvisError, QueryError, SqlRejected
-from lstmvis_db.store import write_project
-from lstmvis_db.types import Document, ProjectData, Source, Track
+from lstmvis_db.store import add_source, write_project
+from lstmvis_db.types import Document, ProjectData, Source, SparseValues, Track
 
 if TYPE_CHECKING:
     from lstmvis_db.caches import import_cache
@@ -26,5 +26,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Document", "InputError", "LstmvisError", "Project", "ProjectData", "QueryError", "Source",
-    "SqlRejected", "Track", "__version__", "import_cache", "open", "write_project",
+    "SparseValues", "SqlRejected", "Track", "__version__", "add_source", "import_cache", "open",
+    "write_project",
 ]

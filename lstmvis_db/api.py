@@ -22,6 +22,7 @@ class Project:
 
     def __init__(self, path: str | Path, read_only: bool = True) -> None:
         self.path = str(path)
+        self.read_only = read_only
         self.catalog = Catalog(connect(path, read_only=read_only), path=self.path)
         self._sql: SqlConsole | None = None
 
@@ -302,6 +303,33 @@ class Project:
         return [SourceDetail(source=s.source, n_cells=s.n_cells, unsigned=s.unsigned,
                              min_value=float(s.min_value), max_value=float(s.max_value))
                 for s in self.catalog.sources.values()]
+
+    # sparse sources and SAE features (docs/data-model.md §Sparse sources and SAE features) ----------
+    def apply_sae(self, source: str, sae, name: str | None = None, topk: int | None = None,
+                  replace: bool = False, progress=False) -> dict:
+        """Add the latents of ``sae`` (a SAELens-layout directory, ``lstmvis_db.sae.Sae`` or a
+        sae_lens-like object) over ``source`` as a new sparse source; needs a project opened with
+        ``read_only=False``.  The file is replaced atomically and reopened; returns what
+        ``sae --json`` prints."""
+        from lstmvis_db.sae import apply_sae
+
+        if self.read_only:
+            raise InputError("apply_sae changes the project: open it with lstmvis_db.open(path, read_only=False)")
+        self.close()
+        try:
+            return apply_sae(self.path, source, sae, name=name, topk=topk, replace=replace, progress=progress)
+        finally:
+            self._sql = None
+            self.catalog = Catalog(connect(self.path, read_only=False), path=self.path)
+
+    def sparse_entries(self, source: str, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(pos, unit, value) of a sparse source's stored entries at positions lo..hi."""
+        from lstmvis_db import sparsereads
+
+        info = self.catalog.source(source)
+        if not info.sparse:
+            raise InputError(f"source {source!r} is dense")
+        return sparsereads.entries(self.catalog, info, int(lo), int(hi))
 
     def document_span(self, pos: int) -> tuple[int, int]:
         """(first, last) position of the document holding position ``pos``."""

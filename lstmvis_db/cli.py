@@ -293,6 +293,7 @@ EXTENSIONS = (
     "lstmvis_db.analysis.cells_cli:add_parser",
     "lstmvis_db.views.own_text_cli:add_parser",
     "lstmvis_db.caches.cli:add_parser",
+    "lstmvis_db.sae.cli:add_parser",
 )
 
 

@@ -12,6 +12,8 @@ import numpy as np
 from lstmvis_db.errors import InputError
 from lstmvis_db.types import Document, ProjectData, Source, Track
 
+SPARSE_MAX_UNITS = 1 << 24  # the widest source (a sparse one); dense sources stay below 1,000,000 cells
+
 
 def check_documents(docs: Sequence[Document] | None, n: int) -> list[Document]:
     """The documents, or one spanning all ``n`` tokens when none are given; contiguous, in order."""
@@ -41,6 +43,13 @@ def source_shape(src: Source, n: int) -> int:
         raise InputError(f"source {src.source!r}: {shape[0]} state rows but {n} tokens")
     if shape[1] < 1:
         raise InputError(f"source {src.source!r}: no cells")
+    if src.layout not in ("dense", "sparse"):
+        raise InputError(f"source {src.source!r}: layout must be 'dense' or 'sparse', got {src.layout!r}")
+    if src.layout == "dense" and shape[1] >= 1_000_000:
+        raise InputError(f"source {src.source!r}: {shape[1]:,} cells are too many for a dense source; "
+                         "store it with layout='sparse'")
+    if shape[1] > SPARSE_MAX_UNITS:
+        raise InputError(f"source {src.source!r}: {shape[1]:,} units, at most {SPARSE_MAX_UNITS:,}")
     if src.transform not in ("tanh", "none"):
         raise InputError(f"source {src.source!r}: transform must be 'tanh' or 'none', got {src.transform!r}")
     return int(shape[1])

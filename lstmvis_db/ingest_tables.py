@@ -14,7 +14,7 @@ import pyarrow as pa
 from lstmvis_db.errors import InputError
 from lstmvis_db.matching.quant import Quantizer
 from lstmvis_db.progress import Progress
-from lstmvis_db.types import Document, ProjectData, Source, Track
+from lstmvis_db.types import Document, ProjectData, Source, SparseValues, Track
 
 ROW_GROUP_ROWS = 143_360  # 70 x 2048 rows: 14-bit bitpacked segments just fit a 256 KiB block
 # Ingest batches: half a row group.  A parallel insert from batches that do not divide the row
@@ -189,3 +189,90 @@ def categories(t: Track) -> list[str]:
         if x is not None and not (isinstance(x, float) and math.isnan(x)):
             seen.setdefault(str(x), None)
     return list(seen)
+
+
+# --------------------------------------------------------------------------- sparse sources
+
+SPARSE_BATCH = 1 << 20  # entries per Arrow batch of a sparse source's stream
+_DENSE_BLOCK_VALUES = 1 << 22  # a dense array given for a sparse source is read this many values at a time
+
+
+def _sparse_triples(src: Source, n: int, d: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(pos, unit, raw value) blocks of a sparse source's entries, each block sorted by (pos, unit),
+    the blocks in position order."""
+    vals = src.values
+    if hasattr(vals, "tocoo") and not isinstance(vals, np.ndarray):  # a SciPy sparse matrix
+        coo = vals.tocoo()
+        vals = SparseValues(n, d, np.asarray(coo.row), np.asarray(coo.col), np.asarray(coo.data))
+    if isinstance(vals, SparseValues):
+        pos, unit, value = (np.asarray(x).reshape(-1) for x in (vals.pos, vals.unit, vals.value))
+        if not len(pos) == len(unit) == len(value):
+            raise InputError(f"source {src.source!r}: sparse pos, unit and value have different lengths "
+                             f"({len(pos)}, {len(unit)}, {len(value)})")
+        for name, arr in (("pos", pos), ("unit", unit)):
+            if len(arr) and arr.dtype.kind not in "iu":
+                raise InputError(f"source {src.source!r}: sparse {name} must be integers, got dtype {arr.dtype}")
+        pos, unit = pos.astype(np.int64), unit.astype(np.int64)
+        for name, arr, top in (("pos", pos, n), ("unit", unit, d)):
+            if len(arr) and (arr.min() < 0 or arr.max() >= top):
+                bad = arr[(arr < 0) | (arr >= top)][0]
+                raise InputError(f"source {src.source!r}: sparse {name} {int(bad)} is outside 0..{top - 1}")
+        order = np.lexsort((unit, pos))
+        pos, unit, value = pos[order], unit[order], value[order]
+        dup = np.flatnonzero((pos[1:] == pos[:-1]) & (unit[1:] == unit[:-1]))
+        if len(dup):
+            raise InputError(f"source {src.source!r}: sparse entry (pos {int(pos[dup[0]])}, unit "
+                             f"{int(unit[dup[0]])}) is given twice")
+        for a in range(0, len(pos), SPARSE_BATCH):
+            yield pos[a:a + SPARSE_BATCH], unit[a:a + SPARSE_BATCH], value[a:a + SPARSE_BATCH]
+        return
+    rows = max(1, _DENSE_BLOCK_VALUES // d)
+    for a in range(0, n, rows):
+        block = np.asarray(vals[a:min(n, a + rows)])
+        r, c = np.nonzero(block)
+        yield (r + a).astype(np.int64), c.astype(np.int64), block[r, c]
+
+
+def sparse_reader(src: Source, n: int, d: int, stats: dict, progress: Progress, label: str,
+                  value_dtype: str = "float32") -> pa.RecordBatchReader:
+    """The stored entries (pos, unit, value) of a sparse source: transformed, checked finite,
+    rounded to float16 when asked, zeros dropped, in (pos, unit) order.  Records the range of
+    the source's values in ``stats`` (0 included when some entry is absent) and ``nnz``."""
+    schema = pa.schema([("pos", pa.int32()), ("unit", pa.int32()), ("value", pa.float32())])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        lo, hi, nnz = math.inf, -math.inf, 0
+        try:
+            for pos, unit, raw in _sparse_triples(src, n, d):
+                if raw.dtype.kind not in "fiu":
+                    raise InputError(f"source {src.source!r}: states must be numbers (float or int), "
+                                     f"got dtype {raw.dtype}")
+                v = raw.astype(np.float32)
+                if not np.isfinite(v).all():
+                    i = int(np.flatnonzero(~np.isfinite(v))[0])
+                    raise InputError(f"source {src.source!r}: non-finite value {v[i]} at position {int(pos[i])}, "
+                                     f"cell {int(unit[i])}")
+                if src.transform == "tanh":
+                    v = np.tanh(v)
+                if value_dtype == "float16":
+                    if (np.abs(v) > FLOAT16_MAX).any():
+                        i = int(np.flatnonzero(np.abs(v) > FLOAT16_MAX)[0])
+                        raise InputError(f"source {src.source!r}: value {v[i]} at position {int(pos[i])}, cell "
+                                         f"{int(unit[i])} is beyond float16's range (+-{FLOAT16_MAX:g})")
+                    v = v.astype(np.float16).astype(np.float32)
+                keep = v != 0
+                pos, unit, v = pos[keep], unit[keep], v[keep]
+                if len(v):
+                    lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+                nnz += len(v)
+                yield pa.record_batch([pa.array(pos.astype(np.int32)), pa.array(unit.astype(np.int32)),
+                                       pa.array(v)], schema=schema)
+                progress(label, min(1.0, (int(pos[-1]) + 1) / n) if len(pos) else 0.0)
+        except Exception as e:  # DuckDB wraps errors raised inside a stream; keep ours
+            stats["error"] = e
+            raise
+        if nnz < n * d:  # absent entries are zeros
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+        stats["min"], stats["max"], stats["nnz"] = lo, hi, nnz
+
+    return pa.RecordBatchReader.from_batches(schema, batches())

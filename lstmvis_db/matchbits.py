@@ -27,7 +27,12 @@ if TYPE_CHECKING:
 
 def selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float,
                   rows_at: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """Exact on-bits (N, W) of the selected cells: quantised index, exact rows in the one bucket."""
+    """Exact on-bits (N, W) of the selected cells: quantised index, exact rows in the one bucket
+    (a sparse source's from its entries, ``sparsereads.selected_bits``)."""
+    if info.sparse:
+        from lstmvis_db import sparsereads
+
+        return sparsereads.selected_bits(cat, info, cells, t)
     n, m = cat.n_positions, len(cells)
     j, exact = info.quant.threshold_bucket(t)
     if j < 0 or j >= LEVELS:

@@ -48,7 +48,9 @@ INDEX_TABLES: dict[str, list[tuple[str, str]]] = {
                      ("value_dtype", "VARCHAR")],
     "track_categories": [("track", "VARCHAR"), ("ord", "INTEGER"), ("category", "VARCHAR")],
 }
-_PER_SOURCE = re.compile(r"^(rows|f16|q)_(\d+)$")
+_PER_SOURCE = re.compile(r"^(rows|f16|q|sp)_(\d+)$")
+_SPARSE_COLUMNS = [("pos", "INTEGER"), ("unit", "INTEGER"), ("value", "FLOAT")]  # _idx.sp_<sid> (schema.sql)
+_MAX_CELLS = {"float32": 1_000_000, "float16": 1_000_000, "sparse": (1 << 24) + 1}
 _ROW_TYPES = {"rows": "FLOAT", "f16": "USMALLINT"}  # the element type of each kind's rows array
 
 
@@ -205,6 +207,8 @@ def _check_columns(con: duckdb.DuckDBPyConnection, tables: set[tuple[str, str]],
 def _per_source_columns(table: str, got: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The columns a per-source table must have (its width taken from what it has)."""
     kind = table.split("_", 1)[0]
+    if kind == "sp":
+        return _SPARSE_COLUMNS
     if kind in _ROW_TYPES:
         element = _ROW_TYPES[kind]
         ok = len(got) == 2 and re.fullmatch(element + r"\[\d+\]", got[1][1])
@@ -225,7 +229,7 @@ def _check_states_view(con: duckdb.DuckDBPyConnection, bad: _Refusal) -> None:
     scratch = duckdb.connect(":memory:")
     try:
         want = _expected_views(scratch, index, bad)
-        want_macros = _expected_macros(scratch, [r[:3] for r in index])
+        want_macros = _expected_macros(scratch, [r[:3] for r in index if r[3] != "sparse"])
     except duckdb.Error as e:
         raise bad.unreadable("its source index does not describe a valid layout", e) from None
     finally:
@@ -252,26 +256,25 @@ def _check_states_view(con: duckdb.DuckDBPyConnection, bad: _Refusal) -> None:
 
 def _expected_views(scratch: duckdb.DuckDBPyConnection, index: list[tuple], bad: _Refusal) -> dict[str, str]:
     """The views the store writes for this source index (schema.sql), made over empty tables."""
-    from lstmvis_db.store import schema_statements, sql_literal
+    from lstmvis_db.store import schema_statements, states_view_sql
 
     stmts = schema_statements()
     scratch.execute("SET enable_external_access = false")
     scratch.execute("CREATE SCHEMA _idx")
-    parts = []
     for source, sid, n_cells, dtype in index:
-        if not isinstance(sid, int) or not isinstance(n_cells, int) or sid < 0 or not 0 < n_cells < 1_000_000:
+        if not isinstance(sid, int) or not isinstance(n_cells, int) or sid < 0 or not 0 < n_cells < _MAX_CELLS.get(
+                str(dtype), 1_000_000):
             raise bad(f"source index row for {source!r} is out of range")
         if dtype == "float32":
             scratch.execute(f"CREATE TABLE _idx.rows_{sid} (pos INTEGER, v FLOAT[{n_cells}])")
         elif dtype == "float16":
             scratch.execute(f"CREATE TABLE _idx.f16_{sid} (pos INTEGER, v USMALLINT[{n_cells}])")
             scratch.execute(stmts["source_rows_float16_view"].format(sid=sid, n_cells=n_cells))
+        elif dtype == "sparse":
+            scratch.execute(f"CREATE TABLE _idx.sp_{sid} ({', '.join(f'{c} {t}' for c, t in _SPARSE_COLUMNS)})")
         else:
             raise bad(f"source {source!r} has an unknown value_dtype {dtype!r}")
-        parts.append(stmts["states_view_part"].format(source_literal=sql_literal(str(source)),
-                                                      n_cells=n_cells, sid=sid))
-    union = "\nUNION ALL\n".join(parts) if parts else stmts["states_view_empty"]
-    scratch.execute(stmts["states_view"].format(union_of_sources=union))
+    scratch.execute(states_view_sql(stmts, index))
     return dict(scratch.execute("SELECT schema_name || '.' || view_name, sql FROM duckdb_views() "
                                 "WHERE database_name = 'memory' AND NOT internal").fetchall())
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lstmvis_db import matchbits, reads
+from lstmvis_db import matchbits, reads, sparsereads
 from lstmvis_db.checks import check_bool, check_cell_ids, check_int, check_positions, check_threshold
 from lstmvis_db.errors import QueryError
 from lstmvis_db.matching import algorithm as matching
@@ -51,7 +51,12 @@ class SourceInfo:
     min_value: float
     max_value: float
     quant: Quantizer
-    value_dtype: str = "float32"  # how the values are stored: "float32" or "float16" (schema.sql)
+    value_dtype: str = "float32"  # how the values are stored: "float32", "float16" or "sparse" (schema.sql)
+
+    @property
+    def sparse(self) -> bool:
+        """Only the non-zero values are stored, as (pos, unit, value) entries (``sparsereads``)."""
+        return self.value_dtype == "sparse"
 
 
 @dataclass
@@ -150,6 +155,8 @@ def window(cat: Catalog, source: str, lo: int, hi: int) -> np.ndarray:
     if hi < lo:
         return np.zeros((0, info.n_cells), dtype=np.float32)
     matchbits.check_rows(hi - lo + 1, info.n_cells)
+    if info.sparse:
+        return sparsereads.window(cat, info, lo, hi)
     with cat.cursor() as cur:  # no ORDER BY: sorting the arrays in SQL costs 3x the fetch; rows come
         tbl = cur.sql(            # in stored (position) order unless a parallel scan interleaves them
             f"SELECT pos, v FROM {_rows_table(info)} WHERE pos BETWEEN $lo AND $hi",
@@ -173,6 +180,9 @@ def rows_at(cat: Catalog, source: str, positions: np.ndarray) -> np.ndarray:
         return np.zeros((0, info.n_cells), dtype=np.float32)
     if positions[-1] - positions[0] + 1 == len(positions):
         return window(cat, source, int(positions[0]), int(positions[-1]))
+    if info.sparse:
+        matchbits.check_rows(len(positions), info.n_cells)
+        return sparsereads.rows_at(cat, info, positions)
     want = pa.table({"pos": positions.astype(np.int32)})
     with cat.cursor() as cur:  # sorting the arrays in SQL would cost more than the fetch
         cur.register("_want", want)
@@ -202,6 +212,8 @@ def select_cells(cat: Catalog, source: str, start: int, end: int, threshold: flo
         raise QueryError(f"range {start}..{end} crosses a document boundary")
     lo = max(int(cat.doc_first[doc]), start - int(left_off))
     hi = min(int(cat.doc_last[doc]), end + int(right_off))
+    if cat.source(source).sparse:  # from the entries of lo..hi alone
+        return sparsereads.select(cat, cat.source(source), start, end, lo, hi, float(t))
     on_inside = np.ones(cat.source(source).n_cells, dtype=bool)
     on_outside = np.zeros_like(on_inside)
     step = budget.batch_rows(5 * len(on_inside))
@@ -248,12 +260,18 @@ def match(cat: Catalog, source: str, cells: object, threshold: float, constrain_
         return {"matches": [], "histogram": {"fuzzy": {}, "strict": {}}, "candidates": 0}
     limit_bytes = matchbits.memory_limit()
     budget.check(cat.n_positions, 8 * ((len(sel) + 63) // 64), 0, limit_bytes)  # before reading anything
-    bits = matchbits.selected_bits(cat, info, sel, t, lambda p: rows_at(cat, source, p))
+    bits = source_bits(cat, info, sel, t)
     return matching.match_arrays(
         bits, sel, info.n_cells, t, lambda p: rows_at(cat, source, p), cat.doc_first, cat.doc_last,
         constrain_left=a.constrain_left, constrain_right=a.constrain_right, length=a.length, limit=a.limit,
-        pool=a.pool, memory_limit=limit_bytes,
+        pool=a.pool, memory_limit=limit_bytes, rescorer=sparsereads.rescorer(cat, info, t) if info.sparse else None,
     )
+
+
+def source_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float) -> np.ndarray:
+    """Exact on-bits (N, W) of ``cells`` at ``t``: the quantised index of a dense source, the
+    entries of a sparse one (``matchbits.selected_bits``'s layout either way)."""
+    return matchbits.selected_bits(cat, info, cells, t, lambda p: rows_at(cat, info.source, p))
 
 
 def match_candidates(cat: Catalog, source: str, cells: object, threshold: float, constrain_left: bool = True,
@@ -271,11 +289,12 @@ def match_candidates(cat: Catalog, source: str, cells: object, threshold: float,
         empty = np.zeros(0, dtype=np.int64)
         return matching.ScoredCandidates(empty, empty, empty, empty, empty if with_union else None)
     budget.check(cat.n_positions, 8 * ((len(sel) + 63) // 64), 0, matchbits.memory_limit())  # before reading
-    bits = matchbits.selected_bits(cat, info, sel, t, lambda p: rows_at(cat, source, p))
+    bits = source_bits(cat, info, sel, t)
     return matching.scored_candidates(
         bits, sel, info.n_cells, t, lambda p: rows_at(cat, source, p),
         cat.doc_first, cat.doc_last, bool(constrain_left), bool(constrain_right), int(length),
-        None if pool is None else int(pool), with_union)
+        None if pool is None else int(pool), with_union,
+        rescorer=sparsereads.rescorer(cat, info, t) if info.sparse and with_union else None)
 
 
 
@@ -309,7 +328,10 @@ def match_details(cat: Catalog, source: str, cells: object, threshold: float, ma
     if df.empty:
         return df.assign(token=pd.Series(dtype=str), count=pd.Series(dtype=int))
     upos = np.unique(df["pos"].to_numpy())
-    vals = rows_at(cat, source, upos)[:, sel] if len(sel) else np.zeros((len(upos), 0))
+    if info.sparse:  # only the selected units' entries (a wide source's full rows would not fit)
+        vals = sparsereads.rows_at_cells(cat, info, upos, sel)
+    else:
+        vals = rows_at(cat, source, upos)[:, sel] if len(sel) else np.zeros((len(upos), 0))
     counts = (vals >= t).sum(axis=1)
     idx = np.searchsorted(upos, df["pos"].to_numpy())
     df["count"] = counts[idx]

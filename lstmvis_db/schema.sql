@@ -33,8 +33,9 @@ CREATE TABLE tracks (
 );
 CREATE SCHEMA _idx;
 -- One row per source: its physical tables, how its values are stored ('float32', or 'float16':
--- every value rounded to the nearest float16 at ingest, docs/data-model.md §Storage) and the
--- 14-bit quantisation of the stored values.
+-- every value rounded to the nearest float16 at ingest, docs/data-model.md §Storage; or 'sparse':
+-- only the non-zero values, as (pos, unit, value) entries in _idx.sp_{sid}, docs/data-model.md
+-- §Sparse sources and SAE features) and the 14-bit quantisation of the stored values.
 -- Bucket j holds values v with (j - q_zero) * q_step <= v < (j + 1 - q_zero) * q_step.
 CREATE TABLE _idx.source_index (
     source      VARCHAR PRIMARY KEY,
@@ -94,6 +95,12 @@ FROM _idx.f16_{sid};
 -- insert does not keep it, which halves its time); readers place each row by its pos.
 CREATE TABLE _idx.q_{sid} AS SELECT * FROM _q_in;
 
+-- name: source_sparse
+-- A sparse source: one row per non-zero value, in (pos, unit) order (readers of a window skip
+-- the other row groups by pos); an absent (pos, unit) has value 0.  No rows or quantised index.
+CREATE TABLE _idx.sp_{sid} AS
+SELECT pos::INTEGER AS pos, unit::INTEGER AS unit, value::FLOAT AS value FROM _sp_in;
+
 -- name: states_view
 -- docs/data-model.md §Public tables: the long form keyed by (source, pos, cell), over the compact physical layout.
 CREATE OR REPLACE VIEW states AS {union_of_sources};
@@ -101,6 +108,10 @@ CREATE OR REPLACE VIEW states AS {union_of_sources};
 -- name: states_view_part
 SELECT {source_literal} AS source, pos, unnest(range({n_cells}))::SMALLINT AS cell, unnest(v)::FLOAT AS value
 FROM _idx.rows_{sid}
+
+-- name: states_view_sparse_part
+-- a sparse source in ``states``: only its stored (non-zero) entries; an absent (pos, cell) is 0
+SELECT {source_literal} AS source, pos, unit AS cell, value FROM _idx.sp_{sid}
 
 -- name: states_view_empty
 SELECT NULL::VARCHAR AS source, NULL::INTEGER AS pos, NULL::SMALLINT AS cell, NULL::FLOAT AS value WHERE false

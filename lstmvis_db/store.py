@@ -36,13 +36,14 @@ from lstmvis_db.ingest_tables import (
     predictions_table,
     quantized_reader,
     rows_reader,
+    sparse_reader,
     tokens_table,
     track_range,
 )
 from lstmvis_db.matching.quant import Quantizer
 from lstmvis_db.progress import Progress  # re-exported: ``store.Progress`` is the same class
 from lstmvis_db.sqltext import sql_literal
-from lstmvis_db.types import Document, ProjectData, Track
+from lstmvis_db.types import Document, ProjectData, Source, Track
 
 VERSION = __version__  # the one version of the package (lstmvis_db/__init__.py)
 FORMAT_VERSION = projectfile.FORMAT_VERSION  # bump there when the physical layout changes
@@ -150,13 +151,27 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
     con.execute(stmts["predictions"])
     for t in data.tracks:
         _insert_track_row(con, t)
-    parts = []
     for sid, src in enumerate(data.sources):
         d = source_shape(src, n)
         _write_source(con, stmts, sid, src, n, d, bar, value_dtype)
-        parts.append(stmts["states_view_part"].format(source_literal=sql_literal(src.source), n_cells=d, sid=sid))
+    _write_views(con, stmts)
+
+
+def states_view_sql(stmts: dict[str, str], index: list[tuple]) -> str:
+    """The ``states`` view over the sources of ``index`` (rows (source, sid, n_cells, value_dtype)
+    in sid order): one part per source, a sparse source's part over its entries."""
+    parts = []
+    for source, sid, n_cells, dtype in index:
+        part = stmts["states_view_sparse_part" if dtype == "sparse" else "states_view_part"]
+        parts.append(part.format(source_literal=sql_literal(str(source)), n_cells=int(n_cells), sid=int(sid)))
     union = "\nUNION ALL\n".join(parts) if parts else stmts["states_view_empty"]
-    con.execute(stmts["states_view"].format(union_of_sources=union))
+    return stmts["states_view"].format(union_of_sources=union)
+
+
+def _write_views(con: duckdb.DuckDBPyConnection, stmts: dict[str, str]) -> None:
+    """The ``states`` view and the SQL macros, from the source index as written."""
+    index = con.execute("SELECT source, sid, n_cells, value_dtype FROM _idx.source_index ORDER BY sid").fetchall()
+    con.execute(states_view_sql(stmts, index))
     _write_macros(con)
 
 
@@ -166,6 +181,9 @@ def _write_source(con: duckdb.DuckDBPyConnection, stmts: dict[str, str], sid: in
     compress), its quantised index and its rows in ``sources`` and ``_idx.source_index``."""
     label = f"source {src.source}"[:28]
     stats: dict[str, Any] = {}  # min, max; "error": an exception raised inside the stream
+    if src.layout == "sparse":
+        _write_sparse_source(con, stmts, sid, src, n, d, bar, value_dtype, stats, label)
+        return
     _rows_in = rows_reader(src, n, d, stats, bar, label, value_dtype)  # read by name by the SQL below
     con.execute("SET force_compression = 'uncompressed'")
     try:
@@ -193,6 +211,101 @@ def _write_source(con: duckdb.DuckDBPyConnection, stmts: dict[str, str], sid: in
         "INSERT INTO _idx.source_index VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [src.source, sid, d, stats["min"], stats["max"], quant.step, quant.zero, value_dtype],
     )
+
+
+def _write_sparse_source(con: duckdb.DuckDBPyConnection, stmts: dict[str, str], sid: int, src: Any, n: int, d: int,
+                         bar: Progress, value_dtype: str, stats: dict[str, Any], label: str) -> None:
+    """A sparse source: its non-zero entries in ``_idx.sp_<sid>`` (value_dtype ``sparse`` in the
+    source index; values rounded to float16 first when the project is float16)."""
+    _sp_in = sparse_reader(src, n, d, stats, bar, label, value_dtype)  # noqa: F841 (read by the SQL below)
+    try:
+        con.execute(stmts["source_sparse"].format(sid=sid))
+    except duckdb.Error:
+        if "error" in stats:
+            raise stats["error"] from None
+        raise
+    quant = Quantizer.for_range(stats["min"], stats["max"])
+    con.execute(
+        "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [src.source, src.model, src.layer, src.kind, d, src.transform, src.unsigned, src.description],
+    )
+    con.execute(
+        "INSERT INTO _idx.source_index VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [src.source, sid, d, stats["min"], stats["max"], quant.step, quant.zero, "sparse"],
+    )
+
+
+def add_source(path: str | Path, src: Source, replace: bool = False,
+               progress: bool | Callable[[str, float], None] = False) -> None:
+    """Add the source ``src`` (dense or sparse, one row per token) to the project at ``path``.
+
+    Atomic like ``write_project``: the source is written into a copy that replaces the file only
+    when complete, so a failure leaves the project as it was.
+
+    Raises:
+        InputError: not a project, a source of that name exists (and not ``replace``), or a
+            source that does not fit the token stream.
+    """
+    path = Path(path)
+    con = connect(path, read_only=True)
+    try:
+        row = con.execute("SELECT count(*) FROM tokens").fetchone()
+        n = int(row[0]) if row else 0
+        exists = con.execute("SELECT sid FROM _idx.source_index WHERE source = ?", [src.source]).fetchone()
+        meta = dict(con.execute("SELECT key, value FROM project").fetchall())
+    finally:
+        con.close()
+    if exists and not replace:
+        raise InputError(f"{path}: source {src.source!r} already exists; pass --replace")
+    if not src.source:
+        raise InputError("the source has an empty name")
+    d = source_shape(src, n)
+    value_dtype = meta.get("value_dtype", "float32")  # the project's: every source is stored alike
+    value_dtype = value_dtype if value_dtype in ("float32", "float16") else "float32"
+    remove_dead_temps(path.parent)
+    tmp = _temp_path(path)
+    _remove_db(tmp)
+    with sigterm_exits():
+        _add_source_file(path, tmp, src, n, d, Progress(progress), value_dtype)
+
+
+def _add_source_file(path: Path, tmp: Path, src: Source, n: int, d: int, bar: Progress, value_dtype: str) -> None:
+    try:
+        shutil.copyfile(path, tmp)
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute(f"ATTACH {sql_literal(str(tmp))} AS project (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+            con.execute("USE project")
+            con.execute("SET enable_progress_bar = false")
+            con.execute(f"SET memory_limit = '{memory_limit()}'")
+            stmts = schema_statements()
+            old = con.execute("SELECT sid, value_dtype FROM _idx.source_index WHERE source = ?",
+                              [src.source]).fetchone()
+            con.execute("BEGIN")
+            if old is not None:  # --replace: drop the old source's tables and rows
+                osid = int(old[0])
+                con.execute("DROP VIEW IF EXISTS states")
+                if old[1] == "float16":
+                    con.execute(f"DROP VIEW _idx.rows_{osid}")
+                for table in {"float16": ("f16", "q"), "sparse": ("sp",)}.get(str(old[1]), ("rows", "q")):
+                    con.execute(f"DROP TABLE IF EXISTS _idx.{table}_{osid}")
+                con.execute("DELETE FROM sources WHERE source = ?", [src.source])
+                con.execute("DELETE FROM _idx.source_index WHERE source = ?", [src.source])
+            row = con.execute("SELECT coalesce(max(sid), -1) + 1 FROM _idx.source_index").fetchone()
+            sid = int(row[0]) if row else 0
+            con.execute("DROP VIEW IF EXISTS states")
+            _write_source(con, stmts, sid, src, n, d, bar, value_dtype)
+            _write_views(con, stmts)
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, path)
+        wal = path.with_name(path.name + ".wal")
+        if wal.exists():
+            wal.unlink()
+    finally:
+        _remove_db(tmp)
 
 
 def _write_macros(con: duckdb.DuckDBPyConnection) -> None:

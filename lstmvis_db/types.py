@@ -14,6 +14,7 @@ import numpy as np
 
 Transform = Literal["tanh", "none"]
 TrackKind = Literal["categorical", "scalar", "topk"]
+Layout = Literal["dense", "sparse"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class Source:
     ``values`` is anything that slices like an (N, D) float array: a numpy array, a memmap or
     an h5py dataset.  Values are stored after ``transform`` (``tanh`` squashes raw values;
     ``none`` keeps them), so ``states.value`` is what the tool plots and thresholds.
+
+    ``layout="sparse"`` stores only the non-zero values as (pos, unit, value) entries
+    (docs/data-model.md §Sparse sources and SAE features); ``values`` is then a
+    :class:`SparseValues`, an object with ``tocoo()`` (a SciPy sparse matrix) or a dense array
+    as above (read a bounded block of rows at a time, zeros dropped).
     """
 
     source: str
@@ -42,6 +48,23 @@ class Source:
     transform: Transform = "none"
     unsigned: bool = False
     description: str = ""
+    layout: Layout = "dense"
+
+
+@dataclass
+class SparseValues:
+    """An (n_rows, n_cols) matrix given by its non-zero entries: ``pos``, ``unit`` and ``value``
+    arrays of one length (any order; a (pos, unit) pair at most once).  An absent entry is 0."""
+
+    n_rows: int
+    n_cols: int
+    pos: np.ndarray
+    unit: np.ndarray
+    value: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.n_rows), int(self.n_cols))
 
 
 @dataclass
@@ -92,7 +115,7 @@ class SourceSummary(TypedDict):
     layer: int
     kind: str
     transform: str
-    value_dtype: str  # "float32" or "float16" (docs/data-model.md §Storage)
+    value_dtype: str  # "float32", "float16" or "sparse" (docs/data-model.md §Storage)
 
 
 class TrackSummary(TypedDict):

@@ -37,9 +37,27 @@ def info(path: str) -> AppInfo:
     )
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
 def window(path: str, source: str, lo: int, hi: int) -> np.ndarray:
+    """The window's values; of a sparse source only the entries are cached (a wide source's dense
+    windows would fill the cache), the dense window is made again on each run."""
+    from lstmvis_db import sparsereads
+
+    cat = open_project(path).catalog
+    if source in cat.sources and cat.sources[source].sparse:
+        lo, hi = max(0, int(lo)), min(cat.n_positions - 1, int(hi))
+        sparsereads.check_width(hi - lo + 1, cat.sources[source])
+        return sparsereads.densify(*_sparse_entries(path, source, lo, hi), lo, hi, cat.sources[source].n_cells)
+    return _dense_window(path, source, lo, hi)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _dense_window(path: str, source: str, lo: int, hi: int) -> np.ndarray:
     return open_project(path).window(source, lo, hi)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _sparse_entries(path: str, source: str, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return open_project(path).sparse_entries(source, lo, hi)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

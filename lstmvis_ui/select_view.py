@@ -33,6 +33,9 @@ def source_scale(path: str, source: str, n_tokens: int, unsigned: bool) -> scali
     p = open_project(path)
     step = 2000
     starts = np.unique(np.linspace(0, max(n_tokens - step, 0), 8).astype(int))
+    if p.catalog.source(source).sparse:  # its stored (non-zero) values and one 0: no dense windows
+        vals = [p.sparse_entries(source, int(a), int(min(a + step, n_tokens) - 1))[2] for a in starts]
+        return scaling.display_scale(np.concatenate([*vals, np.zeros(1, np.float32)]), unsigned)
     sample = np.concatenate([p.window(source, int(a), int(min(a + step, n_tokens) - 1)).reshape(-1) for a in starts])
     return scaling.display_scale(sample, unsigned)
 
@@ -114,9 +117,20 @@ def build(path: str, s: ViewState, cells: list[int], lo: int, hi: int):
     vals = window(path, s.source, lo, hi)
     if s.low_pass > 0:
         vals = views.low_pass(vals, s.threshold, s.low_pass)
+    shown = None
+    if open_project(path).catalog.source(s.source).sparse:
+        shown, active = select_frames.sparse_line_cells(vals, [*cells, *s.query_cells()])
+        head = f"Sparse source ({vals.shape[1]:,} units): "
+        if active > select_frames.MAX_SPARSE_LINES:
+            st.caption(head + f"{active:,} units are non-zero in this window; the chart draws the "
+                       f"{select_frames.MAX_SPARSE_LINES} with the largest values here (and the selected ones).")
+        else:
+            st.caption(head + f"the chart draws the {active:,} units that are non-zero in this window (and the "
+                       "selected ones); every other unit is 0 here.")
     parts = select_frames.select_parts(vals, lo, hi, tokens(path, lo, hi), sc, s.threshold, cells, s.excluded,
                                        s.query_cells(), s.brush, (s.pad_left, s.pad_right), s.pos,
-                                       s.mask and bool(s.query_cells()))  # nothing to fade by without query cells
+                                       s.mask and bool(s.query_cells()),  # nothing to fade by without query cells
+                                       shown=shown)
     parts = replace(parts, tracks=_track_rows(path, s, lo, hi, parts.words))
     return select_chart.spec(parts), sc
 

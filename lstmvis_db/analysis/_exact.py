@@ -117,8 +117,10 @@ class Exact:
             return {int(c): cols[wanted[int(c)], i] for i, c in enumerate(cells)}
         out = {c: np.empty(len(p), np.float32) for c, p in wanted.items()}
         n = self.cat.n_positions
-        for a in range(0, n, _BLOCK):
-            rows = queries.window(self.cat, self.info.source, a, min(n, a + _BLOCK) - 1)
+        # a wide sparse source's dense blocks stay within _IN_MEMORY values
+        block = max(1, min(_BLOCK, _IN_MEMORY // self.info.n_cells)) if self.info.sparse else _BLOCK
+        for a in range(0, n, block):
+            rows = queries.window(self.cat, self.info.source, a, min(n, a + block) - 1)
             if on_block is not None:
                 on_block(a, rows)
             for c, p in wanted.items():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmvis_db import sparsereads
 from lstmvis_db.analysis import corpus
 from lstmvis_db.errors import QueryError
 from lstmvis_db.queries import Catalog, SourceInfo
@@ -98,6 +99,8 @@ def _columns(cat: Catalog, query: str, width: int, dtype: type) -> np.ndarray:
 
 def exact_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarray:
     """Exact values (N, len(cells)) float32 of the given cells, in position order."""
+    if info.sparse:
+        return sparsereads.columns(cat, info, np.asarray(cells, dtype=np.int64))
     cols = ", ".join(f"v[{int(c) + 1}]" for c in cells)
     return _columns(cat, f"SELECT pos, {cols} FROM _idx.rows_{info.sid}", len(cells), np.float32)
 
@@ -105,6 +108,12 @@ def exact_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarr
 def exact_span(cat: Catalog, info: SourceInfo, cell: int, lo: int, hi: int) -> np.ndarray:
     """Exact values of one cell at positions lo..hi (float32, position order): only the rows of that
     range are read (the rows are stored in position order, so DuckDB skips the other row groups)."""
+    if info.sparse:
+        pos, unit, value = sparsereads.entries(cat, info, int(lo), int(hi))
+        span = np.zeros(int(hi) - int(lo) + 1, dtype=np.float32)
+        keep = unit == int(cell)
+        span[pos[keep] - int(lo)] = value[keep]
+        return span
     with cat.cursor() as cur:
         tbl = cur.execute(f"SELECT pos, v[{int(cell) + 1}] AS v FROM _idx.rows_{info.sid} "
                           "WHERE pos BETWEEN ? AND ?", [int(lo), int(hi)]).fetchnumpy()
@@ -114,6 +123,10 @@ def exact_span(cat: Catalog, info: SourceInfo, cell: int, lo: int, hi: int) -> n
 
 
 def quantized_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarray:
-    """14-bit bucket numbers (N, len(cells)) uint16 of the given cells, in position order."""
+    """14-bit bucket numbers (N, len(cells)) uint16 of the given cells, in position order (a
+    sparse source's computed from its exact values with its stored quantisation)."""
+    if info.sparse:
+        vals = sparsereads.columns(cat, info, np.asarray(cells, dtype=np.int64))
+        return np.asfortranarray(info.quant.bucket(vals).astype(np.uint16))
     cols = ", ".join(f"c{int(c)}" for c in cells)
     return _columns(cat, f"SELECT pos, {cols} FROM _idx.q_{info.sid}", len(cells), np.uint16)

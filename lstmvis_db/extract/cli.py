@@ -142,6 +142,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--name", help="project name (default: the file name)")
     p.add_argument("--model-name", help="model name recorded in the project")
     p.add_argument("--list-sources", action="store_true", help="print the model's sources and exit")
+    p.add_argument("--sae", type=Path, default=None,
+                   help="also store this SAE's latents (SAELens layout: cfg.json + sae_weights.safetensors) over "
+                        "the extracted source of its width, as a sparse source")
+    p.add_argument("--sae-source", default=None, help="the extracted source the SAE reads (when several fit)")
+    p.add_argument("--sae-name", default=None, help="name of the SAE's source (default: SOURCE::sae<d_sae>)")
+    p.add_argument("--sae-topk", type=int, default=None, help="keep only the K largest latents per position")
     p.add_argument("--force", action="store_true", help="replace an existing project file")
     p.add_argument("--quiet", action="store_true", help="no progress bars or log lines (transformers' included)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -188,6 +194,14 @@ def _extract(args: argparse.Namespace) -> None:
             raise InputError("extract needs --db OUT.duckdb")
         if args.db.exists() and not args.force:
             raise InputError(f"{args.db}: already exists (pass --force to replace it)")
+    sae = None
+    if args.sae is not None and not args.list_sources:  # its files checked before the model loads
+        from lstmvis_db.sae.apply import SaeRequest
+        from lstmvis_db.sae.model import load as load_sae
+
+        sae = SaeRequest(load_sae(args.sae), args.sae_source, args.sae_name, args.sae_topk)
+    elif args.sae is None and (args.sae_source or args.sae_name or args.sae_topk):
+        raise InputError("--sae-source, --sae-name and --sae-topk go with --sae DIR")
     adapter = load_model(
         args.model,
         vocab=args.vocab,
@@ -233,6 +247,7 @@ def _extract(args: argparse.Namespace) -> None:
             overwrite=args.force,
             progress=not args.quiet,
             value_dtype=args.value_dtype,
+            sae=sae,
         )
     r = summary.as_dict()
     _emit(

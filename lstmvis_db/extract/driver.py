@@ -113,6 +113,7 @@ def extract_project(
     overwrite: bool = False,
     progress: ProgressArg = False,
     value_dtype: str = "float32",
+    sae: Any = None,
 ) -> ExtractSummary:
     """Run a model over texts and write the states as a new project file.
 
@@ -148,6 +149,9 @@ def extract_project(
         description: project description.
         overwrite: replace an existing ``out_db``.
         value_dtype: ``float32`` (exact) or ``float16`` (values rounded at ingest, half the rows).
+        sae: an ``lstmvis_db.sae.SaeRequest`` (or just an SAE: directory, ``Sae`` or sae_lens-like
+            object): its latents over the extracted source it reads become one more, sparse,
+            source of the project (docs/extraction.md §Applying an SAE); checked before the model runs.
         progress: False, True (a bar on a terminal, log lines otherwise; see
             :mod:`lstmvis_db.progress`) or a callback ``(label, fraction)`` called while
             extracting and again while the store writes the file.
@@ -160,6 +164,7 @@ def extract_project(
     out = Path(out_db)
     _check_options(out, overwrite, chunk, topk, max_gb)
     specs = select_sources(adapter.sources(), layers, kinds)
+    sae_plan = _sae_plan(sae, specs)
     k = topk if adapter.can_predict else 0  # top-k predictions to store
     how = plan_processing(adapter, chunk, stride, window_gb=window_gb, reset_every=reset_every, topk=k)
     skipped: list[str] = []
@@ -182,6 +187,8 @@ def extract_project(
             settings.update({"extract.skipped": json.dumps(skipped)} if skipped else {})
             settings.update({"extract.glob": glob} if glob else {})
             data = _project_data(adapter, tok, states, how, name or out.stem, description, len(inputs), settings)
+            if sae_plan is not None:  # its latents, encoded from the memory-mapped states a block at a time
+                data.sources = [*data.sources, sae_plan.sparse_source(data.sources)]
             from lstmvis_db.store import write_project
 
             # atomic: built under a temporary name, renamed over ``out`` only when complete
@@ -189,6 +196,15 @@ def extract_project(
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return _summary(out, data, specs, time.monotonic() - t0)
+
+
+def _sae_plan(sae: Any, specs: Sequence[SourceSpec]) -> Any:
+    """The checked SAE request (``sae.apply.plan``), or None."""
+    if sae is None:
+        return None
+    from lstmvis_db.sae.apply import SaeRequest, plan
+
+    return plan(sae if isinstance(sae, SaeRequest) else SaeRequest(sae), specs)
 
 
 def _check_options(out: Path, overwrite: bool, chunk: int | None, topk: int, max_gb: float) -> None:
@@ -368,7 +384,8 @@ def _summary(out: Path, data: ProjectData, specs: Sequence[SourceSpec], seconds:
             {"source": s.source, "n_cells": s.n_cells, "layer": s.layer, "kind": s.kind,
              "transform": "none"}
             for s in specs
-        ],
+        ] + [{"source": s.source, "n_cells": int(s.values.shape[1]), "layer": s.layer, "kind": s.kind,
+              "transform": "none"} for s in data.sources if s.layout == "sparse"],
         tracks=[{"track": t.track, "kind": t.kind} for t in data.tracks or []],
         seconds=seconds,
         settings=dict(data.extra or {}),

@@ -58,6 +58,11 @@ def content_hash(cat: Catalog) -> str:
         ]
         for info in cat.sources.values():
             # sid is an integer from the project's own index, never user text
+            if info.sparse:  # its entries (docs/data-model.md §Sparse sources and SAE features)
+                parts.append(cur.execute(
+                    f"""SELECT count(*), sum(hash(pos, unit, value)::HUGEINT) FILTER (WHERE pos < 64 OR pos >= $n - 64)
+                        FROM _idx.sp_{info.sid}""", {"n": cat.n_positions}).fetchall())
+                continue
             parts.append(cur.execute(
                 f"""SELECT count(*), (SELECT sum(hash(pos, v)::HUGEINT) FROM _idx.rows_{info.sid}
                                       WHERE pos < 64 OR pos >= $n - 64) FROM _idx.rows_{info.sid}""",

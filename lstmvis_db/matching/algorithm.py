@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstmvis_db.matching import budget
+from lstmvis_db.matching.sparse import Rescorer
 from lstmvis_db.types import Histogram, MatchResult, MatchRow
 
 RESCORE_BATCH_ROWS = 32768  # at most; fewer for wide sources (budget.batch_rows)
@@ -173,6 +174,19 @@ def rescore(
     return inter, union
 
 
+def _rescore(cand: Candidates, fetch_rows: Callable[[np.ndarray], np.ndarray], threshold: float, cells: np.ndarray,
+             n_cells: int, doc_start: np.ndarray, doc_end: np.ndarray, constrain_left: bool, constrain_right: bool,
+             rescorer: Rescorer | None) -> tuple[np.ndarray, np.ndarray]:
+    """``rescore`` from exact rows, or from a sparse source's exceptions when ``rescorer`` is given."""
+    if rescorer is None:
+        return rescore(cand, fetch_rows, threshold, cells, n_cells, doc_start, doc_end, constrain_left,
+                       constrain_right)
+    s, e = cand.start.astype(np.int64), (cand.start + cand.length - 1).astype(np.int64)
+    lo = s - (constrain_left & ~doc_start[s]).astype(np.int64)
+    hi = e + (constrain_right & ~doc_end[e]).astype(np.int64)
+    return rescorer(s, cand.length.astype(np.int64), lo, hi, np.asarray(cells, dtype=np.int64))
+
+
 def _long_run_and(fetch_rows: Callable[[np.ndarray], np.ndarray], t: np.float64, lo: int, s: int, e: int, hi: int,
                   rows: int) -> np.ndarray:
     """Cells (bit words) on at every position s..e, and off at lo < s and hi > e: a batch of
@@ -218,11 +232,12 @@ def match_arrays(
     bits: np.ndarray, cells: np.ndarray, n_cells: int, threshold: float,
     fetch_rows: Callable[[np.ndarray], np.ndarray], doc_first: np.ndarray, doc_last: np.ndarray,
     constrain_left: bool = True, constrain_right: bool = False, length: int = 0, limit: int = 50,
-    pool: int | None = None, memory_limit: int | None = None,
+    pool: int | None = None, memory_limit: int | None = None, rescorer: Rescorer | None = None,
 ) -> MatchResult:
     """The whole match over arrays; ``bits`` holds the selected cells' exact on-bits (N, W).
     With ``memory_limit`` (bytes), a match whose estimate (``budget``) is larger is refused
-    before its candidates are collected."""
+    before its candidates are collected.  ``rescorer`` (a sparse source's, ``matching.sparse``)
+    scores the candidates on all cells instead of ``fetch_rows``."""
     n = bits.shape[0]
     m = len(cells)
     doc_start, doc_end = boundary_masks(doc_first, doc_last, n)
@@ -246,8 +261,8 @@ def match_arrays(
     else:
         need = np.arange(len(cand))
     sub = cand.take(need)
-    inter, union = rescore(sub, fetch_rows, threshold, cells, n_cells, doc_start, doc_end, constrain_left,
-                           constrain_right)
+    inter, union = _rescore(sub, fetch_rows, threshold, cells, n_cells, doc_start, doc_end, constrain_left,
+                            constrain_right, rescorer)
     if not np.array_equal(inter, inter_sel[need]):
         raise AssertionError("internal error: the quantised index and the exact rows disagree")
     top = rank(inter, union, sub)[:limit]
@@ -281,7 +296,7 @@ def scored_candidates(
     bits: np.ndarray, cells: np.ndarray, n_cells: int, threshold: float,
     fetch_rows: Callable[[np.ndarray], np.ndarray], doc_first: np.ndarray, doc_last: np.ndarray,
     constrain_left: bool = True, constrain_right: bool = False, length: int = 0, pool: int | None = None,
-    with_union: bool = False,
+    with_union: bool = False, rescorer: Rescorer | None = None,
 ) -> ScoredCandidates:
     """The candidate set of ``match_arrays`` with the same options, not cut by a limit."""
     starts, ends = boundary_masks(doc_first, doc_last, bits.shape[0])
@@ -291,6 +306,7 @@ def scored_candidates(
     inter = selected_intersection(bits, cand, starts, ends, constrain_left, constrain_right).astype(np.int64)
     union = None
     if with_union:
-        _, union = rescore(cand, fetch_rows, threshold, cells, n_cells, starts, ends, constrain_left, constrain_right)
+        _, union = _rescore(cand, fetch_rows, threshold, cells, n_cells, starts, ends, constrain_left, constrain_right,
+                            rescorer)
     return ScoredCandidates(cand.start.astype(np.int64), cand.length.astype(np.int64), inter,
                             len(cells) - inter, union)

@@ -39,6 +39,9 @@ def export_parquet(cat: Catalog, out: str | Path, chunk_positions: int = CHUNK_P
     """Write the dataset into ``out`` (a new folder), atomically: built under a temporary name
     and moved into place when complete."""
     out = Path(out)
+    sparse = [s.source for s in cat.sources.values() if s.sparse]
+    if sparse:  # the dataset's states are one rows array per position (docs/scale.md)
+        raise InputError(f"source {sparse[0]!r} is sparse: the Parquet export holds dense sources only")
     if out.exists():
         raise InputError(f"{out} already exists; give a new folder for the dataset")
     if not out.parent.is_dir():

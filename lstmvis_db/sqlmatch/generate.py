@@ -151,8 +151,10 @@ class SourceRows:
 
 
 def source_rows(con: duckdb.DuckDBPyConnection) -> list[SourceRows]:
-    """The sources of the project ``con`` uses (its ``_idx.source_index``)."""
-    rows = con.execute("SELECT source, sid, n_cells FROM _idx.source_index ORDER BY sid").fetchall()
+    """The dense sources of the project ``con`` uses (its ``_idx.source_index``; the SQL forms
+    read the rows arrays, which a sparse source does not have)."""
+    rows = con.execute("SELECT source, sid, n_cells FROM _idx.source_index WHERE value_dtype <> 'sparse' "
+                       "ORDER BY sid").fetchall()
     return [SourceRows(str(a), int(b), int(c)) for a, b, c in rows]
 
 

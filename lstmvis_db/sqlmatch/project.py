@@ -10,6 +10,9 @@ from lstmvis_db.sqlmatch.generate import SourceRows, align_spans_sql, align_sql,
 
 def _rows(cat: Catalog, source: str) -> SourceRows:
     info = cat.source(source)
+    if info.value_dtype == "sparse":
+        raise QueryError(f"source {source!r} is sparse: the SQL forms (--sql, the lstmvis_* macros) read dense "
+                         "sources only; run the query without --sql")
     return SourceRows(info.source, info.sid, info.n_cells)
 
 

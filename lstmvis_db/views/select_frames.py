@@ -48,8 +48,34 @@ def pad_from_slot(slot: int, lo: int, brush: tuple[int, int], pads: tuple[int, i
     return min(left, 20), min(right, 20)
 
 
-def _lines(values: np.ndarray, lo: int, cells: Sequence[int], excluded: Sequence[int], factor: float) -> pd.DataFrame:
-    df = frames.lines_frame(values, lo, cells, excluded)
+MAX_SPARSE_LINES = 200  # a sparse source's Select chart draws at most this many units
+
+
+def sparse_line_cells(values: np.ndarray, keep: Sequence[int], limit: int = MAX_SPARSE_LINES) -> tuple[np.ndarray, int]:
+    """The units a sparse source's chart draws for the window ``values``: those non-zero
+    somewhere in it, cut to the ``limit`` with the largest maximum |value| there (ties: lower
+    unit first) when there are more, plus the ``keep`` units (selected, queried); and how many
+    units are non-zero in the window."""
+    peak = np.abs(values).max(axis=0) if len(values) else np.zeros(values.shape[1])
+    active = np.flatnonzero(peak > 0)
+    if len(active) > limit:
+        order = np.lexsort((active, -peak[active]))
+        chosen = np.sort(active[order[:limit]])
+    else:
+        chosen = active
+    extra = np.asarray([int(c) for c in keep if 0 <= int(c) < values.shape[1]], dtype=np.int64)
+    return np.union1d(chosen, extra).astype(np.int64), int(len(active))
+
+
+def _lines(values: np.ndarray, lo: int, cells: Sequence[int], excluded: Sequence[int], factor: float,
+           shown: np.ndarray | None = None) -> pd.DataFrame:
+    if shown is not None:  # only these units' lines (a wide sparse source); the others stay out of the frame
+        sub = np.zeros((values.shape[0], 0), dtype=values.dtype) if not len(shown) else values[:, shown]
+        df = frames.lines_frame(sub, lo, [i for i, c in enumerate(shown) if c in set(cells)],
+                                [i for i, c in enumerate(shown) if c in set(excluded)])
+        df["cell"] = shown[df["cell"].to_numpy()] if len(df) else df["cell"]
+    else:
+        df = frames.lines_frame(values, lo, cells, excluded)
     df["raw"] = df["value"]
     df["value"] = df["value"] / factor
     df["x"] = df["pos"] - lo
@@ -73,10 +99,12 @@ def _brush_parts(brush: tuple[int, int], lo: int, hi: int, pads: tuple[int, int]
 
 def select_parts(values: np.ndarray, lo: int, hi: int, tokens: pd.DataFrame, scale: DisplayScale, threshold: float,
                  cells: Sequence[int], excluded: Sequence[int], query: Sequence[int],
-                 brush: tuple[int, int] | None, pads: tuple[int, int], pos: int | None, mask: bool) -> SelectParts:
+                 brush: tuple[int, int] | None, pads: tuple[int, int], pos: int | None, mask: bool,
+                 shown: np.ndarray | None = None) -> SelectParts:
     """The Select chart's frames for the window [lo, hi] (``values`` rows = positions lo..hi, raw).
 
-    ``threshold`` is raw (what selects); lines and the threshold rule are in displayed units."""
+    ``threshold`` is raw (what selects); lines and the threshold rule are in displayed units.
+    ``shown``: draw only these cells' lines (``sparse_line_cells``), the rest as before."""
     n = hi - lo + 1
     counts = frames.on_counts(values, query, threshold)
     words = frames.words_frame(tokens, counts).assign(x=lambda d: d["pos"] - lo)
@@ -87,7 +115,8 @@ def select_parts(values: np.ndarray, lo: int, hi: int, tokens: pd.DataFrame, sca
     if brush is not None:
         extra = _brush_parts(brush, lo, hi, pads)
         marks += extra.pop("marks")
-    parts = SelectParts(n=n, n_cells=int(values.shape[1]), lines=_lines(values, lo, cells, excluded, scale.factor),
+    lines = _lines(values, lo, cells, excluded, scale.factor, shown)
+    parts = SelectParts(n=n, n_cells=int(values.shape[1]), lines=lines,
                         words=words, threshold=thr,
                         y_domain=scale.y_domain, axis_title=scale.axis_title(), mask=mask,
                         marks=pd.DataFrame(marks, columns=["x", "strong"]), **extra)
