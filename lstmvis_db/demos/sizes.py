@@ -34,6 +34,10 @@ FULL_CHAR_PLAYS = ("hamlet", "macbeth", "romeo-and-juliet", "julius-caesar", "a-
 _SHAPES: dict[tuple[str, str], tuple[int, int]] = {
     ("phrases", "default"): (13_550, 4 * 128), ("phrases", "full"): (1_282_043, 4 * 128),
     ("shakespeare", "default"): (51_430, 4 * 128), ("shakespeare", "full"): (768_757, 4 * 128),
+    ("parens", "full"): (1_000_000, 4 * 32),
+    # about FULL_CHARS of whole files; the last file may run over (the largest top-level module of
+    # Python 3.11's standard library has about 230,000 characters)
+    ("python", "default"): (42_530, 4 * 128), ("python", "full"): (1_250_000, 4 * 128),
 }
 #: bytes a project file takes per stored state value (measured on the default builds, with margin)
 BYTES_PER_VALUE = 7.0
