@@ -10,8 +10,10 @@ null, BH q-values and the random-cell-set null).
   spans at least :data:`MIN_INSIDE` characters (all such instances, not one picked example), how
   many selections of the bracket and its next 7 characters pick cells whose top-50 matches lie
   inside brackets at q <= 1e-6 (covers, lift > 1).
+* :func:`parens_depth_cells`: in the parens demo, for each depth label 0-4 the cell (over all
+  sources) that best separates it from the other depths by AUROC, either way.
 
-:data:`STATED` holds what the default build's description and the README say; the tests
+:data:`STATED` and :data:`PARENS_DEPTH_STATED` hold what the default builds' descriptions and the README say; the tests
 recompute it on a fresh default build (tests/unit/test_demo_python.py).  Imports only the
 standard library; the project is passed in.
 """
@@ -22,7 +24,8 @@ from typing import Any
 
 from lstmvis_db.errors import QueryError
 
-__all__ = ["MIN_INSIDE", "STATED", "TEMPLATE", "bracket_instances", "python_finding", "stated_python_finding"]
+__all__ = ["MIN_INSIDE", "PARENS_DEPTH_STATED", "STATED", "TEMPLATE", "bracket_instances", "parens_depth_cells",
+           "python_finding", "stated_parens_depth", "stated_python_finding"]
 
 Q_MAX = 1e-6
 MIN_INSIDE = 20
@@ -171,3 +174,33 @@ def stated_python_finding(size: str) -> str:
     if size == "full":
         return f"On the default build: {text} Recompute on this build with `lstmvis-db demo-finding python --db FILE`."
     return text
+
+
+def parens_depth_cells(project: Any) -> list[dict[str, Any]]:
+    """For each depth label 0-4 of the parens demo, the best-separating cell over all sources."""
+    out = []
+    for label in ("0", "1", "2", "3", "4"):
+        best = max((_best(project, s, "depth", label) for s in project.sources),
+                   key=lambda r: (r["auroc"], -project.sources.index(r["source"])))
+        out.append({"depth": label, **{k: best[k] for k in ("source", "cell", "auroc", "direction")}})
+    return out
+
+
+#: The parens default build's depth cells (recomputed by tests/unit/test_demo_python.py).
+PARENS_DEPTH_STATED: list[dict[str, Any]] = [
+    {"depth": "0", "source": "layer1_h", "cell": 20, "auroc": 1.0, "direction": "higher"},
+    {"depth": "1", "source": "layer2_h", "cell": 0, "auroc": 0.9992499161356432, "direction": "lower"},
+    {"depth": "2", "source": "layer2_h", "cell": 30, "auroc": 0.9999349541563617, "direction": "lower"},
+    {"depth": "3", "source": "layer2_h", "cell": 19, "auroc": 0.9805981956440113, "direction": "higher"},
+    {"depth": "4", "source": "layer2_h", "cell": 1, "auroc": 1.0, "direction": "lower"},
+]
+
+
+def stated_parens_depth() -> str:
+    """The depth-cells sentence of the parens description (the default build's numbers)."""
+    if not PARENS_DEPTH_STATED:
+        return ""
+    parts = ", ".join(f"depth {r['depth']}: {r['source']} cell {r['cell']} ({r['direction']}, {r['auroc']:.3f})"
+                      for r in PARENS_DEPTH_STATED)
+    return ("**Depth cells** (`lstmvis-db cells --track depth`): for every depth one cell separates it from the "
+            f"other depths with AUROC near 1 ({parts}).")

@@ -124,6 +124,17 @@ def _tracks(tokens: list[str], depth: np.ndarray) -> list[Track]:
     ]
 
 
+def _finding(size: str) -> str:
+    """The findings the description states: the suggested cells and their null, then the best
+    cell for each depth (both from the default build)."""
+    from lstmvis_db.demos.nesting_findings import stated_parens_depth
+
+    depth = stated_parens_depth()
+    if depth and size == "full":
+        depth = f"On the default build: {depth}"
+    return " ".join(x for x in (stated_finding("parens", size), depth) if x)
+
+
 _DEMO = common.SmallLstmDemo(
     "parens", "parens", "token", 4.0,
     f"generated parenthesis language, max depth {PARENS_MAX_DEPTH}, seed {PARENS_SEED}",
@@ -150,7 +161,7 @@ def parens_data(limit: int | None = None, data_dir: Path | None = None,
     hyp = dict(PARENS_HYPOTHESIS)
     start, end = parens_hypothesis_range(tokens, depth)
     hyp.update(start=start, end=end, range_text=" ".join(tokens[start:end + 1]),
-               finding=stated_finding("parens", size))
+               finding=_finding(size))
     return common.small_lstm_project(
         _DEMO, lstm, tokens, ids, report, tracks=_tracks(tokens, depth), hyp=hyp,
         documents=common.documents_from([f"sequence {i + 1}" for i in range(len(doc_tokens))],

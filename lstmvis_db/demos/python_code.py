@@ -130,20 +130,20 @@ def _tokenizes(src: str) -> bool:
 
 
 def _inputs(size: str, data_dir: Path | None, report: common.Report) -> tuple[list[tuple[str, str]], str]:
-    """The (name, text) files and a phrase naming where they come from."""
+    """The (name, text) files and a phrase naming where they come from (``{n}``: how many are read)."""
     if size == "full":
         root = stdlib_dir()
         report(f"reading the standard library of Python {python_version()} ({root})", 0.02)
         files = [(n, read_source(root / n)) for n in full_files(root)]
         kept = [(n, s) for n, s in files if _tokenizes(s)]
-        where = (f"{len(kept)} modules of the standard library of the running Python {python_version()} "
+        where = ("{n}" f" modules of the standard library of the running Python {python_version()} "
                  f"({root}; the first five held out from training, the others training files)")
         return kept, where
     files = read_corpus_archive(common.verify_data_file(CORPUS, data_dir))
     if [n for n, _ in files] != list(DEMO_FILES):
         raise InputError(f"{CORPUS} does not hold {', '.join(DEMO_FILES)}; rebuild it with "
                          "`python scripts/extract_python_corpus.py`")
-    return files, f"{len(files)} modules of Python 3.11.2's standard library ({', '.join(DEMO_FILES)})"
+    return files, "{n}" f" modules of Python 3.11.2's standard library ({', '.join(DEMO_FILES)})"
 
 
 def _cut(files: list[tuple[str, str]], limit: int | None) -> list[tuple[str, str, str]]:
@@ -192,6 +192,7 @@ def python_data(limit: int | None = None, data_dir: Path | None = None,
         raise InputError(f"{weights}: unexpected vocabulary; rebuild it with `python scripts/train_python_chars.py`")
     files, where = _inputs(size, data_dir, report)
     cut = _cut(files, limit)
+    where = where.replace("{n}", str(len(cut)))
     text = "".join(src for _, src, _ in cut)
     docs_ids = [encode(src) for _, src, _ in cut]
     report("running the character LSTM (numpy)", 0.1)

@@ -173,3 +173,22 @@ def test_full_build_states_disk_and_logs_progress_off_a_terminal(tmp_path: Path,
     assert "needs about 0.9 GB" in captured.err
     assert "parens: running the LSTM" in captured.err and "100%" in captured.err
     assert captured.out.strip() == str(tmp_path / "parens-full.duckdb")
+
+
+def test_the_corpus_line_counts_the_files_read(tmp_path: Path) -> None:
+    files = read_corpus_archive(common.verify_data_file("python/corpus.tar.gz"))
+    data = demo.demo_data("python", limit=len(files[0][1]) + 10)
+    assert len(data.documents or []) == 2 and data.extra["corpus"].startswith("2 modules of Python 3.11.2")
+    full = demo.demo_data("python")
+    assert full.extra["corpus"].startswith("5 modules of Python 3.11.2's standard library")
+
+
+def test_parens_depth_cells_are_what_the_description_states(tmp_path: Path) -> None:
+    with lstmvis_db.open(demo.build_demo("parens", tmp_path)) as p:
+        got = nesting_findings.parens_depth_cells(p)
+        assert nesting_findings.PARENS_DEPTH_STATED, "the stated depth cells are missing"
+        assert len(got) == len(nesting_findings.PARENS_DEPTH_STATED) == 5
+        for row, stated in zip(got, nesting_findings.PARENS_DEPTH_STATED, strict=True):
+            _same(row, stated)
+        assert all(r["auroc"] > 0.95 for r in got)
+        assert nesting_findings.stated_parens_depth() in p.meta()["description"]
