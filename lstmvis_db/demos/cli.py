@@ -35,17 +35,17 @@ def _disk_check(names: list[str], size: str, out: str) -> None:
 
 def _add_finding_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo-finding", help="recompute a demo's stated finding on a built project")
-    p.add_argument("name", choices=["phrases", "shakespeare", "parens"])
+    p.add_argument("name", choices=["phrases", "shakespeare", "parens", "python"])
     p.add_argument("--db", required=True, help="the demo's project file (.duckdb)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handler(args: argparse.Namespace) -> None:
         import lstmvis_db
-        from lstmvis_db.demos import findings
+        from lstmvis_db.demos import findings, nesting_findings
 
         table: dict[str, Callable[[Any], Any]] = {
             "phrases": findings.phrase_finding, "shakespeare": findings.stage_finding,
-            "parens": findings.parens_finding}
+            "parens": findings.parens_finding, "python": nesting_findings.python_finding}
         fn = table[args.name]
         with lstmvis_db.open(args.db) as project:
             result = fn(project)
@@ -68,7 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", choices=list(DEMOS), default=None, help="build just this demo")
     p.add_argument("--size", choices=SIZES, default="default",
                    help="default: what the app builds (small); full: the paper-scale builds of the demos "
-                        "that have one (whole plays; needs spaCy, pip install -r requirements-demos.txt)")
+                        "that have one (whole plays, needs spaCy: pip install -r requirements-demos.txt; "
+                        "parens at 1M tokens; python over about 1M characters of this Python's standard library)")
     p.add_argument("--out", default=None, help=f"output folder (default: {default_out_dir()}, made if missing)")
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)  # tests only
     p.add_argument("--value-dtype", choices=("float32", "float16"), default="float32",

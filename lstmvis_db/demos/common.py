@@ -75,6 +75,12 @@ DATA_FILES: dict[str, DataFile] = {
     "parens/weights.npz": DataFile(
         "3bca1df19fa33ea3a92e3a3aaa66c70ac4adcedec99a0490455bd5e4c82708e9",
         "scripts/train_parens.py (needs torch==2.13.0)"),
+    "python/corpus.tar.gz": DataFile(
+        "697765e0593bfb4463e0b3c2bd2ea35bf3e8650f8f4b3da9e3ce84afee2dc217",
+        "scripts/extract_python_corpus.py"),
+    "python/weights.npz": DataFile(
+        "4648997f13838728d1441b77f6c1c22a04bd0914a81c11f5d82c4cb14f6d00b9",
+        "scripts/train_python_chars.py (needs torch==2.13.0)"),
     "chorales/chorales.tsv.gz": DataFile(
         "8587fd86172099076dc993f0f45289c9c0de2f98d121be788c0d666fc0228117",
         "scripts/extract_chorales.py (needs music21; see its docstring)"),

@@ -56,6 +56,8 @@ def generate_parens(n: int, rng: np.random.Generator, max_depth: int = PARENS_MA
 PARENS_SEED = 2017  # generation seed of the demo text (training used seeds 1 and 2)
 PARENS_DOCS = 40
 PARENS_DOC_LEN = 1000
+#: sequences of the full build: 1,000,000 tokens, the paper's corpus size
+PARENS_FULL_DOCS = 1000
 
 def parens_hypothesis_range(tokens: list[str], depth: np.ndarray, from_depth: int = 1,
                             run: int = 2) -> tuple[int, int]:
@@ -93,10 +95,11 @@ opening brackets taking the depth from 1 to 3) with threshold {threshold}: {what
 
 
 
-def _generate_documents(limit: int | None) -> tuple[list[list[str]], list[np.ndarray]]:
-    """The demo's sequences (tokens and depth after each), seeded; ``limit`` tokens at most."""
+def _generate_documents(limit: int | None, docs: int = PARENS_DOCS) -> tuple[list[list[str]], list[np.ndarray]]:
+    """The demo's sequences (tokens and depth after each), seeded; ``limit`` tokens at most.
+    The full build's first ``PARENS_DOCS`` sequences are the default build's."""
     rng = np.random.default_rng(PARENS_SEED)
-    total = PARENS_DOCS * PARENS_DOC_LEN if limit is None else min(limit, PARENS_DOCS * PARENS_DOC_LEN)
+    total = docs * PARENS_DOC_LEN if limit is None else min(limit, docs * PARENS_DOC_LEN)
     doc_tokens: list[list[str]] = []
     doc_depths: list[np.ndarray] = []
     left = total
@@ -121,6 +124,17 @@ def _tracks(tokens: list[str], depth: np.ndarray) -> list[Track]:
     ]
 
 
+def _finding(size: str) -> str:
+    """The findings the description states: the suggested cells and their null, then the best
+    cell for each depth (both from the default build)."""
+    from lstmvis_db.demos.nesting_findings import stated_parens_depth
+
+    depth = stated_parens_depth()
+    if depth and size == "full":
+        depth = f"On the default build: {depth}"
+    return " ".join(x for x in (stated_finding("parens", size), depth) if x)
+
+
 _DEMO = common.SmallLstmDemo(
     "parens", "parens", "token", 4.0,
     f"generated parenthesis language, max depth {PARENS_MAX_DEPTH}, seed {PARENS_SEED}",
@@ -128,8 +142,9 @@ _DEMO = common.SmallLstmDemo(
 
 
 def parens_data(limit: int | None = None, data_dir: Path | None = None,
-                progress: common.Report | None = None) -> ProjectData:
-    """Build the parenthesis demo's :class:`ProjectData` (``limit``: first N tokens only)."""
+                progress: common.Report | None = None, size: str = "default") -> ProjectData:
+    """Build the parenthesis demo's :class:`ProjectData` (``limit``: first N tokens only;
+    ``size="full"``: 1,000 sequences, 1M tokens)."""
     report = common.reporter(progress)
     weights_path = common.verify_data_file("parens/weights.npz", data_dir)
     arrays = common.load_arrays(weights_path)
@@ -138,7 +153,7 @@ def parens_data(limit: int | None = None, data_dir: Path | None = None,
         raise InputError(f"{weights_path}: unexpected vocabulary {vocab}; rebuild it with "
                          "`python scripts/train_parens.py`")
     stoi = {t: i for i, t in enumerate(vocab)}
-    doc_tokens, doc_depths = _generate_documents(limit)
+    doc_tokens, doc_depths = _generate_documents(limit, PARENS_FULL_DOCS if size == "full" else PARENS_DOCS)
     ids = [np.array([stoi[t] for t in toks], np.int64) for toks in doc_tokens]
     lstm = common.run_small_lstm(arrays, ids, report)
     tokens = [t for toks in doc_tokens for t in toks]
@@ -146,7 +161,7 @@ def parens_data(limit: int | None = None, data_dir: Path | None = None,
     hyp = dict(PARENS_HYPOTHESIS)
     start, end = parens_hypothesis_range(tokens, depth)
     hyp.update(start=start, end=end, range_text=" ".join(tokens[start:end + 1]),
-               finding=stated_finding("parens", "default"))
+               finding=_finding(size))
     return common.small_lstm_project(
         _DEMO, lstm, tokens, ids, report, tracks=_tracks(tokens, depth), hyp=hyp,
         documents=common.documents_from([f"sequence {i + 1}" for i in range(len(doc_tokens))],

@@ -18,6 +18,12 @@ Demos (one module each, imported when the demo is built):
 (committed scenes; what the app builds at first start) and ``full`` (whole plays).
 * ``parens`` (:mod:`lstmvis_db.demos.parens`): the parenthesis language of the LSTMVis paper
   (max depth 4) and a small LSTM trained by ``scripts/train_parens.py``.
+* ``python`` (:mod:`lstmvis_db.demos.python_code`): the project's character-level 2 x 128 LSTM
+  (``scripts/train_python_chars.py``) reading Python standard-library modules whole, with
+  ``tokenize``'s bracket depth, indentation depth and token type.
+
+``parens`` and ``python`` have a ``full`` size too (1M generated tokens; about 1M characters of
+the running interpreter's standard library).
 * ``chorales`` (:mod:`lstmvis_db.demos.chorales`): Roman-numeral sequences of Bach's 371
   chorales (music21 corpus) and a small LSTM trained by ``scripts/train_chorales.py``.
 """
@@ -73,7 +79,9 @@ def _registry() -> dict[str, DemoSpec]:
                  _lazy("shakespeare", "shakespeare_data"),
                  ("shakespeare_chars/weights.npz", "shakespeare/scenes.md", "shakespeare/spacy.npz"), SIZES),
         DemoSpec("parens", "Parenthesis language and a small trained LSTM", _lazy("parens", "parens_data"),
-                 ("parens/weights.npz",)),
+                 ("parens/weights.npz",), SIZES),
+        DemoSpec("python", "Python source read by a character LSTM trained on Python's standard library",
+                 _lazy("python_code", "python_data"), ("python/weights.npz", "python/corpus.tar.gz"), SIZES),
         DemoSpec("chorales", "Bach chorales as Roman numerals and a small trained LSTM",
                  _lazy("chorales", "chorales_data"), ("chorales/chorales.tsv.gz", "chorales/weights.npz")),
     ]

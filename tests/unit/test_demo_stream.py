@@ -87,7 +87,7 @@ def test_sizes_are_checked_and_estimated() -> None:
     with pytest.raises(InputError, match="unknown demo size"):
         demo.demo_data("phrases", size="huge")
     with pytest.raises(InputError, match="only the default size"):
-        demo.demo_data("parens", size="full")
+        demo.demo_data("chorales", size="full")
     assert demo.DEFAULT_DEMO == "phrases" and list(demo.DEMOS)[0] == "phrases"
     full = estimate_bytes("phrases", "full")
     default = estimate_bytes("phrases", "default")
