@@ -38,11 +38,12 @@ class RankStats:
 
 @dataclass
 class _Control:
-    """What does not depend on the label: per cell, the control's AUROCs (d, K) and on-counts,
-    the exact per-label sums of the real track (K_real, d) and of the control (K, d)."""
+    """What depends neither on the label nor on the threshold: per cell, the control's AUROCs
+    (d, K), the exact per-label sums of the real track (K_real, d) and of the control (K, d).
+    Kept per open project, and stored in the project file at ingest for control seed 0
+    (:mod:`lstmvis_db.analysis.kept`)."""
 
     auroc: np.ndarray
-    on: np.ndarray
     sums: np.ndarray
     ctrl_sums: np.ndarray
 
@@ -77,26 +78,58 @@ def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray, 
     return est, bound, on, mark_lab, mark_ctl
 
 
+def _control_key(info: SourceInfo, task) -> tuple:
+    return ("ranking_control", info.sid, task.key)
+
+
+def _on_key(info: SourceInfo, task, th: np.ndarray | None) -> tuple:
+    return ("ranking_control_on", info.sid, task.key, None if th is None else th.tobytes())
+
+
+def control(cat: Catalog, info: SourceInfo, task) -> _Control | None:
+    """The label- and threshold-independent part, if known: kept on the catalog, else read from
+    the project file (stored at ingest), else None (the first call computes it)."""
+    key = _control_key(info, task)
+    if key not in cat._cache:
+        from lstmvis_db.analysis import kept
+
+        got = kept.load(cat, info, task)
+        if got is None:
+            return None
+        cat._cache[key] = _Control(*got)
+    return cat._cache[key]
+
+
 @_exact.serialised
 def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: float) -> RankStats:
     """Per cell: AUROC (within ``tol``), exact mean difference and on-counts at ``th`` (per cell),
     and the same on the control task (best over its labels)."""
     d, k = info.n_cells, task.k_ctrl
     jt, jex = _buckets(info, th)
-    ckey = ("ranking_control", info.sid, task.key, None if th is None else th.tobytes())
-    ctl: _Control | None = cat._cache.get(ckey)
+    ctl = control(cat, info, task)
     cold = ctl is None
+    okey = _on_key(info, task, th)
+    known_on = cat._cache.get(okey)
+    need_on = not cold and known_on is None  # the control's on-counts at this threshold, not its AUROCs
     auroc, on = np.empty(d), np.zeros((d, 2), dtype=np.int64)
-    c_auroc, c_on = np.empty((d, k)), np.zeros((d, k), dtype=np.int64)
+    c_auroc = np.empty((d, k))
+    c_on = np.zeros((d, k), dtype=np.int64) if cold or need_on else None
     sums = ctrl_sums = None
     store = _exact.BucketValues.of(cat, info)
     for chunk, codes in _exact.code_chunks(cat, info, np.arange(d)):
         est, bound, cnt, mark_lab, mark_ctl = _scan(codes, task, cold, jt[chunk], jex[chunk], tol)
         if cold:
+            assert c_on is not None
             auroc[chunk], on[chunk, 1], on[chunk, 0] = est[:, 0], cnt[:, 0], cnt[:, 1:].sum(axis=1) - cnt[:, 0]
             c_auroc[chunk], c_on[chunk] = est[:, 1:], cnt[:, 1:]
         else:
             auroc[chunk], on[chunk] = est[:, 1], cnt
+            if need_on and th is not None:
+                assert c_on is not None
+                part = np.zeros((len(chunk), k), dtype=np.int64)
+                _cell_kernels.on_all_cores(functools.partial(_group_on_piece, codes, task.ctrl_full, jt[chunk],
+                                                             jex[chunk], part), len(chunk))
+                c_on[chunk] = part
         col = {int(c): codes[i] for i, c in enumerate(chunk)}
         plans = {}
         for i, c in enumerate(chunk.tolist()):
@@ -116,15 +149,30 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
         store.ensure(want, col.__getitem__, on_block)
         todo = list(plans.items())  # one cell per row of the outputs: the pieces do not overlap
         _cell_kernels.on_all_cores(functools.partial(_settle_all, todo, col, store, task, th, auroc, on,
-                                                c_auroc if cold else None, c_on if cold else None), len(todo), 8)
+                                                c_auroc if cold else None, c_on), len(todo), 8)
     if cold:
         assert sums is not None and ctrl_sums is not None
-        ctl = _Control(auroc=c_auroc, on=c_on, sums=sums, ctrl_sums=ctrl_sums)
-        cat._cache[ckey] = ctl
+        ctl = _Control(auroc=c_auroc, sums=sums, ctrl_sums=ctrl_sums)
+        cat._cache[_control_key(info, task)] = ctl
+    if c_on is not None:
+        cat._cache[okey] = c_on
     assert ctl is not None
     return RankStats(auroc=auroc, md=_mean_diff(ctl.sums, task), on=on,
                      n_lab=np.bincount(task.y.astype(np.int64), minlength=2), ctrl_auroc=_best(ctl.auroc),
-                     ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=ctl.on)
+                     ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=cat._cache[okey])
+
+
+def control_for_storage(cat: Catalog, info: SourceInfo, task, tol: float) -> _Control:
+    """The control part as the first call computes it (run here at ingest, no threshold)."""
+    stats(cat, info, task, None, tol)
+    ctl = cat._cache[_control_key(info, task)]
+    assert isinstance(ctl, _Control)
+    return ctl
+
+
+def _group_on_piece(codes: np.ndarray, groups: np.ndarray, jt: np.ndarray, jex: np.ndarray, out: np.ndarray,
+                    lo: int, hi: int) -> None:
+    _cell_kernels.group_on_counts(codes, lo, hi, groups, jt, jex, out)
 
 
 def _settle_all(todo, col, store, task, th, auroc, on, c_auroc, c_on, lo: int, hi: int) -> None:
