@@ -43,13 +43,11 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
     names = _labels.categorical_names(cat) if tracks is None else [
         t for t in tracks if t in _labels.categorical_names(cat)]
     rows: dict[str, list] = {"source": [], "track": [], "seed": [], "part": [], "code": [], "v": []}
+    tasks = [selectivity._task(cat, t, _labels.categorical(cat, t).labels[0], SEED)
+             for t in names if _labels.categorical(cat, t).labels]
     for info in cat.sources.values():
-        for track in names:
-            labels = _labels.categorical(cat, track).labels
-            if not labels:
-                continue
-            task = selectivity._task(cat, track, labels[0], SEED)
-            ctl = _ranking.control_for_storage(cat, info, task, selectivity.TOL)
+        for task, ctl in zip(tasks, _ranking.control_for_storage(cat, info, tasks, selectivity.TOL)):
+            track = task.key[0]
             for part, mat in (("sums", ctl.sums), ("ctrl_sums", ctl.ctrl_sums), ("ctrl_auroc", ctl.auroc.T)):
                 for code, v in enumerate(np.asarray(mat, dtype=np.float64)):
                     for key, val in (("source", info.source), ("track", track), ("seed", SEED), ("part", part),

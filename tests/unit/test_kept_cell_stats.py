@@ -34,7 +34,7 @@ def _on_demand(path, source, track):
         cat = p.catalog
         cat._cache[kept._ABSENT] = True
         task = selectivity._task(cat, track, _labels.categorical(cat, track).labels[0], kept.SEED)
-        ctl = _ranking.control_for_storage(cat, cat.source(source), task, selectivity.TOL)
+        ctl = _ranking.control_for_storage(cat, cat.source(source), [task], selectivity.TOL)[0]
         return ctl.auroc, ctl.sums, ctl.ctrl_sums
 
 
