@@ -48,6 +48,11 @@ INDEX_TABLES: dict[str, list[tuple[str, str]]] = {
                      ("value_dtype", "VARCHAR")],
     "track_categories": [("track", "VARCHAR"), ("ord", "INTEGER"), ("category", "VARCHAR")],
 }
+# Internal tables that files written by older versions of this format lack (then computed on demand).
+OPTIONAL_INDEX_TABLES: dict[str, list[tuple[str, str]]] = {
+    "cell_stats": [("source", "VARCHAR"), ("track", "VARCHAR"), ("seed", "INTEGER"), ("part", "VARCHAR"),
+                   ("code", "INTEGER"), ("v", "DOUBLE[]")],
+}
 _PER_SOURCE = re.compile(r"^(rows|f16|q|sp)_(\d+)$")
 _SPARSE_COLUMNS = [("pos", "INTEGER"), ("unit", "INTEGER"), ("value", "FLOAT")]  # _idx.sp_<sid> (schema.sql)
 _MAX_CELLS = {"float32": 1_000_000, "float16": 1_000_000, "sparse": (1 << 24) + 1}
@@ -193,6 +198,8 @@ def _check_columns(con: duckdb.DuckDBPyConnection, tables: set[tuple[str, str]],
         schema, table = key
         if key in expected:
             want = expected[key]
+        elif schema == "_idx" and table in OPTIONAL_INDEX_TABLES:
+            want = OPTIONAL_INDEX_TABLES[table]
         elif schema == "_idx" and _PER_SOURCE.match(table):
             want = _per_source_columns(table, cols.get(key, []))
         else:

@@ -134,12 +134,16 @@ def _rows_to_numpy(table: pa.Table, d: int) -> tuple[np.ndarray, np.ndarray]:
     """(pos, values float32) of fetched rows: float32 arrays, or float16 bit patterns (uint16)
     widened exactly."""
     pos = table.column("pos").to_numpy()
-    col = table.column("v").combine_chunks()
+    col = table.column("v")
     if not len(col):
         return pos, np.zeros((0, d), np.float32)
-    vals = col.flatten().to_numpy(zero_copy_only=False).reshape(-1, d)
-    if vals.dtype == np.uint16:
-        vals = vals.view(np.float16).astype(np.float32)
+    f16 = pa.types.is_uint16(col.type.value_type)
+    vals = np.empty((len(col), d), np.float32)
+    at = 0
+    for chunk in col.chunks:  # chunk by chunk into one array: combine_chunks would copy everything once more
+        part = chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, d)
+        vals[at:at + len(part)] = part.view(np.float16) if f16 else part
+        at += len(part)
     return pos, vals
 
 

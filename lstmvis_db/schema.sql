@@ -101,6 +101,21 @@ CREATE TABLE _idx.q_{sid} AS SELECT * FROM _q_in;
 CREATE TABLE _idx.sp_{sid} AS
 SELECT pos::INTEGER AS pos, unit::INTEGER AS unit, value::FLOAT AS value FROM _sp_in;
 
+-- name: cell_stats
+-- What ranking cells for a label needs that depends neither on the label nor on the threshold
+-- (docs/performance.md §Kept at ingest), per source and categorical track, for control seed 0:
+-- part 'sums' (code = the track's label), 'ctrl_sums' and 'ctrl_auroc' (code = the control's
+-- label), v = one DOUBLE per cell.  Written with the project and by write_track; absent in files
+-- written before it existed (then computed on demand).
+CREATE TABLE IF NOT EXISTS _idx.cell_stats (
+    source VARCHAR NOT NULL,
+    track  VARCHAR NOT NULL,
+    seed   INTEGER NOT NULL,
+    part   VARCHAR NOT NULL,
+    code   INTEGER NOT NULL,
+    v      DOUBLE[] NOT NULL
+);
+
 -- name: states_view
 -- docs/data-model.md §Public tables: the long form keyed by (source, pos, cell), over the compact physical layout.
 CREATE OR REPLACE VIEW states AS {union_of_sources};

@@ -173,6 +173,15 @@ def _write_views(con: duckdb.DuckDBPyConnection, stmts: dict[str, str]) -> None:
     index = con.execute("SELECT source, sid, n_cells, value_dtype FROM _idx.source_index ORDER BY sid").fetchall()
     con.execute(states_view_sql(stmts, index))
     _write_macros(con)
+    _keep_cell_stats(con)
+
+
+def _keep_cell_stats(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> None:
+    """What the first ranking of a freshly opened project would compute, kept in the file
+    (``_idx.cell_stats``, docs/performance.md §Kept at ingest); before the file is renamed into place."""
+    from lstmvis_db.analysis import kept
+
+    kept.keep(con, tracks)
 
 
 def _write_source(con: duckdb.DuckDBPyConnection, stmts: dict[str, str], sid: int, src: Any, n: int, d: int,
@@ -359,8 +368,11 @@ def write_track(path: str | Path, track: Track, replace: bool = False) -> None:
 def _write_track_file(path: Path, tmp: Path, track: Track) -> None:
     try:
         shutil.copyfile(path, tmp)
-        con = duckdb.connect(str(tmp), config={"enable_external_access": False})
+        con = duckdb.connect(":memory:")
         try:
+            con.execute(f"ATTACH {sql_literal(str(tmp))} AS project")  # as in write_project: the name cursors use
+            con.execute("USE project")
+            con.execute("SET enable_external_access = false")
             con.register("_annotations_in", annotations_table([track]))  # read by the inserts below
             con.register("_predictions_in", predictions_table([track]))
             con.execute("BEGIN")
@@ -371,6 +383,7 @@ def _write_track_file(path: Path, tmp: Path, track: Track) -> None:
             con.execute("INSERT INTO predictions SELECT * FROM _predictions_in ORDER BY pos, rank")
             _insert_track_row(con, track)
             con.execute("COMMIT")
+            _keep_cell_stats(con, [track.track])
             con.execute("CHECKPOINT")
         finally:
             con.close()

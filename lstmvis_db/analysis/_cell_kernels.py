@@ -7,6 +7,7 @@ passes, run on all cores by handing pieces of cells to threads (the loops releas
 * ``group_sums``: per group of positions, the float64 sums of every cell's exact values (mean
   differences);
 * ``threshold_bits``: a cell's on-indicator from its codes, packed over positions.
+* ``group_on_counts``: the on-counts per group of positions alone (a control at a new threshold).
 
 The semantics live in ``selectivity``, ``coactivation`` and ``_exact``; these only count.
 """
@@ -184,3 +185,19 @@ def threshold_bits(codes, lo, hi, jt, jex, out):  # pragma: no cover - compiled
                 if q > j or (ex and q == j):
                     byte |= 1 << k
             out[c, w] = byte
+
+
+@njit(cache=True, nogil=True)
+def group_on_counts(codes, lo, hi, groups, jt, jex, out):  # pragma: no cover - compiled
+    """out[c, g] += positions i with groups[i] = g (>= 0) whose code in row c is above jt[c]
+    (or equal to it when jex[c]): ``label_stats``'s on-counts without its AUROCs."""
+    for c in range(lo, hi):
+        j = jt[c]
+        ex = jex[c]
+        for i in range(codes.shape[1]):
+            g = groups[i]
+            if g < 0:
+                continue
+            q = np.int64(codes[c, i])
+            if q > j or (ex and q == j):
+                out[c, g] += 1

@@ -62,7 +62,7 @@ def codes(cat: Catalog, info: SourceInfo) -> np.ndarray | None:
         out = np.empty((info.n_cells, n), dtype=np.uint16)
         for a in range(0, info.n_cells, _CHUNK):
             chunk = np.arange(a, min(info.n_cells, a + _CHUNK))
-            out[a:a + len(chunk)] = _labels.quantized_columns(cat, info, chunk).T
+            _labels.quantized_columns(cat, info, chunk, out[a:a + len(chunk)])
         cat._cache[key] = out
     return cat._cache[key]
 

@@ -83,17 +83,38 @@ def check_cell(info: SourceInfo, cell: object) -> int:
     return c
 
 
-def _columns(cat: Catalog, query: str, width: int, dtype: type) -> np.ndarray:
+def _columns(cat: Catalog, query: str, width: int, dtype: type, out: np.ndarray | None = None) -> np.ndarray:
     """Rows of ``SELECT pos, col1, col2, ...`` placed by position: (N, width), column-major
-    (each cell's column contiguous: the statistics work one cell at a time)."""
-    out: np.ndarray = np.empty((width, cat.n_positions), dtype=dtype)
+    (each cell's column contiguous: the statistics work one cell at a time).  ``out``: the
+    (width, N) array to fill (returned transposed).  The rows come in runs of consecutive
+    positions (row groups, in whatever order the scan yields them), so each column is placed by
+    a few slice copies rather than a scatter."""
+    if out is None:
+        out = np.empty((width, cat.n_positions), dtype=dtype)
     if width == 0:
         return out.T
     with cat.cursor() as cur:
-        tbl = cur.sql(query).fetchnumpy()
-    pos = np.asarray(tbl["pos"], dtype=np.int64)
-    for i, name in enumerate(list(tbl)[1:]):
-        out[i, pos] = np.asarray(tbl[name], dtype=dtype)
+        tbl = cur.sql(query).to_arrow_table()
+    pos = tbl.column(0).to_numpy().astype(np.int64, copy=False)
+    breaks = np.flatnonzero(np.diff(pos) != 1) + 1
+    starts = np.r_[0, breaks]
+    ends = np.r_[breaks, len(pos)]
+    if len(starts) > 4096:  # no useful runs: scatter
+        for i in range(width):
+            out[i, pos] = tbl.column(i + 1).to_numpy()
+        return out.T
+    runs = [(int(a), int(b), int(pos[a])) for a, b in zip(starts, ends)]
+    for i in range(width):
+        at = 0
+        for chunk in tbl.column(i + 1).chunks:
+            vals = chunk.to_numpy(zero_copy_only=False)
+            lo, hi = at, at + len(vals)
+            for a, b, p in runs:  # the runs that overlap this chunk
+                if b <= lo or a >= hi:
+                    continue
+                s, e = max(a, lo), min(b, hi)
+                out[i, p + s - a:p + e - a] = vals[s - lo:e - lo]
+            at = hi
     return out.T
 
 
@@ -122,11 +143,16 @@ def exact_span(cat: Catalog, info: SourceInfo, cell: int, lo: int, hi: int) -> n
     return out
 
 
-def quantized_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray) -> np.ndarray:
-    """14-bit bucket numbers (N, len(cells)) uint16 of the given cells, in position order (a
-    sparse source's computed from its exact values with its stored quantisation)."""
+def quantized_columns(cat: Catalog, info: SourceInfo, cells: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """14-bit bucket numbers (N, len(cells)) uint16 of the given cells, in position order
+    (``out``: the (len(cells), N) array to fill, returned transposed; a sparse source's codes
+    are computed from its exact values with its stored quantisation)."""
     if info.sparse:
         vals = sparsereads.columns(cat, info, np.asarray(cells, dtype=np.int64))
-        return np.asfortranarray(info.quant.bucket(vals).astype(np.uint16))
+        codes = info.quant.bucket(vals).astype(np.uint16)
+        if out is None:
+            return np.asfortranarray(codes)
+        out[...] = codes.T
+        return out.T
     cols = ", ".join(f"c{int(c)}" for c in cells)
-    return _columns(cat, f"SELECT pos, {cols} FROM _idx.q_{info.sid}", len(cells), np.uint16)
+    return _columns(cat, f"SELECT pos, {cols} FROM _idx.q_{info.sid}", len(cells), np.uint16, out)

@@ -38,11 +38,12 @@ class RankStats:
 
 @dataclass
 class _Control:
-    """What does not depend on the label: per cell, the control's AUROCs (d, K) and on-counts,
-    the exact per-label sums of the real track (K_real, d) and of the control (K, d)."""
+    """What depends neither on the label nor on the threshold: per cell, the control's AUROCs
+    (d, K), the exact per-label sums of the real track (K_real, d) and of the control (K, d).
+    Kept per open project, and stored in the project file at ingest for control seed 0
+    (:mod:`lstmvis_db.analysis.kept`)."""
 
     auroc: np.ndarray
-    on: np.ndarray
     sums: np.ndarray
     ctrl_sums: np.ndarray
 
@@ -77,26 +78,58 @@ def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray, 
     return est, bound, on, mark_lab, mark_ctl
 
 
+def _control_key(info: SourceInfo, task) -> tuple:
+    return ("ranking_control", info.sid, task.key)
+
+
+def _on_key(info: SourceInfo, task, th: np.ndarray | None) -> tuple:
+    return ("ranking_control_on", info.sid, task.key, None if th is None else th.tobytes())
+
+
+def control(cat: Catalog, info: SourceInfo, task) -> _Control | None:
+    """The label- and threshold-independent part, if known: kept on the catalog, else read from
+    the project file (stored at ingest), else None (the first call computes it)."""
+    key = _control_key(info, task)
+    if key not in cat._cache:
+        from lstmvis_db.analysis import kept
+
+        got = kept.load(cat, info, task)
+        if got is None:
+            return None
+        cat._cache[key] = _Control(*got)
+    return cat._cache[key]
+
+
 @_exact.serialised
 def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: float) -> RankStats:
     """Per cell: AUROC (within ``tol``), exact mean difference and on-counts at ``th`` (per cell),
     and the same on the control task (best over its labels)."""
     d, k = info.n_cells, task.k_ctrl
     jt, jex = _buckets(info, th)
-    ckey = ("ranking_control", info.sid, task.key, None if th is None else th.tobytes())
-    ctl: _Control | None = cat._cache.get(ckey)
+    ctl = control(cat, info, task)
     cold = ctl is None
+    okey = _on_key(info, task, th)
+    known_on = cat._cache.get(okey)
+    need_on = not cold and known_on is None  # the control's on-counts at this threshold, not its AUROCs
     auroc, on = np.empty(d), np.zeros((d, 2), dtype=np.int64)
-    c_auroc, c_on = np.empty((d, k)), np.zeros((d, k), dtype=np.int64)
+    c_auroc = np.empty((d, k))
+    c_on = np.zeros((d, k), dtype=np.int64) if cold or need_on else None
     sums = ctrl_sums = None
     store = _exact.BucketValues.of(cat, info)
     for chunk, codes in _exact.code_chunks(cat, info, np.arange(d)):
         est, bound, cnt, mark_lab, mark_ctl = _scan(codes, task, cold, jt[chunk], jex[chunk], tol)
         if cold:
+            assert c_on is not None
             auroc[chunk], on[chunk, 1], on[chunk, 0] = est[:, 0], cnt[:, 0], cnt[:, 1:].sum(axis=1) - cnt[:, 0]
             c_auroc[chunk], c_on[chunk] = est[:, 1:], cnt[:, 1:]
         else:
             auroc[chunk], on[chunk] = est[:, 1], cnt
+            if need_on and th is not None:
+                assert c_on is not None
+                part = np.zeros((len(chunk), k), dtype=np.int64)
+                _cell_kernels.on_all_cores(functools.partial(_group_on_piece, codes, task.ctrl_full, jt[chunk],
+                                                             jex[chunk], part), len(chunk))
+                c_on[chunk] = part
         col = {int(c): codes[i] for i, c in enumerate(chunk)}
         plans = {}
         for i, c in enumerate(chunk.tolist()):
@@ -110,21 +143,60 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
         want = {c: np.flatnonzero(_wanted(p, col[c], cold)) for c, p in plans.items()}
         on_block = None
         if cold and sums is None:
-            sums = np.zeros((int(task.codes.max()) + 1, d))
-            ctrl_sums = np.zeros((k, d))
-            on_block = _sums_block(task, sums, ctrl_sums)
+            if _sums_key(info, task) in cat._cache:  # summed beforehand (ingest: every track in one pass)
+                sums, ctrl_sums = cat._cache.pop(_sums_key(info, task))
+            else:
+                sums, ctrl_sums = np.zeros((int(task.codes.max()) + 1, d)), np.zeros((k, d))
+                on_block = _sums_block(task, sums, ctrl_sums)
         store.ensure(want, col.__getitem__, on_block)
         todo = list(plans.items())  # one cell per row of the outputs: the pieces do not overlap
         _cell_kernels.on_all_cores(functools.partial(_settle_all, todo, col, store, task, th, auroc, on,
-                                                c_auroc if cold else None, c_on if cold else None), len(todo), 8)
+                                                c_auroc if cold else None, c_on), len(todo), 8)
     if cold:
         assert sums is not None and ctrl_sums is not None
-        ctl = _Control(auroc=c_auroc, on=c_on, sums=sums, ctrl_sums=ctrl_sums)
-        cat._cache[ckey] = ctl
+        ctl = _Control(auroc=c_auroc, sums=sums, ctrl_sums=ctrl_sums)
+        cat._cache[_control_key(info, task)] = ctl
+    if c_on is not None:
+        cat._cache[okey] = c_on
     assert ctl is not None
     return RankStats(auroc=auroc, md=_mean_diff(ctl.sums, task), on=on,
                      n_lab=np.bincount(task.y.astype(np.int64), minlength=2), ctrl_auroc=_best(ctl.auroc),
-                     ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=ctl.on)
+                     ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=cat._cache[okey])
+
+
+def _sums_key(info: SourceInfo, task) -> tuple:
+    return ("ranking_sums", info.sid, task.key)
+
+
+def control_for_storage(cat: Catalog, info: SourceInfo, tasks: list, tol: float) -> list[_Control]:
+    """The control part of each task (one per track) as the first call computes it (run at
+    ingest, no threshold); the per-label sums of every task in one pass over the rows (each sum
+    adds the same values in the same position order as a first call's pass, so bit for bit the same)."""
+    d = info.n_cells
+    pending = [t for t in tasks if _control_key(info, t) not in cat._cache]
+    if len(pending) > 1:
+        got = [(np.zeros((int(t.codes.max()) + 1, d)), np.zeros((t.k_ctrl, d))) for t in pending]
+        blocks = [_sums_block(t, s1, s2) for t, (s1, s2) in zip(pending, got)]
+
+        def on_block(a: int, rows: np.ndarray) -> None:
+            for fn in blocks:
+                fn(a, rows)
+
+        _exact.Exact(cat, info).fetch({}, on_block)
+        for t, sums in zip(pending, got):
+            cat._cache[_sums_key(info, t)] = sums
+    out = []
+    for t in tasks:
+        stats(cat, info, t, None, tol)
+        ctl = cat._cache[_control_key(info, t)]
+        assert isinstance(ctl, _Control)
+        out.append(ctl)
+    return out
+
+
+def _group_on_piece(codes: np.ndarray, groups: np.ndarray, jt: np.ndarray, jex: np.ndarray, out: np.ndarray,
+                    lo: int, hi: int) -> None:
+    _cell_kernels.group_on_counts(codes, lo, hi, groups, jt, jex, out)
 
 
 def _settle_all(todo, col, store, task, th, auroc, on, c_auroc, c_on, lo: int, hi: int) -> None:

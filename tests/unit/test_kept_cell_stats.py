@@ -1,0 +1,123 @@
+"""What the ranking keeps at ingest (docs/performance.md §Kept at ingest): the stored control
+AUROCs and per-label sums equal what the first call computes on demand, on random small corpora
+(values piled on ties, several documents), for files written with them, with a track added later,
+and for an old-layout file without the table (which must answer identically)."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import numpy as np
+import pytest
+
+import lstmvis_db
+from lstmvis_db.analysis import _labels, _ranking, kept, selectivity
+from lstmvis_db.store import write_track
+from lstmvis_db.types import Track
+from tests.support.cells_oracle import random_corpus
+
+
+def _old_layout(path, tmp_path):
+    """A copy of the project as a file written before ``_idx.cell_stats`` existed."""
+    old = tmp_path / "old.duckdb"
+    shutil.copyfile(path, old)
+    con = duckdb.connect(str(old))
+    con.execute("DROP TABLE _idx.cell_stats")
+    con.close()
+    return old
+
+
+def _on_demand(path, source, track):
+    """The control part as a first call computes it, with nothing stored (the table hidden)."""
+    with lstmvis_db.open(path) as p:
+        cat = p.catalog
+        cat._cache[kept._ABSENT] = True
+        task = selectivity._task(cat, track, _labels.categorical(cat, track).labels[0], kept.SEED)
+        ctl = _ranking.control_for_storage(cat, cat.source(source), [task], selectivity.TOL)[0]
+        return ctl.auroc, ctl.sums, ctl.ctrl_sums
+
+
+def _stored(path, source, track, seed=kept.SEED):
+    with lstmvis_db.open(path) as p:
+        cat = p.catalog
+        task = selectivity._task(cat, track, _labels.categorical(cat, track).labels[0], seed)
+        return kept.load(cat, cat.source(source), task)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 5])
+def test_stored_equals_on_demand(tmp_path, seed):
+    c = random_corpus(tmp_path, seed=seed, n=500, d=7)
+    for source in ("s", "t"):
+        for track in ("tag", "kind"):
+            got = _stored(c.path, source, track)
+            assert got is not None
+            for a, b in zip(got, _on_demand(c.path, source, track)):
+                assert a.shape == b.shape
+                np.testing.assert_array_equal(a, b)  # bit for bit (NaN where a control label is absent)
+
+
+def _answers(path):
+    out = []
+    with lstmvis_db.open(path) as p:
+        for source in ("s", "t", "all"):
+            for track, label in (("tag", "A"), ("tag", "C"), ("kind", "y")):
+                out.append(p.cells(source, track, label, threshold=0.3))
+                out.append(p.cells(source, track, label, threshold=-0.2, stat="iou"))
+                out.append(p.cells(source, track, label, quantile=0.8, stat="mean_diff"))
+                out.append(p.cells(source, track, label))
+        out.append(p.cells("s", "tag", "A", threshold=0.3, control_seed=3))
+    return out
+
+
+def test_old_layout_answers_identically(tmp_path):
+    c = random_corpus(tmp_path, seed=4, n=400, d=5)
+    old = _old_layout(c.path, tmp_path)
+    assert _stored(old, "s", "tag") is None
+    assert _answers(old) == _answers(c.path)
+
+
+def test_a_track_written_later_is_kept_and_a_replaced_one_recomputed(tmp_path):
+    c = random_corpus(tmp_path, seed=6, n=300, d=4)
+    rng = np.random.default_rng(0)
+    for labels in (rng.choice(["p", "q", "r"], 300).tolist(), rng.choice(["u", "v"], 300).tolist()):
+        write_track(c.path, Track("later", "categorical", labels=labels), replace=True)
+        got = _stored(c.path, "s", "later")
+        assert got is not None
+        for a, b in zip(got, _on_demand(c.path, "s", "later")):
+            np.testing.assert_array_equal(a, b)
+    write_track(c.path, Track("later", "scalar", values=rng.normal(size=300)), replace=True)
+    with lstmvis_db.open(c.path) as p, p.catalog.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM _idx.cell_stats WHERE track = 'later'").fetchone() == (0,)
+
+
+def test_an_old_file_gains_the_table_with_a_track(tmp_path):
+    c = random_corpus(tmp_path, seed=7, n=300, d=4)
+    old = _old_layout(c.path, tmp_path)
+    write_track(old, Track("later", "categorical", labels=["a", "b", "c"] * 100))
+    assert _stored(old, "s", "later") is not None
+    assert _stored(old, "s", "tag") is None  # only the new track; the others stay on demand
+    with lstmvis_db.open(old) as p:
+        assert p.cells("s", "tag", "A", threshold=0.3) == lstmvis_db.open(c.path).cells("s", "tag", "A", threshold=0.3)
+
+
+def test_other_seeds_and_damaged_rows_fall_back(tmp_path):
+    c = random_corpus(tmp_path, seed=8, n=300, d=4)
+    assert _stored(c.path, "s", "tag", seed=1) is None
+    with lstmvis_db.open(c.path) as p:
+        want = p.cells("s", "tag", "B", threshold=0.3)
+    con = duckdb.connect(str(c.path))
+    con.execute("DELETE FROM _idx.cell_stats WHERE track = 'tag' AND part = 'ctrl_auroc' AND code = 1")
+    con.close()
+    assert _stored(c.path, "s", "tag") is None
+    with lstmvis_db.open(c.path) as p:
+        assert p.cells("s", "tag", "B", threshold=0.3) == want
+
+
+def test_first_call_reads_the_stored_part(tmp_path):
+    """A fresh open finds the control part in the file, so the first call need not compute it."""
+    c = random_corpus(tmp_path, seed=9, n=300, d=4)
+    with lstmvis_db.open(c.path) as p:
+        cat = p.catalog
+        task = selectivity._task(cat, "tag", "A", kept.SEED)
+        assert _ranking.control(cat, cat.source("s"), task) is not None
