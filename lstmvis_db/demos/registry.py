@@ -18,8 +18,10 @@ Demos (one module each, imported when the demo is built):
 (committed scenes; what the app builds at first start) and ``full`` (whole plays).
 * ``parens`` (:mod:`lstmvis_db.demos.parens`): the parenthesis language of the LSTMVis paper
   (max depth 4) and a small LSTM trained by ``scripts/train_parens.py``.
-* ``chorales`` (:mod:`lstmvis_db.demos.chorales`): Roman-numeral sequences of Bach's 371
-  chorales (music21 corpus) and a small LSTM trained by ``scripts/train_chorales.py``.
+* ``chorales`` (:mod:`lstmvis_db.demos.chorales`): absolute chord symbols of Bach's 371
+  chorales (music21 corpus) with keys, numerals, cadences and music21's 20 human analyses, and a
+  small LSTM trained by ``scripts/train_chorales.py``; the held-out chorales also transposed (3
+  transpositions in the default size, all 11 in ``full``).
 """
 
 from __future__ import annotations
@@ -74,8 +76,9 @@ def _registry() -> dict[str, DemoSpec]:
                  ("shakespeare_chars/weights.npz", "shakespeare/scenes.md", "shakespeare/spacy.npz"), SIZES),
         DemoSpec("parens", "Parenthesis language and a small trained LSTM", _lazy("parens", "parens_data"),
                  ("parens/weights.npz",)),
-        DemoSpec("chorales", "Bach chorales as Roman numerals and a small trained LSTM",
-                 _lazy("chorales", "chorales_data"), ("chorales/chorales.tsv.gz", "chorales/weights.npz")),
+        DemoSpec("chorales", "Bach chorales as chord symbols, transposed copies and a small trained LSTM",
+                 _lazy("chorales", "chorales_data"),
+                 ("chorales/chorales.tsv.gz", "chorales/analyses.tsv.gz", "chorales/weights.npz"), SIZES),
     ]
     return {s.name: s for s in specs}
 

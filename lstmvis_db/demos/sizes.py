@@ -34,6 +34,7 @@ FULL_CHAR_PLAYS = ("hamlet", "macbeth", "romeo-and-juliet", "julius-caesar", "a-
 _SHAPES: dict[tuple[str, str], tuple[int, int]] = {
     ("phrases", "default"): (13_550, 4 * 128), ("phrases", "full"): (1_282_043, 4 * 128),
     ("shakespeare", "default"): (51_430, 4 * 128), ("shakespeare", "full"): (768_757, 4 * 128),
+    ("chorales", "full"): (31_151 + 11 * 3_408, 4 * 64),  # all chorales + 11 transpositions of the held-out ones
 }
 #: bytes a project file takes per stored state value (measured on the default builds, with margin)
 BYTES_PER_VALUE = 7.0
