@@ -35,7 +35,7 @@ def _disk_check(names: list[str], size: str, out: str) -> None:
 
 def _add_finding_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo-finding", help="recompute a demo's stated finding on a built project")
-    p.add_argument("name", choices=["phrases", "shakespeare", "parens", "python"])
+    p.add_argument("name", choices=["phrases", "shakespeare", "parens", "python", "chorales"])
     p.add_argument("--db", required=True, help="the demo's project file (.duckdb)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -45,7 +45,8 @@ def _add_finding_parser(sub: argparse._SubParsersAction) -> None:
 
         table: dict[str, Callable[[Any], Any]] = {
             "phrases": findings.phrase_finding, "shakespeare": findings.stage_finding,
-            "parens": findings.parens_finding, "python": nesting_findings.python_finding}
+            "parens": findings.parens_finding, "python": nesting_findings.python_finding,
+            "chorales": findings.chorale_finding}
         fn = table[args.name]
         with lstmvis_db.open(args.db) as project:
             result = fn(project)

@@ -82,10 +82,13 @@ DATA_FILES: dict[str, DataFile] = {
         "4648997f13838728d1441b77f6c1c22a04bd0914a81c11f5d82c4cb14f6d00b9",
         "scripts/train_python_chars.py (needs torch==2.13.0)"),
     "chorales/chorales.tsv.gz": DataFile(
-        "8587fd86172099076dc993f0f45289c9c0de2f98d121be788c0d666fc0228117",
+        "8c71bf649a5e8f4bf22a860bbbffaa0abff63fcbffe83841f507326ebc8f0871",
+        "scripts/extract_chorales.py (needs music21; see its docstring)"),
+    "chorales/analyses.tsv.gz": DataFile(
+        "25b926c98191b8155e809e0095df80619a5476b1fce3195b4a5d6951b84db3af",
         "scripts/extract_chorales.py (needs music21; see its docstring)"),
     "chorales/weights.npz": DataFile(
-        "a00dff0f35a53734990525d72c1b827cf61078a9277d44f4320f09961212c435",
+        "c7d161fd7981758f32e294b14a3346350cfdf8b837ae221f662a1097e7accc47",
         "scripts/train_chorales.py (needs torch==2.13.0)"),
     "smollm2_sae/cfg.json": DataFile(
         "143592f65e626e0e4efd10a56f7afaac0235e7bd98c335ba9da6f85cf29943b8",

@@ -12,6 +12,9 @@
   enters (``Project.cells``) and the random-cell-set null of its matches' best lift.
 * :func:`stage_finding`: the character demo's suggested bracket hypothesis against
   ``stage_direction``.
+* :func:`chorale_finding`: the chorales demo's suggested cadence hypothesis against ``cadence``,
+  its spread over every authentic cadence of the held-out chorales, and over their transposed
+  copies.
 
 :data:`STATED` holds what the default build's descriptions and the README say; the tests
 recompute them on a fresh default build (tests/unit/test_demo_findings.py).  Imports only the
@@ -24,8 +27,8 @@ from typing import Any, TypedDict
 
 from lstmvis_db.errors import QueryError
 
-__all__ = ["STATED", "TEMPLATES", "PhraseFinding", "parens_finding", "phrase_finding", "stage_finding",
-           "stated_finding"]
+__all__ = ["STATED", "TEMPLATES", "PhraseFinding", "chorale_finding", "chorale_numbers", "parens_finding",
+           "phrase_finding", "stage_finding", "stated_finding"]
 
 Q_MAX = 1e-6
 NOUN_TAGS = ("NN", "NNS")
@@ -126,6 +129,147 @@ def stage_finding(project: Any) -> dict:
             "lift": row["lift"], "q": row["q"]}
 
 
+CADENCE_TRACK = "cadence"
+HELD_OUT_FROM = 335  # the chorales demo's held-out chorales (lstmvis_db.demos.chorales.N_TRAIN + 1)
+
+
+def _authentic_rows(result: dict) -> list[dict]:
+    return [r for r in result["tests"] if r["label"] == "authentic"]
+
+
+def _best_authentic(result: dict) -> dict:
+    """The ``authentic`` row with the smallest p (ties: the order of the conditions)."""
+    return min(_authentic_rows(result), key=lambda r: r["p"])
+
+
+def _enriched_authentic(result: dict) -> bool:
+    return any(r["q"] <= Q_MAX and (r["lift"] or 0.0) > 1.0 for r in _authentic_rows(result))
+
+
+def chorale_groups(project: Any) -> dict[str, list[tuple[int, int, str]]]:
+    """The held-out chorales' documents (first, last, name) by transposition label (``original``,
+    ``up 2``, ...)."""
+    import re
+
+    trans = _labels(project, "transposition")
+    docs = project.documents
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    for name, first, last in zip(docs["name"], docs["first_pos"].astype(int), docs["last_pos"].astype(int)):
+        m = re.match(r"^(\d+)\.", str(name))
+        if m and int(m.group(1)) >= HELD_OUT_FROM and trans[first] is not None:
+            out.setdefault(str(trans[first]), []).append((int(first), int(last), str(name)))
+    return out
+
+
+def cadence_instances(project: Any, docs: list[tuple[int, int, str]]) -> list[int]:
+    """Approach positions of every authentic cadence in ``docs`` whose approach chord directly
+    precedes the final chord (the two positions a user selects)."""
+    cad = _labels(project, CADENCE_TRACK)
+    tokens = list(project.tokens(0, project.n_positions - 1)["token"])
+    out = []
+    for first, last, _ in docs:
+        for a in range(first, last):
+            if (cad[a] == "authentic" and cad[a + 1] == "authentic" and tokens[a] != tokens[a + 1]
+                    and (a == first or cad[a - 1] != "authentic")):
+                out.append(a)
+    return out
+
+
+def _instance_spread(project: Any, source: str, threshold: float, starts: list[int]) -> dict:
+    with_cells = enriched = weak = 0
+    for a in starts:
+        cells = project.select(source, a, a + 1, threshold)
+        if not cells:
+            continue
+        with_cells += 1
+        try:
+            result = project.align(source, cells, threshold, tracks=[CADENCE_TRACK])
+        except QueryError:
+            continue
+        enriched += _enriched_authentic(result)
+        weak += any(r["q"] <= 0.05 and (r["lift"] or 0.0) > 1.0 for r in _authentic_rows(result))
+    return {"instances": len(starts), "with_cells": with_cells, "enriched": enriched,
+            "share": enriched / len(starts) if starts else 0.0, "enriched_q05": weak}
+
+
+def chorale_finding(project: Any) -> dict:
+    """The chorales demo's cadence finding, over the held-out chorales (335-371):
+
+    * ``suggested``: the landing page's hypothesis (an authentic cadence, approach and final
+      chord) selected, matched (top 50) and aligned with ``cadence`` (span null, BH q over the
+      track's labels and four conditions): its best ``authentic`` row;
+    * ``instances``: every authentic cadence of the held-out chorales in their own key selected the
+      same way; how many pick cells, and how many of those have matches enriched in authentic
+      cadences (an ``authentic`` row with lift > 1 and q <= 1e-6, any condition; ``enriched_q05``:
+      at q <= 0.05), and the same
+      for each transposed copy (``by_key``: the copies' cadences at the same places);
+    * ``transposed``: the suggested cells themselves (found in the original key), their top 50
+      matches among the documents of each transposition alone, aligned as user spans with
+      ``cadence``: hits, lift and q of the suggested row's condition; and the cells that selecting
+      the same two chords in each transposed copy picks (``reselected_jaccard`` with the original).
+    """
+    source, cells, threshold = _suggested(project)
+    start = int(project.meta()["suggest_start"])
+    first = project.align(source, cells, threshold, tracks=[CADENCE_TRACK])
+    best = _best_authentic(first)
+    groups = chorale_groups(project)
+    original = cadence_instances(project, groups.get("original", []))
+    by_key = {}
+    for label, docs in groups.items():
+        by_key[label] = _instance_spread(project, source, threshold, cadence_instances(project, docs))
+    everything = project.match(source, cells, threshold, limit=max(project.n_positions, 1))["matches"]
+    transposed = {}
+    orig_docs = groups.get("original", [])
+    doc_of = next((d for d in orig_docs if d[0] <= start <= d[1]), None)
+    for label, docs in groups.items():
+        inside = [m for m in everything
+                  if any(a <= m["start"] and m["start"] + m["length"] - 1 <= b for a, b, _ in docs)][:50]
+        row: dict[str, Any] = {"spans": len(inside)}
+        if inside:
+            res = project.align(spans=([m["start"] for m in inside], [m["length"] for m in inside]),
+                                tracks=[CADENCE_TRACK], conditions=[best["condition"]])
+            hit = next(r for r in res["tests"] if r["label"] == "authentic")
+            row.update(hits=hit["hits"], lift=hit["lift"], q=hit["q"])
+        if doc_of is not None:
+            twin = next((d for d in docs if d[2].split(", transposed")[0] == doc_of[2]), None)
+            if twin is not None:
+                again = set(project.select(source, twin[0] + start - doc_of[0], twin[0] + start - doc_of[0] + 1,
+                                           threshold))
+                union = again | set(cells)
+                row["reselected_jaccard"] = len(again & set(cells)) / len(union) if union else 0.0
+        transposed[label] = row
+    return {"source": source, "cells": cells, "threshold": threshold, "condition": best["condition"],
+            "hits": best["hits"], "spans": first["spans"], "lift": best["lift"], "q": best["q"],
+            "cadences": len(original), "by_key": by_key, "transposed": transposed}
+
+
+def _shift_order(label: str) -> int:
+    return 0 if label == "original" else int(label.split()[-1])
+
+
+def chorale_numbers(found: dict) -> dict[str, Any]:
+    """:func:`chorale_finding`'s result as the fields of the chorales template."""
+    shifted = sorted((k for k in found["by_key"] if k != "original"), key=_shift_order)
+    spread = ", ".join(f"{found['by_key'][k]['enriched']} of {found['by_key'][k]['instances']} "
+                       f"({found['by_key'][k]['share']:.0%}) {k}" for k in shifted)
+
+    def hits(row: dict) -> str:
+        if not row.get("spans"):
+            return "no match"
+        q = f"{row['q']:.0e}" if row["q"] < 1e-3 else f"{row['q']:.2g}"
+        return f"{row['hits']} of {row['spans']} (lift {row['lift']:.1f}, q = {q})"
+
+    same = "; ".join(f"{k}: {hits(found['transposed'][k])}" for k in shifted)
+    jac = ", ".join(f"{found['transposed'][k].get('reselected_jaccard', 0.0):.2f}" for k in shifted)
+    orig = found["by_key"]["original"]
+    verbs = {"covers": "lie wholly inside", "contains": "contain", "starts": "start on", "ends": "end on"}
+    kept = ("source", "cells", "condition", "hits", "spans", "lift", "q", "cadences")
+    return {"verb": verbs[found["condition"]], "orig_q05": orig["enriched_q05"], **{k: found[k] for k in kept},
+            "orig_enriched": orig["enriched"], "orig_with_cells": orig["with_cells"], "orig_share": orig["share"],
+            "spread": spread, "same_original": hits(found["transposed"]["original"]), "same": same,
+            "jaccard": jac, "shifts": ", ".join(k.split()[-1] for k in shifted)}
+
+
 #: The default build's findings (recomputed by tests/unit/test_demo_findings.py), filled into
 #: :data:`TEMPLATES` for the descriptions and the README.
 STATED: dict[str, dict[str, Any]] = {
@@ -134,6 +278,55 @@ STATED: dict[str, dict[str, Any]] = {
                 "enriched_starts": [1450, 4914, 5165, 5407, 5711, 6638, 7024, 8507, 10622]},
     "shakespeare": {"source": "layer1_c", "cells": [15, 90], "hits": 32, "spans": 50, "lift": 25.10744937688985,
                     "q": 1.8609840309241984e-39},
+    "chorales": {"source": "layer1_h",
+                 "cells": [8, 25, 30, 63],
+                 "threshold": 0.5,
+                 "condition": "starts",
+                 "hits": 28,
+                 "spans": 50,
+                 "lift": 5.949975669787509,
+                 "q": 6.523669215941615e-16,
+                 "cadences": 148,
+                 "by_key": {"original": {"instances": 148,
+                                         "with_cells": 115,
+                                         "enriched": 14,
+                                         "share": 0.0945945945945946,
+                                         "enriched_q05": 51},
+                            "up 2": {"instances": 148,
+                                     "with_cells": 115,
+                                     "enriched": 17,
+                                     "share": 0.11486486486486487,
+                                     "enriched_q05": 43},
+                            "up 5": {"instances": 148,
+                                     "with_cells": 120,
+                                     "enriched": 13,
+                                     "share": 0.08783783783783784,
+                                     "enriched_q05": 47},
+                            "up 6": {"instances": 148,
+                                     "with_cells": 112,
+                                     "enriched": 4,
+                                     "share": 0.02702702702702703,
+                                     "enriched_q05": 30}},
+                 "transposed": {"original": {"spans": 50,
+                                             "hits": 9,
+                                             "lift": 2.1291575236426237,
+                                             "q": 0.054517271639096004,
+                                             "reselected_jaccard": 1.0},
+                                "up 2": {"spans": 50,
+                                         "hits": 8,
+                                         "lift": 1.8738466996225829,
+                                         "q": 0.28311901955182217,
+                                         "reselected_jaccard": 0.0},
+                                "up 5": {"spans": 50,
+                                         "hits": 8,
+                                         "lift": 1.7984409492101472,
+                                         "q": 0.35471329956988196,
+                                         "reselected_jaccard": 0.0},
+                                "up 6": {"spans": 50,
+                                         "hits": 12,
+                                         "lift": 3.1576271893367673,
+                                         "q": 0.0009673310538757381,
+                                         "reselected_jaccard": 0.0}}},
     "parens": {"source": "layer1_c", "cells": [6, 8, 10, 16, 26, 31], "median_auroc": 0.9638476241016679,
                "min_auroc": 0.2965008345716037, "max_auroc": 0.9991621038626364, "cells_auroc_over_0_9": 9,
                "n_cells": 32, "best_label": "2", "best_condition": "covers", "best_lift": 5.2459855399811355,
@@ -152,6 +345,18 @@ TEMPLATES: dict[str, str] = {
     "shakespeare": (
         "**Finding** (`lstmvis-db demo-finding shakespeare`): the suggested selection picks cells {cells}; "
         "{hits} of its {spans} top matches lie wholly inside stage directions (lift {lift:.1f}, q = {q:.1e})."),
+    "chorales": (
+        "**Finding** (`lstmvis-db demo-finding chorales`): the suggested cadence selects cells {cells} of "
+        "`{source}`; {hits} of their {spans} top matches {verb} an authentic cadence (lift {lift:.1f}, "
+        "q = {q:.0e}, span null). Spread over instances: of all {cadences} authentic cadences of the held-out "
+        "chorales, each selected the same way, {orig_with_cells} pick cells and {orig_enriched} ({orig_share:.0%}) "
+        "have top-50 matches enriched in authentic cadences at q <= 1e-6 ({orig_q05} at q <= 0.05); in the "
+        "transposed copies: {spread}. "
+        "Across keys: the same cells, found in the original key, among the held-out chorales in their own keys "
+        "hit authentic cadences with {same_original} of their top matches, and in the copies {same}; selecting "
+        "the same two chords in the copies transposed up {shifts} picks cell sets with Jaccard {jaccard} to the "
+        "original's. So the hypothesis is real where it was selected but neither general over cadences nor "
+        "independent of the key: these cells follow particular chord symbols more than the cadence."),
     "parens": (
         "**Finding** (`lstmvis-db demo-finding parens`): the suggested cells {cells} separate nested "
         "positions (depth >= 1) from top-level ones with AUROC {min_auroc:.2f}-{max_auroc:.2f} (median "
@@ -169,7 +374,7 @@ def stated_finding(name: str, size: str) -> str:
     numbers = STATED.get(name)
     if not numbers:
         return ""
-    text = TEMPLATES[name].format(**numbers)
+    text = TEMPLATES[name].format(**(chorale_numbers(numbers) if name == "chorales" else numbers))
     if size == "full":
         return f"On the default build: {text} Recompute on this build with `lstmvis-db demo-finding {name} --db FILE`."
     return text

@@ -21,11 +21,13 @@ Demos (one module each, imported when the demo is built):
 * ``python`` (:mod:`lstmvis_db.demos.python_code`): the project's character-level 2 x 128 LSTM
   (``scripts/train_python_chars.py``) reading Python standard-library modules whole, with
   ``tokenize``'s bracket depth, indentation depth and token type.
+* ``chorales`` (:mod:`lstmvis_db.demos.chorales`): absolute chord symbols of Bach's 371
+  chorales (music21 corpus) with keys, numerals, cadences and music21's 20 human analyses, and a
+  small LSTM trained by ``scripts/train_chorales.py``; the held-out chorales also transposed (3
+  transpositions in the default size, all 11 in ``full``).
 
-``parens`` and ``python`` have a ``full`` size too (1M generated tokens; about 1M characters of
-the running interpreter's standard library).
-* ``chorales`` (:mod:`lstmvis_db.demos.chorales`): Roman-numeral sequences of Bach's 371
-  chorales (music21 corpus) and a small LSTM trained by ``scripts/train_chorales.py``.
+``parens``, ``python`` and ``chorales`` have a ``full`` size too (1M generated tokens; about 1M
+characters of the running interpreter's standard library; all 11 transpositions).
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ def _registry() -> dict[str, DemoSpec]:
                  ("parens/weights.npz",), SIZES),
         DemoSpec("python", "Python source read by a character LSTM trained on Python's standard library",
                  _lazy("python_code", "python_data"), ("python/weights.npz", "python/corpus.tar.gz"), SIZES),
-        DemoSpec("chorales", "Bach chorales as Roman numerals and a small trained LSTM",
-                 _lazy("chorales", "chorales_data"), ("chorales/chorales.tsv.gz", "chorales/weights.npz")),
+        DemoSpec("chorales", "Bach chorales as chord symbols, transposed copies and a small trained LSTM",
+                 _lazy("chorales", "chorales_data"),
+                 ("chorales/chorales.tsv.gz", "chorales/analyses.tsv.gz", "chorales/weights.npz"), SIZES),
     ]
     return {s.name: s for s in specs}
 

@@ -52,9 +52,9 @@ BUNDLED: dict[str, BundledModel] = {m.name: m for m in (
                  "are read as its unknown word"),
     BundledModel("parens", "parenthesis-language LSTM of the parens demo", "char", "parens/weights.npz",
                  "reads only ( ) and the digits 0-4 (blanks are dropped)"),
-    BundledModel("chorales", "Roman-numeral LSTM of the chorales demo", "word", "chorales/weights.npz",
-                 "reads Roman numerals without inversions, separated by blanks (e.g. I IV V vi ii V I); "
-                 "any other token is read as its 'other' token"),
+    BundledModel("chorales", "chord-symbol LSTM of the chorales demo", "word", "chorales/weights.npz",
+                 "reads chord symbols separated by blanks (e.g. G C D7 G Em Am D; sharps for C# F#, flats for "
+                 "Eb Ab Bb; qualities m 7 dim m7 ø7 dim7 maj7 aug 5); any other token is read as its 'other' token"),
 )}
 _STREAMED = ("shakespeare_chars", "shakespeare_words")  # run from a zero state over whole documents, as the demos
 

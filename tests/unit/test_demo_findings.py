@@ -92,3 +92,23 @@ def test_demo_finding_command(built, capsys: pytest.CaptureFixture[str]) -> None
     got = json.loads(capsys.readouterr().out)
     stated = findings.STATED["shakespeare"]
     assert got["cells"] == stated["cells"] and got["hits"] == stated["hits"]
+
+
+def test_chorale_finding_is_what_the_description_states(built) -> None:
+    """The cadence hypothesis: its enrichment, its spread over every authentic cadence of the
+    held-out chorales, and over their transposed copies, as the description states."""
+    project = built("chorales")
+    got = findings.chorale_finding(project)
+    stated = findings.STATED["chorales"]
+    for key in ("source", "cells", "condition", "hits", "spans", "cadences"):
+        assert got[key] == stated[key], key
+    for key in ("lift", "q", "threshold"):
+        assert math.isclose(got[key], stated[key], rel_tol=1e-6, abs_tol=1e-300), key
+    assert got["by_key"].keys() == stated["by_key"].keys()
+    for label, row in stated["by_key"].items():
+        _same(got["by_key"][label], row)
+    for label, row in stated["transposed"].items():
+        _same(got["transposed"][label], row)
+    assert got["by_key"]["original"]["instances"] == got["cadences"] >= 50  # every instance, not one example
+    assert set(got["by_key"]) == {"original", "up 2", "up 5", "up 6"}
+    assert findings.TEMPLATES["chorales"].format(**findings.chorale_numbers(got)) in project.meta()["description"]
