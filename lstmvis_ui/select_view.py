@@ -150,12 +150,26 @@ def _known(s: ViewState, lo: int) -> tuple:
     return (s.source, lo, s.threshold, s.pad_left, s.pad_right, s.brush, s.width, s.scaling.get(s.source))
 
 
+def holds_selection(event) -> bool:
+    """True if the drawn chart still holds a selection of its own (a brush rectangle, a threshold
+    or padding press, a click): what a change made elsewhere would leave stale in the browser."""
+    try:
+        sel = dict(event["selection"]) if event is not None else {}
+    except (KeyError, TypeError, ValueError):
+        return False
+    return any(bool(v) for v in sel.values())
+
+
 def draw(spec: dict, lo: int):
-    """Draw the chart; under a fresh key whenever the view changed by other means than the chart
-    itself (navigation, a typed value, another widget), so that no stale client-side brush,
-    threshold or handle survives, and the same gesture made again is never taken for "no change"."""
+    """Draw the chart.  When the view changed by other means than the chart itself (navigation, a
+    typed value, another widget) and the drawn chart holds a selection of its own, it is drawn
+    under a fresh key, so that no stale client-side brush, threshold or handle survives and the
+    same gesture made again is never taken for "no change".  A chart that holds none keeps its key:
+    the browser then updates its datasets in place (the spec is cached by its layout) instead of
+    building a new Vega view, which is most of what a typed change used to cost."""
     s = state()
-    if st.session_state.get(KNOWN) != _known(s, lo):
+    st.session_state.setdefault(GEN, 0)
+    if st.session_state.get(KNOWN) != _known(s, lo) and holds_selection(st.session_state.get(chart_key())):
         fresh_chart()
     st.session_state[KNOWN] = _known(s, lo)
     key = chart_key()
