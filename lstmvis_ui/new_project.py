@@ -281,7 +281,7 @@ def import_form() -> None:
         dep = public.deployment()
         if public.is_public() and len(data) > dep.upload_limit:
             st.error(f"The upload is {len(data) / 2**20:.1f} MB; this deployment takes at most "
-                     f"{dep.upload_limit / 2**20:.0f} MB.")
+                     f"{dep.upload_limit / 2**20:.3g} MB.")
             return
         with st.spinner("Importing…"):
             done = run_safely(own_text.import_zip, data, path, max_bytes=dep.copy_limit, replace=replace)

@@ -202,6 +202,7 @@ def test_too_large_upload_is_refused(data, tmp_path, monkeypatch) -> None:
     at.file_uploader(key="nt_file").set_value(("big.csv", csv, "text/csv")).run()
     at.button(key="nt_add").click().run()
     assert not at.exception and "at most" in at.error[0].value
+    assert "at most 0 MB" not in at.error[0].value  # the limit as set, not rounded down to "0 MB"
     assert sha(data / "tiny.duckdb") == before
     assert not list((tmp_path / "sessions").glob("lstmvis-session-*/*.duckdb"))
 
