@@ -181,7 +181,7 @@ def check_copy(project_bytes: int, upload_bytes: int, used_bytes: int, dep: Depl
     """
     if upload_bytes > dep.upload_limit:
         raise InputError(f"the upload is {upload_bytes / MB:.1f} MB; this deployment takes at most "
-                         f"{dep.upload_limit / MB:.0f} MB")
+                         f"{dep.upload_limit / MB:.3g} MB")
     if project_bytes + 2 * upload_bytes > dep.copy_limit:
         need = project_bytes + 2 * upload_bytes
         raise InputError(f"a private copy of this project would need about {need / MB:.0f}"

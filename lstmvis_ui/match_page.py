@@ -94,8 +94,40 @@ def length_histogram(full: dict) -> None:
             svg_download(c, "match-lengths", key="svg_hist")
 
 
+def _on_mapping(h: str, key: str) -> None:
+    """A heatmap's rect | circle buttons: rect paints the words with it (the count when unset),
+    circle draws it as dots on the words (none when unset); another heatmap loses that role."""
+    s = state()
+    picked = set(st.session_state.get(key) or [])
+    if "rect" in picked:
+        s.map_to = h
+    elif s.map_to == h:
+        s.map_to = "count"
+    if "circle" in picked:
+        s.circle = h
+    elif s.circle == h:
+        s.circle = ""
+
+
+def mapping_buttons(names: dict[str, str]) -> None:
+    """Under the heatmap choice: for each heatmap shown, the V1 mapping buttons rect | circle."""
+    s = state()
+    if not s.heatmaps:
+        return
+    cols = st.columns(min(len(s.heatmaps), 6))
+    for i, h in enumerate(s.heatmaps):
+        key = f"w_hm_map_{h}"
+        st.session_state[key] = [m for m, on in (("rect", s.map_to == h), ("circle", s.circle == h)) if on]
+        cols[i % len(cols)].segmented_control(
+            f"map {names.get(h, h)}", ["rect", "circle"], selection_mode="multi", key=key,
+            on_change=_on_mapping, args=(h, key),
+            help="rect: colour the words' backgrounds by this heatmap; circle: draw a dot on each word coloured "
+                 "by it (hover a dot: every dot of the same value grows)")
+
+
 def heatmap_controls(path: str, q: list[int]) -> list[str]:
-    """Pin cells, choose heatmaps, map one onto the words, mask; returns the track columns."""
+    """Pin cells, choose heatmaps, map them onto the words (rect | circle), mask; returns the
+    track columns."""
     s = state()
     tdf = info(path)["tracks_df"]
     tracks = tdf[tdf["kind"] != "topk"]["track"].tolist()
@@ -103,14 +135,16 @@ def heatmap_controls(path: str, q: list[int]) -> list[str]:
     s.heatmaps = [h for h in s.heatmaps if h in opts]
     if s.map_to not in opts:
         s.map_to = "count"
+    if s.circle not in opts:
+        s.circle = ""
     names = {"count": "match count"}
-    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+    c1, c3 = st.columns([5, 1], vertical_alignment="bottom")
     with c1:
         bound(st.multiselect, "Heatmaps", "heatmaps", options=opts, format_func=lambda x: names.get(x, x))
-    with c2:
-        bound(st.selectbox, "Colour the words by", "map_to", options=opts, format_func=lambda x: names.get(x, x))
     with c3:
-        bound(st.toggle, "Mask", "mask", help="fade words by match count when a track colours them")
+        bound(st.toggle, "Mask", "mask", help="fade words by match count when a track colours them; dots are opaque "
+                                             "only inside the match and one step around it")
+    mapping_buttons(names)
     key = "w_pinned_" + "_".join(map(str, q[:50]))
     st.session_state[key] = [c for c in s.pinned if c in q]
     st.pills("Pin cells into the count (none pinned = all query cells)", options=q, selection_mode="multi",
@@ -130,7 +164,7 @@ def _field_kind(path: str, field: str) -> tuple[str, dict | None, float | None, 
 
 def match_chart(path: str, s: ViewState, details: pd.DataFrame, tracks: list[str]):
     """The result matrix (words coloured by ``s.map_to``) with its row links and the chosen heatmaps."""
-    shown = [t for t in tracks if t in (s.map_to, *s.heatmaps)]  # only these columns go to the browser
+    shown = [t for t in tracks if t in (s.map_to, s.circle, *s.heatmaps)]  # only these columns go to the browser
     fields = {"count": "count", **views.track_fields(shown)}
     titles = {f: t for t, f in views.track_fields(shown).items()}
     keep = ["row", "start", "length", "offset", "pos", "in_match", "count", "token", *titles]
@@ -138,8 +172,12 @@ def match_chart(path: str, s: ViewState, details: pd.DataFrame, tracks: list[str
     kind, colors, vmin, vmax = _field_kind(path, s.map_to)
     cw = mc.matrix_cell_width(mat["label"].tolist())
     name = "match count" if s.map_to == "count" else s.map_to
+    circles = None
+    if s.circle:
+        ck, ccl, clo, chi = _field_kind(path, s.circle)
+        circles = mc.Circles(fields[s.circle], ck, ccl, clo, chi, "match count" if s.circle == "count" else s.circle)
     matrix = mc.result_matrix(mat, fields[s.map_to], kind, colors, vmin, vmax, LEFT_CONTEXT, cw, s.mask, titles,
-                              title=name)
+                              title=name, circles=circles)
     hms = []
     for h in s.heatmaps:
         k, cl, lo, hi = _field_kind(path, h)

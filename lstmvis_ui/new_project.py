@@ -55,7 +55,7 @@ def texts_picker() -> TextsChoice:
     texts, corpus_name = None, "upload"
     if where == "Upload text files":
         files = st.file_uploader("Text files (UTF-8)", type=list(sup.TEXT_TYPES), accept_multiple_files=True,
-                                 key="np_files")
+                                 key="np_files", max_upload_size=public.upload_mb())
         if files:
             texts = run_safely(sup.uploaded_texts, [(f.name, f.getvalue()) for f in files])
             corpus_name = Path(files[0].name).stem
@@ -177,7 +177,7 @@ def add_track_form() -> None:
                    + (", ".join(f"{public.plain(t['track'])} ({t['kind']})" for t in inf["tracks"]) or "none"))
     up = st.file_uploader("A CSV, TSV or Parquet file with a `pos` column (0-based token position) and a "
                           "`label` column (categorical track) or a `value` column (scalar track)",
-                          type=list(sup.TRACK_TYPES), key="nt_file")
+                          type=list(sup.TRACK_TYPES), key="nt_file", max_upload_size=public.upload_mb())
     c1, c2 = st.columns(2)
     stem = sup.default_name("", Path(up.name).stem) if up else "my_track"
     track = c1.text_input("Track name", key="nt_name", placeholder=stem).strip() or stem
@@ -246,7 +246,7 @@ def bundled_form() -> None:
                         format_func=lambda k: models[k].label)
     st.caption(f"It {models[pick].note}.")
     files = st.file_uploader("Text files (UTF-8)", type=list(sup.TEXT_TYPES), accept_multiple_files=True,
-                             key="bt_files")
+                             key="bt_files", max_upload_size=public.upload_mb())
     pasted = st.text_area("…or paste text", key="bt_text", height=140, placeholder="To be, or not to be…")
     split = st.toggle("A document per block between blank lines", key="bt_split", value=False)
     name = st.text_input("Project name", key="bt_name", placeholder=f"my-{pick}").strip() or f"my-{pick}"
@@ -271,7 +271,7 @@ def bundled_form() -> None:
 def import_form() -> None:
     """Import an original LSTMVis project folder (lstm.yml, HDF5 and dict files) uploaded as a zip file."""
     up = st.file_uploader("The LSTMVis project folder as a .zip file (lstm.yml with the HDF5 and dict files "
-                          "it names)", type=["zip"], key="li_file")
+                          "it names)", type=["zip"], key="li_file", max_upload_size=public.upload_mb())
     stem = sup.default_name("", Path(up.name).stem) if up else "lstmvis-project"
     name = st.text_input("Project name", key="li_name", placeholder=stem).strip() or stem
     path, replace = _target(name, "li_replace")
@@ -281,7 +281,7 @@ def import_form() -> None:
         dep = public.deployment()
         if public.is_public() and len(data) > dep.upload_limit:
             st.error(f"The upload is {len(data) / 2**20:.1f} MB; this deployment takes at most "
-                     f"{dep.upload_limit / 2**20:.0f} MB.")
+                     f"{dep.upload_limit / 2**20:.3g} MB.")
             return
         with st.spinner("Importing…"):
             done = run_safely(own_text.import_zip, data, path, max_bytes=dep.copy_limit, replace=replace)

@@ -5,6 +5,7 @@ stored strings shown as plain text."""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import weakref
@@ -36,6 +37,15 @@ def deployment() -> deploy.Deployment:
 
 def is_public() -> bool:
     return deployment().public
+
+
+def upload_mb() -> int | None:
+    """What a file uploader offers (``max_upload_size``, whole megabytes): under the public rules the
+    deployment's upload limit, so that the widget's "Limit … per file" is the limit we enforce and a
+    larger file is refused in the browser before it is sent; locally None (Streamlit's own limit,
+    ``server.maxUploadSize``, which is then the true one)."""
+    dep = deployment()
+    return max(1, math.ceil(dep.upload_limit / deploy.MB)) if dep.public else None
 
 
 def hide_error_details() -> None:

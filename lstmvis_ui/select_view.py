@@ -27,22 +27,58 @@ GEN = "lv_chart_gen"  # bumped when the view changes by other means than the cha
 KNOWN = "lv_chart_known"  # the state the drawn chart shows (source, window, threshold, padding, range)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def source_scale(path: str, source: str, n_tokens: int, unsigned: bool) -> scaling.DisplayScale:
-    """The display scale of a source from up to 8 evenly spaced windows of 2,000 positions."""
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _sample(path: str, source: str, n_tokens: int) -> np.ndarray:
+    """Up to 8 evenly spaced windows of 2,000 positions of a source (kept, not copied per use)."""
     p = open_project(path)
     step = 2000
     starts = np.unique(np.linspace(0, max(n_tokens - step, 0), 8).astype(int))
-    if p.catalog.source(source).sparse:  # its stored (non-zero) values and one 0: no dense windows
-        vals = [p.sparse_entries(source, int(a), int(min(a + step, n_tokens) - 1))[2] for a in starts]
-        return scaling.display_scale(np.concatenate([*vals, np.zeros(1, np.float32)]), unsigned)
-    sample = np.concatenate([p.window(source, int(a), int(min(a + step, n_tokens) - 1)).reshape(-1) for a in starts])
-    return scaling.display_scale(sample, unsigned)
+    if p.catalog.source(source).sparse:  # its stored (non-zero) entries, not dense windows (see source_scale)
+        ents = [p.sparse_entries(source, int(a), int(min(a + step, n_tokens) - 1)) for a in starts]
+        units = np.concatenate([e[1] for e in ents]).astype(np.int64)
+        vals = np.concatenate([e[2] for e in ents]).astype(np.float32)
+        return np.stack([units.astype(np.float32), vals]) if len(vals) else np.zeros((2, 0), np.float32)
+    return np.concatenate([p.window(source, int(a), int(min(a + step, n_tokens) - 1)) for a in starts])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def source_scale(path: str, source: str, n_tokens: int, unsigned: bool, mode: str = "auto") -> scaling.DisplayScale:
+    """The display scale of a source under ``mode``, from its sample (:func:`_sample`).  A sparse
+    source's sample is its stored entries and one 0; its per-cell factors are each unit's largest
+    |value| among the sampled entries (1 for a unit with none)."""
+    sample = _sample(path, source, n_tokens)
+    if not open_project(path).catalog.source(source).sparse:
+        return scaling.display_scale(sample, unsigned, mode)
+    units, vals = sample[0].astype(np.int64), sample[1]
+    scale = scaling.display_scale(np.concatenate([vals, np.zeros(1, np.float32)]), unsigned, mode)
+    if not scale.per_cell:
+        return scale
+    n_units = open_project(path).catalog.source(source).n_cells
+    peak = np.zeros(n_units, dtype=np.float64)
+    np.maximum.at(peak, units, np.abs(vals.astype(np.float64)))
+    return replace(scale, cell_factors=tuple(float(x) for x in np.where(peak > 0, peak, 1.0)))
 
 
 def scale_of(path: str, source: str) -> scaling.DisplayScale:
+    """The source's display scale under the scaling chosen for it (its default if none was)."""
     inf = info(path)
-    return source_scale(path, source, int(inf["tokens"]), bool(inf["unsigned"][source]))
+    mode = state().scaling.get(source, "auto")
+    return source_scale(path, source, int(inf["tokens"]), bool(inf["unsigned"][source]), mode)
+
+
+def _on_scaling(source: str) -> None:
+    s = state()
+    s.scaling = {**s.scaling, source: st.session_state["w_scaling"]}
+
+
+def scaling_control(path: str, where=st) -> None:
+    """The display scaling of the current source (none / ÷ source quantile / ÷ each cell's / tanh)."""
+    s = state()
+    st.session_state["w_scaling"] = scale_of(path, s.source).mode
+    where.selectbox("Scaling", scaling.MODES, key="w_scaling", format_func=scaling.LABELS.get,
+                    on_change=_on_scaling, args=(s.source,),
+                    help="how this source's values are drawn; the stored values are what is thresholded "
+                         "(docs/app.md, Display scaling)")
 
 
 def fresh_chart() -> None:
@@ -67,9 +103,11 @@ def threshold_control(path: str, where=st) -> None:
     st.session_state["w_threshold_shown"] = round(shown, 3)
     st.session_state["w_threshold_raw"] = float(s.threshold)
     c1, c2 = where.columns([3, 2], vertical_alignment="bottom")
-    c1.slider("Threshold" + (" (shown units)" if sc.scaled else ""), min_value=round(lo, 3), max_value=round(hi, 3),
+    where_drag = ("per-cell scaling: each selected line's tooltip shows it on that cell's scale" if sc.per_cell
+                  else "also: drag the handle on the plot's y-axis")
+    c1.slider("Threshold" + sc.control_units(), min_value=round(lo, 3), max_value=round(hi, 3),
               step=0.001, format="%.3f", key="w_threshold_shown", on_change=_on_shown_threshold, args=(sc,),
-              help="also: drag the handle on the plot's y-axis. The range is this source's 0.5%–99.5% quantiles.")
+              help=f"{where_drag}. The range is this source's 0.5%–99.5% quantiles.")
     c2.number_input("raw value", step=0.001, format="%.3f", key="w_threshold_raw", on_change=_on_raw_threshold,
                     help="the stored value the cells are compared with")
 
@@ -77,8 +115,9 @@ def threshold_control(path: str, where=st) -> None:
 def controls(path: str) -> None:
     """The hypothesis controls above the chart: threshold, padding, tracks and mask."""
     s = state()
-    c = st.columns([4.4, 1.1, 1.1, 3.4, 1.5], vertical_alignment="bottom")
+    c = st.columns([4.2, 1.0, 1.0, 2.8, 1.7, 1.3], vertical_alignment="bottom")
     threshold_control(path, c[0])
+    scaling_control(path, c[4])
     with c[1]:
         bound(st.number_input, "Off left", "pad_left", **limits("pad_left"), step=1,
               help="steps before the range where the cells must be off (or drag the left handle under the words)")
@@ -89,7 +128,7 @@ def controls(path: str) -> None:
     s.tracks = [t for t in s.tracks if t in tracks]
     with c[3]:
         bound(st.multiselect, "Tracks under the words", "tracks", options=tracks, placeholder="add a track")
-    with c[4]:
+    with c[5]:
         bound(st.toggle, "Mask", "mask", help="fade track colours where few selected cells are on")
 
 
@@ -136,20 +175,33 @@ def build(path: str, s: ViewState, cells: list[int], lo: int, hi: int):
 
 
 def _known(s: ViewState, lo: int) -> tuple:
-    return (s.source, lo, s.threshold, s.pad_left, s.pad_right, s.brush, s.width)
+    return (s.source, lo, s.threshold, s.pad_left, s.pad_right, s.brush, s.width, s.scaling.get(s.source))
+
+
+def holds_selection(event) -> bool:
+    """True if the drawn chart still holds a selection of its own (a brush rectangle, a threshold
+    or padding press, a click): what a change made elsewhere would leave stale in the browser."""
+    try:
+        sel = dict(event["selection"]) if event is not None else {}
+    except (KeyError, TypeError, ValueError):
+        return False
+    return any(bool(v) for v in sel.values())
 
 
 def draw(spec: dict, lo: int):
-    """Draw the chart; under a fresh key whenever the view changed by other means than the chart
-    itself (navigation, a typed value, another widget), so that no stale client-side brush,
-    threshold or handle survives, and the same gesture made again is never taken for "no change"."""
+    """Draw the chart.  When the view changed by other means than the chart itself (navigation, a
+    typed value, another widget) and the drawn chart holds a selection of its own, it is drawn
+    under a fresh key, so that no stale client-side brush, threshold or handle survives and the
+    same gesture made again is never taken for "no change".  A chart that holds none keeps its key:
+    the browser then updates its datasets in place (the spec is cached by its layout) instead of
+    building a new Vega view, which is most of what a typed change used to cost."""
     s = state()
-    if st.session_state.get(KNOWN) != _known(s, lo):
+    st.session_state.setdefault(GEN, 0)
+    if st.session_state.get(KNOWN) != _known(s, lo) and holds_selection(st.session_state.get(chart_key())):
         fresh_chart()
     st.session_state[KNOWN] = _known(s, lo)
     key = chart_key()
-    names = [select_chart.BRUSH, select_chart.THRESHOLD, select_chart.PAD, select_chart.CELL_PICK,
-             select_chart.WORD_CLICK]
+    names = select_chart.selections(spec)
     return st.vega_lite_chart(spec, key=key, on_select="rerun", selection_mode=names, width="stretch",
                               theme=None), key
 

@@ -51,7 +51,7 @@ st.caption(f"{len(res['matches'])} results shown" + (f" of phrase length {s.leng
 
 tracks = ui.heatmap_controls(path, q)
 starts = tuple((m["start"], m["length"]) for m in res["matches"])
-shown = tuple(t for t in tracks if t in (s.map_to, *s.heatmaps))  # only the shown tracks are read and sent
+shown = tuple(t for t in tracks if t in (s.map_to, s.circle, *s.heatmaps))  # only the shown tracks are read and sent
 details = ui.match_details(path, s.source, tuple(s.pinned or q), s.threshold, starts, shown)
 match_page.result_view(path, s, details, tracks)
 

@@ -24,7 +24,7 @@ def _seconds(fn: Callable[[], Any], repeat: int) -> float:
 
 def _plain_sql(p: Any, db: Path, args: tuple, repeat: int, memory: str | None) -> float:
     statements = [s for s in p.match_sql(*args).split(";\n") if s.strip()][:2]
-    config = {"memory_limit": memory} if memory else {}
+    config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory} if memory else {}
     with duckdb.connect(str(db), read_only=True, config=config) as con:
         con.execute("SET enable_progress_bar = false")  # stdout may carry JSON
 

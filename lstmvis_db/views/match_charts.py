@@ -10,6 +10,7 @@ track's name as title and a colour legend under it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
@@ -28,10 +29,11 @@ from lstmvis_db.views.charts import (
     scalar_color,
 )
 
-__all__ = ["HIST", "HOVER", "ROW", "axis_lengths", "chosen_length", "heatmap", "length_histogram", "match_view",
-           "matrix_cell_width", "result_matrix", "row_links"]
+__all__ = ["CIRCLE_HOVER", "HIST", "HOVER", "ROW", "Circles", "axis_lengths", "chosen_length", "circle_opacity",
+           "heatmap", "length_histogram", "match_view", "matrix_cell_width", "result_matrix", "row_links"]
 
 ROW = 22  # px per result row (matrix and heatmaps)
+CIRCLE_HOVER = "circle_hover"  # the dots' hover: every dot of the hovered value grows
 MAX_LABELS = 24  # at most this many labels on the histogram's length axis
 LEGEND_SYMBOLS = 12  # a categorical heatmap legend lists this many labels, then "…"
 
@@ -135,21 +137,70 @@ def _tips(tracks: Sequence[str] | Mapping[str, str]) -> list[alt.Tooltip]:
             + [alt.Tooltip(f"{f}:N", title=t) for f, t in _titles(tracks).items()])
 
 
+@dataclass(frozen=True)
+class Circles:
+    """The V1 circle mapping: a dot on every word of the result matrix coloured by ``field``
+    (``kind`` count / categorical / scalar, as a heatmap), named ``title``."""
+
+    field: str
+    kind: str
+    colors: Mapping[str, str] | None = None
+    vmin: float | None = None
+    vmax: float | None = None
+    title: str | None = None
+
+
+def circle_opacity(df: pd.DataFrame) -> pd.Series:
+    """The original's opacity rule for the dots: opaque inside the matched phrase and one step on
+    either side of it, 0.1 elsewhere (``offset`` from the match start, ``length`` of the match)."""
+    inside = (df["offset"] >= -1) & (df["offset"] <= df["length"])
+    return inside.map({True: 1.0, False: 0.1}).astype("float64")
+
+
+def circle_hover(c: Circles) -> alt.Parameter:
+    """The dots' hover: the value of the mapped field under the pointer."""
+    return alt.selection_point(name=CIRCLE_HOVER, on="pointerover", fields=[c.field], empty=False,
+                               clear="pointerout")
+
+
+def _circles(df: pd.DataFrame, x: alt.X, y: alt.Y, c: Circles, mask: bool, max_count: int,
+             tracks: Sequence[str] | Mapping[str, str], hover: alt.Parameter) -> alt.Chart:
+    """Dots near the bottom of each matrix cell; hovering one enlarges every dot of the same value
+    (the point selection ``hover`` on the mapped field; it is defined on the matrix's rect layer,
+    which shares the frame: Altair 6 lists a second layer's own selection under its sibling's
+    too, and Vega then refuses the duplicate signal).  Its events come from any mark of the
+    layered view, so the dot under the pointer sets it."""
+    name = c.title or c.field
+    color = _field_color(c.field, c.kind, max_count, c.colors, c.vmin, c.vmax, name)
+    color = color.legend(_legend(c.kind, f"dots: {'cells on' if c.kind == 'count' else name}"))
+    base = alt.Chart(df)
+    enc: dict[str, Any] = {"opacity": alt.Opacity("dot_opacity:Q", scale=None, legend=None)} if mask else {}
+    return base.mark_circle(yOffset=ROW / 2 - 4, stroke="#333333", strokeWidth=0.4, cursor="pointer").encode(
+        x, y, color=color, size=alt.condition(hover, alt.value(150), alt.value(24)), tooltip=_tips(tracks),
+        **enc)
+
+
 def result_matrix(df: pd.DataFrame, color_field: str = "count", color_kind: str = "count",
                   colors: Mapping[str, str] | None = None, vmin: float | None = None, vmax: float | None = None,
                   left: int = 3, cw: int = 30, mask: bool = True,
-                  tracks: Sequence[str] | Mapping[str, str] = (), title: str | None = None) -> AnyChart:
+                  tracks: Sequence[str] | Mapping[str, str] = (), title: str | None = None,
+                  circles: Circles | None = None) -> AnyChart:
     """Rows = results, columns = steps (left context | match + right context); word backgrounds
-    by ``color_field`` (count or a track, named ``title``, with its legend under the matrix); with
-    ``mask`` and a track mapped, words fade by count."""
+    by ``color_field`` (count or a track, named ``title``, with its legend under the matrix) (the
+    V1 "rect" mapping); with ``mask`` and a track mapped, words fade by count.  With ``circles``
+    (the V1 "circle" mapping) a dot on every word coloured by another field, with ``mask`` opaque
+    only inside the match and one step around it (:func:`circle_opacity`)."""
     right_max = int(df["offset"].max()) if len(df) else 0
     x, y, n_cols, n_rows = _matrix_base(df, left, right_max, rank_axis=True)
     mc = int(df["count"].max()) if len(df) else 1
+    if circles is not None and mask:
+        df = df.assign(dot_opacity=circle_opacity(df))
     enc = _fade(mask and color_kind != "count", mc, 0.1)
     hover = _hover()
     color = _field_color(color_field, color_kind, mc, colors, vmin, vmax, title)
+    dots = circle_hover(circles) if circles is not None else None
     rect = alt.Chart(df).mark_rect().encode(x, y, color=color, tooltip=_tips(tracks), **enc,
-                                            **_hover_stroke(hover)).add_params(hover)
+                                            **_hover_stroke(hover)).add_params(hover, *([dots] if dots else []))
     font = 12 if cw >= 24 else 11
     text = alt.Chart(df).transform_filter(~alt.datum.in_match).mark_text(fontSize=font, limit=max(cw - 2, 6)).encode(
         x, y, text="label:N", tooltip=_tips(tracks))
@@ -158,7 +209,11 @@ def result_matrix(df: pd.DataFrame, color_field: str = "count", color_kind: str 
     sep = (alt.Chart(pd.DataFrame({"offset": [0]}))
            .mark_rule(color="#333333", strokeWidth=1.5, xOffset=-cw / 2).encode(x))
     head = title or ("match count" if color_kind == "count" else color_field)
-    return alt.layer(rect, text, bold, sep).properties(
+    layers: list[alt.Chart] = [rect, text, bold, sep]
+    if circles is not None and dots is not None:
+        layers.append(_circles(df, x, y, circles, mask, mc, tracks, dots))
+        head += f" · dots by {circles.title or circles.field}"
+    return alt.layer(*layers).resolve_scale(color="independent", opacity="independent", size="independent").properties(
         width=cw * n_cols, height=ROW * n_rows,
         title=alt.TitleParams(f"results · words coloured by {head}", anchor="start", fontSize=12))
 

@@ -27,7 +27,7 @@ import pandas as pd
 from lstmvis_db.views import palette
 
 __all__ = ["BRUSH", "CELL_PICK", "PAD", "THRESHOLD", "WORD_CLICK", "Layout", "SelectParts", "TrackRow", "datasets",
-           "layout", "spec", "threshold_levels"]
+           "layout", "selections", "spec", "threshold_levels"]
 
 BRUSH, THRESHOLD, PAD, CELL_PICK, WORD_CLICK = "brush", "thr", "pad", "cell_pick", "word_click"
 PLOT_H, WORD_H, SIG_H, TRACK_H, TOPK_H, ONR_H, JAC_H, GAP = 200, 24, 16, 18, 13, 5, 30, 5
@@ -66,6 +66,7 @@ class SelectParts:
     ranges: pd.DataFrame | None = None  # cell, start, end, x0, x1, order
     jaccard: pd.DataFrame | None = None  # x, pos, jaccard
     mask: bool = True
+    per_cell: bool = False  # per-cell display scaling: no threshold line or handle, a threshold per line
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Layout:
     range_rows: int
     query: bool
     mask: bool
+    per_cell: bool = False
 
 
 def _rows(frame: pd.DataFrame | None, col: str) -> int:
@@ -93,7 +95,7 @@ def layout(p: SelectParts) -> Layout:
     tracks = tuple((t.name, t.kind, tuple(t.colors.items()), fin(t.vmin), fin(t.vmax),
                     _rows(t.frame, "rank") - 1 if t.kind == "topk" else 1) for t in p.tracks)
     return Layout(p.n, p.n_cells, tuple(p.y_domain), p.axis_title, tracks,  # type: ignore[arg-type]
-                  min(_rows(p.ranges, "order"), 21), p.ranges is not None, p.mask)
+                  min(_rows(p.ranges, "order"), 21), p.ranges is not None, p.mask, p.per_cell)
 
 
 def threshold_levels(y_domain: Sequence[float]) -> pd.DataFrame:
@@ -118,7 +120,7 @@ def datasets(p: SelectParts) -> dict[str, pd.DataFrame]:
     out = {
         "frame": pd.DataFrame({"x": [-0.5, p.n - 0.5]}),
         "lines": slim[slim["status"] != "selected"],
-        "sel": sel[["x", "pos", "cell", "value", "raw"]],
+        "sel": sel[["x", "pos", "cell", "value", "raw", *(["thr"] if p.per_cell else [])]],
         "zero": pd.DataFrame({"value": [0.0]}),
         "thr": p.threshold,
         "levels": threshold_levels(p.y_domain),
@@ -178,13 +180,18 @@ def _plot(L: Layout) -> list:
         color=alt.condition(hover, alt.value("#e66101"), alt.value(palette.SEQ_HIGH)),
         strokeWidth=alt.condition(hover, alt.value(3.5), alt.value(2)),
         tooltip=[alt.Tooltip("cell:N", title="cell (click: its profile)"), alt.Tooltip("pos:Q", title="position"),
-                 alt.Tooltip("raw:Q", title="value", format=".3f")]).add_params(hover, pick)
+                 alt.Tooltip("raw:Q", title="value", format=".3f"),
+                 *([alt.Tooltip("value:Q", title="shown (÷ this cell's 99.5% |value|)", format=".3f"),
+                    alt.Tooltip("thr:Q", title="threshold on this cell's scale", format=".3f")] if L.per_cell else [])]
+    ).add_params(hover, pick)
     zero = alt.Chart(_d("zero")).mark_rule(color="#bbbbbb").encode(y=y)
     thr = alt.Chart(_d("thr")).mark_rule(color=palette.DIV_LOW, strokeDash=[6, 3], strokeWidth=1.5).encode(
         y=y, tooltip=[alt.Tooltip("raw:Q", title="threshold", format=".3f")])
     marks = alt.Chart(_d("marks")).mark_rule(strokeDash=[3, 3], color="#555555").encode(
         _x(), y=alt.value(0), y2=alt.value(PLOT_H), opacity=alt.condition(alt.datum.strong, alt.value(0.8),
                                                                            alt.value(0.35)))
+    if L.per_cell:  # no single threshold level: no line, no handle (the tooltip has each cell's)
+        return [other, excl, sel, zero, marks]
     return [other, excl, sel, zero, thr, marks, *_threshold_handle(y, yscale)]
 
 
@@ -333,6 +340,14 @@ def _spec_json(L: Layout) -> dict:
                          autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
              .configure_view(stroke=None).configure_legend(orient="bottom", labelFontSize=10, titleFontSize=10))
     return chart.to_dict(validate=False)
+
+
+def selections(spec: dict) -> list[str]:
+    """The names of the selections this spec has, of those the app reacts to (without a threshold
+    handle under per-cell scaling there is no ``THRESHOLD``)."""
+    names = {prm.get("name") for layer in spec.get("layer", []) for prm in layer.get("params", [])}
+    names |= {prm.get("name") for prm in spec.get("params", [])}
+    return [n for n in (BRUSH, THRESHOLD, PAD, CELL_PICK, WORD_CLICK) if n in names]
 
 
 def spec(p: SelectParts) -> dict:

@@ -67,9 +67,12 @@ def sparse_line_cells(values: np.ndarray, keep: Sequence[int], limit: int = MAX_
     return np.union1d(chosen, extra).astype(np.int64), int(len(active))
 
 
-def _lines(values: np.ndarray, lo: int, cells: Sequence[int], excluded: Sequence[int], factor: float,
-           shown: np.ndarray | None = None) -> pd.DataFrame:
-    if shown is not None:  # only these units' lines (a wide sparse source); the others stay out of the frame
+def _lines(values: np.ndarray, lo: int, cells: Sequence[int], excluded: Sequence[int], scale: DisplayScale,
+           threshold: float, shown: np.ndarray | None = None) -> pd.DataFrame:
+    """The plot's lines: ``value`` displayed, ``raw`` stored, ``thr`` the threshold on the line's
+    own displayed scale (the same for every cell unless the scaling is per cell).  ``shown``: only
+    these units' lines (a wide sparse source); the others stay out of the frame."""
+    if shown is not None:
         sub = np.zeros((values.shape[0], 0), dtype=values.dtype) if not len(shown) else values[:, shown]
         df = frames.lines_frame(sub, lo, [i for i, c in enumerate(shown) if c in set(cells)],
                                 [i for i, c in enumerate(shown) if c in set(excluded)])
@@ -77,7 +80,9 @@ def _lines(values: np.ndarray, lo: int, cells: Sequence[int], excluded: Sequence
     else:
         df = frames.lines_frame(values, lo, cells, excluded)
     df["raw"] = df["value"]
-    df["value"] = df["value"] / factor
+    cell = df["cell"].to_numpy()
+    df["value"] = scale.apply(df["raw"].to_numpy(), cell)
+    df["thr"] = scale.cell_threshold(threshold, cell)
     df["x"] = df["pos"] - lo
     return df
 
@@ -110,14 +115,16 @@ def select_parts(values: np.ndarray, lo: int, hi: int, tokens: pd.DataFrame, sca
     words = frames.words_frame(tokens, counts).assign(x=lambda d: d["pos"] - lo)
     words["token"] = words["token"].map(tooltip_token)
     thr = pd.DataFrame({"value": [scale.show(threshold)], "raw": [float(threshold)]})
+    if scale.per_cell:  # one threshold is a different height for each cell: no single line
+        thr = thr.iloc[:0]
     marks = [(float(pos - lo - 0.5), False)] if pos is not None and lo <= pos <= hi else []
     extra: dict = {}
     if brush is not None:
         extra = _brush_parts(brush, lo, hi, pads)
         marks += extra.pop("marks")
-    lines = _lines(values, lo, cells, excluded, scale.factor, shown)
-    parts = SelectParts(n=n, n_cells=int(values.shape[1]), lines=lines,
-                        words=words, threshold=thr,
+    parts = SelectParts(n=n, n_cells=int(values.shape[1]), lines=_lines(values, lo, cells, excluded, scale, threshold,
+                                                                         shown),
+                        words=words, threshold=thr, per_cell=scale.per_cell,
                         y_domain=scale.y_domain, axis_title=scale.axis_title(), mask=mask,
                         marks=pd.DataFrame(marks, columns=["x", "strong"]), **extra)
     if query:

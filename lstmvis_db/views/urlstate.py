@@ -45,6 +45,10 @@ class ViewState:
     # other sources shown side by side in Select, and each one's threshold (same order)
     layers: list[str] = field(default_factory=list)
     layer_thresholds: list[float] = field(default_factory=list)
+    # the display scaling chosen per source (views.scaling.MODES; a source not listed: its default)
+    scaling: dict[str, str] = field(default_factory=dict)
+    # Match: the field drawn as a dot on each word of the result matrix (V1 circle mapping; "" = none)
+    circle: str = ""
 
     def query_cells(self) -> list[int]:
         """The hypothesis sent to matching: selected minus excluded."""
@@ -59,7 +63,9 @@ _URL_KEYS = {  # field -> URL key (V1/V2 names where they exist)
     "constrain_right": "cr", "length": "length", "pool": "pool", "limit": "limit",
     "queried": "queried", "pinned": "pinned", "heatmaps": "hm", "map_to": "map",
     "align_set": "aset", "hypothesis": "hyp", "layers": "layers", "layer_thresholds": "layer_t",
+    "scaling": "scale", "circle": "circle",
 }
+SCALING_MODES = ("none", "source", "cell", "tanh")  # views.scaling.MODES (this module is standard library only)
 
 
 #: the range of each integer field, as the app's widgets offer it; a URL value outside is clamped
@@ -96,6 +102,8 @@ def encode_state(state: ViewState) -> dict[str, str]:
             out[key] = f"{v[0]},{v[1]}"
         elif f.name in ("tracks", "heatmaps", "layers"):
             out[key] = ",".join(quote(str(x), safe="") for x in v)
+        elif f.name == "scaling":
+            out[key] = ",".join(f"{quote(str(k), safe='')}:{m}" for k, m in sorted(v.items()))
         elif f.name == "layer_thresholds":
             out[key] = ",".join(f"{float(x):.6g}" for x in v)
         elif isinstance(v, list):
@@ -130,6 +138,9 @@ def decode_state(params: Mapping[str, str], base: ViewState | None = None) -> Vi
                 setattr(st, name, sorted(set(_ints(raw))))
             elif name in ("tracks", "heatmaps", "layers"):
                 setattr(st, name, [unquote(x) for x in str(raw).replace("..", "").split(",") if x])
+            elif name == "scaling":
+                pairs = (x.rsplit(":", 1) for x in str(raw).split(",") if ":" in x)
+                st.scaling = {unquote(k): m for k, m in pairs if k and m in SCALING_MODES}
             elif name == "layer_thresholds":
                 levels = [float(x) for x in str(raw).split(",") if x.strip()]
                 st.layer_thresholds = levels if all(map(math.isfinite, levels)) else []
@@ -139,7 +150,7 @@ def decode_state(params: Mapping[str, str], base: ViewState | None = None) -> Vi
                 t = float(raw)
                 if math.isfinite(t):
                     st.threshold = t
-            elif name in ("project", "source", "map_to", "align_set", "hypothesis"):
+            elif name in ("project", "source", "map_to", "align_set", "hypothesis", "circle"):
                 setattr(st, name, str(raw))
             else:
                 setattr(st, name, _clamped(name, int(float(raw))))

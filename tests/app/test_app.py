@@ -395,9 +395,9 @@ def test_cell_state_source_is_plotted_in_displayed_units(tmp_path, monkeypatch) 
     raw = replace(data.sources[0], source="lstm::cells", values=values, transform="none")
     lstmvis_db.write_project(tmp_path / "cs.duckdb", replace(data, sources=[raw], extra={}))
     monkeypatch.setenv("LSTMVIS_DATA_DIR", str(tmp_path))
-    at = app("pages/1_Select.py", source="lstm::cells", brush="23,26", threshold="3")
+    at = app("pages/1_Select.py", source="lstm::cells", brush="23,26", threshold="3", scale="lstm::cells:source")
     ok(at)
-    sc = scaling.display_scale(raw.values)
+    sc = scaling.display_scale(raw.values, mode="source")
     assert sc.scaled
     shown = at.slider(key="w_threshold_shown")
     assert shown.label.endswith("(shown units)") and shown.value == pytest.approx(3 / sc.factor, abs=2e-3)
@@ -409,6 +409,42 @@ def test_cell_state_source_is_plotted_in_displayed_units(tmp_path, monkeypatch) 
     assert lv(at).threshold == pytest.approx(0.5 * sc.factor, rel=1e-3)
     with lstmvis_db.open(tmp_path / "cs.duckdb") as p:
         assert lv(at).cells == p.select("lstm::cells", 23, 26, lv(at).threshold, 1, 0)
+
+
+def test_display_scaling_is_chosen_per_source(tmp_path, monkeypatch) -> None:
+    """The Scaling control: a cell-state source opens in its default (tanh), per-cell scaling
+    drops the threshold line and puts the control in stored units, the choice is per source and in
+    the URL, and whatever is drawn the stored values select the cells."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from tests.support.app_fixtures import project_data
+
+    data = project_data()
+    values = np.asarray(data.sources[0].values, dtype=np.float32) * 30
+    cs = replace(data.sources[0], source="lstm::cells", values=values, transform="none")
+    lstmvis_db.write_project(tmp_path / "cs.duckdb", replace(data, sources=[data.sources[0], cs], extra={}))
+    monkeypatch.setenv("LSTMVIS_DATA_DIR", str(tmp_path))
+    at = app("pages/1_Select.py", project="cs", source="lstm::cells", brush="23,26", threshold="3")
+    ok(at)
+    with lstmvis_db.open(tmp_path / "cs.duckdb") as p:
+        want = p.select("lstm::cells", 23, 26, 3.0, 1, 0)
+    assert at.selectbox(key="w_scaling").value == "tanh"
+    assert at.slider(key="w_threshold_shown").value == pytest.approx(np.tanh(3.0), abs=2e-3)
+    assert any("tanh(value)" in c.value for c in at.caption) and lv(at).cells == want
+    at.selectbox(key="w_scaling").set_value("cell").run()
+    ok(at)
+    assert lv(at).scaling == {"lstm::cells": "cell"} and qp(at, "scale") == "lstm%3A%3Acells:cell"
+    shown = at.slider(key="w_threshold_shown")
+    assert "shown units" not in shown.label and shown.value == pytest.approx(3.0)
+    assert any("tooltip shows it on that cell's scale" in c.value for c in at.caption)
+    assert lv(at).threshold == pytest.approx(3.0) and lv(at).cells == want
+    # another source keeps its own default: a [-1, 1] source is drawn as stored
+    at.selectbox(key="w_source").set_value(data.sources[0].source).run()
+    ok(at)
+    assert at.selectbox(key="w_scaling").value == "none"
+    assert lv(at).scaling == {"lstm::cells": "cell"}
 
 
 def test_clicking_a_selected_line_opens_the_cell_page(project) -> None:

@@ -97,3 +97,44 @@ def test_svg_export_of_the_match_charts() -> None:
     svg = chart_svg(mc.length_histogram(hist, selected=4))  # width "container" drawn at a fixed width
     assert svg.lstrip().startswith("<svg") and "match length (tokens)" in svg
     assert _file_name("match tiny/lstm::states") == "match-tiny-lstm-states.svg"
+
+
+def test_rect_and_circle_mapping_buttons_per_heatmap() -> None:
+    """Each heatmap has the V1 mapping buttons rect | circle: rect paints the words' backgrounds,
+    circle draws dots on the words; pressing one on another heatmap moves the role; both are in
+    the URL and a link restores them."""
+    import json
+
+    def matrix(at) -> dict:
+        spec = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if "words coloured by" in c.proto.spec)
+        return next(h for h in spec["hconcat"] if "layer" in h and any(la["mark"]["type"] == "rect" if isinstance(
+            la["mark"], dict) else la["mark"] == "rect" for la in h["layer"]))
+
+    def marks(m: dict) -> list[str]:
+        return [la["mark"]["type"] if isinstance(la["mark"], dict) else la["mark"] for la in m["layer"]]
+
+    at = app("pages/2_Match.py", brush="23,26", queried="1", hm="count,pos_tag")
+    _ok(at)
+    assert at.session_state["w_hm_map_count"] == ["rect"] and at.session_state["w_hm_map_pos_tag"] == []
+    assert "circle" not in marks(matrix(at))
+    at.segmented_control(key="w_hm_map_pos_tag").set_value(["circle"]).run()
+    _ok(at)
+    s = at.session_state["lv"]
+    assert (s.map_to, s.circle) == ("count", "pos_tag") and at.query_params["circle"] in ("pos_tag", ["pos_tag"])
+    m = matrix(at)
+    dots = m["layer"][marks(m).index("circle")]
+    assert dots["encoding"]["color"]["legend"]["title"] == "dots: pos_tag"
+    assert "dots by pos_tag" in m["title"]["text"]
+    # rect on pos_tag: the words' backgrounds by pos_tag; the count heatmap loses its rect
+    at.segmented_control(key="w_hm_map_pos_tag").set_value(["circle", "rect"]).run()
+    _ok(at)
+    assert (at.session_state["lv"].map_to, at.session_state["lv"].circle) == ("pos_tag", "pos_tag")
+    assert at.session_state["w_hm_map_count"] == []
+    # circle off again: no dots, and a link with circle= restores them
+    at.segmented_control(key="w_hm_map_pos_tag").set_value(["rect"]).run()
+    _ok(at)
+    assert at.session_state["lv"].circle == "" and "circle" not in marks(matrix(at))
+    again = app("pages/2_Match.py", brush="23,26", queried="1", hm="count,pos_tag", circle="count")
+    _ok(again)
+    assert again.session_state["w_hm_map_count"] == ["rect", "circle"]
+    assert "circle" in marks(matrix(again))

@@ -184,14 +184,25 @@ def test_add_track_goes_to_the_visitors_own_copy(data, tmp_path) -> None:
     assert "click" not in texts(other)
 
 
+def test_uploaders_show_the_limit_we_enforce(data, monkeypatch) -> None:
+    """The widget's "Limit … per file" is the deployment's limit (not Streamlit's 200 MB)."""
+    monkeypatch.setenv("LSTMVIS_UPLOAD_MB", "7")
+    at = run("pages/4_New_project.py")
+    assert not at.exception
+    shown = {u.key: u.proto.max_upload_size_mb for u in at.get("file_uploader")}
+    assert shown and set(shown.values()) == {7}, shown
+
+
 def test_too_large_upload_is_refused(data, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("LSTMVIS_UPLOAD_MB", "0.0001")
     before = sha(data / "tiny.duckdb")
     at = run("pages/4_New_project.py")
+    assert all(u.proto.max_upload_size_mb == 1 for u in at.get("file_uploader"))  # whole megabytes, rounded up
     csv = pd.DataFrame({"pos": range(300), "label": ["x" * 5] * 300}).to_csv(index=False).encode()
     at.file_uploader(key="nt_file").set_value(("big.csv", csv, "text/csv")).run()
     at.button(key="nt_add").click().run()
     assert not at.exception and "at most" in at.error[0].value
+    assert "at most 0 MB" not in at.error[0].value  # the limit as set, not rounded down to "0 MB"
     assert sha(data / "tiny.duckdb") == before
     assert not list((tmp_path / "sessions").glob("lstmvis-session-*/*.duckdb"))
 

@@ -107,3 +107,27 @@ def test_no_heatmap_is_cut_at_the_page_edge(server, page) -> None:
     assert last["left"] >= 0 and last["title"] <= last["box"] + 1  # the last heatmap can be scrolled into view
     legends = el.evaluate("e => e.querySelectorAll('svg .role-legend').length")
     assert legends >= 3  # a colour legend under the matrix and each heatmap
+
+
+def test_circle_mapping_hover_grows_every_dot_of_that_value(server, page) -> None:
+    """V1 circle mapping: with pos_tag drawn as dots on the words, hovering one dot enlarges every
+    dot with the same label, and only those (the page raised no Vega error on the way)."""
+    base, path = server
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _open_match(page, base, path, hm="count,pos_tag", circle="pos_tag", mask="0")
+    dots = page.locator(".st-key-lv_match_view svg.marks g.mark-symbol path")
+    page.wait_for_function("s => document.querySelectorAll(s).length > 0",
+                           arg=".st-key-lv_match_view svg.marks g.mark-symbol path", timeout=30_000)
+    n = dots.count()
+    before = [dots.nth(i).get_attribute("d") for i in range(n)]
+    target = n // 2
+    dots.nth(target).scroll_into_view_if_needed()
+    box = dots.nth(target).bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(600)
+    after = [dots.nth(i).get_attribute("d") for i in range(n)]
+    grown = [i for i in range(n) if after[i] != before[i]]
+    assert target in grown and 0 < len(grown) < n, (len(grown), n)
+    assert not errors, errors

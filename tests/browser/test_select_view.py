@@ -124,9 +124,13 @@ def test_cell_state_source_plotted_in_displayed_units(server, browser) -> None:
     page.goto(f"{server}/Select?project=cstate&source=lstm::cells&brush=23,26&threshold=6")
     ready(page)
     titles = page.locator(f"{sg.CHART} svg.marks g.role-axis-title text").all_text_contents()
-    assert any("÷" in t for t in titles), titles
+    assert "tanh(activation)" in titles, titles  # a cell-state source's default scaling
     assert page.get_by_text("Threshold (shown units)").count() == 1
     assert float(page.get_by_role("spinbutton", name="raw value", exact=True).input_value()) == pytest.approx(6.0)
+    page.goto(f"{server}/Select?project=cstate&source=lstm::cells&brush=23,26&threshold=6&scale=lstm::cells:source")
+    ready(page)
+    titles = page.locator(f"{sg.CHART} svg.marks g.role-axis-title text").all_text_contents()
+    assert any("÷" in t for t in titles), titles
     page.close()
 
 

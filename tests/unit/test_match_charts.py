@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -93,3 +94,35 @@ def test_match_view(field, kind) -> None:
         legend = h["encoding"]["color"]["legend"]
         assert legend["orient"] == "bottom" and legend["title"] in ("cells on", "pos_tag", "surprise")
     assert d["hconcat"][1]["layer"][0]["encoding"]["color"]["legend"]["orient"] == "bottom"
+
+
+def test_circle_mapping_draws_dots_that_grow_together() -> None:
+    """V1 circle mapping: a dot per word coloured by another field, on top of the rect mapping;
+    hovering one grows every dot of the same value; with the mask, dots are opaque inside the
+    match and one step around it, 0.1 elsewhere."""
+    mat = views.matrix_frame(_details())
+    colors = views.category_colors(["NOUN", "VERB"])
+    dots = mc.Circles("pos_tag", "categorical", colors, title="pos_tag")
+    m = mc.result_matrix(mat, "count", "count", tracks=["pos_tag"], title="match count", circles=dots)
+    d = _spec(mc.match_view(m, [mc.heatmap(mat, "count", "count", tracks=["pos_tag"])]))
+    import vl_convert
+
+    assert vl_convert.vegalite_to_svg(d).lstrip().startswith("<svg")  # Vega accepts it (no duplicate signal)
+    layers = d["hconcat"][0]["layer"]
+    circle = [la for la in layers if la["mark"]["type"] == "circle"]
+    assert len(circle) == 1 and circle[0]["encoding"]["color"]["field"] == "pos_tag"
+    assert circle[0]["encoding"]["color"]["legend"]["title"] == "dots: pos_tag"
+    assert layers[0]["encoding"]["color"]["field"] == "count"  # the backgrounds keep their mapping
+    hover = [p for p in d["params"] if p["name"] == mc.CIRCLE_HOVER]
+    assert len(hover) == 1 and hover[0]["select"]["fields"] == ["pos_tag"]
+    size = circle[0]["encoding"]["size"]
+    assert size["condition"]["param"] == mc.CIRCLE_HOVER and size["condition"]["value"] > size["value"]
+    assert circle[0]["encoding"]["opacity"]["field"] == "dot_opacity"
+    assert d["hconcat"][0]["resolve"]["scale"]["color"] == "independent"
+    # the opacity rule: matches of length 3 start at offset 0 -> opaque at offsets -1..3
+    op = mc.circle_opacity(mat)
+    want = np.where((mat["offset"] >= -1) & (mat["offset"] <= 3), 1.0, 0.1)
+    assert np.array_equal(op.to_numpy(), want) and set(op) == {0.1, 1.0}
+    no_mask = _spec(mc.match_view(mc.result_matrix(mat, "count", "count", mask=False, circles=dots), []))
+    assert "opacity" not in [la for la in no_mask["hconcat"][0]["layer"] if la["mark"]["type"] == "circle"][0][
+        "encoding"]

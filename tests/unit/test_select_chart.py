@@ -54,7 +54,7 @@ def test_cell_state_source_is_scaled_by_its_own_quantile() -> None:
     rng = np.random.default_rng(0)
     raw = rng.normal(0, 10, size=(4000, 16))
     raw[0, 0] = 500.0  # one outlier must not set the threshold range or the scale
-    sc = scaling.display_scale(raw)
+    sc = scaling.display_scale(raw, mode="source")
     assert sc.factor == pytest.approx(np.quantile(np.abs(raw), scaling.SCALE_Q))
     assert sc.hi < 40 and sc.lo > -40, "threshold range from quantiles, not from the extreme 500"
     assert sc.show(sc.raw(0.25)) == pytest.approx(0.25)
