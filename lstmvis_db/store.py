@@ -330,10 +330,11 @@ def _insert_track_row(con: duckdb.DuckDBPyConnection, t: Track) -> None:
     """The track's row in ``tracks`` and, if categorical, its category order."""
     lo, hi = track_range(t)
     con.execute("INSERT INTO tracks VALUES (?, ?, ?, ?, ?)", [t.track, t.kind, t.description, lo, hi])
-    if t.kind == "categorical":
+    cats = categories(t) if t.kind == "categorical" else []
+    if cats:  # a categorical track may label no position at all (no entities in a short text)
         con.executemany(
             "INSERT INTO _idx.track_categories VALUES (?, ?, ?)",
-            [(t.track, i, c) for i, c in enumerate(categories(t))],
+            [(t.track, i, c) for i, c in enumerate(cats)],
         )
 
 

@@ -29,6 +29,8 @@ class Categorical:
             return self.labels.index(str(label))
         except ValueError:
             shown = ", ".join(self.labels[:20]) + (" ..." if len(self.labels) > 20 else "")
+            if not self.labels:
+                raise QueryError(f"track {self.track!r} labels no position (so not {label!r})") from None
             raise QueryError(f"unknown label {label!r} of track {self.track!r}; labels: {shown}") from None
 
 

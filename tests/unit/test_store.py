@@ -75,3 +75,18 @@ def test_memory_limit_from_the_environment_or_a_quarter_of_memory(monkeypatch):
     monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: "536870912\n" if self.name == "memory.max"
                         else real_read(self, *a, **k))  # a 512 MiB container
     assert memory_limit() == "256MB"
+
+
+def test_a_categorical_track_that_labels_nothing(tmp_path, project) -> None:
+    """No entity in a short text: the track is stored (and replaced) like any other and reads empty."""
+    path = tmp_path / "none.duckdb"
+    lstmvis_db.write_project(path, ProjectData(
+        name="t", tokens=list("abcdef"), sources=[Source("s", np.eye(6, 4, dtype=np.float32))],
+        tracks=[Track("entity", "categorical", labels=[None] * 6)]))
+    write_track(project, Track("entity", "categorical", labels=[None] * 6))
+    for p in (path, project):
+        with lstmvis_db.open(p) as proj:
+            assert "entity" in set(proj.tracks()["track"])
+            assert proj.annotations("entity", range(6))["label"].isna().all()
+            with pytest.raises(lstmvis_db.LstmvisError, match="labels no position"):
+                proj.cells(proj.sources()[0], "entity", "PERSON")
