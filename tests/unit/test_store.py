@@ -89,4 +89,4 @@ def test_a_categorical_track_that_labels_nothing(tmp_path, project) -> None:
             assert "entity" in set(proj.tracks()["track"])
             assert proj.annotations("entity", range(6))["label"].isna().all()
             with pytest.raises(lstmvis_db.LstmvisError, match="labels no position"):
-                proj.cells(proj.sources()[0], "entity", "PERSON")
+                proj.cells(proj.sources[0], "entity", "PERSON")
