@@ -44,12 +44,16 @@ def _sample(path: str, source: str, n_tokens: int) -> np.ndarray:
 @st.cache_data(max_entries=64, show_spinner=False)
 def source_scale(path: str, source: str, n_tokens: int, unsigned: bool, mode: str = "auto") -> scaling.DisplayScale:
     """The display scale of a source under ``mode``, from its sample (:func:`_sample`).  A sparse
-    source's sample is its stored entries and one 0; its per-cell factors are each unit's largest
-    |value| among the sampled entries (1 for a unit with none)."""
+    source's sample is its stored entries and one 0; its default is ÷ their quantile, and its
+    per-cell factors are each unit's largest |value| among the sampled entries (1 for a unit
+    with none)."""
     sample = _sample(path, source, n_tokens)
     if not open_project(path).catalog.source(source).sparse:
         return scaling.display_scale(sample, unsigned, mode)
     units, vals = sample[0].astype(np.int64), sample[1]
+    # auto: ÷ the entries' quantile (SAE latents are large and mostly 0: tanh would draw every
+    # active one at the top)
+    mode = "source" if mode not in scaling.MODES else mode
     scale = scaling.display_scale(np.concatenate([vals, np.zeros(1, np.float32)]), unsigned, mode)
     if not scale.per_cell:
         return scale

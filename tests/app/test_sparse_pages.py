@@ -60,3 +60,15 @@ def test_select_page_renders_a_sparse_source_and_selects_the_core_cells(project_
 def test_match_and_cell_pages_render_a_sparse_source(project_path):
     ok(app("pages/2_Match.py", project=project_path.stem, source=SPARSE, threshold="0.4", cells="17"))
     ok(app("pages/5_Cell.py", project=project_path.stem, source=SPARSE, cell="17", threshold="0.4"))
+
+
+def test_a_sparse_source_is_drawn_over_its_entries_quantile_and_per_unit_on_request(project_path):
+    """SAE latents are large and mostly zero: by default ÷ the entries' quantile (tanh would put
+    every active unit at the top); per-cell scaling divides each unit by its own peak."""
+    at = app("pages/1_Select.py", project=project_path.stem, source=SPARSE, threshold="0.4", brush="20,22",
+             padding="0,0")
+    ok(at)
+    assert at.selectbox(key="w_scaling").value == "source"
+    at.selectbox(key="w_scaling").set_value("cell").run()
+    ok(at)
+    assert at.session_state["lv"].scaling.get(SPARSE) == "cell"
