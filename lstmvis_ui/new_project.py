@@ -297,9 +297,10 @@ def cache_form() -> None:
     """Import an activation cache uploaded as one Parquet file (SAELens' layout), with an optional tokenizer.json."""
     up = st.file_uploader("An activation cache as one .parquet file: a `token_ids` column and one column per hook "
                           "(e.g. `blocks.15.hook_resid_pre`) holding a tokens x d_in array per row; every row "
-                          "becomes a document, every hook column a source", type=["parquet"], key="ci_file")
+                          "becomes a document, every hook column a source", type=["parquet"], key="ci_file",
+                          max_upload_size=public.upload_mb())
     tok = st.file_uploader("Optional: the tokenizer.json that made the token ids (otherwise tokens show as <id>)",
-                           type=["json"], key="ci_tokenizer")
+                           type=["json"], key="ci_tokenizer", max_upload_size=public.upload_mb())
     stem = sup.default_name("", Path(up.name).stem) if up else "activation-cache"
     name = st.text_input("Project name", key="ci_name", placeholder=stem).strip() or stem
     path, replace = _target(name, "ci_replace")

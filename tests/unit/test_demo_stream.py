@@ -4,6 +4,7 @@ softmax head, the word tokenizer, the two sizes and the ``demo`` CLI's disk stat
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -83,11 +84,13 @@ def test_word_tokens_keep_offsets() -> None:
                for w, a, b in zip(toks.words, toks.starts, toks.ends))
 
 
-def test_sizes_are_checked_and_estimated() -> None:
+def test_sizes_are_checked_and_estimated(monkeypatch) -> None:
     with pytest.raises(InputError, match="unknown demo size"):
         demo.demo_data("phrases", size="huge")
+    default_only = replace(demo.DEMOS["parens"], sizes=("default",))  # every built-in demo has both now
+    monkeypatch.setitem(demo.DEMOS, "parens", default_only)
     with pytest.raises(InputError, match="only the default size"):
-        demo.demo_data("chorales", size="full")
+        demo.demo_data("parens", size="full")
     assert demo.DEFAULT_DEMO == "phrases" and list(demo.DEMOS)[0] == "phrases"
     full = estimate_bytes("phrases", "full")
     default = estimate_bytes("phrases", "default")
