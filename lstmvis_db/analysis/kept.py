@@ -26,6 +26,10 @@ import pyarrow as pa
 from lstmvis_db.queries import Catalog, SourceInfo
 
 SEED = 0  # the control seed kept at ingest (the default of every interface)
+#: sources with fewer values (positions x cells) are not kept: their first call computes it in
+#: well under a second (the default demo's 13,550 x 128 sources: 1.7M values each, kept), while
+#: keeping costs every write (each test project, each added track) a full control computation
+MIN_VALUES = 1_000_000
 PARTS = ("sums", "ctrl_sums", "ctrl_auroc")
 _ABSENT = ("kept_cell_stats_absent",)
 
@@ -47,6 +51,8 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
              for t in names if _labels.categorical(cat, t).labels]
     for info in cat.sources.values():
         if info.sparse:  # a wide sparse source is ranked from its entries on demand (docs/data-model.md)
+            continue
+        if cat.n_positions * info.n_cells < MIN_VALUES:
             continue
         for task, ctl in zip(tasks, _ranking.control_for_storage(cat, info, tasks, selectivity.TOL)):
             track = task.key[0]

@@ -18,6 +18,12 @@ from lstmvis_db.types import Track
 from tests.support.cells_oracle import random_corpus
 
 
+@pytest.fixture(autouse=True)
+def _keep_small_sources(monkeypatch):
+    """The corpora here are small; keep their statistics anyway (the size cut is tested below)."""
+    monkeypatch.setattr(kept, "MIN_VALUES", 0)
+
+
 def _old_layout(path, tmp_path):
     """A copy of the project as a file written before ``_idx.cell_stats`` existed."""
     old = tmp_path / "old.duckdb"
@@ -121,3 +127,14 @@ def test_first_call_reads_the_stored_part(tmp_path):
         cat = p.catalog
         task = selectivity._task(cat, "tag", "A", kept.SEED)
         assert _ranking.control(cat, cat.source("s"), task) is not None
+
+
+def test_small_sources_are_not_kept_and_answer_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr(kept, "MIN_VALUES", 10**9)
+    c = random_corpus(tmp_path, seed=3, n=500, d=7)
+    assert _stored(c.path, "s", "tag") is None  # computed on demand
+    monkeypatch.setattr(kept, "MIN_VALUES", 0)
+    (tmp_path / "k").mkdir()
+    kept_copy = random_corpus(tmp_path / "k", seed=3, n=500, d=7)
+    assert _stored(kept_copy.path, "s", "tag") is not None
+    assert _answers(c.path) == _answers(kept_copy.path)
