@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -298,9 +298,9 @@ def _parse_key(text: str) -> tuple[int, str]:
     return pitch_class(tonic), mode
 
 
-def read_chorales(path: Path) -> list[Chorale]:
-    """Parse ``chorales.tsv.gz`` into chorales (in Riemenschneider order)."""
-    rows: dict[int, list[dict[str, str]]] = {}
+def _tsv_rows(path: Path) -> Iterator[dict[str, str]]:
+    """The rows of a gzip TSV written by ``scripts/extract_chorales.py`` (``#`` lines are comments;
+    the first other line is the header)."""
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         header: list[str] | None = None
         for line in handle:
@@ -310,8 +310,14 @@ def read_chorales(path: Path) -> list[Chorale]:
             if header is None:
                 header = fields
                 continue
-            row = dict(zip(header, fields, strict=True))
-            rows.setdefault(int(row["chorale"]), []).append(row)
+            yield dict(zip(header, fields, strict=True))
+
+
+def read_chorales(path: Path) -> list[Chorale]:
+    """Parse ``chorales.tsv.gz`` into chorales (in Riemenschneider order)."""
+    rows: dict[int, list[dict[str, str]]] = {}
+    for row in _tsv_rows(path):
+        rows.setdefault(int(row["chorale"]), []).append(row)
     out: list[Chorale] = []
     for number in sorted(rows):
         r = rows[number]
@@ -341,19 +347,10 @@ class HumanNumeral:
 def read_analyses(path: Path) -> dict[int, list[HumanNumeral]]:
     """Parse ``analyses.tsv.gz``: chorale number -> its numerals in score order."""
     out: dict[int, list[HumanNumeral]] = {}
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        header: list[str] | None = None
-        for line in handle:
-            if line.startswith("#"):
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if header is None:
-                header = fields
-                continue
-            row = dict(zip(header, fields, strict=True))
-            key = row["key"].split()
-            out.setdefault(int(row["chorale"]), []).append(HumanNumeral(
-                int(row["measure"]), float(row["beat"]), key_name((pitch_class(key[0]), key[1])), row["figure"]))
+    for row in _tsv_rows(path):
+        key = row["key"].split()
+        out.setdefault(int(row["chorale"]), []).append(HumanNumeral(
+            int(row["measure"]), float(row["beat"]), key_name((pitch_class(key[0]), key[1])), row["figure"]))
     return out
 
 
