@@ -322,13 +322,11 @@ def test_cli_bad_input_exit_2(small, tmp_path, extra, message):
 
 
 @pytest.mark.slow
-def test_shakespeare_exeunt_top_50_inside_stage_directions(tmp_path):
+def test_shakespeare_exeunt_top_50_inside_stage_directions(built_demo):
     """The suggested '[Exeunt ' hypothesis on the character demo (the in-domain char LSTM): 32 of
     the 50 top matches lie wholly inside stage directions; 'covers' has lift 25.1 and p = 1.9e-39
     (the Poisson-binomial tail of the 50 null probabilities, recomputed here by enumeration)."""
-    from lstmvis_db.demos import registry as demo
-
-    path = demo.build_demo("shakespeare", tmp_path)
+    path = built_demo("shakespeare")
     with lstmvis_db.open(path) as p:
         meta = p.meta()
         src, t = meta["suggest_source"], float(meta["suggest_threshold"])

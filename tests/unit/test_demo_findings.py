@@ -13,20 +13,18 @@ import pytest
 
 import lstmvis_db
 from lstmvis_db.demos import findings
-from lstmvis_db.demos import registry as demo
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory):
-    out = tmp_path_factory.mktemp("findings")
+def built(built_demo):
     opened = {}
 
     def get(name: str):
         if name not in opened:
-            opened[name] = lstmvis_db.open(demo.build_demo(name, out))
+            opened[name] = lstmvis_db.open(built_demo(name))
         return opened[name]
 
-    get.out = out  # type: ignore[attr-defined]
+    get.path = built_demo  # type: ignore[attr-defined]
     yield get
     for project in opened.values():
         project.close()
@@ -87,7 +85,7 @@ def test_demo_finding_command(built, capsys: pytest.CaptureFixture[str]) -> None
     built("shakespeare")
     parser = argparse.ArgumentParser()
     demo_cli.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["demo-finding", "shakespeare", "--db", str(built.out / "shakespeare.duckdb"), "--json"])
+    args = parser.parse_args(["demo-finding", "shakespeare", "--db", str(built.path("shakespeare")), "--json"])
     args.handler(args)
     got = json.loads(capsys.readouterr().out)
     stated = findings.STATED["shakespeare"]

@@ -10,14 +10,12 @@ import numpy as np
 import pytest
 
 import lstmvis_db
-from lstmvis_db.demos import registry as demo
 from lstmvis_db.demos.parens import generate_parens, parens_hypothesis_range
 
 
 @pytest.fixture(scope="module")
-def parens_project(tmp_path_factory: pytest.TempPathFactory):
-    out = tmp_path_factory.mktemp("parens")
-    path = demo.build_demo("parens", out)
+def parens_project(built_demo):
+    path = built_demo("parens")
     project = lstmvis_db.open(path)
     yield project
     project.close()

@@ -65,9 +65,8 @@ def test_a_corrupted_corpus_is_refused_with_its_name(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def python_project(tmp_path_factory: pytest.TempPathFactory):
-    out = tmp_path_factory.mktemp("python_demo")
-    project = lstmvis_db.open(demo.build_demo("python", out))
+def python_project(built_demo):
+    project = lstmvis_db.open(built_demo("python"))
     yield project
     project.close()
 
@@ -183,8 +182,8 @@ def test_the_corpus_line_counts_the_files_read(tmp_path: Path) -> None:
     assert full.extra["corpus"].startswith("5 modules of Python 3.11.2's standard library")
 
 
-def test_parens_depth_cells_are_what_the_description_states(tmp_path: Path) -> None:
-    with lstmvis_db.open(demo.build_demo("parens", tmp_path)) as p:
+def test_parens_depth_cells_are_what_the_description_states(built_demo) -> None:
+    with lstmvis_db.open(built_demo("parens")) as p:
         got = nesting_findings.parens_depth_cells(p)
         assert nesting_findings.PARENS_DEPTH_STATED, "the stated depth cells are missing"
         assert len(got) == len(nesting_findings.PARENS_DEPTH_STATED) == 5

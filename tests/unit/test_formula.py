@@ -84,10 +84,8 @@ def test_cli(corpus, capsys):
     assert rc == 2 and "terms" in capsys.readouterr().err
 
 
-def test_parens_depth_cell_is_explained_by_depth(tmp_path):
-    from lstmvis_db.demos.registry import build_demo
-
-    path = build_demo("parens", tmp_path)
+def test_parens_depth_cell_is_explained_by_depth(built_demo):
+    path = built_demo("parens")
     with lstmvis_db.open(path) as p:
         top = p.cells("all", "depth", "2", threshold=0.3, limit=1)["cells"][0]
         res = p.explain(top["source"], [top["cell"]], threshold=0.3, tracks=["depth", "token_type"])

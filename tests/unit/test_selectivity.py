@@ -116,10 +116,8 @@ def test_cli(corpus, capsys):
     assert rc == 2 and err.count("\n") == 1 and "quantile" in err
 
 
-def test_parens_depth_cells_rank_first(tmp_path):
-    from lstmvis_db.demos.registry import build_demo
-
-    path = build_demo("parens", tmp_path)
+def test_parens_depth_cells_rank_first(built_demo):
+    path = built_demo("parens")
     with lstmvis_db.open(path) as p:
         res = p.cells("all", "depth", "2", threshold=0.3, limit=3)
     top = res["cells"][0]
