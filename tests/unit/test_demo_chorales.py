@@ -10,57 +10,59 @@ import numpy as np
 import pytest
 
 from lstmvis_db.demos import chorales as ch
+from lstmvis_db.demos import chords
 from lstmvis_db.demos.common import DATA_DIR, verify_data_file
 
 G_MAJOR = (7, "major")
 
 
 def test_chord_symbols_by_hand() -> None:
-    assert ch.chord_symbol(7, [2, 7, 11]) == (7, "", True)            # G B D
-    assert ch.chord_symbol(2, [0, 2, 6, 9]) == (2, "7", True)         # D F# A C
-    assert ch.chord_symbol(4, [4, 7, 11]) == (4, "m", True)           # E G B
-    assert ch.chord_symbol(6, [0, 6, 9]) == (6, "dim", True)          # F# A C
-    assert ch.chord_symbol(6, [0, 4, 6, 9]) == (6, "ø7", True)        # F# A C E
-    assert ch.chord_symbol(8, [2, 5, 8, 11]) == (8, "dim7", True)     # G# B D F
-    assert ch.chord_symbol(7, [2, 7]) == (7, "5", True)               # bare fifth
-    assert ch.chord_symbol(2, [2, 6]) == (2, "", True)                # D F#, no fifth
+    assert chords.chord_symbol(7, [2, 7, 11]) == (7, "", True)            # G B D
+    assert chords.chord_symbol(2, [0, 2, 6, 9]) == (2, "7", True)         # D F# A C
+    assert chords.chord_symbol(4, [4, 7, 11]) == (4, "m", True)           # E G B
+    assert chords.chord_symbol(6, [0, 6, 9]) == (6, "dim", True)          # F# A C
+    assert chords.chord_symbol(6, [0, 4, 6, 9]) == (6, "ø7", True)        # F# A C E
+    assert chords.chord_symbol(8, [2, 5, 8, 11]) == (8, "dim7", True)     # G# B D F
+    assert chords.chord_symbol(7, [2, 7]) == (7, "5", True)               # bare fifth
+    assert chords.chord_symbol(2, [2, 6]) == (2, "", True)                # D F#, no fifth
     # a passing A over G B D: G major explains 3 of 4 notes (score 2), nothing does better
-    assert ch.chord_symbol(7, [2, 7, 9, 11]) == (7, "", False)
+    assert chords.chord_symbol(7, [2, 7, 9, 11]) == (7, "", False)
     # C D G (a suspended second): C major and G major both score 1; music21's root decides
-    assert ch.chord_symbol(0, [0, 2, 7]) == (0, "", False)
-    assert ch.chord_symbol(7, [0, 2, 7]) == (7, "", False)
+    assert chords.chord_symbol(0, [0, 2, 7]) == (0, "", False)
+    assert chords.chord_symbol(7, [0, 2, 7]) == (7, "", False)
 
 
 def test_spelling_is_one_name_per_pitch_class() -> None:
-    assert ch.pitch_class("B-") == 10 and ch.pitch_class("E--") == 2 and ch.pitch_class("B#") == 0
-    assert ch.symbol_name(ch.pitch_class("D#"), "m") == ch.symbol_name(ch.pitch_class("E-"), "m") == "Ebm"
-    assert ch.symbol_name(6, "dim") == "F#dim" and ch.symbol_name(10, "m7") == "Bbm7"
+    assert chords.pitch_class("B-") == 10 and chords.pitch_class("E--") == 2 and chords.pitch_class("B#") == 0
+    pc = chords.pitch_class
+    assert chords.symbol_name(pc("D#"), "m") == chords.symbol_name(pc("E-"), "m") == "Ebm"
+    assert chords.symbol_name(6, "dim") == "F#dim" and chords.symbol_name(10, "m7") == "Bbm7"
 
 
 def test_numerals_and_functions_by_hand() -> None:
-    assert ch.local_numeral(2, "7", G_MAJOR) == "V7"
-    assert ch.local_numeral(6, "dim", G_MAJOR) == "viio"
-    assert ch.local_numeral(9, "m7", G_MAJOR) == "ii7"
+    assert chords.local_numeral(2, "7", G_MAJOR) == "V7"
+    assert chords.local_numeral(6, "dim", G_MAJOR) == "viio"
+    assert chords.local_numeral(9, "m7", G_MAJOR) == "ii7"
     a_minor = (9, "minor")
-    assert ch.local_numeral(10, "", a_minor) == "bII"                 # the Neapolitan
-    assert ch.local_numeral(7, "", a_minor) == "bVII"                 # the subtonic
-    assert ch.local_numeral(4, "7", a_minor) == "V7"
-    assert ch.local_numeral(8, "dim7", a_minor) == "viio7"
-    assert ch.local_numeral(5, "", a_minor) == "VI"
-    assert [ch.harmonic_function(x) for x in ("I", "vi", "iii", "ii7", "IV", "bII", "V7", "viio", "VI")] == \
+    assert chords.local_numeral(10, "", a_minor) == "bII"                 # the Neapolitan
+    assert chords.local_numeral(7, "", a_minor) == "bVII"                 # the subtonic
+    assert chords.local_numeral(4, "7", a_minor) == "V7"
+    assert chords.local_numeral(8, "dim7", a_minor) == "viio7"
+    assert chords.local_numeral(5, "", a_minor) == "VI"
+    assert [chords.harmonic_function(x) for x in ("I", "vi", "iii", "ii7", "IV", "bII", "V7", "viio", "VI")] == \
         ["T", "T", "T", "S", "S", "S", "D", "D", "T"]
-    assert ch.harmonic_function("I7") == "D" and ch.harmonic_function("#ivo7") == "D"  # applied dominants
-    assert ch.harmonic_function("?") is None
+    assert chords.harmonic_function("I7") == "D" and chords.harmonic_function("#ivo7") == "D"  # applied dominants
+    assert chords.harmonic_function("?") is None
 
 
 def test_krumhansl_key_finds_the_profiles_own_key() -> None:
-    assert ch.krumhansl_key(np.roll(ch._KK_MINOR, 9)) == (9, "minor")
-    assert ch.krumhansl_key(np.roll(ch._KK_MAJOR, 7)) == (7, "major")
+    assert chords.krumhansl_key(np.roll(chords._KK_MINOR, 9)) == (9, "minor")
+    assert chords.krumhansl_key(np.roll(chords._KK_MAJOR, 7)) == (7, "major")
     c_scale = np.zeros(12)
     c_scale[[0, 2, 4, 5, 7, 9, 11]] = 1.0
     c_scale[[0, 4, 7]] += 1.0
-    assert ch.krumhansl_key(c_scale) == (0, "major")
-    assert ch.krumhansl_key(np.zeros(12)) == (0, "major")
+    assert chords.krumhansl_key(c_scale) == (0, "major")
+    assert chords.krumhansl_key(np.zeros(12)) == (0, "major")
 
 
 def test_cadence_definition_by_hand() -> None:
@@ -74,7 +76,7 @@ def test_cadence_definition_by_hand() -> None:
            "B7", "Em",                    # authentic close on vi (tonicized)
            "F#dim", "G", "C"]             # vii -> I, then C after the fermata: no label
     ferm = np.array([0, 0, 0, 1, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0], bool)
-    labels = ch.cadence_labels([sym[s] for s in seq], ferm, [G_MAJOR] * len(seq))
+    labels = chords.cadence_labels([sym[s] for s in seq], ferm, [G_MAJOR] * len(seq))
     assert labels[:2] == [None, None] and labels[2:5] == ["authentic"] * 3
     assert labels[5] is None and labels[6:8] == ["half", "half"]
     assert labels[8:10] == ["plagal", "plagal"]
@@ -83,7 +85,7 @@ def test_cadence_definition_by_hand() -> None:
     assert labels[14:16] == ["authentic", "authentic"]
     assert labels[16:18] == ["authentic", "authentic"] and labels[18] is None
     # a fermata on the first chord has no approach chord
-    assert ch.cadence_labels([(7, "")], np.array([True]), [G_MAJOR]) == ["other"]
+    assert chords.cadence_labels([(7, "")], np.array([True]), [G_MAJOR]) == ["other"]
 
 
 def test_human_labels_in_force_at_each_onset() -> None:
@@ -172,7 +174,7 @@ def test_cadences_agree_with_the_human_analyses(committed) -> None:
                 total += 1
                 agree += _human_cadence(hn, hk, i, k) == lab.cadences[i]
     assert total == 120
-    assert agree == ch.HUMAN_CADENCE_AGREEMENT and agree / total >= 0.8
+    assert agree == chords.HUMAN_CADENCE_AGREEMENT and agree / total >= 0.8
 
 
 def test_transposition_moves_symbols_and_keeps_labels(committed) -> None:
