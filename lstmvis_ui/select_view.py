@@ -45,8 +45,7 @@ def _sample(path: str, source: str, n_tokens: int) -> np.ndarray:
 def source_scale(path: str, source: str, n_tokens: int, unsigned: bool, mode: str = "auto") -> scaling.DisplayScale:
     """The display scale of a source under ``mode``, from its sample (:func:`_sample`).  A sparse
     source's sample is its stored entries and one 0; its default is ÷ their quantile, and its
-    per-cell factors are each unit's largest |value| among the sampled entries (1 for a unit
-    with none)."""
+    per-cell factors are each unit's quantile over its sampled entries (:func:`scaling.unit_factors`)."""
     sample = _sample(path, source, n_tokens)
     if not open_project(path).catalog.source(source).sparse:
         return scaling.display_scale(sample, unsigned, mode)
@@ -58,9 +57,7 @@ def source_scale(path: str, source: str, n_tokens: int, unsigned: bool, mode: st
     if not scale.per_cell:
         return scale
     n_units = open_project(path).catalog.source(source).n_cells
-    peak = np.zeros(n_units, dtype=np.float64)
-    np.maximum.at(peak, units, np.abs(vals.astype(np.float64)))
-    return replace(scale, cell_factors=tuple(float(x) for x in np.where(peak > 0, peak, 1.0)))
+    return replace(scale, cell_factors=scaling.unit_factors(units, vals, n_units), nonzero=True)
 
 
 def scale_of(path: str, source: str) -> scaling.DisplayScale:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MODES", "UNBOUNDED_DEFAULT", "DisplayScale", "display_scale", "resolve_mode"]
+__all__ = ["MODES", "UNBOUNDED_DEFAULT", "DisplayScale", "display_scale", "resolve_mode", "unit_factors"]
 
 BOUNDED = 1.0 + 1e-6  # a source whose values all lie in [-1, 1] is drawn as stored
 SCALE_Q = 0.995  # |value| quantile that becomes 1 on the plot (per source or per cell)
@@ -64,6 +64,7 @@ class DisplayScale:
     mode: str = "source"
     cell_factors: tuple[float, ...] = ()
     bounded: bool = True
+    nonzero: bool = False  # the per-cell factors are over non-zero values only (a sparse source's units)
 
     @property
     def scaled(self) -> bool:
@@ -118,7 +119,8 @@ class DisplayScale:
 
     def axis_title(self) -> str:
         return {"none": "activation", "source": f"activation ÷ {self.factor:.3g}" if self.scaled else "activation",
-                "cell": "activation ÷ the cell's 99.5% |value|", "tanh": "tanh(activation)"}[self.mode]
+                "cell": "activation ÷ the unit's 99.5% non-zero |value|" if self.nonzero
+                else "activation ÷ the cell's 99.5% |value|", "tanh": "tanh(activation)"}[self.mode]
 
     def control_units(self) -> str:
         """What the threshold slider's label adds: its units when they are not the stored ones."""
@@ -130,7 +132,9 @@ class DisplayScale:
             return (f"Plotted ÷ {self.factor:.3g} (this source's {SCALE_Q:.1%} quantile of |value|, so it reads like "
                     "the [-1, 1] sources; values beyond are drawn at the edge). Thresholds are on the stored values.")
         if self.mode == "cell":
-            return (f"Each cell is plotted ÷ its own {SCALE_Q:.1%} quantile of |value|, so one threshold is a "
+            basis = ("quantile of |value| over its non-zero entries (a sparse source's units are 0 at most "
+                     "positions)" if self.nonzero else "quantile of |value|")
+            return (f"Each cell is plotted ÷ its own {SCALE_Q:.1%} {basis}, so one threshold is a "
                     "different height for each cell: no threshold line is drawn, the threshold is set in stored "
                     "units and a selected line's tooltip shows it on that cell's scale.")
         if self.mode == "tanh":
@@ -185,3 +189,32 @@ def display_scale(sample: np.ndarray, unsigned: bool = False, mode: str = "auto"
     if m != "source":
         factor = 1.0
     return DisplayScale(factor, lo, hi, ydom, mode=m, cell_factors=cell_factors, bounded=bounded)
+
+
+def unit_factors(units: np.ndarray, values: np.ndarray, n_units: int) -> tuple[float, ...]:
+    """The per-cell factors of a sparse source (``cell`` mode) from a sample of its stored entries
+    (``units[i]`` holds ``values[i]``): each unit's :data:`SCALE_Q` quantile of |value| over its
+    sampled entries, interpolated linearly between order statistics as :func:`numpy.quantile`
+    does for the dense sources' factors; its largest |value| where that quantile is 0, and 1 for a
+    unit with no entry in the sample.  Over the entries, not over every position: a unit that is
+    0 almost everywhere would otherwise get a factor of 0."""
+    units = np.asarray(units, dtype=np.int64)
+    mag = np.abs(np.asarray(values, dtype=np.float64))
+    keep = np.isfinite(mag) & (units >= 0) & (units < n_units)
+    units, mag = units[keep], mag[keep]
+    out = np.ones(n_units, dtype=np.float64)
+    if units.size == 0:
+        return tuple(out.tolist())
+    order = np.lexsort((mag, units))
+    units, mag = units[order], mag[order]
+    counts = np.bincount(units, minlength=n_units)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    have = np.flatnonzero(counts)
+    c, s = counts[have], starts[have]
+    at = SCALE_Q * (c - 1)
+    lo = np.floor(at).astype(np.int64)
+    hi = np.minimum(lo + 1, c - 1)
+    q = mag[s + lo] + (at - lo) * (mag[s + hi] - mag[s + lo])
+    peak = mag[s + c - 1]
+    out[have] = np.where(q > 0, q, np.where(peak > 0, peak, 1.0))
+    return tuple(out.tolist())

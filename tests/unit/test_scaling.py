@@ -100,3 +100,31 @@ def test_selection_still_uses_the_stored_values() -> None:
         else:
             assert select_chart.THRESHOLD in names
             assert d["datasets"]["thr"]["value"].iloc[0] == pytest.approx(sc.show(0.5))
+
+
+def test_sparse_unit_factors_are_each_units_quantile_over_its_entries() -> None:
+    rng = np.random.default_rng(3)
+    n_units = 40
+    units = rng.integers(0, 30, size=3000)  # units 30-39 have no entry
+    vals = rng.gamma(2.0, 5.0, size=3000) * rng.choice([-1, 1], size=3000)
+    units = np.concatenate([units, [30, 31, 31]])  # one entry; two entries
+    vals = np.concatenate([vals, [-7.5, 2.0, 4.0]])
+    got = np.array(scaling.unit_factors(units, vals, n_units))
+    for u in range(n_units):
+        mine = np.abs(vals[units == u])
+        want = np.quantile(mine, scaling.SCALE_Q) if mine.size else 1.0
+        assert got[u] == pytest.approx(want, rel=1e-12), u
+    assert got[30] == 7.5 and got[31] == pytest.approx(2.0 + scaling.SCALE_Q * 2.0)
+    # a unit whose quantile is 0 gets its peak; an out-of-range unit or a NaN is ignored
+    zero_units = np.array([0] * 1001 + [5, 1])
+    zero_vals = np.array([0.0] * 1000 + [3.0, 9.0, np.nan])
+    assert np.quantile(np.abs(zero_vals[:1001]), scaling.SCALE_Q) == 0.0
+    assert scaling.unit_factors(zero_units, zero_vals, 2) == (3.0, 1.0)
+
+
+def test_sparse_per_cell_caption_says_non_zero_entries() -> None:
+    from dataclasses import replace
+
+    sc = replace(scaling.display_scale(np.array([0.0, 2.0, 40.0]), mode="cell"), nonzero=True)
+    assert "non-zero" in sc.note() and "non-zero" in sc.axis_title()
+    assert "non-zero" not in scaling.display_scale(_cell_states(), mode="cell").note()
