@@ -64,7 +64,8 @@ def test_match_and_cell_pages_render_a_sparse_source(project_path):
 
 def test_a_sparse_source_is_drawn_over_its_entries_quantile_and_per_unit_on_request(project_path):
     """SAE latents are large and mostly zero: by default ÷ the entries' quantile (tanh would put
-    every active unit at the top); per-cell scaling divides each unit by its own peak."""
+    every active unit at the top); per-cell scaling divides each unit by its own quantile over its
+    non-zero entries, and the caption says so."""
     at = app("pages/1_Select.py", project=project_path.stem, source=SPARSE, threshold="0.4", brush="20,22",
              padding="0,0")
     ok(at)
@@ -72,3 +73,4 @@ def test_a_sparse_source_is_drawn_over_its_entries_quantile_and_per_unit_on_requ
     at.selectbox(key="w_scaling").set_value("cell").run()
     ok(at)
     assert at.session_state["lv"].scaling.get(SPARSE) == "cell"
+    assert any("over its non-zero entries" in c.value for c in at.caption), [c.value for c in at.caption]
