@@ -31,15 +31,19 @@ def _demo_module():
 
 
 def _warm_up_kernels() -> None:
-    from lstmvis_db.matching import kernels  # imports numba: kept off the page's own thread
+    from lstmvis_db.analysis import warmup  # imports numba: kept off the page's own thread
+    from lstmvis_db.matching import kernels
 
     kernels.warm_up()
+    with contextlib.suppress(Exception):  # a failed warm-up only leaves the loading to the first user
+        warmup.warm_up()
 
 
 @st.cache_resource(show_spinner=False)
 def warm_up_kernels() -> threading.Thread:
-    """Once per server process, load the match's compiled loops in the background, so that
-    the first match does not wait for numba (about 1 s)."""
+    """Once per server process, load the compiled loops in the background: the match's (about
+    1 s), then the cell statistics' and align's (:func:`lstmvis_db.analysis.warmup.warm_up`), so
+    that the first match, ranking or profile does not wait for numba."""
     thread = threading.Thread(target=_warm_up_kernels, name="lstmvis-warm-up", daemon=True)
     thread.start()
     return thread
