@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import duckdb
 
 from lstmvis_db.errors import InputError
+from lstmvis_db.matching.quant import LEVELS, Quantizer
 from lstmvis_db.sqlmatch import align as sqlalign
 from lstmvis_db.sqltext import sql_literal
 
@@ -143,11 +144,14 @@ ORDER BY cell"""
 
 @dataclass(frozen=True)
 class SourceRows:
-    """A source's name, its physical id (``_idx.rows_<sid>``) and width."""
+    """A source's name, its physical id (``_idx.rows_<sid>``, ``_idx.q_<sid>``) and width, and
+    (when known) its 14-bit index's bucket step and offset (``_idx.source_index``)."""
 
     source: str
     sid: int
     n_cells: int
+    q_step: float | None = None
+    q_zero: int | None = None
 
 
 def source_rows(con: duckdb.DuckDBPyConnection) -> list[SourceRows]:
@@ -200,11 +204,52 @@ def match_sql(src: SourceRows, cells: Sequence[int], threshold: float, constrain
 
 def _match_ctes(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool,
                 constrain_right: bool, length: int, limit: int, rows: str | None) -> str:
-    return _MATCH_CTES.format(
+    ctes = _MATCH_CTES.format(
         cells=_cells(cells), n_cells=src.n_cells, t=_num(threshold), rows=rows or project_rows(src.sid),
         length=_int(length, "length"), limit=_int(limit, "limit"), constrain_left=str(bool(constrain_left)).lower(),
         constrain_right=str(bool(constrain_right)).lower(),
     )
+    if rows is None and src.q_step is not None and src.q_zero is not None:
+        start = ctes.index("_on AS MATERIALIZED (")
+        end = ctes.index("\n),\n_pos AS (", start) + len("\n)")
+        ctes = ctes[:start] + _on_from_index(src, cells, threshold) + ctes[end:]
+    return ctes
+
+
+def _on_from_index(src: SourceRows, cells: Sequence[int], threshold: float) -> str:
+    """The ``_on`` relation (pos, doc, bits, cnt) read from the selected cells' columns of the
+    14-bit index ``_idx.q_<sid>`` instead of every row's whole array: a value in a bucket above
+    the threshold's bucket j is on, one below is off, and only the values in bucket j are read
+    from the exact rows (none when t is j's lower edge), the rule of docs/data-model.md (The
+    quantised 14-bit index) that the compiled path uses, so the bits are the same."""
+    assert src.q_step is not None and src.q_zero is not None
+    sel = sorted({int(c) for c in cells})
+    for c in sel:
+        if not 0 <= c < src.n_cells:
+            raise InputError(f"cell {c} is outside the source's 0..{src.n_cells - 1}")
+    j, exact = Quantizer(step=float(src.q_step), zero=int(src.q_zero)).threshold_bucket(float(threshold))
+    t = _num(threshold)
+    sid = int(src.sid)
+    if j < 0 or j >= LEVELS:  # every value on (j = -1) or every value off
+        bit = "'1'" if j < 0 else "'0'"
+        chars, keep, amb = [bit] * len(sel), ("true" if j < 0 else "false"), None
+    else:
+        chars = [f"CASE WHEN q.c{c} > {j} THEN '1' WHEN q.c{c} < {j} THEN '0' "
+                 + ("ELSE '1' END" if exact else f"WHEN x.v[{c + 1}]::DOUBLE >= {t} THEN '1' ELSE '0' END")
+                 for c in sel]
+        keep = " OR ".join(f"q.c{c} >= {j}" for c in sel)
+        amb = None if exact else " OR ".join(f"c{c} = {j}" for c in sel)
+    look_up = "" if amb is None else (
+        f"\n        LEFT JOIN (SELECT pos, v FROM _idx.rows_{sid} WHERE pos IN "
+        f"(SELECT pos FROM _idx.q_{sid} WHERE {amb})) AS x ON x.pos = q.pos")
+    bits = " || ".join(chars)
+    return f"""_on AS MATERIALIZED (
+    SELECT pos, doc, bits, bit_count(bits)::INTEGER AS cnt FROM (
+        SELECT q.pos, tk.doc, ({bits})::BIT AS bits
+        FROM _idx.q_{sid} AS q JOIN tokens AS tk ON tk.pos = q.pos{look_up}
+        WHERE {keep}
+    ) WHERE bit_count(bits) > 0
+)"""
 
 
 def align_sql(src: SourceRows, cells: Sequence[int], threshold: float, constrain_left: bool = True,

@@ -13,7 +13,7 @@ def _rows(cat: Catalog, source: str) -> SourceRows:
     if info.value_dtype == "sparse":
         raise QueryError(f"source {source!r} is sparse: the SQL forms (--sql, the lstmvis_* macros) read dense "
                          "sources only; run the query without --sql")
-    return SourceRows(info.source, info.sid, info.n_cells)
+    return SourceRows(info.source, info.sid, info.n_cells, info.quant.step, info.quant.zero)
 
 
 def selection(cat: Catalog, source: str, start: int, end: int, threshold: float, left_off: int = 1,
