@@ -2,9 +2,11 @@
 
 One template per operation, filled either with literal values (``select_sql``/``match_sql``/
 ``align_sql``: what ``lstmvis-db select|match|align --sql`` prints) or with macro parameter
-names (``macro_statements``: the ``lstmvis_*`` table macros).  Every read of values goes through
-``project_rows`` (the relation ``(pos, doc, v FLOAT[n])`` of one source), compared as DOUBLE as
-the compiled path does, so the answers are the same to the last bit.
+names (``macro_statements``: the ``lstmvis_*`` table macros).  The macros and the Parquet form
+read values through ``project_rows`` (the relation ``(pos, doc, v FLOAT[n])`` of one source); the
+literal ``match``/``align`` text for a project file reads the selected cells' 14-bit index columns
+and only the threshold bucket's values from the rows (:func:`_on_from_index`).  Values are
+compared as DOUBLE as the compiled path does, so the answers are the same to the last bit.
 
 How a match is computed in SQL (the same definition as the compiled path; docs/sql.md):
 - one read of the rows: per position the selected cells' on-bits (``v[i]`` of the selected
