@@ -237,12 +237,15 @@ def _on_from_index(src: SourceRows, cells: Sequence[int], threshold: float) -> s
         chars, keep, amb = [bit] * len(sel), ("true" if j < 0 else "false"), None
     else:
         chars = [f"CASE WHEN q.c{c} > {j} THEN '1' WHEN q.c{c} < {j} THEN '0' "
-                 + ("ELSE '1' END" if exact else f"WHEN x.v[{c + 1}]::DOUBLE >= {t} THEN '1' ELSE '0' END")
+                 + ("ELSE '1' END" if exact else f"WHEN x.v{c} >= {t} THEN '1' ELSE '0' END")
                  for c in sel]
         keep = " OR ".join(f"q.c{c} >= {j}" for c in sel)
         amb = None if exact else " OR ".join(f"c{c} = {j}" for c in sel)
+    # the look-up carries only the selected cells' values: a whole FLOAT[n] per joined position
+    # (even a NULL one) made the join with every kept position cost its full width
+    picked = ", ".join(f"v[{c + 1}]::DOUBLE AS v{c}" for c in sel)
     look_up = "" if amb is None else (
-        f"\n        LEFT JOIN (SELECT pos, v FROM _idx.rows_{sid} WHERE pos IN "
+        f"\n        LEFT JOIN (SELECT pos, {picked} FROM _idx.rows_{sid} WHERE pos IN "
         f"(SELECT pos FROM _idx.q_{sid} WHERE {amb})) AS x ON x.pos = q.pos")
     bits = " || ".join(chars)
     return f"""_on AS MATERIALIZED (
