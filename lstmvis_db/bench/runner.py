@@ -220,6 +220,9 @@ def _sql_lines(res: dict, ms) -> list[str]:
         ratio = f" ({res['sql_match_ms'] / first:,.0f}x the compiled match)" if first else ""
         limit = f", DuckDB memory_limit {res['sql_memory']}" if res.get("sql_memory") else ""
         out.append(f"| plain-SQL match (`match --sql`, {res['sql_query']}{limit}) | {ms(res['sql_match_ms'])}{ratio} |")
+    if res.get("sql_match_inside_ms") is not None:
+        out.append(f"| plain-SQL match, same cells at t = {res['sql_inside_t']:.6g} (inside a 14-bit bucket: its "
+                   f"values are looked up in the rows) | {ms(res['sql_match_inside_ms'])} |")
     if "export_s" in res:
         out.append(f"| export to Parquet | {res['export_s']:.1f} s |")
         out.append(f"| DuckDB engine over the Parquet dataset | {ms(res['parquet_duckdb_match_ms'])} |")

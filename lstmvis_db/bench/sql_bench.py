@@ -35,6 +35,14 @@ def _plain_sql(p: Any, db: Path, args: tuple, repeat: int, memory: str | None) -
         return 1000 * _seconds(sql_match, min(repeat, 3))
 
 
+def _inside_bucket(p: Any, src: str, t: float) -> float:
+    """The middle of the 14-bit bucket holding ``t``: a threshold whose bucket's values the
+    plain-SQL match must look up in the exact rows (a bucket edge needs none; docs/sql.md)."""
+    q = p.catalog.sources[src].quant
+    j, _ = q.threshold_bucket(t)
+    return float(q.boundary(j)) + q.step / 2
+
+
 def _spark(p: Any, workdir: Path, args: tuple, want: dict, repeat: int, log: Callable[[str], None]) -> dict:
     from lstmvis_db.parquet import duckdb_engine
     from lstmvis_db.spark import engine
@@ -69,6 +77,11 @@ def run(p: Any, db: Path, workdir: Path, query: dict, repeat: int, spark: bool, 
     out: dict = {"sql_query": query["name"]}
     log("plain-SQL match ...")
     out["sql_match_ms"] = _plain_sql(p, db, args, repeat, memory)
+    inside = _inside_bucket(p, src, query["t"])
+    log(f"plain-SQL match, t = {inside!r} inside a bucket ...")
+    out["sql_inside_t"] = inside
+    out["sql_match_inside_ms"] = _plain_sql(p, db, (src, query["cells"], inside, query["cl"], query["cr"]), repeat,
+                                            memory)
     if spark:
         out.update(_spark(p, workdir, args, want, repeat, log))
     return out
