@@ -38,7 +38,7 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
     """Compute and store the kept statistics of ``tracks`` (all categorical tracks when None)
     for every source, through ``con``: a writing connection with the project attached as
     ``project`` and in use (replacing what is stored for those tracks)."""
-    from lstmvis_db.analysis import _labels, _ranking, selectivity
+    from lstmvis_db.analysis import _control, _labels, selectivity
 
     con.execute(_ddl())
     cat = Catalog(con)
@@ -54,7 +54,7 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
             continue
         if cat.n_positions * info.n_cells < MIN_VALUES:
             continue
-        for task, ctl in zip(tasks, _ranking.control_for_storage(cat, info, tasks, selectivity.TOL)):
+        for task, ctl in zip(tasks, _control.controls(cat, info, tasks, selectivity.TOL)):
             track = task.key[0]
             for part, mat in (("sums", ctl.sums), ("ctrl_sums", ctl.ctrl_sums), ("ctrl_auroc", ctl.auroc.T)):
                 for code, v in enumerate(np.asarray(mat, dtype=np.float64)):

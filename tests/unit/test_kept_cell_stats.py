@@ -40,7 +40,11 @@ def _on_demand(path, source, track):
         cat = p.catalog
         cat._cache[kept._ABSENT] = True
         task = selectivity._task(cat, track, _labels.categorical(cat, track).labels[0], kept.SEED)
-        ctl = _ranking.control_for_storage(cat, cat.source(source), [task], selectivity.TOL)[0]
+        info = cat.source(source)
+        assert _ranking.control(cat, info, task) is None  # nothing kept: the first call's cold pass
+        _ranking.stats(cat, info, task, None, selectivity.TOL)
+        ctl = _ranking.control(cat, info, task)
+        assert ctl is not None
         return ctl.auroc, ctl.sums, ctl.ctrl_sums
 
 
