@@ -22,6 +22,7 @@ results are bit for bit the same (tests/unit/test_kept_cell_stats.py compares th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,8 +162,7 @@ def _settle_group(cat: Catalog, info: SourceInfo, st: _Stack, ls: _Listed, s1: n
     block = int(max(2048, min(65536, ROW_VALUES // info.n_cells)))
     for a in range(0, n, block):
         rows = np.ascontiguousarray(queries.window(cat, info.source, a, min(n, a + block) - 1), dtype=np.float32)
-        on_all_cores(lambda x, y: kern.block_pass(rows, a, lo + x, lo + y, lo, st.g1, st.g2, 0, n_t, s1, s2,
-                                                  ls.offs, ls.pos, cursor, vals), n_c)
+        on_all_cores(functools.partial(_block_piece, rows, a, lo, st, s1, s2, ls, cursor, vals), n_c)
     delta = np.zeros((n_c, int(st.k2[-1])))
 
     def settle(x: int, y: int) -> None:
@@ -182,3 +182,9 @@ def _settle_group(cat: Catalog, info: SourceInfo, st: _Stack, ls: _Listed, s1: n
         scale = n_k * (len(task.pos) - n_k)
         with np.errstate(invalid="ignore", divide="ignore"):
             auroc[lo + rows_c, c0:c1] += np.where(scale > 0, delta[rows_c, c0:c1] / scale, 0.0)
+
+
+def _block_piece(rows: np.ndarray, a: int, lo: int, st: _Stack, s1: np.ndarray, s2: np.ndarray, ls: _Listed,
+                 cursor: np.ndarray, vals: np.ndarray, x: int, y: int) -> None:
+    """``block_pass`` over the group's cells lo + x .. lo + y (one worker's columns)."""
+    kern.block_pass(rows, a, lo + x, lo + y, lo, st.g1, st.g2, 0, len(st.tasks), s1, s2, ls.offs, ls.pos, cursor, vals)

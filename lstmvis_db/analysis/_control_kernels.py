@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmvis_db.analysis._cell_kernels import _plan
 from lstmvis_db.matching import kernels
 
 njit = kernels.njit
@@ -31,7 +30,9 @@ def control_stats(codes, lo, hi, g2, t0, t1, k2, tol, est, bound, mark):  # prag
     label for track t as a column of ``est``/``bound`` (cells, M) (``k2[t]`` .. ``k2[t + 1]`` - 1;
     -1: unlabelled).  Per target: the AUROC with each bucket's values at the bucket's average rank
     among the track's labelled positions, the within-bucket pairs over n_m (n - n_m); where a
-    track's bound exceeds ``tol``, its buckets to re-rank in ``mark[t - t0, c]``."""
+    track's bound exceeds ``tol``, its buckets to re-rank in ``mark[t - t0, c]``.  The sums over
+    buckets add every bucket's term, zero or not (adding +0.0 leaves a non-negative sum as it is,
+    so they equal ``label_stats``'s, which skips the zeros, bit for bit, without its branches)."""
     levels = 16384
     base = k2[t0]
     m = k2[t1] - base
@@ -47,11 +48,11 @@ def control_stats(codes, lo, hi, g2, t0, t1, k2, tol, est, bound, mark):  # prag
             for t in range(t0, t1):
                 g = g2[i, t]
                 if g >= 0:
-                    tot[(t - t0) * levels + b] += 1
+                    tot[b * n_t + t - t0] += 1
                     hist[b * m + g - base] += 1
         for t in range(t0, t1):
             k0, k1 = k2[t] - base, k2[t + 1] - base
-            tt = tot[(t - t0) * levels:(t - t0 + 1) * levels]
+            tt = tot[t - t0::n_t]
             ranks[k0:k1] = 0.0
             pairs[k0:k1] = 0.0
             n_m[k0:k1] = 0.0
@@ -61,12 +62,12 @@ def control_stats(codes, lo, hi, g2, t0, t1, k2, tol, est, bound, mark):  # prag
                 if s == 0:
                     continue
                 rb = below + (s + 1) / 2.0
+                row = b * m
                 for k in range(k0, k1):
-                    h = hist[b * m + k]
-                    if h:
-                        ranks[k] += rb * h
-                        n_m[k] += h
-                        pairs[k] += 0.5 * h * (s - h)
+                    h = hist[row + k]
+                    ranks[k] += rb * h
+                    n_m[k] += h
+                    pairs[k] += 0.5 * h * (s - h)
                 below += s
             n = below
             need = False
@@ -82,10 +83,60 @@ def control_stats(codes, lo, hi, g2, t0, t1, k2, tol, est, bound, mark):  # prag
                     need = True
             if need:
                 _plan(hist, tt, m, k0, k1, n_m, n, bound[c, base:], tol, mark[t - t0, c])
-            for b in range(levels):  # clear what this cell touched
-                if tt[b]:
-                    hist[b * m + k0:b * m + k1] = 0
-                    tt[b] = 0
+        for b in range(levels):  # clear what this cell touched
+            hit = False
+            for t in range(n_t):
+                if tot[b * n_t + t]:
+                    hit = True
+                    tot[b * n_t + t] = 0
+            if hit:
+                hist[b * m:(b + 1) * m] = 0
+
+
+@njit(cache=True, nogil=True)
+def _plan(hist, tot, m, k0, k1, n_m, n, bound, tol, mark):  # pragma: no cover - compiled
+    """``_cell_kernels._plan`` over the buckets that hold values: mark the fewest buckets,
+    largest share first (stable), whose refinement leaves the bound of every target k0..k1-1
+    <= tol.  A bucket of weight 0 is never marked there (the loop stops at the first), so
+    sorting only the others, stably, visits the same buckets in the same order; a share of 0
+    (h = 0 or h = the bucket's size) is skipped, as adding or subtracting +0.0 changes nothing."""
+    levels = tot.shape[0]
+    weight = np.zeros(levels)
+    cand = np.zeros(levels, np.int64)
+    scale = np.zeros(k1 - k0)
+    for k in range(k0, k1):
+        scale[k - k0] = n_m[k] * (n - n_m[k])
+    n_cand = 0
+    for b in range(levels):
+        t = tot[b]
+        if t == 0:
+            continue
+        w_b = 0.0
+        for k in range(k0, k1):
+            h = hist[b * m + k]
+            if 0 < h < t and scale[k - k0] > 0:  # else its share is 0
+                w = 0.5 * h * (t - h) / scale[k - k0]
+                if w > w_b:
+                    w_b = w
+        if w_b > 0.0:
+            weight[n_cand] = -w_b
+            cand[n_cand] = b
+            n_cand += 1
+    order = np.argsort(weight[:n_cand], kind="mergesort")
+    left = bound[k0:k1].copy()
+    for j in order:
+        b = cand[j]
+        mark[b] = True
+        t = tot[b]
+        worst = 0.0
+        for k in range(k0, k1):
+            h = hist[b * m + k]
+            if 0 < h < t and scale[k - k0] > 0:  # subtracting a share of 0 leaves left as it is
+                left[k - k0] -= 0.5 * h * (t - h) / scale[k - k0]
+            if left[k - k0] > worst:
+                worst = left[k - k0]
+        if worst <= tol:
+            break
 
 
 @njit(cache=True, nogil=True)
