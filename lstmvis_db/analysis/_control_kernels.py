@@ -11,8 +11,10 @@ for many categorical tracks at once (numba, cached like the other cell kernels):
   each control label's rank sum, every track from one sort.
 
 Each repeats, for several tracks, the arithmetic of ``_cell_kernels.label_stats`` (control
-targets only), ``group_sums`` and ``_exact.bucket_rank_offsets`` with ``np.bincount``, operation
-for operation in the same order, so the numbers are the on-demand path's bit for bit.
+targets only) and ``_plan``, ``group_sums`` and ``_exact.bucket_rank_offsets`` with
+``np.bincount``: every float sum has the same terms in the same order (the only terms added or
+left out are +0.0, which change no sum here; the rank offsets are exact half-integers however
+they are computed), so the numbers are the on-demand path's bit for bit.
 """
 
 from __future__ import annotations
