@@ -41,7 +41,8 @@ class _Control:
     """What depends neither on the label nor on the threshold: per cell, the control's AUROCs
     (d, K), the exact per-label sums of the real track (K_real, d) and of the control (K, d).
     Kept per open project, and stored in the project file at ingest for control seed 0
-    (:mod:`lstmvis_db.analysis.kept`)."""
+    (:mod:`lstmvis_db.analysis.kept`, computed there by :mod:`lstmvis_db.analysis._control`
+    for every track at once, to the same bits)."""
 
     auroc: np.ndarray
     sums: np.ndarray
@@ -143,11 +144,8 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
         want = {c: np.flatnonzero(_wanted(p, col[c], cold)) for c, p in plans.items()}
         on_block = None
         if cold and sums is None:
-            if _sums_key(info, task) in cat._cache:  # summed beforehand (ingest: every track in one pass)
-                sums, ctrl_sums = cat._cache.pop(_sums_key(info, task))
-            else:
-                sums, ctrl_sums = np.zeros((int(task.codes.max()) + 1, d)), np.zeros((k, d))
-                on_block = _sums_block(task, sums, ctrl_sums)
+            sums, ctrl_sums = np.zeros((int(task.codes.max()) + 1, d)), np.zeros((k, d))
+            on_block = _sums_block(task, sums, ctrl_sums)
         store.ensure(want, col.__getitem__, on_block)
         todo = list(plans.items())  # one cell per row of the outputs: the pieces do not overlap
         _cell_kernels.on_all_cores(functools.partial(_settle_all, todo, col, store, task, th, auroc, on,
@@ -162,36 +160,6 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
     return RankStats(auroc=auroc, md=_mean_diff(ctl.sums, task), on=on,
                      n_lab=np.bincount(task.y.astype(np.int64), minlength=2), ctrl_auroc=_best(ctl.auroc),
                      ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=cat._cache[okey])
-
-
-def _sums_key(info: SourceInfo, task) -> tuple:
-    return ("ranking_sums", info.sid, task.key)
-
-
-def control_for_storage(cat: Catalog, info: SourceInfo, tasks: list, tol: float) -> list[_Control]:
-    """The control part of each task (one per track) as the first call computes it (run at
-    ingest, no threshold); the per-label sums of every task in one pass over the rows (each sum
-    adds the same values in the same position order as a first call's pass, so bit for bit the same)."""
-    d = info.n_cells
-    pending = [t for t in tasks if _control_key(info, t) not in cat._cache]
-    if len(pending) > 1:
-        got = [(np.zeros((int(t.codes.max()) + 1, d)), np.zeros((t.k_ctrl, d))) for t in pending]
-        blocks = [_sums_block(t, s1, s2) for t, (s1, s2) in zip(pending, got)]
-
-        def on_block(a: int, rows: np.ndarray) -> None:
-            for fn in blocks:
-                fn(a, rows)
-
-        _exact.Exact(cat, info).fetch({}, on_block)
-        for t, sums in zip(pending, got):
-            cat._cache[_sums_key(info, t)] = sums
-    out = []
-    for t in tasks:
-        stats(cat, info, t, None, tol)
-        ctl = cat._cache[_control_key(info, t)]
-        assert isinstance(ctl, _Control)
-        out.append(ctl)
-    return out
 
 
 def _group_on_piece(codes: np.ndarray, groups: np.ndarray, jt: np.ndarray, jex: np.ndarray, out: np.ndarray,

@@ -6,8 +6,9 @@ three things that depend neither on the label nor on the threshold: the per-labe
 cell's exact values (the mean differences), the same sums over the token-type control task's
 labels, and every cell's AUROC for every control label.  The first call computed them from every
 cell's codes and a pass over every exact row (most of its time at 1M x 650).  Here they are
-computed once when the project (or a track) is written, by the very functions the first call
-uses (``_ranking.control_for_storage``), for control seed 0, and stored in
+computed once when the project (or a track) is written, for every categorical track of a source
+at once (:mod:`lstmvis_db.analysis._control`: the same numbers as a first call's, bit for bit,
+one source at a time), for control seed 0, and stored in
 ``_idx.cell_stats`` (schema.sql): one row per (source, track, seed, part, code) holding one
 DOUBLE per cell.  A few hundred KB per track, against GB of states.
 
@@ -38,7 +39,7 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
     """Compute and store the kept statistics of ``tracks`` (all categorical tracks when None)
     for every source, through ``con``: a writing connection with the project attached as
     ``project`` and in use (replacing what is stored for those tracks)."""
-    from lstmvis_db.analysis import _labels, _ranking, selectivity
+    from lstmvis_db.analysis import _control, _labels, selectivity
 
     con.execute(_ddl())
     cat = Catalog(con)
@@ -54,7 +55,7 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
             continue
         if cat.n_positions * info.n_cells < MIN_VALUES:
             continue
-        for task, ctl in zip(tasks, _ranking.control_for_storage(cat, info, tasks, selectivity.TOL)):
+        for task, ctl in zip(tasks, _control.controls(cat, info, tasks, selectivity.TOL)):
             track = task.key[0]
             for part, mat in (("sums", ctl.sums), ("ctrl_sums", ctl.ctrl_sums), ("ctrl_auroc", ctl.auroc.T)):
                 for code, v in enumerate(np.asarray(mat, dtype=np.float64)):
