@@ -174,3 +174,28 @@ def test_layers_side_by_side_round_trip_in_the_url() -> None:
     assert back.layers == ["layer2_h", "layer 1,c"] and back.layer_thresholds == [0.5, 2.0]
     assert views.decode_state({"layer_t": "1,nan"}).layer_thresholds == []
     assert "layers" not in views.encode_state(views.ViewState())
+
+
+def test_the_app_draws_the_plot_and_the_rows_as_two_charts() -> None:
+    """A track shown or hidden, or another number of on-range rows, leaves the plot's chart (spec
+    and data) exactly as it was, so Streamlit sends it as a reference and the browser keeps it;
+    every selection is on the plot's chart, none on the rows'."""
+    depth = _track("ordinal", ["0", "1", "2", "3"])
+    bare = replace(_parts(), ranges=None, jaccard=None)
+    assert select_chart.spec_parts(bare)[1] is None, "nothing under the signature: no second chart"
+    a, b = select_chart.spec_parts(_parts()), select_chart.spec_parts(_parts(tracks=[depth]))
+    strip = [{k: v for k, v in d.items() if k != "datasets"} for d in (a[0], b[0])]
+    assert strip[0] == strip[1], "the plot's spec does not depend on the tracks"
+    assert a[0]["datasets"].keys() == b[0]["datasets"].keys()
+    assert all(a[0]["datasets"][k].equals(b[0]["datasets"][k]) for k in a[0]["datasets"]), "nor its data"
+    assert b[1] is not None and "track0" in b[1]["datasets"] and "track0" not in b[0]["datasets"]
+    assert set(select_chart.selections(b[0])) == {select_chart.BRUSH, select_chart.THRESHOLD, select_chart.PAD,
+                                                  select_chart.CELL_PICK, select_chart.WORD_CLICK}
+    assert select_chart.selections(b[1]) == []
+    for d in (b[0], b[1]):
+        _valid(d)
+        gutter = [la for la in d["layer"] if la["mark"]["type"] == "rule"
+                  and la["encoding"].get("x") == {"value": -select_chart.layout(_parts(tracks=[depth])).gutter}]
+        assert len(gutter) == 1, "both charts keep the same left margin, so their slots line up"
+    assert select_chart.gutter([]) == select_chart.gutter(["pos", "depth", "Jaccard", "on-ranges"]) == 64
+    assert select_chart.gutter(["stage_direction"]) == 96 and select_chart.gutter(["x" * 80]) == 128
