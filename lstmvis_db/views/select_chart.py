@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from lstmvis_db.views import palette
-from lstmvis_db.views.select_rows import GAP, NAME_GAP, named, pixel_y, row_layers, slot_text, slot_x, spans
+from lstmvis_db.views.select_rows import GAP, NAME_GAP, named, pixel_y, row_dicts, row_layers, slot_text, slot_x, spans
 
 __all__ = ["BRUSH", "CELL_PICK", "GAP", "PAD", "THRESHOLD", "WORD_CLICK", "Layout", "SelectParts", "TrackRow",
            "datasets", "gutter", "layout", "selections", "spec", "spec_parts", "threshold_levels"]
@@ -285,8 +285,16 @@ def _plot_json(L: Layout) -> dict:
 
 @functools.lru_cache(maxsize=64)
 def _rows_json(L: Layout) -> dict | None:
-    layers, top = row_layers(L, 0.0)
-    return _chart(layers, top, L.gutter) if layers else None
+    """The rows' chart: :func:`_chart` of :func:`row_layers`, put together from each row's kept layer
+    dicts (:func:`row_dicts`) around an empty chart's frame, not by Altair."""
+    layers, data, top = row_dicts(L, 0.0)
+    if not layers:
+        return None
+    base = _chart([], top, L.gutter)
+    out = {**base, "layer": [*base["layer"], *layers]}
+    if data or "datasets" in base:
+        out["datasets"] = {**base.get("datasets", {}), **data}
+    return out
 
 
 def selections(spec: dict) -> list[str]:

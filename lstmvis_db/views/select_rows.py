@@ -5,6 +5,8 @@ on y)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import altair as alt
@@ -15,8 +17,11 @@ from lstmvis_db.views import palette
 if TYPE_CHECKING:
     from lstmvis_db.views.select_chart import Layout
 
-__all__ = ["GAP", "JAC_H", "NAME_GAP", "ONR_H", "TOPK_H", "TRACK_H", "named", "pixel_y", "row_layers", "slot_text",
-           "slot_x", "spans"]
+#: one entry of ``Layout.tracks``: name, kind, colours, vmin, vmax, rows (of a top-k track)
+TrackLayout = tuple[str, str, tuple[tuple[str, str], ...], float | None, float | None, int]
+
+__all__ = ["GAP", "JAC_H", "NAME_GAP", "ONR_H", "TOPK_H", "TRACK_H", "TrackLayout", "named", "pixel_y", "row_dicts",
+           "row_layers", "slot_text", "slot_x", "spans"]
 
 TRACK_H, TOPK_H, ONR_H, JAC_H, GAP = 18, 13, 5, 30, 5
 NAME_GAP = 6  # px between a row's name (right-aligned) and the plot's left edge
@@ -53,14 +58,14 @@ def _name(name: str, y_px: float) -> alt.Chart:
         x=alt.value(-NAME_GAP), y=alt.value(y_px), text="name:N", tooltip=alt.Tooltip("name:N", title="track"))
 
 
-def _fade(L: Layout) -> dict:
-    if not L.mask:
+def _fade(mask: bool) -> dict:
+    if not mask:
         return {}
     return {"opacity": alt.Opacity("count:Q", legend=None,
                                    scale=alt.Scale(domain=alt.DomainUnionWith(unionWith=[0, 1]), range=[0.2, 1]))}
 
 
-def _topk(L: Layout, i: int, name: str, rows: int, top: float) -> tuple[list, float]:
+def _topk(n: int, i: int, name: str, rows: int, top: float) -> tuple[list, float]:
     c = spans(alt.Chart(named(f"track{i}"))).transform_calculate(
         y0=f"{top} + (datum.rank - 1) * {TOPK_H}", y1=f"{top} + datum.rank * {TOPK_H}",
         ym=f"{top} + (datum.rank - 0.5) * {TOPK_H}")
@@ -70,16 +75,16 @@ def _topk(L: Layout, i: int, name: str, rows: int, top: float) -> tuple[list, fl
                         legend=alt.Legend(title=f"{name} score", orient="bottom", gradientLength=100)),
         tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("rank:O", title="rank"),
                  alt.Tooltip("token:N", title="prediction"), alt.Tooltip("score:Q", title="score", format=".3f")])
-    text = slot_text(f"track{i}", L.n, pixel_y("ym"), 9).transform_calculate(
+    text = slot_text(f"track{i}", n, pixel_y("ym"), 9).transform_calculate(
         ym=f"{top} + (datum.rank - 0.5) * {TOPK_H}")
     return [rect, text, _name(name, top + rows * TOPK_H / 2)], rows * TOPK_H
 
 
-def _track(L: Layout, i: int, top: float) -> tuple[list, float]:
-    """One annotation row with its name and legend; returns its layers and height."""
-    name, kind, colors, vmin, vmax, rows = L.tracks[i]
+def _track(row: TrackLayout, i: int, top: float, n: int, mask: bool) -> tuple[list, float]:
+    """One annotation row (``Layout.tracks[i]``) with its name and legend; its layers and height."""
+    name, kind, colors, vmin, vmax, rows = row
     if kind == "topk":
-        return _topk(L, i, name, rows, top)
+        return _topk(n, i, name, rows, top)
     if kind == "scalar":
         dom, rng = palette.scalar_scale(vmin, vmax)
         color = alt.Color("value:Q", scale=alt.Scale(domain=dom, range=rng),
@@ -92,22 +97,22 @@ def _track(L: Layout, i: int, top: float) -> tuple[list, float]:
                                             labelLimit=140))
         tip = [alt.Tooltip("pos:Q", title="position"), alt.Tooltip("label:N", title=name)]
     rect = spans(alt.Chart(named(f"track{i}"))).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        slot_x("x0"), x2="x1:Q", y=alt.value(top), y2=alt.value(top + TRACK_H), color=color, tooltip=tip, **_fade(L))
+        slot_x("x0"), x2="x1:Q", y=alt.value(top), y2=alt.value(top + TRACK_H), color=color, tooltip=tip, **_fade(mask))
     layers = [rect, _name(name, top + TRACK_H / 2)]
     if kind != "scalar":
-        layers.append(slot_text(f"track{i}", L.n, alt.value(top + TRACK_H / 2), 9).encode(
+        layers.append(slot_text(f"track{i}", n, alt.value(top + TRACK_H / 2), 9).encode(
             color=alt.Color("ink:N", scale=None)))
     return layers, TRACK_H
 
 
-def _ranges(L: Layout, top: float) -> tuple[list, float]:
+def _ranges(range_rows: int, top: float) -> tuple[list, float]:
     bars = alt.Chart(named("ranges")).transform_calculate(
         y0=f"{top} + datum.order * {ONR_H} + 1", y1=f"{top} + (datum.order + 1) * {ONR_H} - 1").mark_rect(
         color=palette.SEQ_HIGH, opacity=0.8, cornerRadius=1).encode(
         slot_x("x0"), x2="x1:Q", y=pixel_y("y0"), y2="y1:Q",
         tooltip=[alt.Tooltip("cell:N", title="cell"), alt.Tooltip("start:Q", title="on from"),
                  alt.Tooltip("end:Q", title="to")])
-    return [bars, _name("on-ranges", top + L.range_rows * ONR_H / 2)], L.range_rows * ONR_H
+    return [bars, _name("on-ranges", top + range_rows * ONR_H / 2)], range_rows * ONR_H
 
 
 def _jaccard(top: float) -> tuple[list, float]:
@@ -119,15 +124,51 @@ def _jaccard(top: float) -> tuple[list, float]:
     return [area, _name("Jaccard", top + JAC_H / 2)], JAC_H
 
 
+def _rows(L: Layout, top: float) -> Iterator[tuple[Callable[[], tuple[list, float]], tuple, float]]:
+    """Each row under the signature: the function making its layers and height, its cache key, the
+    gap after it."""
+    for i, row in enumerate(L.tracks):
+        yield functools.partial(_track, row, i, top, L.n, L.mask), ("track", row, i, top, L.n, L.mask), 3
+        top += (row[5] * TOPK_H if row[1] == "topk" else TRACK_H) + 3
+    if L.query:
+        top += GAP
+        yield functools.partial(_ranges, L.range_rows, top), ("ranges", L.range_rows, top), 2 * GAP
+        top += L.range_rows * ONR_H + 2 * GAP
+        yield functools.partial(_jaccard, top), ("jaccard", top), 2 * GAP
+
+
 def row_layers(L: Layout, top: float) -> tuple[list, float]:
     """The rows under the signature (tracks, on-ranges, Jaccard) from ``top``; the height they end at."""
     layers: list = []
-    for i in range(len(L.tracks)):
-        more, h = _track(L, i, top)
+    end = top
+    for make, _, after in _rows(L, top):
+        more, h = make()
         layers += more
-        top += h + 3
-    if L.query:
-        for more, h in (_ranges(L, top + GAP), _jaccard(top + GAP + L.range_rows * ONR_H + 2 * GAP)):
-            layers += more
-            top += h + 2 * GAP
-    return layers, top
+        end += h + after
+    return layers, end
+
+
+_CACHE: dict[tuple, tuple[tuple[dict, ...], dict, float]] = {}
+
+
+def row_dicts(L: Layout, top: float) -> tuple[list[dict], dict, float]:
+    """:func:`row_layers` as the layer dicts of a layered spec and the inline datasets they name,
+    each row's kept by its own key (the track, its index and place, the window size, the mask):
+    showing another track makes that row's layers only, not every row's and not the layered chart
+    in Altair (most of the cost)."""
+    out: list[dict] = []
+    data: dict = {}
+    end = top
+    for make, key, after in _rows(L, top):
+        if key not in _CACHE:
+            if len(_CACHE) > 512:
+                _CACHE.clear()
+            charts, h = make()
+            units = [c.to_dict(validate=False) for c in charts]
+            _CACHE[key] = (tuple({k: v for k, v in d.items() if k not in ("$schema", "config", "datasets")}
+                                 for d in units), {k: v for d in units for k, v in d.get("datasets", {}).items()}, h)
+        dicts, sets, h = _CACHE[key]
+        out += [dict(d) for d in dicts]
+        data.update(sets)
+        end += h + after
+    return out, data, end

@@ -199,3 +199,18 @@ def test_the_app_draws_the_plot_and_the_rows_as_two_charts() -> None:
         assert len(gutter) == 1, "both charts keep the same left margin, so their slots line up"
     assert select_chart.gutter([]) == select_chart.gutter(["pos", "depth", "Jaccard", "on-ranges"]) == 64
     assert select_chart.gutter(["stage_direction"]) == 96 and select_chart.gutter(["x" * 80]) == 128
+
+
+def test_the_rows_chart_put_together_from_kept_rows_is_altairs() -> None:
+    """The rows' chart, made from each row's kept layers, is the spec Altair makes of the same rows."""
+    topk = select_frames.slot_track("next", "topk", pd.DataFrame({"pos": np.repeat(np.arange(LO, HI + 1), 2),
+                                                                  "rank": [1, 2] * (HI - LO + 1), "token": "a",
+                                                                  "score": 0.5}), LO, _parts().words)
+    scalar = select_frames.slot_track("surprise", "scalar", pd.DataFrame({"pos": np.arange(LO, HI + 1),
+                                                                           "value": np.linspace(0, 3, HI - LO + 1)}),
+                                      LO, _parts().words, vmin=0.0, vmax=3.0)
+    for tracks in ([], [_track("ordinal", ["0", "1"])], [topk, _track("categorical", ["A", "B"]), scalar]):
+        L = select_chart._rows_layout(select_chart.layout(_parts(tracks=tracks)))
+        fast = select_chart._rows_json(L)
+        assert fast == select_chart._chart(*select_chart.row_layers(L, 0.0), L.gutter)
+        assert select_chart._rows_json(L) is fast, "cached"
