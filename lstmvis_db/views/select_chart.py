@@ -126,15 +126,19 @@ def _empty(*cols: str) -> pd.DataFrame:
 
 
 def datasets(p: SelectParts) -> dict[str, pd.DataFrame]:
-    """The named datasets of the spec for these parts (small dtypes: they go to the browser)."""
+    """The named datasets of the spec for these parts (small dtypes: they go to the browser).
+    ``lines`` holds every drawn cell's line whatever its status, so that a change of threshold,
+    range or padding leaves its bytes as they were and the browser keeps it (Streamlit replaces only
+    the datasets whose bytes changed); the selected and excluded lines are drawn over it from
+    ``sel`` and ``excl``."""
     lines = p.lines
     slim = pd.DataFrame({"x": lines["x"].astype("int16"), "cell": lines["cell"].astype("int16"),
-                         "value": lines["value"].astype("float32"),
-                         "status": lines["status"].astype("category")})
+                         "value": lines["value"].astype("float32")}).reset_index(drop=True)
     sel = lines[lines["status"] == "selected"]
     out = {
         "frame": pd.DataFrame({"x": [-0.5, p.n - 0.5]}),
-        "lines": slim[slim["status"] != "selected"],
+        "lines": slim,
+        "excl": slim[(lines["status"] == "excluded").to_numpy()].reset_index(drop=True),
         "sel": sel[["x", "pos", "cell", "value", "raw", *(["thr"] if p.per_cell else [])]],
         "zero": pd.DataFrame({"value": [0.0]}),
         "thr": p.threshold,
@@ -161,10 +165,9 @@ def _plot(L: Layout) -> list:
     faint = min(max(1.0 / np.sqrt(max(L.n_cells, 1)), 0.06), 0.6)
     hover = alt.selection_point(name="cell_hover", on="pointerover", fields=["cell"], empty=False, clear="pointerout")
     pick = alt.selection_point(name=CELL_PICK, on=f"click[y() <= {PLOT_H}]", fields=["cell"], empty=False)
-    base = alt.Chart(named("lines")).encode(slot_x(), y, detail="cell:N")
-    other = base.transform_filter(alt.datum.status == "other").mark_line(
+    other = alt.Chart(named("lines")).encode(slot_x(), y, detail="cell:N").mark_line(
         color="#888888", strokeWidth=1, opacity=faint, interpolate="monotone")
-    excl = base.transform_filter(alt.datum.status == "excluded").mark_line(
+    excl = alt.Chart(named("excl")).encode(slot_x(), y, detail="cell:N").mark_line(
         color=palette.DIV_LOW, strokeWidth=1.2, strokeDash=[4, 3], opacity=0.6, interpolate="monotone")
     sel = alt.Chart(named("sel")).mark_line(interpolate="monotone", cursor="pointer").encode(
         slot_x(), y, detail="cell:N",

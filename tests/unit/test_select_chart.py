@@ -214,3 +214,25 @@ def test_the_rows_chart_put_together_from_kept_rows_is_altairs() -> None:
         fast = select_chart._rows_json(L)
         assert fast == select_chart._chart(*select_chart.row_layers(L, 0.0), L.gutter)
         assert select_chart._rows_json(L) is fast, "cached"
+
+
+def test_every_line_is_one_dataset_that_a_threshold_range_or_padding_change_leaves_as_it_was() -> None:
+    """The browser replaces only the datasets whose bytes changed: the lines of all cells stay the
+    same bytes when the selection changes; the selected and excluded ones are drawn from their own."""
+    import pyarrow as pa
+
+    v, sc = _vals(), scaling.display_scale(_vals())
+
+    def lines(threshold: float, brush: tuple[int, int], pads: tuple[int, int], excluded: list[int]) -> bytes:
+        cells = views.select_in_window(v, LO, brush[0], brush[1], threshold, pads[0], pads[1], LO, HI)
+        p = select_frames.select_parts(v, LO, HI, _tokens(), sc, threshold, cells, excluded,
+                                       [c for c in cells if c not in excluded], brush, pads, 103, True)
+        d = select_chart.datasets(p)
+        assert set(d["excl"]["cell"]) == set(excluded) & set(cells)
+        assert set(d["sel"]["cell"]) == set(cells) - set(excluded)
+        assert len(d["lines"]) == v.size
+        return pa.Table.from_pandas(d["lines"]).to_pandas().to_json().encode() + \
+            pa.ipc.serialize_pandas(d["lines"]).to_pybytes()
+
+    first = lines(0.3, (105, 108), (1, 0), [])
+    assert first == lines(0.1, (105, 108), (1, 0), []) == lines(0.3, (104, 110), (0, 2), [2])
