@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import altair as alt
@@ -58,13 +59,14 @@ def _file_name(name: str) -> str:
     return stem if stem.endswith(".svg") else stem + ".svg"
 
 
-def svg_download(chart: alt.TopLevelMixin | dict[str, Any], name: str, label: str = "Download SVG",
-                 key: str | None = None) -> None:
-    """A download button for ``chart`` (or its Vega-Lite spec) as ``<name>.svg``; the SVG is made when the
-    button is clicked (Streamlit calls the function on its own thread) and the click does not rerun the page."""
+def svg_download(chart: alt.TopLevelMixin | dict[str, Any] | Callable[[], dict[str, Any]], name: str,
+                 label: str = "Download SVG", key: str | None = None) -> None:
+    """A download button for ``chart`` (or its Vega-Lite spec, or a function making the spec) as
+    ``<name>.svg``; the SVG (and the spec from a function) is made when the button is clicked
+    (Streamlit calls the function on its own thread) and the click does not rerun the page."""
     def make() -> str:
         try:
-            return chart_svg(chart)
+            return chart_svg(chart() if callable(chart) else chart)
         except InputError as e:  # the file then says why (a callback cannot draw a message)
             return f'<svg xmlns="http://www.w3.org/2000/svg"><text x="10" y="20">{html.escape(str(e))}</text></svg>'
 

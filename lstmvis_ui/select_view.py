@@ -151,8 +151,9 @@ def _track_rows(path: str, s: ViewState, lo: int, hi: int, words) -> list[select
     return rows
 
 
-def build(path: str, s: ViewState, cells: list[int], lo: int, hi: int):
-    """The Select chart of the window [lo, hi] and the source's display scale."""
+def build(path: str, s: ViewState, cells: list[int], lo: int, hi: int) -> tuple[select_chart.SelectParts,
+                                                                               scaling.DisplayScale]:
+    """What the Select chart of the window [lo, hi] draws, and the source's display scale."""
     sc = scale_of(path, s.source)
     vals = window(path, s.source, lo, hi)
     if s.low_pass > 0:
@@ -171,8 +172,7 @@ def build(path: str, s: ViewState, cells: list[int], lo: int, hi: int):
                                        s.query_cells(), s.brush, (s.pad_left, s.pad_right), s.pos,
                                        s.mask and bool(s.query_cells()),  # nothing to fade by without query cells
                                        shown=shown)
-    parts = replace(parts, tracks=_track_rows(path, s, lo, hi, parts.words))
-    return select_chart.spec(parts), sc
+    return replace(parts, tracks=_track_rows(path, s, lo, hi, parts.words)), sc
 
 
 def _known(s: ViewState, lo: int) -> tuple:
@@ -189,22 +189,28 @@ def holds_selection(event) -> bool:
     return any(bool(v) for v in sel.values())
 
 
-def draw(spec: dict, lo: int):
-    """Draw the chart.  When the view changed by other means than the chart itself (navigation, a
-    typed value, another widget) and the drawn chart holds a selection of its own, it is drawn
-    under a fresh key, so that no stale client-side brush, threshold or handle survives and the
-    same gesture made again is never taken for "no change".  A chart that holds none keeps its key:
-    the browser then updates its datasets in place (the spec is cached by its layout) instead of
-    building a new Vega view, which is most of what a typed change used to cost."""
+def draw(parts: select_chart.SelectParts, lo: int):
+    """Draw the chart as two (:func:`select_chart.spec_parts`): the plot with the words and the
+    signature, which holds every selection, and under it the rows (tracks, on-ranges, Jaccard), so
+    that showing a track leaves the plot's chart as the browser has it.  When the view changed by
+    other means than the chart itself (navigation, a typed value, another widget) and the drawn
+    plot holds a selection of its own, it is drawn under a fresh key, so that no stale client-side
+    brush, threshold or handle survives and the same gesture made again is never taken for "no
+    change".  A chart that holds none keeps its key: the browser then updates its datasets in place
+    (the spec is cached by its layout) instead of building a new Vega view, which is most of what a
+    typed change used to cost."""
     s = state()
     st.session_state.setdefault(GEN, 0)
     if st.session_state.get(KNOWN) != _known(s, lo) and holds_selection(st.session_state.get(chart_key())):
         fresh_chart()
     st.session_state[KNOWN] = _known(s, lo)
     key = chart_key()
-    names = select_chart.selections(spec)
-    return st.vega_lite_chart(spec, key=key, on_select="rerun", selection_mode=names, width="stretch",
-                              theme=None), key
+    plot, rows = select_chart.spec_parts(parts)
+    names = select_chart.selections(plot)
+    drawn = st.vega_lite_chart(plot, key=key, on_select="rerun", selection_mode=names, width="stretch", theme=None)
+    if rows is not None:
+        st.vega_lite_chart(rows, width="stretch", theme=None)
+    return drawn, key
 
 
 def _new(raw, key: str) -> bool:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 import lstmvis_ui as ui
+from lstmvis_db.views import select_chart
 from lstmvis_ui import layers, select_page, select_view
 from lstmvis_ui.chart_export import svg_download
 
@@ -21,11 +22,11 @@ select_view.controls(path)
 cap, busy = st.columns([6, 1])
 with busy, st.spinner("working…"):  # in its own column: the chart below never shifts while it shows
     cells, problem = ui.hypothesis(path, s)
-    chart, scale = select_view.build(path, s, cells, lo, hi)
+    parts, scale = select_view.build(path, s, cells, lo, hi)
 cap.caption("Drag across the words to choose the hypothesis range (a click on them clears it); drag the handle on "
             "the y-axis to set the threshold and the diamonds under the words to set the off-padding; click a "
             "selected line for that cell's profile. " + scale.note())
-select_view.draw(chart, lo)
+select_view.draw(parts, lo)
 if problem:
     st.warning(problem)
 
@@ -46,7 +47,7 @@ with right:
     c1.metric("Selected", len(cells))
     c2.metric("Excluded", len(s.excluded))
     c3.metric("Query cells", len(q))
-    svg_download(chart, f"select-{inf['name']}-{s.source}-{lo}", key="svg_select")
+    svg_download(lambda: select_chart.spec(parts), f"select-{inf['name']}-{s.source}-{lo}", key="svg_select")
     if q:
         ui.page_link("match", f"Match these {len(q)} cells →", icon=":material/manage_search:")
     select_page.threshold_guidance(path)

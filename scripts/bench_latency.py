@@ -8,8 +8,13 @@ rerun it caused (what the user waits for).  Prints a markdown table of medians.
 ``--project`` picks one, default ``phrases``); without it the app's own data folder is used (the
 demos are built on first start).
 Every page's WebSocket is hooked by an init script that stamps each received message with
-``performance.now()``; an action's time is (last message stamp - stamp just before the action),
-the rerun counted as over once the status widget is gone and no message came for ``--quiet`` ms.
+``performance.now()``; an action's time is (last message stamp - stamp of the action), the rerun
+counted as over once the status widget is gone and no message came for ``--quiet`` ms.  The action
+is the user's last input event, stamped by a capture-phase listener on ``window`` before any of the
+page's own handlers see it: the Enter that commits a typed value, the press on a list's option or
+on a tag's remove button, the press on Run match.  What comes before it (typing the value, opening
+a select list, scrolling the sidebar to it) is preparation with its own immediate feedback and is
+not timed; everything after it, the browser's handling of the event included, is.
 Each repeat uses new inputs (another threshold, range, padding or result count), so a cache only
 helps where a user would be helped too (a track or source shown before).  Needs /usr/bin/chromium
 and playwright (requirements-dev.txt); not part of the package.
@@ -35,6 +40,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background
 HOOK = """
 (() => {
   window.__ws = [];
+  window.__act = null;  // stamp of the first pointerdown / keydown after arm()
+  window.__armed = false;
+  const stamp = () => { if (window.__armed) { window.__act = performance.now(); window.__armed = false; } };
+  window.addEventListener('pointerdown', stamp, true);
+  window.addEventListener('keydown', stamp, true);
   const Native = window.WebSocket;
   window.WebSocket = function (...a) {
     const ws = new Native(...a);
@@ -79,39 +89,60 @@ def settle(page, quiet_ms: int) -> None:
         page.wait_for_timeout(max(int(quiet_ms - idle), 20))
 
 
-def timed(page, act: Callable[[], None], quiet_ms: int) -> float:
-    """Milliseconds from just before ``act`` to the last message of the rerun it causes."""
+#: an action in two steps: the preparation (not timed) and the act, whose first input event starts the clock
+Action = tuple[Callable[[], None], Callable[[], None]]
+
+
+def timed(page, action: Action, quiet_ms: int) -> float:
+    """Milliseconds from the act's first input event (stamped in the page) to the last message of the
+    rerun it causes; the preparation runs first, untimed."""
+    prepare, act = action
     settle(page, quiet_ms)
-    t0 = page.evaluate("() => performance.now()")
+    prepare()
+    t_call = page.evaluate("() => { window.__act = null; window.__armed = true; return performance.now(); }")
     act()
-    page.wait_for_function("t => window.__ws.length && window.__ws.at(-1) > t", arg=t0, timeout=30_000)
+    page.wait_for_function("t => window.__ws.length && window.__ws.at(-1) > t", arg=t_call, timeout=30_000)
     settle(page, quiet_ms)
+    t0 = page.evaluate("() => window.__act")
+    if t0 is None:  # (the act made no input event of its own: from the call, which is earlier, so longer)
+        t0 = t_call
     return float(page.evaluate("t => window.__ws.at(-1) - t", t0))
 
 
-def type_into(page, key: str, value: object) -> None:
+def type_into(page, key: str, value: object) -> Action:
+    """Type ``value`` into a number input (not timed), then press Enter (timed)."""
     box = page.locator(f".st-key-{key} input").first
-    box.fill(str(value))
-    box.press("Enter")
+    return (lambda: box.fill(str(value))), (lambda: box.press("Enter"))
 
 
-def pick(page, key: str, option: str) -> None:
-    """Click ``option`` (the start of its label) in a select box, or toggle it in a multiselect."""
-    page.locator(f".st-key-{key} [role=combobox]").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)  # (the sidebar scrolls smoothly; a click during it misses the button)
-    page.locator(f".st-key-{key} button[aria-label=Open]").first.click()
-    page.locator("[role=option]").filter(has_text=re.compile("^" + re.escape(option))).first.click()
-    page.keyboard.press("Escape")  # a multiselect's list stays open after a click
+def set_value(page, key: str, value: object) -> None:
+    """Type ``value`` into a number input and commit it, untimed."""
+    for step in type_into(page, key, value):
+        step()
 
 
-def toggle(page, key: str, option: str) -> None:
-    """Show or hide ``option`` in a multiselect (its tag's remove button when it is shown)."""
+def pick(page, key: str, option: str) -> Action:
+    """Open a select box's or multiselect's list (not timed), then click ``option`` (the start of its
+    label; timed).  The list of a multiselect stays open after a click and is closed after it."""
+    def open_list() -> None:
+        page.locator(f".st-key-{key} [role=combobox]").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)  # (the sidebar scrolls smoothly; a click during it misses the button)
+        page.locator(f".st-key-{key} button[aria-label=Open]").first.click()
+        page.locator("[role=option]").first.wait_for(state="visible")
+
+    def click() -> None:
+        page.locator("[role=option]").filter(has_text=re.compile("^" + re.escape(option))).first.click()
+        page.keyboard.press("Escape")  # (after the click: its keydown is not the stamped event)
+
+    return open_list, click
+
+
+def toggle(page, key: str, option: str) -> Action:
+    """Show or hide ``option`` in a multiselect: the press on its tag's remove button when it is shown."""
     remove = page.locator(f".st-key-{key} button[aria-label='Remove {option}']")
-    if remove.count():
-        remove.first.scroll_into_view_if_needed()
-        remove.first.click(force=True)  # (an overlay of the closed list may linger for a frame)
-    else:
-        pick(page, key, option)
+    if not remove.count():
+        return pick(page, key, option)
+    return (lambda: remove.first.scroll_into_view_if_needed()), (lambda: remove.first.click(force=True))
 
 
 def select_actions(page, base: str, n: int, quiet: int, project: str, track: str) -> dict[str, list[float]]:
@@ -123,19 +154,19 @@ def select_actions(page, base: str, n: int, quiet: int, project: str, track: str
                                                    "source switch")}
     for i in range(n):
         level = 0.30 + 0.01 * (i + 1)
-        out["threshold change"].append(timed(page, lambda level=level: type_into(page, "w_threshold_raw", level),
-                                             quiet))
-    type_into(page, "w_threshold_raw", 0.3)
+        out["threshold change"].append(timed(page, type_into(page, "w_threshold_raw", level), quiet))
+    set_value(page, "w_threshold_raw", 0.3)
     for i in range(n):
-        out["brush"].append(timed(page, lambda i=i: type_into(page, "w_range_b", a + 1 + i % 6), quiet))
+        out["brush"].append(timed(page, type_into(page, "w_range_b", a + 1 + i % 6), quiet))
     for i in range(n):
-        out["padding"].append(timed(page, lambda i=i: type_into(page, "w_pad_left", (i + 2) % 6), quiet))
-    type_into(page, "w_pad_left", 1)
+        out["padding"].append(timed(page, type_into(page, "w_pad_left", (i + 2) % 6), quiet))
+    set_value(page, "w_pad_left", 1)
     for _ in range(n):
-        out["track toggle"].append(timed(page, lambda: toggle(page, "w_tracks", track), quiet))
+        settle(page, quiet)  # (the tag to remove is looked up now: after the last rerun)
+        out["track toggle"].append(timed(page, toggle(page, "w_tracks", track), quiet))
     for i in range(n):
         src = "layer2_h" if i % 2 == 0 else "layer1_h"
-        out["source switch"].append(timed(page, lambda src=src: pick(page, "w_source", src), quiet))
+        out["source switch"].append(timed(page, pick(page, "w_source", src), quiet))
     return out
 
 
@@ -149,7 +180,8 @@ def match_runs(browser, base: str, n: int, quiet: int, project: str) -> list[flo
         page.add_init_script(HOOK)
         page.goto(f"{base}/Match?project={project}&limit={40 + i}")
         settle(page, quiet)
-        times.append(timed(page, lambda page=page: page.get_by_role("button", name="Run match").click(), quiet))
+        run = page.get_by_role("button", name="Run match")
+        times.append(timed(page, (run.scroll_into_view_if_needed, run.click), quiet))
         ctx.close()
     return times
 

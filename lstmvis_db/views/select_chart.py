@@ -1,4 +1,4 @@
-"""The Select view as ONE layered Vega-Lite chart that fills the page width (docs/app.md §The Select view).
+"""The Select view as layered Vega-Lite charts that fill the page width (docs/app.md §The Select view).
 
 Rows are pixel bands of one view sharing the x scale (token slot ``x`` = position - window
 start): the pattern plot with its threshold handle on the y-axis (press or drag it: point
@@ -11,26 +11,30 @@ slot and are abbreviated with a trailing "." (the full text is in the tooltip).
 The spec depends only on the :class:`Layout` (window size, source scale, tracks shown, ...) and
 is cached by it; the values travel as named datasets (:func:`datasets`), so a rerun that moves
 the threshold or the brush sends new data under an unchanged spec and the browser updates the
-drawn view in place.
+drawn view in place.  :func:`spec` is the whole view as one chart (the SVG export); the app draws
+it as two (:func:`spec_parts`): the plot, words and signature, and under them the rows
+(:mod:`select_rows`), so that a change of the rows alone leaves the plot's chart untouched.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from lstmvis_db.views import palette
+from lstmvis_db.views.select_rows import GAP, NAME_GAP, named, pixel_y, row_dicts, row_layers, slot_text, slot_x, spans
 
-__all__ = ["BRUSH", "CELL_PICK", "PAD", "THRESHOLD", "WORD_CLICK", "Layout", "SelectParts", "TrackRow", "datasets",
-           "layout", "selections", "spec", "threshold_levels"]
+__all__ = ["BRUSH", "CELL_PICK", "GAP", "PAD", "THRESHOLD", "WORD_CLICK", "Layout", "SelectParts", "TrackRow",
+           "datasets", "gutter", "layout", "selections", "spec", "spec_parts", "threshold_levels"]
 
 BRUSH, THRESHOLD, PAD, CELL_PICK, WORD_CLICK = "brush", "thr", "pad", "cell_pick", "word_click"
-PLOT_H, WORD_H, SIG_H, TRACK_H, TOPK_H, ONR_H, JAC_H, GAP = 200, 24, 16, 18, 13, 5, 30, 5
+PLOT_H, WORD_H, SIG_H = 200, 24, 16
+AXIS_EXTENT = 32  # px of the y-axis' ticks and labels, beyond its 16 px offset (fixed: see gutter())
 LEVELS = 161  # steps of the threshold handle over the plot's y-domain
 
 
@@ -82,6 +86,16 @@ class Layout:
     query: bool
     mask: bool
     per_cell: bool = False
+    gutter: int = 64
+
+
+def gutter(names: Sequence[str]) -> int:
+    """The charts' left margin in px: the y-axis (16 px offset, AXIS_EXTENT, its title), or the
+    longest row name (10 px font, about 5 px a character, right-aligned at -NAME_GAP, cut at 110
+    px) if it needs more; in steps of 16 px, so that most tracks leave it, and the plot's spec with
+    it, unchanged."""
+    need = max([64, *(NAME_GAP + min(5 * len(n) + 2, 110) for n in names)])
+    return int(-(-need // 16) * 16)
 
 
 def _rows(frame: pd.DataFrame | None, col: str) -> int:
@@ -94,8 +108,9 @@ def layout(p: SelectParts) -> Layout:
 
     tracks = tuple((t.name, t.kind, tuple(t.colors.items()), fin(t.vmin), fin(t.vmax),
                     _rows(t.frame, "rank") - 1 if t.kind == "topk" else 1) for t in p.tracks)
+    names = [t.name for t in p.tracks] + (["on-ranges", "Jaccard"] if p.ranges is not None else [])
     return Layout(p.n, p.n_cells, tuple(p.y_domain), p.axis_title, tracks,  # type: ignore[arg-type]
-                  min(_rows(p.ranges, "order"), 21), p.ranges is not None, p.mask, p.per_cell)
+                  min(_rows(p.ranges, "order"), 21), p.ranges is not None, p.mask, p.per_cell, gutter(names))
 
 
 def threshold_levels(y_domain: Sequence[float]) -> pd.DataFrame:
@@ -111,15 +126,19 @@ def _empty(*cols: str) -> pd.DataFrame:
 
 
 def datasets(p: SelectParts) -> dict[str, pd.DataFrame]:
-    """The named datasets of the spec for these parts (small dtypes: they go to the browser)."""
+    """The named datasets of the spec for these parts (small dtypes: they go to the browser).
+    ``lines`` holds every drawn cell's line whatever its status, so that a change of threshold,
+    range or padding leaves its bytes as they were and the browser keeps it (Streamlit replaces only
+    the datasets whose bytes changed); the selected and excluded lines are drawn over it from
+    ``sel`` and ``excl``."""
     lines = p.lines
     slim = pd.DataFrame({"x": lines["x"].astype("int16"), "cell": lines["cell"].astype("int16"),
-                         "value": lines["value"].astype("float32"),
-                         "status": lines["status"].astype("category")})
+                         "value": lines["value"].astype("float32")}).reset_index(drop=True)
     sel = lines[lines["status"] == "selected"]
     out = {
         "frame": pd.DataFrame({"x": [-0.5, p.n - 0.5]}),
-        "lines": slim[slim["status"] != "selected"],
+        "lines": slim,
+        "excl": slim[(lines["status"] == "excluded").to_numpy()].reset_index(drop=True),
         "sel": sel[["x", "pos", "cell", "value", "raw", *(["thr"] if p.per_cell else [])]],
         "zero": pd.DataFrame({"value": [0.0]}),
         "thr": p.threshold,
@@ -138,45 +157,20 @@ def datasets(p: SelectParts) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _d(name: str) -> alt.NamedData:
-    return alt.NamedData(name=name)
-
-
-def _x(f: str = "x") -> alt.X:
-    return alt.X(f"{f}:Q", axis=None, scale=alt.Scale(nice=False, zero=False))
-
-
-def _px(f: str) -> alt.Y:
-    return alt.Y(f"{f}:Q", scale=None, axis=None)
-
-
-def _spans(c: alt.Chart, half: float = 0.5) -> alt.Chart:
-    return c.transform_calculate(x0=f"datum.x - {half}", x1=f"datum.x + {half}")
-
-
-def _text(data: str, n: int, y: object, base: float, **kw) -> alt.Chart:
-    """Slot-fitted labels (``label``): shrink to 7 px, then abbreviate with ".", never a bare
-    ellipsis (at least one character stays; the tooltip holds the full text)."""
-    size = {"expr": f"clamp(width / {n} / max(1, 0.62 * length(datum.label)), 7, {base})"}
-    return alt.Chart(_d(data)).mark_text(baseline="middle", fontSize=size,  # type: ignore[arg-type]
-                                         limit={"expr": f"max(width / {n} - 1, 9)"}, ellipsis=".", **kw).encode(
-        _x(), y=y, text="label:N")
-
-
 def _plot(L: Layout) -> list:
     """The pattern plot: lines, zero and threshold rules, the draggable handle, dashed marks."""
     yscale = alt.Scale(domain=list(L.y_domain), nice=False, clamp=True, range=[PLOT_H, 0])
-    y = alt.Y("value:Q", title=L.axis_title, axis=alt.Axis(offset=16, grid=False, tickCount=5), scale=yscale)
+    y = alt.Y("value:Q", title=L.axis_title, axis=alt.Axis(offset=16, grid=False, tickCount=5, minExtent=AXIS_EXTENT,
+                                                           maxExtent=AXIS_EXTENT), scale=yscale)
     faint = min(max(1.0 / np.sqrt(max(L.n_cells, 1)), 0.06), 0.6)
     hover = alt.selection_point(name="cell_hover", on="pointerover", fields=["cell"], empty=False, clear="pointerout")
     pick = alt.selection_point(name=CELL_PICK, on=f"click[y() <= {PLOT_H}]", fields=["cell"], empty=False)
-    base = alt.Chart(_d("lines")).encode(_x(), y, detail="cell:N")
-    other = base.transform_filter(alt.datum.status == "other").mark_line(
+    other = alt.Chart(named("lines")).encode(slot_x(), y, detail="cell:N").mark_line(
         color="#888888", strokeWidth=1, opacity=faint, interpolate="monotone")
-    excl = base.transform_filter(alt.datum.status == "excluded").mark_line(
+    excl = alt.Chart(named("excl")).encode(slot_x(), y, detail="cell:N").mark_line(
         color=palette.DIV_LOW, strokeWidth=1.2, strokeDash=[4, 3], opacity=0.6, interpolate="monotone")
-    sel = alt.Chart(_d("sel")).mark_line(interpolate="monotone", cursor="pointer").encode(
-        _x(), y, detail="cell:N",
+    sel = alt.Chart(named("sel")).mark_line(interpolate="monotone", cursor="pointer").encode(
+        slot_x(), y, detail="cell:N",
         color=alt.condition(hover, alt.value("#e66101"), alt.value(palette.SEQ_HIGH)),
         strokeWidth=alt.condition(hover, alt.value(3.5), alt.value(2)),
         tooltip=[alt.Tooltip("cell:N", title="cell (click: its profile)"), alt.Tooltip("pos:Q", title="position"),
@@ -184,11 +178,11 @@ def _plot(L: Layout) -> list:
                  *([alt.Tooltip("value:Q", title="shown (÷ this cell's 99.5% |value|)", format=".3f"),
                     alt.Tooltip("thr:Q", title="threshold on this cell's scale", format=".3f")] if L.per_cell else [])]
     ).add_params(hover, pick)
-    zero = alt.Chart(_d("zero")).mark_rule(color="#bbbbbb").encode(y=y)
-    thr = alt.Chart(_d("thr")).mark_rule(color=palette.DIV_LOW, strokeDash=[6, 3], strokeWidth=1.5).encode(
+    zero = alt.Chart(named("zero")).mark_rule(color="#bbbbbb").encode(y=y)
+    thr = alt.Chart(named("thr")).mark_rule(color=palette.DIV_LOW, strokeDash=[6, 3], strokeWidth=1.5).encode(
         y=y, tooltip=[alt.Tooltip("raw:Q", title="threshold", format=".3f")])
-    marks = alt.Chart(_d("marks")).mark_rule(strokeDash=[3, 3], color="#555555").encode(
-        _x(), y=alt.value(0), y2=alt.value(PLOT_H), opacity=alt.condition(alt.datum.strong, alt.value(0.8),
+    marks = alt.Chart(named("marks")).mark_rule(strokeDash=[3, 3], color="#555555").encode(
+        slot_x(), y=alt.value(0), y2=alt.value(PLOT_H), opacity=alt.condition(alt.datum.strong, alt.value(0.8),
                                                                            alt.value(0.35)))
     if L.per_cell:  # no single threshold level: no line, no handle (the tooltip has each cell's)
         return [other, excl, sel, zero, marks]
@@ -199,12 +193,12 @@ def _threshold_handle(y: alt.Y, yscale: alt.Scale) -> list:
     """The y-axis strip: press or drag on it to move the threshold (selection ``THRESHOLD``)."""
     sel = alt.selection_point(name=THRESHOLD, fields=["level"], empty=False, toggle=False, clear=False,
                               on="pointerdown[x() < 0], pointermove[event.buttons > 0 && x() < 0]")
-    strip = alt.Chart(_d("levels")).mark_rect(color="#dddddd", opacity=0.35, cursor="ns-resize").encode(
+    strip = alt.Chart(named("levels")).mark_rect(color="#dddddd", opacity=0.35, cursor="ns-resize").encode(
         x=alt.value(-12), x2=alt.value(-2), y=alt.Y("level0:Q", scale=yscale), y2="level1:Q",
         tooltip=[alt.Tooltip("level:Q", title="drag: threshold (shown)", format=".3f")]).add_params(sel)
-    live = alt.Chart(_d("levels")).transform_filter(sel).mark_rule(color="#e66101", strokeWidth=1.5).encode(
+    live = alt.Chart(named("levels")).transform_filter(sel).mark_rule(color="#e66101", strokeWidth=1.5).encode(
         y=alt.Y("level:Q", scale=yscale))
-    knob = alt.Chart(_d("thr")).mark_point(shape="triangle-right", size=90, filled=True, color=palette.DIV_LOW,
+    knob = alt.Chart(named("thr")).mark_point(shape="triangle-right", size=90, filled=True, color=palette.DIV_LOW,
                                            cursor="ns-resize").encode(x=alt.value(-7), y=y)
     return [strip, live, knob]
 
@@ -215,8 +209,8 @@ def _words(L: Layout, top: float) -> list:
     brush = alt.selection_interval(name=BRUSH, encodings=["x"], on=on, translate=False, zoom=False, clear=False,
                                    mark=alt.BrushConfig(fill="#fdae61", fillOpacity=0.12, stroke="#e66101",
                                                         strokeOpacity=0.4))
-    bg = _spans(alt.Chart(_d("words"))).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        _x("x0"), x2="x1:Q", y=alt.value(top), y2=alt.value(top + WORD_H),
+    bg = spans(alt.Chart(named("words"))).mark_rect(stroke="white", strokeWidth=0.5).encode(
+        slot_x("x0"), x2="x1:Q", y=alt.value(top), y2=alt.value(top + WORD_H),
         color=alt.Color("count:Q", scale=alt.Scale(domain=alt.DomainUnionWith(unionWith=[0, 1]),
                                                    range=[palette.SEQ_LOW, palette.WORD_HIGH]),
                         legend=alt.Legend(title="selected cells on", orient="bottom", gradientLength=120,
@@ -227,9 +221,9 @@ def _words(L: Layout, top: float) -> list:
     click = alt.selection_point(name=WORD_CLICK, fields=["x"], on=f"click[y() >= {top} && y() <= {top + WORD_H}]",
                                 empty=False, toggle=False, clear=False)
     bg = bg.add_params(click)
-    band = alt.Chart(_d("band")).mark_rect(fill=None, stroke="#e66101", strokeWidth=2.5).encode(
-        _x("x0"), x2="x1:Q", y=alt.value(top), y2=alt.value(top + WORD_H))
-    return [bg, band, _text("words", L.n, alt.value(top + WORD_H / 2), 12)]
+    band = alt.Chart(named("band")).mark_rect(fill=None, stroke="#e66101", strokeWidth=2.5).encode(
+        slot_x("x0"), x2="x1:Q", y=alt.value(top), y2=alt.value(top + WORD_H))
+    return [bg, band, slot_text("words", L.n, alt.value(top + WORD_H / 2), 12)]
 
 
 def _signature(top: float) -> list:
@@ -237,109 +231,73 @@ def _signature(top: float) -> list:
     band = f"y() >= {top} && y() <= {top + SIG_H}"
     pad = alt.selection_point(name=PAD, fields=["x"], empty=False, toggle=False, clear=False,
                               on=f"pointerdown[{band}], pointermove[event.buttons > 0 && {band}]")
-    area = _spans(alt.Chart(_d("hit"))).mark_rect(color="white", opacity=0.01, cursor="ew-resize").encode(
-        _x("x0"), x2="x1:Q", y=alt.value(top), y2=alt.value(top + SIG_H)).add_params(pad)
-    line = alt.Chart(_d("sig")).transform_calculate(y=f"{top + SIG_H - 3} - datum.level * {SIG_H - 6}").mark_line(
-        color="#e66101", strokeWidth=2, interpolate="linear").encode(_x(), _px("y"))
-    knobs = alt.Chart(_d("handles")).mark_point(shape="diamond", size=70, filled=True, color="#e66101",
+    area = spans(alt.Chart(named("hit"))).mark_rect(color="white", opacity=0.01, cursor="ew-resize").encode(
+        slot_x("x0"), x2="x1:Q", y=alt.value(top), y2=alt.value(top + SIG_H)).add_params(pad)
+    line = alt.Chart(named("sig")).transform_calculate(y=f"{top + SIG_H - 3} - datum.level * {SIG_H - 6}").mark_line(
+        color="#e66101", strokeWidth=2, interpolate="linear").encode(slot_x(), pixel_y("y"))
+    knobs = alt.Chart(named("handles")).mark_point(shape="diamond", size=70, filled=True, color="#e66101",
                                                 cursor="ew-resize").encode(
-        _x(), y=alt.value(top + SIG_H - 3), tooltip=[alt.Tooltip("side:N", title="drag to set")])
+        slot_x(), y=alt.value(top + SIG_H - 3), tooltip=[alt.Tooltip("side:N", title="drag to set")])
     return [area, line, knobs]
 
 
-def _name(name: str, y_px: float) -> alt.Chart:
-    return alt.Chart(pd.DataFrame({"name": [name]})).mark_text(
-        align="right", baseline="middle", fontSize=10, color="#555555", limit=110).encode(
-        x=alt.value(-20), y=alt.value(y_px), text="name:N", tooltip=alt.Tooltip("name:N", title="track"))
-
-
-def _fade(L: Layout) -> dict:
-    if not L.mask:
-        return {}
-    return {"opacity": alt.Opacity("count:Q", legend=None,
-                                   scale=alt.Scale(domain=alt.DomainUnionWith(unionWith=[0, 1]), range=[0.2, 1]))}
-
-
-def _topk(L: Layout, i: int, name: str, rows: int, top: float) -> tuple[list, float]:
-    c = _spans(alt.Chart(_d(f"track{i}"))).transform_calculate(
-        y0=f"{top} + (datum.rank - 1) * {TOPK_H}", y1=f"{top} + datum.rank * {TOPK_H}",
-        ym=f"{top} + (datum.rank - 0.5) * {TOPK_H}")
-    rect = c.mark_rect(stroke="white", strokeWidth=0.5).encode(
-        _x("x0"), x2="x1:Q", y=_px("y0"), y2="y1:Q",
-        color=alt.Color("score:Q", scale=alt.Scale(range=[palette.SEQ_LOW, palette.SEQ_HIGH], zero=True),
-                        legend=alt.Legend(title=f"{name} score", orient="bottom", gradientLength=100)),
-        tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("rank:O", title="rank"),
-                 alt.Tooltip("token:N", title="prediction"), alt.Tooltip("score:Q", title="score", format=".3f")])
-    text = _text(f"track{i}", L.n, _px("ym"), 9).transform_calculate(ym=f"{top} + (datum.rank - 0.5) * {TOPK_H}")
-    return [rect, text, _name(name, top + rows * TOPK_H / 2)], rows * TOPK_H
-
-
-def _track(L: Layout, i: int, top: float) -> tuple[list, float]:
-    """One annotation row with its name and legend; returns its layers and height."""
-    name, kind, colors, vmin, vmax, rows = L.tracks[i]
-    if kind == "topk":
-        return _topk(L, i, name, rows, top)
-    if kind == "scalar":
-        dom, rng = palette.scalar_scale(vmin, vmax)
-        color = alt.Color("value:Q", scale=alt.Scale(domain=dom, range=rng),
-                          legend=alt.Legend(title=name, orient="bottom", gradientLength=100))
-        tip = [alt.Tooltip("pos:Q", title="position"), alt.Tooltip("value:Q", title=name, format=".3f")]
-    else:
-        cats = [c for c, _ in colors]
-        color = alt.Color("label:N", scale=alt.Scale(domain=cats, range=[v for _, v in colors]), sort=cats,
-                          legend=alt.Legend(title=name, orient="bottom", columns=10, symbolType="square",
-                                            labelLimit=140))
-        tip = [alt.Tooltip("pos:Q", title="position"), alt.Tooltip("label:N", title=name)]
-    rect = _spans(alt.Chart(_d(f"track{i}"))).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        _x("x0"), x2="x1:Q", y=alt.value(top), y2=alt.value(top + TRACK_H), color=color, tooltip=tip, **_fade(L))
-    layers = [rect, _name(name, top + TRACK_H / 2)]
-    if kind != "scalar":
-        layers.append(_text(f"track{i}", L.n, alt.value(top + TRACK_H / 2), 9).encode(
-            color=alt.Color("ink:N", scale=None)))
-    return layers, TRACK_H
-
-
-def _ranges(L: Layout, top: float) -> tuple[list, float]:
-    bars = alt.Chart(_d("ranges")).transform_calculate(
-        y0=f"{top} + datum.order * {ONR_H} + 1", y1=f"{top} + (datum.order + 1) * {ONR_H} - 1").mark_rect(
-        color=palette.SEQ_HIGH, opacity=0.8, cornerRadius=1).encode(
-        _x("x0"), x2="x1:Q", y=_px("y0"), y2="y1:Q",
-        tooltip=[alt.Tooltip("cell:N", title="cell"), alt.Tooltip("start:Q", title="on from"),
-                 alt.Tooltip("end:Q", title="to")])
-    return [bars, _name("on-ranges", top + L.range_rows * ONR_H / 2)], L.range_rows * ONR_H
-
-
-def _jaccard(top: float) -> tuple[list, float]:
-    area = alt.Chart(_d("jaccard")).transform_calculate(
-        y=f"{top + JAC_H} - datum.jaccard * {JAC_H}", y0=f"{top + JAC_H}").mark_area(
-        interpolate="step", color=palette.SEQ_HIGH, opacity=0.55, line=True).encode(
-        _x(), _px("y"), y2="y0:Q",
-        tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("jaccard:Q", title="Jaccard", format=".3f")])
-    return [area, _name("Jaccard", top + JAC_H / 2)], JAC_H
-
-
-@functools.lru_cache(maxsize=64)
-def _spec_json(L: Layout) -> dict:
+def _plot_layers(L: Layout) -> tuple[list, float]:
+    """The plot, the words and the signature row: every layer the user acts on; their height."""
     layers = _plot(L)
     top: float = PLOT_H + GAP
     layers += _words(L, top)
     top += WORD_H + 2
     layers += _signature(top)
-    top += SIG_H + GAP
-    for i in range(len(L.tracks)):
-        more, h = _track(L, i, top)
-        layers += more
-        top += h + 3
-    if L.query:
-        for more, h in (_ranges(L, top + GAP), _jaccard(top + GAP + L.range_rows * ONR_H + 2 * GAP)):
-            layers += more
-            top += h + 2 * GAP
-    frame = alt.Chart(_d("frame")).mark_point(opacity=0).encode(_x())
-    chart = (alt.layer(frame, *layers).resolve_scale(color="independent", opacity="independent")
-             .properties(height=int(top), width="container",
+    return layers, top + SIG_H + GAP
+
+
+def _chart(layers: list, height: float, left: int) -> dict:
+    """One page-wide layered chart of ``layers``.  Its left margin is ``left`` px (an invisible mark
+    there; nothing is drawn further left, :func:`gutter`), so that charts stacked under each other
+    with the same margin share the plot's left edge and width, and with it every slot's x."""
+    frame = alt.Chart(named("frame")).mark_point(opacity=0).encode(slot_x())
+    gutter = alt.Chart(named("frame")).mark_rule(strokeOpacity=0).encode(x=alt.value(-left), y=alt.value(0),
+                                                                      y2=alt.value(1))
+    chart = (alt.layer(frame, gutter, *layers).resolve_scale(color="independent", opacity="independent")
+             .properties(height=int(height), width="container",
                          autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
              .configure_view(stroke=None).configure_legend(orient="bottom", labelFontSize=10, titleFontSize=10))
     return chart.to_dict(validate=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _spec_json(L: Layout) -> dict:
+    layers, top = _plot_layers(L)
+    more, top = row_layers(L, top)
+    return _chart(layers + more, top, L.gutter)
+
+
+def _plot_layout(L: Layout) -> Layout:
+    """The part of a layout the plot chart depends on (the rest set to constants: one cache entry)."""
+    return replace(L, tracks=(), range_rows=0, query=False, mask=False)
+
+
+def _rows_layout(L: Layout) -> Layout:
+    return replace(L, n_cells=0, y_domain=(0.0, 1.0), axis_title="", per_cell=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _plot_json(L: Layout) -> dict:
+    return _chart(*_plot_layers(L), L.gutter)
+
+
+@functools.lru_cache(maxsize=64)
+def _rows_json(L: Layout) -> dict | None:
+    """The rows' chart: :func:`_chart` of :func:`row_layers`, put together from each row's kept layer
+    dicts (:func:`row_dicts`) around an empty chart's frame, not by Altair."""
+    layers, data, top = row_dicts(L, 0.0)
+    if not layers:
+        return None
+    base = _chart([], top, L.gutter)
+    out = {**base, "layer": [*base["layer"], *layers]}
+    if data or "datasets" in base:
+        out["datasets"] = {**base.get("datasets", {}), **data}
+    return out
 
 
 def selections(spec: dict) -> list[str]:
@@ -350,7 +308,29 @@ def selections(spec: dict) -> list[str]:
     return [n for n in (BRUSH, THRESHOLD, PAD, CELL_PICK, WORD_CLICK) if n in names]
 
 
+def _with_data(base: dict, data: Mapping[str, pd.DataFrame]) -> dict:
+    return {**base, "datasets": {**base.get("datasets", {}), **data}}
+
+
 def spec(p: SelectParts) -> dict:
-    """The full Vega-Lite spec of these parts: the cached spec of their layout plus their datasets."""
-    base = _spec_json(layout(p))
-    return {**base, "datasets": {**base.get("datasets", {}), **datasets(p)}}
+    """The full Vega-Lite spec of these parts as one chart (the SVG export, layers side by side): the
+    cached spec of their layout plus their datasets."""
+    return _with_data(_spec_json(layout(p)), datasets(p))
+
+
+#: the datasets of the rows chart (the rest, and ``frame``, belong to the plot chart)
+_ROWS = ("ranges", "jaccard")
+
+
+def spec_parts(p: SelectParts) -> tuple[dict, dict | None]:
+    """The same view as two charts drawn one under the other, each spec cached by only the part of
+    the layout it depends on: the plot with the words and the signature row (every selection the
+    user makes is there), and the rows under them (tracks, on-ranges, Jaccard; None when there are
+    none).  Showing or hiding a track, or a brush that changes the number of on-range rows, then
+    leaves the plot's spec and data as they were: Streamlit sends that chart as a reference to the
+    message the browser already has, and the browser neither rebuilds nor redraws it."""
+    L, data = layout(p), datasets(p)
+    rows = {"frame", *_ROWS, *(f"track{i}" for i in range(len(p.tracks)))}
+    plot = _with_data(_plot_json(_plot_layout(L)), {k: v for k, v in data.items() if k not in rows or k == "frame"})
+    base = _rows_json(_rows_layout(L))
+    return plot, (None if base is None else _with_data(base, {k: v for k, v in data.items() if k in rows}))

@@ -470,6 +470,7 @@ def test_select_chart_downloads_as_svg(project, project_path) -> None:
     import html
     import re
 
+    from lstmvis_db.views import select_chart
     from lstmvis_ui import select_page, select_view
     from lstmvis_ui.chart_export import chart_svg
 
@@ -479,8 +480,8 @@ def test_select_chart_downloads_as_svg(project, project_path) -> None:
     assert len(buttons) == 1 and buttons[0].proto.label == "Download SVG"
     s = lv(at)
     lo, hi = select_page.window_bounds(str(project_path), s)
-    spec, _ = select_view.build(str(project_path), s, s.cells, lo, hi)  # what the button draws
-    svg = chart_svg(spec)
+    parts, _ = select_view.build(str(project_path), s, s.cells, lo, hi)
+    svg = chart_svg(select_chart.spec(parts))  # what the button draws
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert svg.lstrip().startswith("<svg") and "selected cells on" in texts
     word = project.tokens(s.brush[0], s.brush[0]).token.iloc[0]

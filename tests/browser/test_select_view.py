@@ -1,7 +1,8 @@
 """The Select view in Chromium (issue 11): the loop "brush, navigate away, brush again" after
 50 », a jump and a search hit; the draggable threshold and padding handles; a click on the words
-clearing the range; a cell-state source in displayed units; legends; the chart fitting the page
-width at any window size; the landing page's name.  Each test
+clearing the range; a cell-state source in displayed units; legends; the tracks (a second chart)
+lined up under the words; the chart fitting the page width at any window size; the landing page's
+name.  Each test
 fails on the bug it covers.  Skipped without /usr/bin/chromium or playwright."""
 
 from __future__ import annotations
@@ -141,6 +142,24 @@ def test_tracks_have_names_and_legends(server, browser) -> None:
     texts = page.locator(f"{sg.CHART} svg.marks text").all_text_contents()
     assert {"pos_tag", "surprise", "next"} <= set(texts), "each track row is named"
     assert not [t for t in texts if t.strip() in ("…", "...")], "no bare ellipsis"
+    page.close()
+
+
+@pytest.mark.parametrize("width", [900, 1400])
+def test_tracks_line_up_under_the_words(server, browser, width) -> None:
+    """The tracks are a second chart under the plot's (a track toggle leaves the plot's as it is):
+    every cell of a track row is centred under a word's slot of the first chart."""
+    page = open_select(browser, server, "pos=20&brush=23,26&meta=pos_tag,surprise,next", width=width)
+    g = sg.geometry(page)
+    xs = page.evaluate("""() => {
+      const box = document.querySelectorAll('[data-testid=stVegaLiteChart]')[1];
+      const row = box.querySelector('svg.marks g.mark-rect.role-mark');
+      return [...row.querySelectorAll('path')].map(p => {const r = p.getBoundingClientRect();
+        return r.x + r.width / 2});
+    }""")
+    assert len(xs) >= 10
+    off = [min(abs(x - w) for w in g.xs) for x in xs]
+    assert max(off) < 1.5, f"a track cell is {max(off):.1f} px off its word (slot {g.slot:.1f} px)"
     page.close()
 
 

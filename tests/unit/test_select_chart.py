@@ -174,3 +174,65 @@ def test_layers_side_by_side_round_trip_in_the_url() -> None:
     assert back.layers == ["layer2_h", "layer 1,c"] and back.layer_thresholds == [0.5, 2.0]
     assert views.decode_state({"layer_t": "1,nan"}).layer_thresholds == []
     assert "layers" not in views.encode_state(views.ViewState())
+
+
+def test_the_app_draws_the_plot_and_the_rows_as_two_charts() -> None:
+    """A track shown or hidden, or another number of on-range rows, leaves the plot's chart (spec
+    and data) exactly as it was, so Streamlit sends it as a reference and the browser keeps it;
+    every selection is on the plot's chart, none on the rows'."""
+    depth = _track("ordinal", ["0", "1", "2", "3"])
+    bare = replace(_parts(), ranges=None, jaccard=None)
+    assert select_chart.spec_parts(bare)[1] is None, "nothing under the signature: no second chart"
+    a, b = select_chart.spec_parts(_parts()), select_chart.spec_parts(_parts(tracks=[depth]))
+    strip = [{k: v for k, v in d.items() if k != "datasets"} for d in (a[0], b[0])]
+    assert strip[0] == strip[1], "the plot's spec does not depend on the tracks"
+    assert a[0]["datasets"].keys() == b[0]["datasets"].keys()
+    assert all(a[0]["datasets"][k].equals(b[0]["datasets"][k]) for k in a[0]["datasets"]), "nor its data"
+    assert b[1] is not None and "track0" in b[1]["datasets"] and "track0" not in b[0]["datasets"]
+    assert set(select_chart.selections(b[0])) == {select_chart.BRUSH, select_chart.THRESHOLD, select_chart.PAD,
+                                                  select_chart.CELL_PICK, select_chart.WORD_CLICK}
+    assert select_chart.selections(b[1]) == []
+    for d in (b[0], b[1]):
+        _valid(d)
+        gutter = [la for la in d["layer"] if la["mark"]["type"] == "rule"
+                  and la["encoding"].get("x") == {"value": -select_chart.layout(_parts(tracks=[depth])).gutter}]
+        assert len(gutter) == 1, "both charts keep the same left margin, so their slots line up"
+    assert select_chart.gutter([]) == select_chart.gutter(["pos", "depth", "Jaccard", "on-ranges"]) == 64
+    assert select_chart.gutter(["stage_direction"]) == 96 and select_chart.gutter(["x" * 80]) == 128
+
+
+def test_the_rows_chart_put_together_from_kept_rows_is_altairs() -> None:
+    """The rows' chart, made from each row's kept layers, is the spec Altair makes of the same rows."""
+    topk = select_frames.slot_track("next", "topk", pd.DataFrame({"pos": np.repeat(np.arange(LO, HI + 1), 2),
+                                                                  "rank": [1, 2] * (HI - LO + 1), "token": "a",
+                                                                  "score": 0.5}), LO, _parts().words)
+    scalar = select_frames.slot_track("surprise", "scalar", pd.DataFrame({"pos": np.arange(LO, HI + 1),
+                                                                           "value": np.linspace(0, 3, HI - LO + 1)}),
+                                      LO, _parts().words, vmin=0.0, vmax=3.0)
+    for tracks in ([], [_track("ordinal", ["0", "1"])], [topk, _track("categorical", ["A", "B"]), scalar]):
+        L = select_chart._rows_layout(select_chart.layout(_parts(tracks=tracks)))
+        fast = select_chart._rows_json(L)
+        assert fast == select_chart._chart(*select_chart.row_layers(L, 0.0), L.gutter)
+        assert select_chart._rows_json(L) is fast, "cached"
+
+
+def test_every_line_is_one_dataset_that_a_threshold_range_or_padding_change_leaves_as_it_was() -> None:
+    """The browser replaces only the datasets whose bytes changed: the lines of all cells stay the
+    same bytes when the selection changes; the selected and excluded ones are drawn from their own."""
+    import pyarrow as pa
+
+    v, sc = _vals(), scaling.display_scale(_vals())
+
+    def lines(threshold: float, brush: tuple[int, int], pads: tuple[int, int], excluded: list[int]) -> bytes:
+        cells = views.select_in_window(v, LO, brush[0], brush[1], threshold, pads[0], pads[1], LO, HI)
+        p = select_frames.select_parts(v, LO, HI, _tokens(), sc, threshold, cells, excluded,
+                                       [c for c in cells if c not in excluded], brush, pads, 103, True)
+        d = select_chart.datasets(p)
+        assert set(d["excl"]["cell"]) == set(excluded) & set(cells)
+        assert set(d["sel"]["cell"]) == set(cells) - set(excluded)
+        assert len(d["lines"]) == v.size
+        return pa.Table.from_pandas(d["lines"]).to_pandas().to_json().encode() + \
+            pa.ipc.serialize_pandas(d["lines"]).to_pybytes()
+
+    first = lines(0.3, (105, 108), (1, 0), [])
+    assert first == lines(0.1, (105, 108), (1, 0), []) == lines(0.3, (104, 110), (0, 2), [2])
