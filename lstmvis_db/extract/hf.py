@@ -117,8 +117,8 @@ class HFAdapter:
         self.max_context: int | None = limit - len(self.prefix) - len(self.suffix)
         self._logits_to_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
         self._head_checked = False
-        self.head = TopkHead(torch, model.get_output_embeddings(), getattr(cfg, "final_logit_softcapping", None),
-                             topk_head) if self.causal else None
+        self.head: TopkHead | None = None
+        self.use_topk_head(topk_head)
         base = getattr(model, "base_model", model)
         self._base = base if self.causal and base is not model else None
         self._display_cache: dict[int, str] = {}
@@ -137,6 +137,12 @@ class HFAdapter:
             if full[i : i + len(plain)] == plain:
                 return full[:i], full[i + len(plain) :]
         return [], []
+
+    def use_topk_head(self, mode: str) -> None:
+        """Compute top-k predictions from now on with ``mode``: ``auto``, ``bf16`` or ``float32``."""
+        if self.causal:
+            self.head = TopkHead(self.torch, self.model_obj.get_output_embeddings(),
+                                 getattr(self.model_obj.config, "final_logit_softcapping", None), mode)
 
     # -- description ------------------------------------------------------------------
     def sources(self) -> list[SourceSpec]:

@@ -36,8 +36,9 @@ def load_model(
     ``path/to/file.py:function`` (see :mod:`lstmvis_db.extract.factory`).
 
     ``device``, ``dtype``, ``quiet`` and ``topk_head`` (how top-k predictions are computed:
-    ``auto``, ``bf16`` or ``float32``, see :mod:`lstmvis_db.extract.hf_head`) apply to transformers models; ``layers`` and ``kinds``
-    are checked against a transformers configuration before its weights load.
+    ``auto``, ``bf16`` or ``float32``, see :mod:`lstmvis_db.extract.hf_head`) apply to
+    transformers models; ``layers`` and ``kinds`` are checked against a transformers
+    configuration before its weights load.
 
     Raises:
         InputError: the model does not exist or cannot be loaded, or has no such layer or kind.
