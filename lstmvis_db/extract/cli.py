@@ -126,6 +126,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--dtype", choices=("float32", "bfloat16", "float16", "auto"), default="float32",
                    help="transformers: weights and states dtype (float32 gives the exact states; auto: float32 on "
                    "the CPU, bfloat16/float16 on a GPU)")
+    p.add_argument("--topk-head", choices=("auto", "bf16", "float32"), default="auto",
+                   help="transformers: top-k predictions' precision. bf16: a bfloat16 screen of every logit "
+                   "(float32 accumulation), the best k+8 rescored in float32, so ids and their logits are exact and "
+                   "probabilities within about 0.5%%; float32: all in float32. auto (default): bf16 where it is fast "
+                   "(CUDA, CPUs with AMX/AVX512-BF16), else float32")
     p.add_argument("--glob", help="inside --text folders, read only files matching this pattern (e.g. '*.txt')")
     p.add_argument("--topk", type=int, default=DEFAULT_TOPK, help="next-token predictions to keep (0 = none)")
     p.add_argument("--value-dtype", choices=("float32", "float16"), default="float32",
@@ -216,6 +221,7 @@ def _extract(args: argparse.Namespace) -> None:
         layers=None if args.list_sources else args.layers,
         kinds=None if args.list_sources else args.kinds,
         quiet=args.quiet,
+        topk_head=args.topk_head,
     )
     if args.list_sources:
         specs = [

@@ -18,14 +18,16 @@ concatenate back to its text.
 Windows of different documents run together in one padded batch (right padding with an
 attention mask, which leaves every real position's states as they are alone, to float
 rounding).  Causal LMs also give the top-k next-token predictions, computed from the final
-hidden states through the output embedding a few hundred positions at a time
-(``torch.topk`` and a log-sum-exp per chunk), so the ``positions x vocabulary`` logits never
-exist for more than one chunk; the first batch checks this against the model's own logits.
+hidden states through the output embedding in blocks of positions and vocabulary
+(``hf_head.py``: ``torch.topk`` and one log-sum-exp, bf16 screen or float32), so the
+``positions x vocabulary`` logits never exist; the first batch checks the output embedding
+against the model's own logits.  Otherwise the model's base (``model.base_model``, without the
+output embedding) runs, so no logits are computed at all.
 
 Loading a model folder or a ``.gguf`` file offline is in ``hf_load.py``.
 
 May import: numpy, torch and transformers (only inside functions), ``lstmvis_db.errors``,
-``extract.base``, ``extract.hf_arch``.
+``extract.base``, ``extract.hf_arch``, ``extract.hf_head``.
 """
 
 from __future__ import annotations
@@ -40,9 +42,7 @@ import numpy as np
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract.base import ChunkOutput, SourceKey, SourceSpec, Tokenized
 from lstmvis_db.extract.hf_arch import capture, find_blocks, hidden_width, in_width
-
-TOPK_ROWS = 128
-"""Positions whose logits exist at once while top-k predictions are computed."""
+from lstmvis_db.extract.hf_head import BLOCK, ROWS, TopkHead
 
 HEAD_TOLERANCE = 1e-3
 
@@ -78,13 +78,15 @@ class HFAdapter:
         tokenizer: its tokenizer (a fast tokenizer gives exact display forms).
         name: model name recorded in ``sources.model``.
         provenance: facts about where the model came from, recorded with the settings.
+        topk_head: how top-k predictions are computed: ``auto``, ``bf16`` or ``float32``
+            (``hf_head.py``).
     """
 
     family = "hf"
     whole_document = False
 
     def __init__(self, model: Any, tokenizer: Any, name: str = "transformer",
-                 provenance: dict[str, str] | None = None):
+                 provenance: dict[str, str] | None = None, topk_head: str = "auto"):
         torch, _ = import_libs()
         self.torch = torch
         self.model_obj = model.eval()
@@ -115,6 +117,10 @@ class HFAdapter:
         self.max_context: int | None = limit - len(self.prefix) - len(self.suffix)
         self._logits_to_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
         self._head_checked = False
+        self.head: TopkHead | None = None
+        self.use_topk_head(topk_head)
+        base = getattr(model, "base_model", model)
+        self._base = base if self.causal and base is not model else None
         self._display_cache: dict[int, str] = {}
         pad = getattr(tokenizer, "pad_token_id", None)
         self._pad = int(pad) if isinstance(pad, int) and 0 <= pad < self.vocab_rows else 0
@@ -131,6 +137,12 @@ class HFAdapter:
             if full[i : i + len(plain)] == plain:
                 return full[:i], full[i + len(plain) :]
         return [], []
+
+    def use_topk_head(self, mode: str) -> None:
+        """Compute top-k predictions from now on with ``mode``: ``auto``, ``bf16`` or ``float32``."""
+        if self.causal:
+            self.head = TopkHead(self.torch, self.model_obj.get_output_embeddings(),
+                                 getattr(self.model_obj.config, "final_logit_softcapping", None), mode)
 
     # -- description ------------------------------------------------------------------
     def sources(self) -> list[SourceSpec]:
@@ -183,6 +195,8 @@ class HFAdapter:
             "device": str(p.device),
             "blocks": self.block_info[0].name.rsplit(".", 1)[0] + f".0..{self.n_layers - 1}",
         }
+        if self.head is not None:
+            out["topk_head"] = self.head.describe()
         out.update(self.provenance)
         return out
 
@@ -198,7 +212,7 @@ class HFAdapter:
         per_token = (self.n_layers + 1) * self.hidden_size + 3 * inner
         est = tokens * per_token * size + batch * heads * length * length * size
         if topk:
-            est += TOPK_ROWS * self.vocab_rows * 4 * 2
+            est += ROWS * min(BLOCK, self.vocab_rows) * 4 * 3
         return int(est)
 
     # -- tokens -------------------------------------------------------------------------
@@ -258,14 +272,20 @@ class HFAdapter:
         want_hidden = any(k[2] == "hidden" for k in wanted) or bool(topk and self.causal)
         kwargs: dict[str, Any] = {"input_ids": input_ids.to(dev), "attention_mask": mask.to(dev),
                                   "output_hidden_states": want_hidden}
+        forward = self.model_obj
         if self.causal:
             kwargs["use_cache"] = False
-            if self._logits_to_keep:
+            if topk and not self._head_checked:  # the model's own logits, once, for _check_head
+                if self._logits_to_keep:
+                    kwargs["logits_to_keep"] = 1
+            elif self._base is not None:
+                forward = self._base  # no output embedding at all
+            elif self._logits_to_keep:
                 kwargs["logits_to_keep"] = 1
         pre = {("mlp", k[1]): self.mlp_modules[k[1]] for k in wanted if k[2] == "mlp"}
         post = {("attn", k[1]): self.attn_modules[k[1]] for k in wanted if k[2] == "attn"}
         with torch.inference_mode(), capture(pre, post) as acts:
-            res = self.model_obj(**kwargs)
+            res = forward(**kwargs)
         spans = [(len(self.prefix) + keep, len(self.prefix) + len(ids)) for ids, keep in items]
         outs = []
         for r, (lo, hi) in enumerate(spans):
@@ -281,25 +301,18 @@ class HFAdapter:
 
     def _predict(self, res: Any, spans: list[tuple[int, int]], topk: int, lengths: list[int],
                  outs: list[ChunkOutput]) -> None:
-        """Top-k next-token predictions of the kept positions, a chunk of rows at a time."""
+        """Top-k next-token predictions of the kept positions (``hf_head.TopkHead``)."""
         torch = self.torch
         final = res.hidden_states[-1]
         if not self._head_checked:
             self._check_head(final, res.logits, lengths)
-        k = min(topk, self.vocab_rows)
+        assert self.head is not None
         flat = torch.cat([final[r, lo:hi] for r, (lo, hi) in enumerate(spans)])
-        ids = torch.empty((flat.shape[0], k), dtype=torch.long)
-        scores = torch.empty((flat.shape[0], k), dtype=torch.float32)
-        with torch.inference_mode():
-            for a in range(0, flat.shape[0], TOPK_ROWS):
-                logits = self._logits(flat[a : a + TOPK_ROWS]).float()
-                top, idx = torch.topk(logits, k, dim=-1)
-                scores[a : a + TOPK_ROWS] = torch.exp(top - torch.logsumexp(logits, dim=-1, keepdim=True)).cpu()
-                ids[a : a + TOPK_ROWS] = idx.cpu()
+        ids, scores = self.head.topk(flat, min(topk, self.vocab_rows))
         at = 0
         for out, (lo, hi) in zip(outs, spans):
-            out.topk_ids = ids[at : at + hi - lo].numpy()
-            out.topk_scores = scores[at : at + hi - lo].numpy()
+            out.topk_ids = ids[at : at + hi - lo]
+            out.topk_scores = scores[at : at + hi - lo]
             at += hi - lo
 
     def _logits(self, hidden: Any) -> Any:

@@ -11,7 +11,7 @@ The provenance recorded with the adapter: the path, weight-file checksums, the t
 checksum, GGUF quantisation and names, and for packaged models which model the package holds.
 
 May import: torch and transformers (only inside functions), ``lstmvis_db.errors``,
-``extract.hf``, ``extract.hf_arch``, ``extract.provenance``, ``extract.driver`` (for
+``extract.hf``, ``extract.hf_arch``, ``extract.hf_head``, ``extract.provenance``, ``extract.driver`` (for
 :func:`select_sources`).
 """
 
@@ -30,6 +30,7 @@ from typing import Any
 from lstmvis_db.errors import InputError
 from lstmvis_db.extract.hf import HFAdapter, import_libs
 from lstmvis_db.extract.hf_arch import config_sources
+from lstmvis_db.extract.hf_head import HEAD_MODES
 from lstmvis_db.extract.provenance import gguf_config, gguf_facts, tokenizer_sha256, weights_provenance
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -153,6 +154,7 @@ def load_hf(
     kinds: Iterable[str] | None = None,
     quiet: bool = False,
     note: str | None = None,
+    topk_head: str = "auto",
 ) -> HFAdapter:
     """Load a transformers model offline and wrap it in an :class:`HFAdapter`.
 
@@ -167,6 +169,7 @@ def load_hf(
             weights load (None = not checked here).
         quiet: silence transformers' loading bars and warnings.
         note: what the model is, recorded with the provenance.
+        topk_head: top-k predictions' precision: ``auto``, ``bf16`` or ``float32`` (``hf_head.py``).
 
     Raises:
         InputError: the path does not exist or is not a model, an unknown layer or kind,
@@ -174,12 +177,15 @@ def load_hf(
     """
     import_libs()
     with quiet_transformers(quiet):
-        return _load(Path(path), tokenizer, name, cache_dir, device, dtype, layers, kinds, note)
+        return _load(Path(path), tokenizer, name, cache_dir, device, dtype, layers, kinds, note, topk_head)
 
 
 def _load(p: Path, tokenizer: str | Path | None, name: str | None, cache_dir: str | Path | None, device: str,
-          dtype: str, layers: Iterable[int] | None, kinds: Iterable[str] | None, note: str | None) -> HFAdapter:
+          dtype: str, layers: Iterable[int] | None, kinds: Iterable[str] | None, note: str | None,
+          topk_head: str) -> HFAdapter:
     torch, transformers = import_libs()
+    if topk_head not in HEAD_MODES:
+        raise InputError(f"unknown top-k head {topk_head!r} (expected one of {', '.join(HEAD_MODES)})")
     folder, gguf_file, gguf_path = _locate(p, cache_dir)
     common = {"local_files_only": True}
     dev = pick_device(torch, device)
@@ -223,7 +229,8 @@ def _load(p: Path, tokenizer: str | Path | None, name: str | None, cache_dir: st
         prov["quantization"] = "none"
     if note:
         prov["note"] = note
-    return HFAdapter(model, tok, name=name or (p.stem if p.is_file() else p.name), provenance=prov)
+    return HFAdapter(model, tok, name=name or (p.stem if p.is_file() else p.name), provenance=prov,
+                     topk_head=topk_head)
 
 
 def packaged_models() -> dict[str, Path]:

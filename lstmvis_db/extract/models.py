@@ -26,6 +26,7 @@ def load_model(
     layers: Iterable[int] | None = None,
     kinds: Iterable[str] | None = None,
     quiet: bool = False,
+    topk_head: str = "auto",
 ) -> Adapter:
     """Load a model for extraction from a CLI-style description.
 
@@ -34,8 +35,10 @@ def load_model(
     file, a Keras ``.h5``/``.hdf5`` weight file (needs ``vocab``), or a PyTorch factory
     ``path/to/file.py:function`` (see :mod:`lstmvis_db.extract.factory`).
 
-    ``device``, ``dtype`` and ``quiet`` apply to transformers models; ``layers`` and ``kinds``
-    are checked against a transformers configuration before its weights load.
+    ``device``, ``dtype``, ``quiet`` and ``topk_head`` (how top-k predictions are computed:
+    ``auto``, ``bf16`` or ``float32``, see :mod:`lstmvis_db.extract.hf_head`) apply to
+    transformers models; ``layers`` and ``kinds`` are checked against a transformers
+    configuration before its weights load.
 
     Raises:
         InputError: the model does not exist or cannot be loaded, or has no such layer or kind.
@@ -81,7 +84,7 @@ def load_model(
 
         return load_hf(path, tokenizer=tokenizer, name=name or (spec if spec != str(path) else None),
                        cache_dir=cache_dir, device=device, dtype=dtype, layers=layers, kinds=kinds,
-                       quiet=quiet, note=note)
+                       quiet=quiet, note=note, topk_head=topk_head)
     raise InputError(
         f"{path}: unknown model format (expected a transformers folder, .gguf, .h5/.hdf5 or "
         "file.py:function)"

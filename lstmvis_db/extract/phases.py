@@ -28,6 +28,9 @@ from lstmvis_db.progress import Counter
 MAX_BATCH = 64
 """Windows in one forward pass at most (fewer when the memory budget says so)."""
 
+MAX_PADDING = 0.25
+"""The largest share of a batch's positions that may be padding (computed for nothing)."""
+
 
 @dataclass(frozen=True)
 class Processing:
@@ -147,18 +150,29 @@ Window = tuple[int, int, int, int]
 
 def batch_windows(windows: Sequence[Window], adapter: Adapter, how: Processing, topk: int) -> list[list[Window]]:
     """Windows grouped for one forward pass each: longest first, as many as the memory budget
-    (and :data:`MAX_BATCH`) allows at the group's longest length."""
+    (and :data:`MAX_BATCH`) allows at the group's longest length, while padding stays at most
+    :data:`MAX_PADDING` of the batch's positions (a short window is not padded to a long one)."""
     need = getattr(adapter, "forward_bytes", None)
     order = sorted(windows, key=lambda w: w[2] - w[1], reverse=True)
     groups: list[list[Window]] = []
+    real = 0  # positions of the last group that are not padding
     for w in order:
         g = groups[-1] if groups else None
+        length = w[2] - w[1]
         if g is not None and len(g) < MAX_BATCH and getattr(adapter, "run_batch", None) is not None and (
+                _padding(len(g) + 1, g[0][2] - g[0][1], real + length) <= MAX_PADDING) and (
                 need is None or need(len(g) + 1, g[0][2] - g[0][1], topk) <= how.budget_bytes):
             g.append(w)
+            real += length
         else:
             groups.append([w])
+            real = length
     return groups
+
+
+def _padding(rows: int, width: int, real: int) -> float:
+    """The share of ``rows x width`` positions that are padding when ``real`` of them are not."""
+    return 1.0 - real / (rows * width)
 
 
 class StateArrays:
