@@ -17,6 +17,7 @@ May import: torch and transformers (only inside functions), ``lstmvis_db.errors`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -77,19 +78,35 @@ def quiet_transformers(quiet: bool) -> Iterator[None]:
 
     off = quiet or not sys.stderr.isatty()
     saved = {k: os.environ.get(k) for k in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS")}
+    gguf_bar = _gguf_loader() if off else None
     if off:
         hf_logging.disable_progress_bar()
         os.environ.update({"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"})
+    if gguf_bar is not None:  # tqdm reads TQDM_DISABLE once, when it is first imported
+        module, bar = gguf_bar
+        module.tqdm = functools.partial(bar, disable=True)
     if quiet:
         hf_logging.set_verbosity_error()
     try:
         yield
     finally:
+        if gguf_bar is not None:
+            gguf_bar[0].tqdm = gguf_bar[1]
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _gguf_loader() -> tuple[Any, Any] | None:
+    """transformers' GGUF loader module and the ``tqdm`` it draws its de-quantizing bar with."""
+    try:
+        from transformers import modeling_gguf_pytorch_utils as module
+    except ImportError:  # the gguf package is missing: no GGUF file can load anyway
+        return None
+    bar = getattr(module, "tqdm", None)
+    return (module, bar) if bar is not None else None
 
 
 def _gguf_cache_dir(cache_root: Path, gguf: Path) -> Path:

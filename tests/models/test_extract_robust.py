@@ -200,3 +200,16 @@ def test_model_of_several_recurrent_modules(tmp_path: Path) -> None:
         rnn_adapter([torch.nn.LSTM(4, 6), torch.nn.LSTM(5, 3)], tok, torch.nn.Embedding(9, 4))
     with pytest.raises(InputError, match="several modules must be of one kind"):
         rnn_adapter([torch.nn.LSTM(4, 6), torch.nn.GRU(6, 3)], tok, torch.nn.Embedding(9, 4))
+
+
+def test_quiet_silences_the_gguf_loaders_bar_and_restores_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """tqdm reads TQDM_DISABLE once, at its import: the GGUF loader's bar needs its own switch."""
+    gguf_utils = pytest.importorskip("transformers.modeling_gguf_pytorch_utils")
+    from lstmvis_db.extract.hf_load import quiet_transformers
+
+    original = gguf_utils.tqdm
+    with quiet_transformers(True):
+        for _ in gguf_utils.tqdm(range(3), desc="Converting and de-quantizing GGUF tensors..."):
+            pass
+    assert "de-quantizing" not in capsys.readouterr().err
+    assert gguf_utils.tqdm is original
