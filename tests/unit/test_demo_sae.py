@@ -15,38 +15,29 @@ import lstmvis_db
 from lstmvis_db.demos import registry, sae_demo
 from lstmvis_db.demos.sizes import committed_scenes
 from lstmvis_db.errors import InputError
-from lstmvis_db.extract.base import CharTokenizer, ChunkOutput, SourceKey, SourceSpec, Tokenized
+from lstmvis_db.extract.base import CharTokenizer, ChunkOutput, SourceKey, SourceSpec
 from lstmvis_db.sae.model import Sae
 from lstmvis_db.store import write_project
+from tests.models.test_extract_driver import FakeAdapter
 
 WIDTH = 8
 
 
-class TinyStream:
+class TinyStream(FakeAdapter):
     """Character tokens; ``hidden15`` is a running mean of fixed random character embeddings
     (carried across chunks), so it depends on the text as a model's state would."""
 
     family = "tiny"
     can_predict = False
-    max_context = None
-    whole_document = False
 
     def __init__(self, text: str) -> None:
+        super().__init__(width=WIDTH, layers=1)
         self.model = "tiny-stream"
         self.tok = CharTokenizer.from_text(text)
         self.emb = np.random.default_rng(3).normal(size=(self.tok.vocab_size, WIDTH)).astype(np.float32)
 
     def sources(self) -> list[SourceSpec]:
         return [SourceSpec("hidden15", 15, "hidden", WIDTH, "a running mean")]
-
-    def settings(self) -> dict[str, str]:
-        return {"architecture": "tiny"}
-
-    def tokenize(self, text: str, where: str) -> Tokenized:
-        return self.tok.encode(text, where)
-
-    def token_display(self, ids: Sequence[int]) -> list[str]:
-        return [self.tok.id_display(i) for i in ids]
 
     def run(self, ids: np.ndarray, wanted: Sequence[SourceKey], state: Any = None, *,
             topk: int = 0, keep_from: int = 0) -> tuple[ChunkOutput, Any]:
