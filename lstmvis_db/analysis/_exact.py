@@ -158,6 +158,18 @@ class Exact:
         return True
 
 
+def in_buckets(codes_c: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    """The positions (sorted) whose code is a ``mark``ed bucket.  One or two buckets (a
+    threshold's: most cells of a first ranking) by comparing the codes, which is several times
+    faster than looking every code up in ``mark``."""
+    buckets = np.flatnonzero(mark)
+    if len(buckets) == 1:
+        return np.flatnonzero(codes_c == buckets[0])
+    if len(buckets) == 2:
+        return np.flatnonzero((codes_c == buckets[0]) | (codes_c == buckets[1]))
+    return np.flatnonzero(mark[codes_c])
+
+
 def _gather(rows: np.ndarray, first: int, wanted: dict[int, np.ndarray], out: dict[int, np.ndarray]) -> None:
     """out[c] at the places of the positions ``wanted[c]`` (sorted) inside rows first.. gets
     their values (float16 rows are widened exactly on assignment)."""
@@ -213,7 +225,7 @@ class BucketValues:
             add[np.asarray(buckets, dtype=np.int64)] = True
             add &= ~mark
             if add.any():
-                out[c] = (mark | add, np.flatnonzero(add[col_of(c)]))
+                out[c] = (mark | add, in_buckets(col_of(c), add))
         return out
 
     def at(self, cell: int, positions: np.ndarray) -> np.ndarray:

@@ -81,3 +81,15 @@ def test_bucket_rank_offsets_equal_the_definition(seed, ordered):
         q = rng.integers(0, 6, n).astype(np.int64)
     got = _exact.bucket_rank_offsets(np.arange(n), values, q)
     np.testing.assert_array_equal(got, _offsets_by_definition(values, q))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 40])
+def test_positions_in_buckets_equal_the_lookup(k):
+    from lstmvis_db.matching.quant import LEVELS
+
+    rng = np.random.default_rng(k)
+    codes = rng.integers(0, 60, 5000).astype(np.uint16)
+    mark = np.zeros(LEVELS, dtype=bool)
+    mark[rng.choice(np.r_[0:61, LEVELS - 1], k, replace=False)] = True  # some buckets no code is in
+    want = np.array([i for i in range(len(codes)) if mark[codes[i]]], dtype=np.int64)
+    np.testing.assert_array_equal(_exact.in_buckets(codes, mark), want)
