@@ -337,15 +337,16 @@ def bucket_rank_offsets(pos: np.ndarray, values: np.ndarray, q: np.ndarray) -> n
         qs = q[order]
     vs = values[order]
     new_b = np.r_[True, qs[1:] != qs[:-1]]
-    b_start = np.maximum.accumulate(np.where(new_b, np.arange(n), 0))
-    b_end = np.r_[np.flatnonzero(new_b)[1:], n][np.cumsum(new_b) - 1]
-    tie = np.r_[True, (qs[1:] != qs[:-1]) | (vs[1:] != vs[:-1])]
-    t_start = np.flatnonzero(tie)
-    t_end = np.r_[t_start[1:], n]
-    g = np.cumsum(tie) - 1
-    avg = (t_start + t_end + 1) / 2.0  # 1-based average rank of a tie group among the sorted values
+    tie = new_b.copy()
+    tie[1:] |= vs[1:] != vs[:-1]
+    b_start = np.flatnonzero(new_b)
+    b_size = np.diff(np.r_[b_start, n])
+    t_start = np.flatnonzero(tie)  # a run of equal (bucket, value): inside one bucket
+    t_size = np.diff(np.r_[t_start, n])
+    of_b = np.cumsum(new_b)[t_start] - 1  # each run's bucket
+    avg = t_start + (t_size + 1) / 2.0  # 1-based average rank of a run among the sorted values
     out = np.empty(n)
-    out[order] = avg[g] - b_start - (b_end - b_start + 1) / 2.0
+    out[order] = np.repeat(avg - b_start[of_b] - (b_size[of_b] + 1) / 2.0, t_size)
     return out
 
 
