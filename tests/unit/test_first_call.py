@@ -11,7 +11,7 @@ import pytest
 
 import lstmvis_db
 from lstmvis_db import ProjectData, Source
-from lstmvis_db.analysis import _exact
+from lstmvis_db.analysis import _exact, _rowpass
 
 
 def _project(folder, value_dtype: str):
@@ -40,14 +40,14 @@ def test_full_pass_fetch_gives_the_stored_values(tmp_path, monkeypatch, value_dt
     monkeypatch.setattr(_exact, "_IN_MEMORY", 0)
     monkeypatch.setattr(_exact, "_BLOCK", 128)  # many blocks, the last one short, and a full pass
     used = []
-    run = _exact.Exact._gather_runs
+    run = _rowpass.gather_runs
 
-    def spy(self, a, b, wanted, out):
-        got = run(self, a, b, wanted, out) if direct else False
+    def spy(cat, info, a, b, wanted, out):
+        got = run(cat, info, a, b, wanted, out) if direct else False
         used.append(got)
         return got
 
-    monkeypatch.setattr(_exact.Exact, "_gather_runs", spy)
+    monkeypatch.setattr(_rowpass, "gather_runs", spy)
     wanted = _wanted(*stored.shape)
     with lstmvis_db.open(path) as p:
         got = _exact.Exact(p.catalog, p.catalog.source("s")).fetch(wanted)
