@@ -36,6 +36,11 @@ BRUSH, THRESHOLD, PAD, CELL_PICK, WORD_CLICK = "brush", "thr", "pad", "cell_pick
 PLOT_H, WORD_H, SIG_H = 200, 24, 16
 AXIS_EXTENT = 32  # px of the y-axis' ticks and labels, beyond its 16 px offset (fixed: see gutter())
 LEVELS = 161  # steps of the threshold handle over the plot's y-domain
+#: the on-ranges strip has room for whole groups of RANGE_STEP rows (at most MAX_RANGE_ROWS): the
+#: number of rows is part of the rows chart's layout, and a threshold change that repacks the
+#: ranges into one row more or less would otherwise send a new spec, which the browser compiles
+#: afresh (threshold change 414 -> 270 ms median, quiet, bench_latency)
+RANGE_STEP, MAX_RANGE_ROWS = 6, 21
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,11 @@ def _rows(frame: pd.DataFrame | None, col: str) -> int:
     return int(frame[col].max()) + 1 if frame is not None and len(frame) else 1
 
 
+def _range_rows(ranges: pd.DataFrame | None) -> int:
+    """Rows of the on-ranges strip: the packed rows rounded up to a whole RANGE_STEP."""
+    return min(-(-_rows(ranges, "order") // RANGE_STEP) * RANGE_STEP, MAX_RANGE_ROWS)
+
+
 def layout(p: SelectParts) -> Layout:
     def fin(v):
         return None if v is None or not np.isfinite(v) else float(v)
@@ -110,7 +120,7 @@ def layout(p: SelectParts) -> Layout:
                     _rows(t.frame, "rank") - 1 if t.kind == "topk" else 1) for t in p.tracks)
     names = [t.name for t in p.tracks] + (["on-ranges", "Jaccard"] if p.ranges is not None else [])
     return Layout(p.n, p.n_cells, tuple(p.y_domain), p.axis_title, tracks,  # type: ignore[arg-type]
-                  min(_rows(p.ranges, "order"), 21), p.ranges is not None, p.mask, p.per_cell, gutter(names))
+                  _range_rows(p.ranges), p.ranges is not None, p.mask, p.per_cell, gutter(names))
 
 
 def threshold_levels(y_domain: Sequence[float]) -> pd.DataFrame:

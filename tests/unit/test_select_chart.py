@@ -236,3 +236,18 @@ def test_every_line_is_one_dataset_that_a_threshold_range_or_padding_change_leav
 
     first = lines(0.3, (105, 108), (1, 0), [])
     assert first == lines(0.1, (105, 108), (1, 0), []) == lines(0.3, (104, 110), (0, 2), [2])
+
+
+def test_on_range_rows_come_in_whole_steps_so_a_repacking_keeps_the_rows_spec() -> None:
+    """The number of on-range rows is part of the rows chart's layout: one row more or less after a
+    threshold change must not make a new spec (the browser would compile it afresh)."""
+    def ranges(rows: int) -> pd.DataFrame:
+        return pd.DataFrame({"cell": range(rows), "start": LO, "end": LO + 3, "x0": 0.0, "x1": 3.0,
+                             "order": range(rows)})
+
+    base = _parts()
+    layouts = {n: select_chart.layout(replace(base, ranges=ranges(n))) for n in (1, 2, 5, 6, 7, 12, 13, 30)}
+    assert layouts[1] == layouts[2] == layouts[5] == layouts[6] and layouts[6].range_rows == select_chart.RANGE_STEP
+    assert layouts[7] == layouts[12] != layouts[6]
+    assert layouts[13].range_rows == 18 and layouts[30].range_rows == select_chart.MAX_RANGE_ROWS
+    assert all(L.range_rows >= min(n, select_chart.MAX_RANGE_ROWS) for n, L in layouts.items())
