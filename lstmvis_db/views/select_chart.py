@@ -304,10 +304,7 @@ def _rows_json(L: Layout) -> dict | None:
     if not layers:
         return None
     base = _chart([], top, L.gutter)
-    out = {**base, "layer": [*base["layer"], *layers]}
-    if data or "datasets" in base:
-        out["datasets"] = {**base.get("datasets", {}), **data}
-    return out
+    return _with_data({**base, "layer": [*base["layer"], *layers]}, data)
 
 
 def selections(spec: dict) -> list[str]:

@@ -160,14 +160,16 @@ def row_dicts(L: Layout, top: float) -> tuple[list[dict], dict, float]:
     data: dict = {}
     end = top
     for make, key, after in _rows(L, top):
-        if key not in _CACHE:
+        got = _CACHE.get(key)  # one look-up: another session's thread may clear the cache meanwhile
+        if got is None:
             if len(_CACHE) > 512:
                 _CACHE.clear()
             charts, h = make()
             units = [c.to_dict(validate=False) for c in charts]
-            _CACHE[key] = (tuple({k: v for k, v in d.items() if k not in ("$schema", "config", "datasets")}
-                                 for d in units), {k: v for d in units for k, v in d.get("datasets", {}).items()}, h)
-        dicts, sets, h = _CACHE[key]
+            got = (tuple({k: v for k, v in d.items() if k not in ("$schema", "config", "datasets")} for d in units),
+                   {k: v for d in units for k, v in d.get("datasets", {}).items()}, h)
+            _CACHE[key] = got
+        dicts, sets, h = got
         out += [dict(d) for d in dicts]
         data.update(sets)
         end += h + after
