@@ -192,7 +192,7 @@ def sae_data(limit: int | None = None, data_dir: Path | None = None, progress: c
             at = np.asarray([_full_offset(scenes, texts, int(a)) for a in at], np.int64)
         n_chars = sum(len(s.text) for s in scenes)
         tracks: list[Track] = [*spacy_tracks(spacy_arrays, n_chars, at, unit="token"), *structure_tracks(scenes, at)]
-        lengths = [*np.diff([*first, len(tokens)]).tolist()]
+        lengths = np.diff([*first, len(tokens)]).tolist()
         documents = common.documents_from([name for name, _ in texts], lengths)
         data = ProjectData(name="smollm2_sae", tokens=tokens, token_ids=ids, sources=sources, documents=documents,
                            tracks=tracks, origin="lstmvis_db.demos (SmolLM2-135M + the committed top-k SAE)",
