@@ -124,8 +124,11 @@ def reset_for_project(name: str) -> None:
 def hypothesis(path: str, s: ViewState) -> tuple[list[int], str | None]:
     """Selected cells for the brush (or the cells from the URL when there is no brush), and a
     message when the brush cannot be used.  Updates ``s.cells`` and drops stale exclusions."""
-    if s.brush is None:
-        cells, msg = list(s.cells), None
+    if s.brush is None:  # cells from the URL: only those the source has
+        n = _n_cells(path, s.source)
+        cells = [c for c in s.cells if 0 <= c < n]
+        msg = None if len(cells) == len(s.cells) else (
+            f"Cells outside 0–{n - 1} of {s.source} were left out of the link's selection.")
     else:
         a, b = s.brush
         try:
@@ -140,6 +143,12 @@ def hypothesis(path: str, s: ViewState) -> tuple[list[int], str | None]:
     s.excluded = [c for c in s.excluded if c in cells]
     s.pinned = [c for c in s.pinned if c in s.query_cells()]
     return cells, msg
+
+
+def _n_cells(path: str, source: str) -> int:
+    """The width of ``source`` (0 when the project has no such source)."""
+    info_ = open_project(path).catalog.sources.get(source)
+    return 0 if info_ is None else int(info_.n_cells)
 
 
 def filtered_selection(path: str, s: ViewState) -> list[int]:

@@ -21,7 +21,7 @@ from lstmvis_db import deploy
 from lstmvis_db.errors import InputError
 from lstmvis_db.store import write_project
 from lstmvis_db.types import Track
-from tests.support.app_fixtures import build_app_project, project_data
+from tests.support.app_fixtures import SOURCES, build_app_project, project_data
 from tests.support.app_fixtures import run_app as run
 
 HOST = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else "no-hostname"
@@ -158,6 +158,16 @@ def test_url_project_outside_the_data_folder_is_refused_alike(data, tmp_path) ->
             seen.append([w.value for w in at.warning])
     by_name = {tuple(w) for w in seen[:6]}  # the two secret.duckdb requests, three pages each
     assert len(by_name) == 1 and "no project 'secret.duckdb'" in by_name.pop()[0]
+
+
+def test_link_cells_outside_the_source_are_left_out_with_a_message(data) -> None:
+    """A link naming cells the source does not have (``cells=999999,-3``) draws the page without
+    them and says so, on Select and on Match, instead of failing."""
+    for page in ("pages/1_Select.py", "pages/2_Match.py"):
+        at = run(page, project="tiny", source=SOURCES[0], cells="1,999999", queried="1")
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.session_state["lv"].cells == [1]
+        assert any("were left out" in str(w.value) for w in at.warning)
 
 
 def test_add_track_goes_to_the_visitors_own_copy(data, tmp_path) -> None:
