@@ -55,6 +55,12 @@ def navigation(path: str) -> None:
                                        kwargs={"to": max(h["pos"] - LEFT_CONTEXT, 0)}, width="stretch")
 
 
+def clamp_position(path: str, s: ViewState) -> None:
+    """A position past either end of the corpus (a link's ``pos=99999999``) is moved to that end, so the
+    title, the position box and the link all name the position shown."""
+    s.pos = min(max(int(s.pos), 0), int(info(path)["tokens"]) - 1)
+
+
 def window_bounds(path: str, s: ViewState) -> tuple[int, int]:
     n = info(path)["tokens"]
     lo = max(0, min(s.pos - LEFT_CONTEXT, n - s.width))

@@ -13,6 +13,7 @@ if path is None:
 s = ui.state()
 ui.sidebar(path, "select")
 inf = ui.info(path)
+select_page.clamp_position(path, s)
 st.markdown(f"#### Select · {ui.plain(inf['name'])} · {ui.plain(s.source)} · position {s.pos}")
 
 ui.navigation(path)

@@ -170,6 +170,20 @@ def test_link_cells_outside_the_source_are_left_out_with_a_message(data) -> None
         assert any("were left out" in str(w.value) for w in at.warning)
 
 
+def test_link_position_past_the_end_is_moved_to_the_end(data) -> None:
+    """``pos=99999999`` (or ``-5``) in a link: the title names the position the page shows, the last
+    (or first) one, not the number in the link."""
+    with duckdb.connect(str(data / "tiny.duckdb"), read_only=True) as con:
+        last = con.execute("SELECT count(*) FROM tokens").fetchone()[0] - 1
+    for pos, want in (("99999999", last), ("-5", 0)):
+        at = run("pages/1_Select.py", project="tiny", source=SOURCES[0], pos=pos)
+        assert not at.exception, [e.value for e in at.exception]
+        shown = at.session_state["lv"].pos
+        assert shown == want
+        title = next(m.value for m in at.markdown if m.value.startswith("#### Select"))
+        assert title.endswith(f"position {shown}"), title
+
+
 def test_add_track_goes_to_the_visitors_own_copy(data, tmp_path) -> None:
     shared = data / "tiny.duckdb"
     before = sha(shared)
