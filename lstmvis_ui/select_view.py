@@ -116,7 +116,7 @@ def threshold_control(path: str, where=st) -> None:
 def controls(path: str) -> None:
     """The hypothesis controls above the chart: threshold, padding, tracks and mask."""
     s = state()
-    c = st.columns([4.2, 1.0, 1.0, 2.8, 1.7, 1.3], vertical_alignment="bottom")
+    c = st.columns([4.1, 1.0, 1.0, 2.6, 1.7, 1.6], vertical_alignment="bottom")
     threshold_control(path, c[0])
     scaling_control(path, c[4])
     with c[1]:
