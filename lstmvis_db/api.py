@@ -138,6 +138,19 @@ class Project:
                           spans=sp, tracks=tracks, conditions=conditions, null_cells=null_cells, seed=seed,
                           null_label=null_label, on_estimate=on_estimate, quantile=quantile))
 
+    def align_each(self, source: str, selections, threshold: float, constrain_left: bool = True,
+                   constrain_right: bool = False, length: int = 0, pool: int | None = None, set: str = "top",
+                   limit: int = 50, tracks=None, conditions=None) -> list[dict | None]:
+        """``align`` of each cell set of ``selections`` (one per instance), every cell's bits read
+        once (analysis/align_each.py); None where a set has no cell or no match."""
+        from lstmvis_db.analysis.align_each import align_each
+        from lstmvis_db.analysis.spans import MatchOptions
+
+        opts = MatchOptions(bool(constrain_left), bool(constrain_right), length, pool)
+        got = align_each(self.catalog, source, [list(c) for c in selections], threshold, opts, set, limit,
+                         tracks=tracks, conditions=conditions)
+        return [None if r is None else dict(r) for r in got]
+
     def _spans(self, spans):
         """A user's span list (a CSV/Parquet path, a DataFrame, or (starts, lengths)), checked; None stays None."""
         from lstmvis_db.analysis.corpus import corpus

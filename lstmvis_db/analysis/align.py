@@ -97,12 +97,8 @@ def align(cat: Catalog, source: str | None = None, cells: list[int] | None = Non
         quantile = _hypothesis(cat, source, cells, threshold, quantile)
         assert source is not None and cells is not None
         sp = match_set(cat, source, list(cells), threshold, options, kind, limit, quantile)
-    rows = family.tests(cat, sp, cat_tracks, conds, with_p=True)
-    lq = multiple.bh_log10(np.array([-math.inf if r["log10_p"] is None else r["log10_p"] for r in rows]))
-    for r, q in zip(rows, lq, strict=True):
-        r["q"] = float(10.0 ** q)
-    rows.sort(key=family.sort_key)
-    share_rows, scalar_rows = _descriptive(cat, kinds, sp)
+    rows = with_q(family.tests(cat, sp, cat_tracks, conds, with_p=True))
+    share_rows, scalar_rows = descriptive(cat, kinds, sp)
     null = None
     if null_cells is not None:
         assert source is not None and cells is not None
@@ -118,7 +114,16 @@ def align(cat: Catalog, source: str | None = None, cells: list[int] | None = Non
     return out
 
 
-def _descriptive(cat: Catalog, kinds: dict[str, str], sp: Spans) -> tuple[list[shares.ShareRow],
+def with_q(rows: list[family.TestRow]) -> list[family.TestRow]:
+    """The rows with their Benjamini-Hochberg q (over all of them), sorted (``family.sort_key``)."""
+    lq = multiple.bh_log10(np.array([-math.inf if r["log10_p"] is None else r["log10_p"] for r in rows]))
+    for r, q in zip(rows, lq, strict=True):
+        r["q"] = float(10.0 ** q)
+    rows.sort(key=family.sort_key)
+    return rows
+
+
+def descriptive(cat: Catalog, kinds: dict[str, str], sp: Spans) -> tuple[list[shares.ShareRow],
                                                                            list[shares.ScalarRow]]:
     cov = shares.covered(corpus_mod.corpus(cat), sp.start, sp.length)
     share_rows: list[shares.ShareRow] = []

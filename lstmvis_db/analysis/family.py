@@ -53,11 +53,13 @@ def _saddle_tails(null: Null, pairs: list[tuple[int, str]], hits: np.ndarray) ->
 
 
 def track_tests(cat: Catalog, track: str, spans: Spans, conditions: tuple[str, ...],
-                with_p: bool = True, groups: Groups | None = None) -> list[TestRow]:
-    """One row per label that occurs in the corpus and per condition (q left at 1 here)."""
+                with_p: bool = True, groups: Groups | None = None, null: Null | None = None) -> list[TestRow]:
+    """One row per label that occurs in the corpus and per condition (q left at 1 here);
+    ``null``: the spans' span null of this track when already computed (``align_each``)."""
     c, index = label_index(cat, track)
     cp = corpus_mod.corpus(cat)
-    null = span_null(index, cp, spans.start, spans.length, groups)
+    if null is None:
+        null = span_null(index, cp, spans.start, spans.length, groups)
     per_cond = hit_counts(c.codes, len(c.labels), spans.start, spans.length, index.code_runs)
     labels = np.flatnonzero(index.totals > 0)
     rows: list[TestRow] = []

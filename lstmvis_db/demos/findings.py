@@ -4,7 +4,8 @@
 * :func:`phrase_finding`: over every determiner-adjective-noun instance of the text (Penn tags
   ``DT JJ NN``/``NNS`` in one document), select the three words' cells, match them (top 50) and
   test the matches with the span null against ``noun_chunk`` and ``chunk_iob`` (all four
-  conditions, one BH family per instance): an instance counts as enriched in noun chunks when a
+  conditions, one BH family per instance; ``Project.align_each``, what ``align`` gives per
+  instance with every cell's bits read once): an instance counts as enriched in noun chunks when a
   row for a noun-chunk label (``noun chunk``, ``begin``, ``inside``) has lift > 1 and q <= 1e-6.
   How many instances are, and how many by the strictest condition alone (``covers``: the whole
   match inside noun chunks).
@@ -74,21 +75,17 @@ def _enriched_rows(result: dict) -> list[dict]:
 def phrase_finding(project: Any, source: str = "layer1_h", threshold: float = 0.3) -> PhraseFinding:
     """How many DT JJ NN instances' matches are enriched in noun chunks at q <= 1e-6."""
     instances = dt_jj_nn_instances(project)
-    with_cells = covers = 0
+    picked = [(s, cells) for s in instances if (cells := project.select(source, s, s + 2, threshold))]
+    covers = 0
     enriched: list[int] = []
-    for s in instances:
-        cells = project.select(source, s, s + 2, threshold)
-        if not cells:
-            continue
-        with_cells += 1
-        try:
-            result = project.align(source, cells, threshold, tracks=["noun_chunk", "chunk_iob"])
-        except QueryError:  # these cells have no match at all: not enriched
-            continue
-        rows = _enriched_rows(result)
+    # align of each selection, every cell's bits read once (a selection without match: not enriched)
+    results = project.align_each(source, [c for _, c in picked], threshold, tracks=["noun_chunk", "chunk_iob"])
+    for (s, _), result in zip(picked, results, strict=True):
+        rows = [] if result is None else _enriched_rows(result)
         if rows:
             enriched.append(s)
         covers += any(r["condition"] == "covers" for r in rows)
+    with_cells = len(picked)
     return PhraseFinding(source=source, threshold=threshold, instances=len(instances), with_cells=with_cells,
                          enriched=len(enriched), share=len(enriched) / len(instances) if instances else 0.0,
                          covers=covers, enriched_starts=enriched)

@@ -97,17 +97,12 @@ def python_finding(project: Any, null_cells: int = 99, seed: int = 0) -> dict[st
     except QueryError:  # no cell or no match: nothing to test
         suggested = {"hits": 0, "spans": 0, "lift": None, "q": None, "null": None}
     instances = bracket_instances(project)
-    with_cells = enriched = 0
-    for start in instances:
-        picked = project.select(source, start, start + SPAN - 1, threshold)
-        if not picked:
-            continue
-        with_cells += 1
-        try:
-            got = _covers(project, source, picked, threshold)
-        except QueryError:  # no match at all
-            continue
-        enriched += bool(got["q"] is not None and got["q"] <= Q_MAX and (got["lift"] or 0.0) > 1.0)
+    picked = [c for start in instances if (c := project.select(source, start, start + SPAN - 1, threshold))]
+    with_cells, enriched = len(picked), 0
+    # align of each selection, every cell's bits read once (None: no match at all)
+    for result in project.align_each(source, picked, threshold, tracks=["in_brackets"], conditions=["covers"]):
+        row = None if result is None else next(r for r in result["tests"] if r["label"] == "inside")
+        enriched += bool(row is not None and row["q"] <= Q_MAX and (row["lift"] or 0.0) > 1.0)
     null = suggested["null"]
     return {
         "source": source, "threshold": threshold, "cells": cells,
