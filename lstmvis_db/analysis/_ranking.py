@@ -140,7 +140,7 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
         plans = {}
         for i, c in enumerate(chunk.tolist()):
             p = {"label": mark_lab[i]} if mark_lab[i].any() else {}
-            add = kept_offsets.label_sum(offs, c, mark_lab[i], task.label) if p else None
+            add = kept_offsets.label_sum(offs, c, mark_lab[i], task.label) if p and not cold else None
             if add is not None:  # the same exact half-integer sum as _settle's, without the values
                 auroc[c] += add / (n1 * (n_pos - n1))
                 p = {}
