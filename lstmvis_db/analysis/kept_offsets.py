@@ -68,7 +68,9 @@ class Collector:
         marks = []
         for _, tasks in self.tracks:
             mark = np.zeros((n_c, LEVELS), dtype=bool)
-            for task in tasks:
+            # of two labels, each is the other's complement among the labelled positions: the
+            # same weights and bounds, so the same plan (one pass)
+            for task in tasks if len(tasks) > 2 else tasks[:1]:
                 mark |= _ranking._scan(codes, task, False, jt, jex, self.tol)[3]
             marks.append(mark)
         for i, c in enumerate(np.asarray(cells).tolist()):
