@@ -52,6 +52,8 @@ INDEX_TABLES: dict[str, list[tuple[str, str]]] = {
 OPTIONAL_INDEX_TABLES: dict[str, list[tuple[str, str]]] = {
     "cell_stats": [("source", "VARCHAR"), ("track", "VARCHAR"), ("seed", "INTEGER"), ("part", "VARCHAR"),
                    ("code", "INTEGER"), ("v", "DOUBLE[]")],
+    "cell_offsets": [("source", "VARCHAR"), ("track", "VARCHAR"), ("cell", "INTEGER"), ("buckets", "INTEGER[]"),
+                     ("dev", "DOUBLE[]")],
 }
 _PER_SOURCE = re.compile(r"^(rows|f16|q|sp)_(\d+)$")
 _SPARSE_COLUMNS = [("pos", "INTEGER"), ("unit", "INTEGER"), ("value", "FLOAT")]  # _idx.sp_<sid> (schema.sql)

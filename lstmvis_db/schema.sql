@@ -116,6 +116,19 @@ CREATE TABLE IF NOT EXISTS _idx.cell_stats (
     v      DOUBLE[] NOT NULL
 );
 
+-- name: cell_offsets
+-- For a categorical track of few labels (analysis/kept_offsets.py): per source, track and cell,
+-- the buckets that ranking the cell for any of the track's labels re-ranks by exact values, and
+-- per (label, bucket) what that re-ranking adds to the label's rank sum (dev: label-major, one
+-- DOUBLE per label and bucket).  Absent in older files (then computed on demand).
+CREATE TABLE IF NOT EXISTS _idx.cell_offsets (
+    source  VARCHAR NOT NULL,
+    track   VARCHAR NOT NULL,
+    cell    INTEGER NOT NULL,
+    buckets INTEGER[] NOT NULL,
+    dev     DOUBLE[] NOT NULL
+);
+
 -- name: states_view
 -- docs/data-model.md §Public tables: the long form keyed by (source, pos, cell), over the compact physical layout.
 CREATE OR REPLACE VIEW states AS {union_of_sources};

@@ -7,7 +7,6 @@ passes, run on all cores by handing pieces of cells to threads (the loops releas
 * ``group_sums``: per group of positions, the float64 sums of every cell's exact values (mean
   differences);
 * ``threshold_bits``: a cell's on-indicator from its codes, packed over positions.
-* ``group_on_counts``: the on-counts per group of positions alone (a control at a new threshold).
 
 The semantics live in ``selectivity``, ``coactivation`` and ``_exact``; these only count.
 """
@@ -48,7 +47,7 @@ def on_all_cores(fn: Callable[[int, int], object], n: int, min_piece: int = 1) -
 
 @njit(cache=True, nogil=True)
 def label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol, lab, est, bound, on,
-                mark_lab, mark_ctl):  # pragma: no cover - compiled
+                mark_lab, mark_ctl, ctrl, ctrl_on):  # pragma: no cover - compiled
     """Rows lo..hi of ``codes`` (cells, N): over positions with ``group[i] >= 0`` (groups
     0..n_groups-1; ``first[i]`` = 1 adds position i to extra target 0 as well), per target m:
     AUROC with each bucket's values at the bucket's average rank (``est``), the within-bucket
@@ -56,7 +55,9 @@ def label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol, lab, est, b
     from it when ``jex[c]``) (``on``).  Targets: 0 = the extra target (when the number of
     targets exceeds n_groups), then one per group.  Where a bound exceeds ``tol``, the buckets
     to re-rank with exact values, as ``_exact.refine_plan`` chooses them, are marked: target
-    ``lab`` in ``mark_lab``; the others (the control), together, in ``mark_ctl``."""
+    ``lab`` in ``mark_lab``; the others (the control), together, in ``mark_ctl``.  When
+    ``ctrl_on`` has rows, also, per group ``ctrl[i]`` (>= 0), the count of its positions above the
+    threshold as for ``on`` (the control's on-counts at a new threshold), in the same pass."""
     levels = 16384
     m = est.shape[1]
     off = m - n_groups  # 1 when the extra target is used, else 0
@@ -65,9 +66,12 @@ def label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol, lab, est, b
     ranks = np.zeros(m)
     pairs = np.zeros(m)
     n_m = np.zeros(m)
+    count_ctrl = ctrl_on.shape[0] > 0
     for c in range(lo, hi):
         hist[:] = 0
         tot[:] = 0
+        jc = jt[c]
+        exc = jex[c]
         for i in range(codes.shape[1]):
             g = group[i]
             if g < 0:
@@ -77,6 +81,8 @@ def label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol, lab, est, b
             hist[b * m + off + g] += 1
             if off and first[i] == 1:
                 hist[b * m] += 1
+            if count_ctrl and ctrl[i] >= 0 and (b > jc or (exc and b == jc)):
+                ctrl_on[c, ctrl[i]] += 1
         ranks[:] = 0.0
         pairs[:] = 0.0
         n_m[:] = 0.0
@@ -185,19 +191,3 @@ def threshold_bits(codes, lo, hi, jt, jex, out):  # pragma: no cover - compiled
                 if q > j or (ex and q == j):
                     byte |= 1 << k
             out[c, w] = byte
-
-
-@njit(cache=True, nogil=True)
-def group_on_counts(codes, lo, hi, groups, jt, jex, out):  # pragma: no cover - compiled
-    """out[c, g] += positions i with groups[i] = g (>= 0) whose code in row c is above jt[c]
-    (or equal to it when jex[c]): ``label_stats``'s on-counts without its AUROCs."""
-    for c in range(lo, hi):
-        j = jt[c]
-        ex = jex[c]
-        for i in range(codes.shape[1]):
-            g = groups[i]
-            if g < 0:
-                continue
-            q = np.int64(codes[c, i])
-            if q > j or (ex and q == j):
-                out[c, g] += 1

@@ -66,11 +66,12 @@ class _Listed:
     bits: np.ndarray  # uint32: bit j set when task j re-ranks this value
 
 
-def controls(cat: Catalog, info: SourceInfo, tasks: list, tol: float) -> list[_Control]:
-    """``_ranking``'s control part of each task (one per track, no threshold) on ``info``."""
+def controls(cat: Catalog, info: SourceInfo, tasks: list, tol: float, on_codes=None) -> list[_Control]:
+    """``_ranking``'s control part of each task (one per track, no threshold) on ``info``;
+    ``on_codes(cells, codes)`` sees every chunk of cells' codes once as they are read."""
     out: list[_Control] = []
-    for batch in _batches(tasks):
-        out += _batch(cat, info, _stack(batch), tol)
+    for i, batch in enumerate(_batches(tasks)):
+        out += _batch(cat, info, _stack(batch), tol, on_codes if i == 0 else None)
     return out
 
 
@@ -95,7 +96,7 @@ def _stack(tasks: list) -> _Stack:
     return _Stack(tasks, g1, g2, k1, k2)
 
 
-def _batch(cat: Catalog, info: SourceInfo, st: _Stack, tol: float) -> list[_Control]:
+def _batch(cat: Catalog, info: SourceInfo, st: _Stack, tol: float, on_codes=None) -> list[_Control]:
     d, n, n_t = info.n_cells, cat.n_positions, len(st.tasks)
     auroc = np.empty((d, int(st.k2[-1])))
     s1, s2 = np.zeros((int(st.k1[-1]), d)), np.zeros((int(st.k2[-1]), d))
@@ -104,7 +105,7 @@ def _batch(cat: Catalog, info: SourceInfo, st: _Stack, tol: float) -> list[_Cont
     group: list[_Listed] = []
     held = 0
     for a in range(0, d, step):
-        listed = _chunk(cat, info, st, np.arange(a, min(d, a + step)), tol, auroc, has)
+        listed = _chunk(cat, info, st, np.arange(a, min(d, a + step)), tol, auroc, has, on_codes)
         group.append(listed)
         held += len(listed.pos)
         if held >= GROUP_VALUES or a + step >= d:
@@ -119,10 +120,12 @@ def _batch(cat: Catalog, info: SourceInfo, st: _Stack, tol: float) -> list[_Cont
 
 
 def _chunk(cat: Catalog, info: SourceInfo, st: _Stack, cells: np.ndarray, tol: float, auroc: np.ndarray,
-           has: np.ndarray) -> _Listed:
+           has: np.ndarray, on_codes=None) -> _Listed:
     """Steps 1 and 2 for a chunk of cells: their control AUROCs from the index (into ``auroc``)
     and the positions to re-rank."""
     codes = np.ascontiguousarray(_labels.quantized_columns(cat, info, cells).T)  # (cells, N)
+    if on_codes is not None:
+        on_codes(cells, codes)
     n_c, n_t, m = len(cells), len(st.tasks), int(st.k2[-1])
     est, bound = np.empty((n_c, m)), np.empty((n_c, m))
     mark = np.zeros((n_t, n_c, LEVELS), dtype=bool)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstmvis_db.analysis import _cell_kernels, _exact
+from lstmvis_db.analysis import _cell_kernels, _exact, kept_offsets
 from lstmvis_db.matching.quant import LEVELS
 from lstmvis_db.queries import Catalog, SourceInfo
 
@@ -57,10 +57,12 @@ def _buckets(info: SourceInfo, th: np.ndarray | None) -> tuple[np.ndarray, np.nd
     return np.array([j for j, _ in pairs], dtype=np.int64), np.array([e for _, e in pairs], dtype=bool)
 
 
-def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray, tol: float):
+def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray, tol: float,
+          ctrl_on: np.ndarray | None = None):
     """The compiled pass over rows of ``codes``: (est, bound, on, buckets to refine for the
     label, for the control) per target.  Cold: targets are the label, then the control's
-    labels; else the rest, then the label."""
+    labels; else the rest, then the label.  ``ctrl_on`` (rows of codes, K), when given (not
+    cold), gets the control's on-counts at the thresholds in the same pass."""
     d = codes.shape[0]
     if cold:
         group, n_groups, first = task.ctrl_full, task.k_ctrl, task.y_full
@@ -71,9 +73,12 @@ def _scan(codes: np.ndarray, task, cold: bool, jt: np.ndarray, jex: np.ndarray, 
     mark_lab = np.zeros((d, LEVELS), dtype=bool)
     mark_ctl = np.zeros((d, LEVELS), dtype=bool)
     lab = 0 if cold else 1
+    ctrl = task.ctrl_full if ctrl_on is not None else np.zeros(1, dtype=np.int32)
+    c_on = ctrl_on if ctrl_on is not None else np.zeros((0, 1), dtype=np.int64)
+
     def piece(lo: int, hi: int) -> None:
         _cell_kernels.label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol, lab, est, bound, on,
-                             mark_lab, mark_ctl)
+                                  mark_lab, mark_ctl, ctrl, c_on)
 
     _cell_kernels.on_all_cores(piece, d)
     return est, bound, on, mark_lab, mark_ctl
@@ -117,24 +122,28 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
     c_on = np.zeros((d, k), dtype=np.int64) if cold or need_on else None
     sums = ctrl_sums = None
     store = _exact.BucketValues.of(cat, info)
+    offs = None if cold else kept_offsets.load(cat, info, task.key[0])  # the label's re-ranking, kept
+    n1, n_pos = float(task.y.sum()), len(task.pos)
     for chunk, codes in _exact.code_chunks(cat, info, np.arange(d)):
-        est, bound, cnt, mark_lab, mark_ctl = _scan(codes, task, cold, jt[chunk], jex[chunk], tol)
+        part = np.zeros((len(chunk), k), dtype=np.int64) if need_on and th is not None else None
+        est, bound, cnt, mark_lab, mark_ctl = _scan(codes, task, cold, jt[chunk], jex[chunk], tol, part)
         if cold:
             assert c_on is not None
             auroc[chunk], on[chunk, 1], on[chunk, 0] = est[:, 0], cnt[:, 0], cnt[:, 1:].sum(axis=1) - cnt[:, 0]
             c_auroc[chunk], c_on[chunk] = est[:, 1:], cnt[:, 1:]
         else:
             auroc[chunk], on[chunk] = est[:, 1], cnt
-            if need_on and th is not None:
+            if part is not None:  # the control's on-counts at this threshold, from the same pass
                 assert c_on is not None
-                part = np.zeros((len(chunk), k), dtype=np.int64)
-                _cell_kernels.on_all_cores(functools.partial(_group_on_piece, codes, task.ctrl_full, jt[chunk],
-                                                             jex[chunk], part), len(chunk))
                 c_on[chunk] = part
         col = {int(c): codes[i] for i, c in enumerate(chunk)}
         plans = {}
         for i, c in enumerate(chunk.tolist()):
             p = {"label": mark_lab[i]} if mark_lab[i].any() else {}
+            add = kept_offsets.label_sum(offs, c, mark_lab[i], task.label) if p and not cold else None
+            if add is not None:  # the same exact half-integer sum as _settle's, without the values
+                auroc[c] += add / (n1 * (n_pos - n1))
+                p = {}
             if mark_ctl[i].any():
                 p["control"] = mark_ctl[i]
             if th is not None and not jex[c] and 0 <= jt[c] < LEVELS:
@@ -160,11 +169,6 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
     return RankStats(auroc=auroc, md=_mean_diff(ctl.sums, task), on=on,
                      n_lab=np.bincount(task.y.astype(np.int64), minlength=2), ctrl_auroc=_best(ctl.auroc),
                      ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=cat._cache[okey])
-
-
-def _group_on_piece(codes: np.ndarray, groups: np.ndarray, jt: np.ndarray, jex: np.ndarray, out: np.ndarray,
-                    lo: int, hi: int) -> None:
-    _cell_kernels.group_on_counts(codes, lo, hi, groups, jt, jex, out)
 
 
 def _settle_all(todo, col, store, task, th, auroc, on, c_auroc, c_on, lo: int, hi: int) -> None:

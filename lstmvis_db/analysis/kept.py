@@ -39,15 +39,18 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
     """Compute and store the kept statistics of ``tracks`` (all categorical tracks when None)
     for every source, through ``con``: a writing connection with the project attached as
     ``project`` and in use (replacing what is stored for those tracks)."""
-    from lstmvis_db.analysis import _control, _labels, selectivity
+    from lstmvis_db.analysis import _control, _labels, kept_offsets, selectivity
 
-    con.execute(_ddl())
+    for ddl in _ddl():
+        con.execute(ddl)
     cat = Catalog(con)
     for track in tracks or ():  # a replaced track: what was kept for it goes, whatever its kind now
         con.execute("DELETE FROM _idx.cell_stats WHERE track = ?", [track])
+        con.execute("DELETE FROM _idx.cell_offsets WHERE track = ?", [track])
     names = _labels.categorical_names(cat) if tracks is None else [
         t for t in tracks if t in _labels.categorical_names(cat)]
     rows: dict[str, list] = {"source": [], "track": [], "seed": [], "part": [], "code": [], "v": []}
+    offsets: dict[str, list] = {"source": [], "track": [], "cell": [], "buckets": [], "dev": []}
     tasks = [selectivity._task(cat, t, _labels.categorical(cat, t).labels[0], SEED)
              for t in names if _labels.categorical(cat, t).labels]
     for info in cat.sources.values():
@@ -55,13 +58,17 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
             continue
         if cat.n_positions * info.n_cells < MIN_VALUES:
             continue
-        for task, ctl in zip(tasks, _control.controls(cat, info, tasks, selectivity.TOL)):
+        col = kept_offsets.Collector(cat, info, names, selectivity.TOL)  # tracks of few labels
+        for task, ctl in zip(tasks, _control.controls(cat, info, tasks, selectivity.TOL, col.codes)):
             track = task.key[0]
             for part, mat in (("sums", ctl.sums), ("ctrl_sums", ctl.ctrl_sums), ("ctrl_auroc", ctl.auroc.T)):
                 for code, v in enumerate(np.asarray(mat, dtype=np.float64)):
                     for key, val in (("source", info.source), ("track", track), ("seed", SEED), ("part", part),
                                      ("code", code), ("v", v.tolist())):
                         rows[key].append(val)
+        for key, got in col.finish().items():
+            offsets[key] += got
+    kept_offsets.store(con, offsets)
     if not rows["v"]:
         return
     con.register("_cell_stats_in", pa.table({
@@ -72,10 +79,10 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
     con.unregister("_cell_stats_in")
 
 
-def _ddl() -> str:
+def _ddl() -> list[str]:
     from lstmvis_db.store import schema_statements
 
-    return schema_statements()["cell_stats"]
+    return [schema_statements()[name] for name in ("cell_stats", "cell_offsets")]
 
 
 def load(cat: Catalog, info: SourceInfo, task) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

@@ -33,7 +33,9 @@ def test_scan_equals_bucketed_aurocs(seed):
     est, bound, on = np.empty((d, k + 1)), np.empty((d, k + 1)), np.zeros((d, k + 1), dtype=np.int64)
     mark_lab, mark_ctl = np.zeros((d, LEVELS), dtype=bool), np.zeros((d, LEVELS), dtype=bool)
     tol = 2e-3
-    _cell_kernels.label_stats(codes, 0, d, group, k, first, jt, jex, tol, 0, est, bound, on, mark_lab, mark_ctl)
+    ctrl_on = np.zeros((d, k), dtype=np.int64)  # the control's on-counts, counted in the same pass
+    _cell_kernels.label_stats(codes, 0, d, group, k, first, jt, jex, tol, 0, est, bound, on, mark_lab, mark_ctl,
+                              group, ctrl_on)
     lab = group >= 0
     y = first[lab].astype(np.int64)
     for c in range(d):
@@ -45,6 +47,7 @@ def test_scan_equals_bucketed_aurocs(seed):
         above = (q > jt[c]) | ((q == jt[c]) & jex[c])
         assert on[c, 0] == int((above & (y == 1)).sum())
         np.testing.assert_array_equal(on[c, 1:], np.bincount(group[lab][above], minlength=k))
+        np.testing.assert_array_equal(ctrl_on[c], np.bincount(group[lab][above], minlength=k))
         h1 = np.bincount(q[y == 1], minlength=LEVELS)
         tot = np.bincount(q, minlength=LEVELS)
         n1 = int((y == 1).sum())

@@ -1,0 +1,158 @@
+"""The label's exact re-ranking kept at ingest for tracks of few labels (analysis/kept_offsets.py,
+docs/performance.md §Kept at ingest): rankings from the kept sums equal those computed from the
+exact values (on random corpora with values piled on ties), the stored sums equal an oracle's,
+and files without the table, tracks of more labels, damaged rows and replaced tracks answer
+exactly as before."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import numpy as np
+import pytest
+
+import lstmvis_db
+from lstmvis_db.analysis import _labels, kept, kept_offsets
+from lstmvis_db.store import write_track
+from lstmvis_db.types import Track
+from tests.support.cells_oracle import random_corpus
+
+
+@pytest.fixture(autouse=True)
+def _keep_small_sources(monkeypatch):
+    monkeypatch.setattr(kept, "MIN_VALUES", 0)
+
+
+@pytest.fixture
+def used(monkeypatch):
+    """How often a ranking took the label's re-ranking from the kept sums / computed it."""
+    count = {"kept": 0, "computed": 0}
+    orig = kept_offsets.label_sum
+
+    def label_sum(*args):
+        got = orig(*args)
+        count["kept" if got is not None else "computed"] += 1
+        return got
+
+    monkeypatch.setattr(kept_offsets, "label_sum", label_sum)
+    return count
+
+
+def _copy(path, tmp_path, name, drop):
+    out = tmp_path / f"{name}.duckdb"
+    shutil.copyfile(path, out)
+    con = duckdb.connect(str(out))
+    for table in drop:
+        con.execute(f"DROP TABLE _idx.{table}")
+    con.close()
+    return out
+
+
+def _answers(path):
+    out = []
+    with lstmvis_db.open(path) as p:
+        for source in ("s", "t", "all"):
+            for track, label in (("kind", "y"), ("kind", "x"), ("tag", "A"), ("tag", "C")):
+                out.append(p.cells(source, track, label, threshold=0.3))
+                out.append(p.cells(source, track, label, threshold=0.05, stat="iou"))
+                out.append(p.cells(source, track, label, quantile=0.8, stat="mean_diff"))
+                out.append(p.cells(source, track, label))
+        out.append(p.cells("s", "kind", "y", threshold=0.3, control_seed=3))
+    return out
+
+
+def _first_calls(path):
+    """One first ranking per track and source, each on a freshly opened project."""
+    out = []
+    for source in ("s", "t"):
+        for track, label in (("kind", "y"), ("tag", "B")):
+            with lstmvis_db.open(path) as p:
+                out.append(p.cells(source, track, label, threshold=0.3))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 4, 7])
+def test_kept_and_computed_rankings_are_identical(tmp_path, used, seed):
+    c = random_corpus(tmp_path, seed=seed, n=600, d=7)
+    without = _copy(c.path, tmp_path, "without", ["cell_offsets"])
+    nothing = _copy(c.path, tmp_path, "nothing", ["cell_offsets", "cell_stats"])
+    got = _first_calls(c.path) + _answers(c.path)
+    assert used["kept"] > 0 and used["computed"] == 0  # every refined cell from the kept sums
+    used["kept"] = 0
+    assert got == _first_calls(without) + _answers(without)
+    assert used["kept"] == 0 and used["computed"] > 0  # the same cells computed from the exact values
+    assert got == _first_calls(nothing) + _answers(nothing)
+
+
+def _oracle_sums(values, q, labels, k, buckets):
+    """Per (label, bucket): the sum over the label's positions in the bucket of (the value's
+    average rank among the bucket's labelled values) - (the bucket's size + 1) / 2."""
+    out = np.zeros((k, len(buckets)))
+    for j, b in enumerate(buckets):
+        at = np.flatnonzero((q == b) & (labels >= 0))
+        v = values[at].astype(np.float64)
+        for i, x in zip(at, v):
+            rank = (v < x).sum() + ((v == x).sum() + 1) / 2.0
+            out[labels[i], j] += rank - (len(v) + 1) / 2.0
+    return out
+
+
+def test_stored_sums_equal_the_oracle(tmp_path):
+    c = random_corpus(tmp_path, seed=3, n=500, d=6)
+    with lstmvis_db.open(c.path) as p:
+        cat = p.catalog
+        checked = 0
+        for source in ("s", "t"):
+            info = cat.source(source)
+            values = p.window(source, 0, cat.n_positions - 1)
+            for track in ("kind", "tag"):
+                stored = kept_offsets.load(cat, info, track)
+                assert stored
+                tr = _labels.categorical(cat, track)
+                for cell, (buckets, sums) in stored.items():
+                    q = _labels.quantized_columns(cat, info, np.array([cell]))[:, 0].astype(np.int64)
+                    want = _oracle_sums(values[:, cell], q, tr.codes, len(tr.labels), buckets)
+                    np.testing.assert_array_equal(sums, want)  # exact half-integer sums
+                    checked += 1
+        assert checked > 4
+
+
+def test_tracks_of_more_labels_are_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(kept_offsets, "MAX_LABELS", 2)
+    c = random_corpus(tmp_path, seed=2, n=400, d=5)
+    with duckdb.connect(str(c.path), read_only=True) as con:
+        tracks = {t for (t,) in con.execute("SELECT DISTINCT track FROM _idx.cell_offsets").fetchall()}
+    assert tracks == {"kind"}  # "tag" has 3 labels
+
+
+def test_damaged_or_partial_rows_fall_back(tmp_path, used):
+    c = random_corpus(tmp_path, seed=5, n=600, d=7)
+    want = _first_calls(c.path)
+    partial = _copy(c.path, tmp_path, "partial", [])
+    with duckdb.connect(str(partial)) as con:  # every kept cell loses its heaviest bucket
+        con.execute("UPDATE _idx.cell_offsets SET buckets = buckets[2:], dev = dev[2:] WHERE track = 'kind' "
+                    "AND len(buckets) > 1")
+    used["kept"] = used["computed"] = 0
+    assert _first_calls(partial) == want
+    assert used["computed"] > 0
+    damaged = _copy(c.path, tmp_path, "damaged", [])
+    with duckdb.connect(str(damaged)) as con:  # sums that do not fit the buckets
+        con.execute("UPDATE _idx.cell_offsets SET dev = dev[2:]")
+    assert _first_calls(damaged) == want
+    with lstmvis_db.open(damaged) as p:
+        assert kept_offsets.load(p.catalog, p.catalog.source("s"), "kind") is None
+
+
+def test_a_replaced_track_is_kept_anew(tmp_path, used):
+    c = random_corpus(tmp_path, seed=6, n=500, d=6)
+    rng = np.random.default_rng(0)
+    write_track(c.path, Track("kind", "categorical", labels=rng.choice(["x", "y", "z"], 500).tolist()), replace=True)
+    without = _copy(c.path, tmp_path, "without", ["cell_offsets", "cell_stats"])
+    used["kept"] = used["computed"] = 0
+    got = _first_calls(c.path)
+    assert used["kept"] > 0 and used["computed"] == 0
+    assert got == _first_calls(without)
+    write_track(c.path, Track("kind", "scalar", values=rng.normal(size=500)), replace=True)
+    with duckdb.connect(str(c.path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM _idx.cell_offsets WHERE track = 'kind'").fetchone() == (0,)
