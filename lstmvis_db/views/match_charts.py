@@ -9,10 +9,10 @@ track's name as title and a colour legend under it.
 As in the Select view (:mod:`select_chart`), a spec depends only on its layout (:class:`MatrixLayout`,
 the histogram's axis labels) and is built once per layout with Altair and kept as a dict; the values
 travel as named datasets (``mat``, ``links``, ``hist``).  The number of result rows and the highest
-match count are not part of the layout: the rows are ``ROW`` px steps of an ordinal scale whose
-domain comes from the data, and the count scales' domain is the data's extent united with [0, 1]
-(the same [0, max(count, 1)] as before, counts being >= 0), so another result count or query keeps
-the spec.
+match count are not part of the layout: the rank scale's domain comes from the data and each view's
+height (``ROW`` px a row) is set on a shallow copy of the kept spec; the count scales' domain is the
+data's extent united with [0, 1] (the same [0, max(count, 1)] as before, counts being >= 0), so
+another result count or query keeps the spec.
 """
 
 from __future__ import annotations
@@ -300,5 +300,9 @@ def match_datasets(mat: pd.DataFrame, links: pd.DataFrame, L: MatrixLayout) -> d
 
 
 def match_view(L: MatrixLayout, mat: pd.DataFrame, links: pd.DataFrame, shared: bool = True) -> dict:
-    """The result view: :func:`match_spec` of ``L`` with :func:`match_datasets` of ``mat`` and ``links``."""
-    return {**match_spec(L, shared), "datasets": match_datasets(mat, links, L)}
+    """The result view: :func:`match_spec` of ``L`` with :func:`match_datasets` of ``mat`` and ``links``,
+    each chart's height set to ``ROW`` px a result row."""
+    spec = match_spec(L, shared)
+    n_rows = int(links["rank"].nunique()) or 1
+    return {**spec, "hconcat": [{**c, "height": ROW * n_rows} for c in spec["hconcat"]],
+            "datasets": match_datasets(mat, links, L)}

@@ -95,7 +95,7 @@ def test_match_view(field, kind) -> None:
     hover = [p for p in d["params"] if p["name"] == mc.HOVER]
     assert len(hover) == 1 and len(hover[0]["views"]) == 4  # matrix + 3 heatmaps
     assert d["hconcat"][0]["encoding"]["href"]["field"] == "link"
-    assert all(h["height"] == {"step": mc.ROW} for h in d["hconcat"])  # one ROW px per result
+    assert all(h["height"] == 3 * mc.ROW for h in d["hconcat"])  # ROW px per result
     assert d["hconcat"][1]["width"] == 30 * 9  # a column per step, -3..5
     if kind != "count":  # mask: words fade by count when a track colours them
         assert "opacity" in d["hconcat"][1]["layer"][0]["encoding"]
@@ -120,7 +120,9 @@ def test_the_spec_is_kept_by_layout_and_the_rows_are_data() -> None:
     L = _layout(mc.paint("count", "count", title="match count"), [mc.paint("count", "count")], tracks=())
     two = mat[mat["row"] < 2]
     assert mc.match_spec(L) is mc.match_spec(L)
-    assert {k: v for k, v in mc.match_view(L, two, _links(2)).items() if k != "datasets"} == mc.match_spec(L)
+    view = mc.match_view(L, two, _links(2))
+    assert [c["height"] for c in view["hconcat"]] == [2 * mc.ROW] * 3
+    assert {**view, "hconcat": mc.match_spec(L)["hconcat"], "datasets": None} == {**mc.match_spec(L), "datasets": None}
     assert mc.match_spec(L, shared=False) == mc.match_spec(L) and mc.match_spec(L, shared=False) is not \
         mc.match_spec(L)
     svg = [vl_convert.vegalite_to_svg(_spec(mc.match_view(L, m, _links(n)))) for m, n in ((mat, 3), (two, 2))]
