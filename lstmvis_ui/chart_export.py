@@ -46,12 +46,16 @@ def _fixed_width(spec: dict[str, Any], width: int = 900) -> dict[str, Any]:
 
 def _plain_datasets(spec: dict[str, Any]) -> dict[str, Any]:
     """Named datasets given as DataFrames (as the Select chart sends them to Streamlit, which converts
-    them itself) become plain JSON records, which is all vl-convert reads."""
+    them itself) become plain JSON records, which is all vl-convert reads (with 15 significant
+    digits, the most pandas writes, so that a value in an exported tooltip keeps its digits)."""
     sets = spec.get("datasets")
     if not sets or not any(isinstance(v, pd.DataFrame) for v in sets.values()):
         return spec
-    plain = {k: json.loads(v.to_json(orient="records")) if isinstance(v, pd.DataFrame) else v for k, v in sets.items()}
-    return {**spec, "datasets": plain}
+
+    def plain(v):
+        return json.loads(v.to_json(orient="records", double_precision=15)) if isinstance(v, pd.DataFrame) else v
+
+    return {**spec, "datasets": {k: plain(v) for k, v in sets.items()}}
 
 
 def _file_name(name: str) -> str:

@@ -10,6 +10,7 @@ from lstmvis_db import views
 from lstmvis_db.views import ViewState
 from lstmvis_db.views import match_charts as mc
 
+from . import public
 from .cached import info, match
 from .chart_export import svg_download
 from .constants import LEFT_CONTEXT, MATCH_RIGHT
@@ -153,40 +154,37 @@ def heatmap_controls(path: str, q: list[int]) -> list[str]:
     return tracks
 
 
-def _field_kind(path: str, field: str) -> tuple[str, dict | None, float | None, float | None]:
+def _paint(path: str, field: str, column: str) -> mc.Paint:
+    """The colour mapping of ``field`` (count or a track) drawn from the data column ``column``."""
     if field == "count":
-        return "count", None, None, None
+        return mc.paint(column, "count", title="match count")
     t = info(path)["tracks_df"].set_index("track").loc[field]
     if t["kind"] == "categorical":
-        return "categorical", track_colors(path, field), None, None
-    return "scalar", None, t["min"], t["max"]
+        return mc.paint(column, "categorical", track_colors(path, field), title=field)
+    return mc.paint(column, "scalar", vmin=t["min"], vmax=t["max"], title=field)
 
 
-def match_chart(path: str, s: ViewState, details: pd.DataFrame, tracks: list[str]):
-    """The result matrix (words coloured by ``s.map_to``) with its row links and the chosen heatmaps."""
+def match_chart(path: str, s: ViewState, details: pd.DataFrame, tracks: list[str],
+                links: list[str] | None = None) -> dict:
+    """The result matrix (words coloured by ``s.map_to``) with its row links (``links``, one per
+    result in rank order; made here if not given) and the chosen heatmaps, as a Vega-Lite spec with
+    its data.  The spec is kept by its layout, in the cache every session shares only when the
+    project is not a visitor's own copy (whose track names would then be in it)."""
     shown = [t for t in tracks if t in (s.map_to, s.circle, *s.heatmaps)]  # only these columns go to the browser
     fields = {"count": "count", **views.track_fields(shown)}
     titles = {f: t for t, f in views.track_fields(shown).items()}
     keep = ["row", "start", "length", "offset", "pos", "in_match", "count", "token", *titles]
     mat = views.matrix_frame(details.loc[details["offset"] <= MATCH_RIGHT, keep]).drop(columns=["token"])
-    kind, colors, vmin, vmax = _field_kind(path, s.map_to)
-    cw = mc.matrix_cell_width(mat["label"].tolist())
-    name = "match count" if s.map_to == "count" else s.map_to
-    circles = None
-    if s.circle:
-        ck, ccl, clo, chi = _field_kind(path, s.circle)
-        circles = mc.Circles(fields[s.circle], ck, ccl, clo, chi, "match count" if s.circle == "count" else s.circle)
-    matrix = mc.result_matrix(mat, fields[s.map_to], kind, colors, vmin, vmax, LEFT_CONTEXT, cw, s.mask, titles,
-                              title=name, circles=circles)
-    hms = []
-    for h in s.heatmaps:
-        k, cl, lo, hi = _field_kind(path, h)
-        hms.append(mc.heatmap(mat, fields[h], k, cl, lo, hi, LEFT_CONTEXT, titles,
-                              title="match count" if h == "count" else h))
+    layout = mc.MatrixLayout(
+        LEFT_CONTEXT, int(mat["offset"].max()) if len(mat) else 0, mc.matrix_cell_width(mat["label"].tolist()),
+        s.mask, _paint(path, s.map_to, fields[s.map_to]), tuple(titles.items()),
+        _paint(path, s.circle, fields[s.circle]) if s.circle else None,
+        tuple(_paint(path, h, fields[h]) for h in s.heatmaps))
     first = mat.drop_duplicates("row").sort_values("rank")
-    links = pd.DataFrame({"rank": first["rank"], "link": [select_link(s, a, b) for a, b in
-                                                         zip(first["start"], first["length"], strict=True)]})
-    return mc.match_view(matrix, hms, mc.row_links(links))
+    if links is None:
+        links = [select_link(s, a, b) for a, b in zip(first["start"], first["length"], strict=True)]
+    rows = pd.DataFrame({"rank": first["rank"].to_numpy(), "link": [links[r] for r in first["row"]]})
+    return mc.match_view(layout, mat, rows, shared=path not in public.session_copies().values())
 
 
 #: the result row scrolls sideways inside the page instead of being cut at its edge
@@ -195,9 +193,10 @@ _SCROLL_CSS = """<style>
 </style>"""
 
 
-def result_view(path: str, s: ViewState, details: pd.DataFrame, tracks: list[str]) -> None:
+def result_view(path: str, s: ViewState, details: pd.DataFrame, tracks: list[str],
+                links: list[str] | None = None) -> None:
     """The matrix and heatmaps in a sideways-scrolling box, with their SVG download."""
-    c = match_chart(path, s, details, tracks)
+    c = match_chart(path, s, details, tracks, links)
     st.markdown(_SCROLL_CSS, unsafe_allow_html=True)
     with st.container(key="lv_match_view"):
         chart(c, key="match_chart", width="content")

@@ -131,8 +131,9 @@ def page_setup(title: str, page: str) -> str | None:
     return path
 
 
-def chart(c: alt.TopLevelMixin, **kw: Any) -> DeltaGenerator:
-    """Draw an Altair chart, fast enough for a rerun on every interaction.
+def chart(c: alt.TopLevelMixin | dict, **kw: Any) -> DeltaGenerator:
+    """Draw an Altair chart, or a Vega-Lite spec whose datasets are DataFrames (drawn as it is), fast
+    enough for a rerun on every interaction.
 
     The spec is built without re-validating it against the Vega-Lite schema (the builders are
     validated by tests/test_charts.py).  The charts' DataFrames are swapped for named datasets
@@ -141,6 +142,8 @@ def chart(c: alt.TopLevelMixin, **kw: Any) -> DeltaGenerator:
     Streamlit sends frames as Arrow.
     """
     kw.setdefault("theme", None)
+    if isinstance(c, dict):
+        return st.vega_lite_chart(c, **kw)
     datasets: dict[str, pd.DataFrame] = {}
     _name_data(c, datasets, {})
     spec = c.to_dict(validate=False)

@@ -53,10 +53,11 @@ tracks = ui.heatmap_controls(path, q)
 starts = tuple((m["start"], m["length"]) for m in res["matches"])
 shown = tuple(t for t in tracks if t in (s.map_to, s.circle, *s.heatmaps))  # only the shown tracks are read and sent
 details = ui.match_details(path, s.source, tuple(s.pinned or q), s.threshold, starts, shown)
-match_page.result_view(path, s, details, tracks)
+links = [ui.select_link(s, m["start"], m["length"]) for m in res["matches"]]
+match_page.result_view(path, s, details, tracks, links)
 
 table = views.matches_table(res["matches"], details)
-table["open"] = [ui.select_link(s, m["start"], m["length"]) for m in res["matches"]]
+table["open"] = links
 st.dataframe(table, hide_index=True, width="stretch", key="match_table", column_config={
     "open": st.column_config.LinkColumn("open", display_text="open in Select ↗", width="small"),
     "jaccard": st.column_config.NumberColumn(format="%.3f"), "text": st.column_config.TextColumn(width="large")})

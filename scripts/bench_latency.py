@@ -9,7 +9,8 @@ rerun it caused (what the user waits for).  Prints a markdown table of medians.
 demos are built on first start).
 Every page's WebSocket is hooked by an init script that stamps each received message with
 ``performance.now()``; an action's time is (last message stamp - stamp of the action), the rerun
-counted as over once the status widget is gone and no message came for ``--quiet`` ms.  The action
+counted as over once the server's status message says the script is no longer running, the
+status widget is gone and no message came for ``--quiet`` ms.  The action
 is the user's last input event, stamped by a capture-phase listener on ``window`` before any of the
 page's own handlers see it: the Enter that commits a typed value, the press on a list's option or
 on a tag's remove button, the press on Run match.  What comes before it (typing the value, opening
@@ -48,7 +49,15 @@ HOOK = """
   const Native = window.WebSocket;
   window.WebSocket = function (...a) {
     const ws = new Native(...a);
-    ws.addEventListener('message', () => window.__ws.push(performance.now()));
+    ws.addEventListener('message', (e) => {
+      window.__ws.push(performance.now());
+      // a bare session-status message (ForwardMsg field 9): [0x4a, 0] says the script is not running
+      const d = e.data;
+      if (d instanceof ArrayBuffer && d.byteLength <= 4) {
+        const b = new Uint8Array(d);
+        if (b[0] === 0x4a) window.__running = !(b.byteLength === 2 && b[1] === 0);
+      }
+    });
     return ws;
   };
   window.WebSocket.prototype = Native.prototype;
@@ -79,8 +88,11 @@ def start_server(data: Path | None, port: int) -> subprocess.Popen:
 
 
 def settle(page, quiet_ms: int) -> None:
-    """Until the script run is over and no message arrived for ``quiet_ms``."""
+    """Until the script run is over (the server said so: a status message with the script not
+    running) and no message arrived for ``quiet_ms``.  Quiet alone is not enough under load: a
+    computation that sends nothing for ``quiet_ms`` (align, on Match) ended the clock mid-run."""
     page.wait_for_timeout(100)
+    page.wait_for_function("() => window.__running === false", timeout=120_000)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
     while True:
         idle = page.evaluate("() => performance.now() - (window.__ws.length ? window.__ws.at(-1) : 0)")

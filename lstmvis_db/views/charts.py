@@ -1,13 +1,13 @@
 """Pure Altair builders of the app's views: each takes tidy frames and returns an ``alt`` chart.
 
-Colours follow docs/app.md §Colours (``palette`` holds the scales).  The Match view is the result matrix with
-its heatmaps beside it; the Select view is :mod:`lstmvis_db.views.select_chart`.
+Colours follow docs/app.md §Colours (``palette`` holds the scales).  The Match view is
+:mod:`lstmvis_db.views.match_charts` (this module holds its shared hover), the Select view
+:mod:`lstmvis_db.views.select_chart`.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 
 import altair as alt
 import pandas as pd
@@ -16,9 +16,6 @@ from lstmvis_db.views import palette
 
 # The hover parameter is shared on purpose by the matrix and every heatmap (one param, many views).
 warnings.filterwarnings("ignore", message="Automatically deduplicated selection parameter")
-
-#: What the builders return (and the composers accept).
-AnyChart = alt.Chart | alt.LayerChart | alt.FacetChart | alt.VConcatChart | alt.HConcatChart
 
 HIST = "hist"
 HOVER = "hover"
@@ -37,33 +34,6 @@ def _hover() -> alt.Parameter:
 def _hover_stroke(hover: alt.Parameter, base: str = "white", width: float = 0.5) -> dict:
     return {"stroke": alt.condition(hover, alt.value("#e66101"), alt.value(base)),
             "strokeWidth": alt.condition(hover, alt.value(2.5), alt.value(width))}
-
-
-def _fade(mask: bool, max_count: int, floor: float) -> dict[str, alt.Opacity]:
-    """With ``mask``, the encoding that fades a word from opacity 1 down to ``floor`` as fewer
-    selected cells are on (by its ``count``); else no encoding."""
-    if not mask:
-        return {}
-    return {"opacity": alt.Opacity("count:Q", legend=None, scale=alt.Scale(domain=[0, max(max_count, 1)],
-                                                                          range=[floor, 1]))}
-
-
-def count_color(field: str, max_count: int, title: str | None = None, high: str = palette.SEQ_HIGH) -> alt.Color:
-    """Sequential white->blue over [0, max] (word backgrounds, count heatmaps)."""
-    return alt.Color(f"{field}:Q", title=title or field, legend=None,
-                     scale=alt.Scale(domain=[0, max(int(max_count), 1)], range=[palette.SEQ_LOW, high]))
-
-
-def category_color(field: str, colors: Mapping[str, str], title: str | None = None) -> alt.Color:
-    return alt.Color(f"{field}:N", title=title or field, legend=None,
-                     scale=alt.Scale(domain=list(colors), range=list(colors.values())))
-
-
-def scalar_color(field: str, lo: float | None, hi: float | None, title: str | None = None) -> alt.Color:
-    domain, rng = palette.scalar_scale(lo, hi)
-    return alt.Color(f"{field}:Q", title=title or field, legend=None, scale=alt.Scale(domain=domain, range=rng))
-
-
 
 
 # --------------------------------------------------------------------------- SQL console
