@@ -366,12 +366,19 @@ TEMPLATES: dict[str, str] = {
 
 
 def stated_finding(name: str, size: str) -> str:
-    """The finding sentence of demo ``name``: the default build's numbers, or for the full build
-    the default build's with how to compute them on this one."""
-    numbers = STATED.get(name)
+    """The finding sentence of demo ``name``: the default build's numbers; for the full build its
+    own where they were measured (:mod:`lstmvis_db.demos.full_findings`), else the default build's,
+    with how to compute them on this one."""
+    from lstmvis_db.demos.full_findings import FULL_STATED, MEASURED
+
+    full = FULL_STATED.get(name) if size == "full" else None
+    numbers = full or STATED.get(name)
     if not numbers:
         return ""
     text = TEMPLATES[name].format(**(chorale_numbers(numbers) if name == "chorales" else numbers))
+    recompute = f"`lstmvis-db demo-finding {name} --db FILE`"
+    if full:
+        return f"{text} (Measured on a full build made on the project machine: {MEASURED[name]}; {recompute}.)"
     if size == "full":
-        return f"On the default build: {text} Recompute on this build with `lstmvis-db demo-finding {name} --db FILE`."
+        return f"On the default build: {text} Recompute on this build with {recompute}."
     return text

@@ -110,3 +110,18 @@ def test_chorale_finding_is_what_the_description_states(built) -> None:
     assert got["by_key"]["original"]["instances"] == got["cadences"] >= 50  # every instance, not one example
     assert set(got["by_key"]) == {"original", "up 2", "up 5", "up 6"}
     assert findings.TEMPLATES["chorales"].format(**findings.chorale_numbers(got)) in project.meta()["description"]
+
+
+def test_full_builds_state_their_own_measured_numbers() -> None:
+    from lstmvis_db.demos.full_findings import FULL_STATED, MEASURED
+
+    assert set(FULL_STATED) == set(MEASURED)
+    for name, numbers in FULL_STATED.items():
+        # the full entry carries every number the default entry's template uses
+        assert set(findings.STATED[name]) - {"enriched_starts"} <= set(numbers), name
+        text = findings.stated_finding(name, "full")
+        assert MEASURED[name] in text and not text.startswith("On the default build")
+        assert text != findings.stated_finding(name, "default")
+    unmeasured = set(findings.STATED) - set(FULL_STATED)
+    for name in unmeasured:
+        assert findings.stated_finding(name, "full").startswith("On the default build: ")
