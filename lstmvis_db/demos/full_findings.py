@@ -21,10 +21,22 @@ MEASURED: dict[str, str] = {
     "shakespeare": "shakespeare-full built at commit f55528e, finding computed at 5ddacdd, 2026-12-02",
     "parens": "parens-full built and its finding computed at commit 5ddacdd, 2026-12-02",
     "chorales": "chorales-full built and its finding computed at commit 5ddacdd, 2026-12-02",
+    "python": "python-full (Python 3.11.2's standard library) built and its finding computed at commit 5ddacdd, "
+              "2026-12-02",
 }
 
 #: ``demo-finding`` output on each full build, the keys its description's template needs.
 FULL_STATED: dict[str, dict[str, Any]] = {
+    "python": {"source": "layer1_c", "threshold": 0.3, "cells": [70, 78],
+               "bracket_source": "layer2_c", "bracket_cell": 121, "bracket_auroc": 0.9189040996328655,
+               "bracket_direction": "lower", "bracket_over_0_9": 2, "n_cells": 512,
+               "indent": {"0": {"source": "layer2_c", "cell": 60, "auroc": 0.8958657526040745, "direction": "lower"},
+                          "1": {"source": "layer1_c", "cell": 116, "auroc": 0.6800278384713228, "direction": "lower"},
+                          "2": {"source": "layer2_c", "cell": 60, "auroc": 0.5847367148420316, "direction": "higher"},
+                          "3": {"source": "layer2_c", "cell": 107, "auroc": 0.7230701940329174,
+                                "direction": "lower"}},
+               "hits": 17, "spans": 50, "lift": 2.811289826735993, "q": 3.675675653223191e-05,
+               "null_p": 0.14, "null_k": 99, "instances": 2202, "with_cells": 1834, "enriched": 541},
     "phrases": {"source": "layer1_h", "threshold": 0.3, "instances": 8093, "with_cells": 3651, "enriched": 942,
                 "share": 0.11639688619794884, "covers": 65},
     "shakespeare": {"source": "layer1_c", "cells": [15, 115], "hits": 45, "spans": 50, "lift": 53.99730370653275,

@@ -14,8 +14,9 @@ null, BH q-values and the random-cell-set null).
   sources) that best separates it from the other depths by AUROC, either way.
 
 :data:`STATED` and :data:`PARENS_DEPTH_STATED` hold what the default builds' descriptions and the README say; the tests
-recompute it on a fresh default build (tests/unit/test_demo_python.py).  Imports only the
-standard library; the project is passed in.
+recompute it on a fresh default build (tests/unit/test_demo_python.py); the full build's
+numbers, measured once, are in :mod:`lstmvis_db.demos.full_findings`.  Imports the standard
+library, :mod:`lstmvis_db.errors` and that data module; the project is passed in.
 """
 
 from __future__ import annotations
@@ -141,8 +142,7 @@ STATED: dict[str, Any] = {"source": "layer1_c",
      "enriched": 11}
 
 TEMPLATE = (
-    "**Finding** (`lstmvis-db demo-finding python`): no single cell tracks nesting sharply in this small "
-    "model. The cell that best separates positions inside brackets from the rest (`in_brackets`, "
+    "**Finding** (`lstmvis-db demo-finding python`): {lead}. The cell that best separates positions inside brackets from the rest (`in_brackets`, "
     "`lstmvis-db cells`) is {bracket_source} cell {bracket_cell}, {bracket_direction} inside, AUROC "
     "{bracket_auroc:.2f} ({bracket_over_0_9} of the {n_cells} cells exceed 0.9); for the indentation levels "
     "0-3 (`indent`, each against the others) the best cells reach AUROC {indent_text}. The suggested "
@@ -157,17 +157,27 @@ TEMPLATE = (
 def _fill(numbers: dict[str, Any]) -> str:
     indent_text = ", ".join(f"{v['auroc']:.2f} (level {lv}: {v['source']} cell {v['cell']}, {v['direction']})"
                             for lv, v in numbers["indent"].items())
-    return TEMPLATE.format(**numbers, indent_text=indent_text)
+    lead = ("no single cell tracks nesting sharply in this small model" if not numbers["bracket_over_0_9"]
+            else "a few cells follow bracket nesting, none indentation past level 0, and the suggested selection "
+                 "is only weakly special")
+    return TEMPLATE.format(**numbers, indent_text=indent_text, lead=lead)
 
 
 def stated_python_finding(size: str) -> str:
-    """The finding sentence: the default build's numbers, or for the full build the default
-    build's with how to compute them on this one."""
+    """The finding sentence: the default build's numbers; for the full build its own, measured
+    once (:mod:`lstmvis_db.demos.full_findings`), or failing that the default build's with how to
+    compute them on this one."""
+    from lstmvis_db.demos.full_findings import FULL_STATED, MEASURED
+
+    recompute = "`lstmvis-db demo-finding python --db FILE`"
+    if size == "full" and "python" in FULL_STATED:
+        text = _fill(FULL_STATED["python"])
+        return f"{text} (Measured on a full build made on the project machine: {MEASURED['python']}; {recompute}.)"
     if not STATED:
         return ""
     text = _fill(STATED)
     if size == "full":
-        return f"On the default build: {text} Recompute on this build with `lstmvis-db demo-finding python --db FILE`."
+        return f"On the default build: {text} Recompute on this build with {recompute}."
     return text
 
 

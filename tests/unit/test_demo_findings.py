@@ -8,11 +8,12 @@ AUROC, the random-cell-set null) and must agree.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import pytest
 
 import lstmvis_db
-from lstmvis_db.demos import findings
+from lstmvis_db.demos import findings, nesting_findings
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +119,12 @@ def test_full_builds_state_their_own_measured_numbers() -> None:
     assert set(FULL_STATED) == set(MEASURED)
     for name, numbers in FULL_STATED.items():
         # the full entry carries every number the default entry's template uses
-        assert set(findings.STATED[name]) - {"enriched_starts"} <= set(numbers), name
-        text = findings.stated_finding(name, "full")
+        default = nesting_findings.STATED if name == "python" else findings.STATED[name]
+        assert set(default) - {"enriched_starts"} <= set(numbers), name
+        stated = nesting_findings.stated_python_finding if name == "python" else partial(findings.stated_finding, name)
+        text = stated("full")
         assert MEASURED[name] in text and not text.startswith("On the default build")
-        assert text != findings.stated_finding(name, "default")
+        assert text != stated("default")
     unmeasured = set(findings.STATED) - set(FULL_STATED)
     for name in unmeasured:
         assert findings.stated_finding(name, "full").startswith("On the default build: ")

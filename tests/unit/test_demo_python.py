@@ -107,7 +107,8 @@ def test_full_python_build_reads_the_running_interpreters_stdlib(tmp_path: Path,
     names = [d.name for d in data.documents or []]
     assert names == [*DEMO_FILES, "zz.py"]  # bad.py does not tokenize: left out; tests skipped
     assert data.extra["size"] == "full" and data.extra["python"].count(".") == 2
-    assert "On the default build" in data.description or not nesting_findings.STATED
+    assert nesting_findings.stated_python_finding("full") in data.description
+    assert "Measured on a full build made on the project machine" in data.description
     depth = next(t for t in data.tracks if t.track == "bracket_depth").values
     assert depth is not None and list(depth[:12]) == [0.0] * 5 + [1.0] * 7
 

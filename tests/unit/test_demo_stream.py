@@ -135,7 +135,8 @@ def test_full_size_reads_whole_plays_and_runs_spacy(tmp_path, monkeypatch, name:
     tracks = {t.track: t for t in data.tracks}
     chunk = tracks["noun_chunk"].labels
     assert chunk is not None and "noun chunk" in chunk
-    assert "On the default build" in data.description or not data.description.count("Finding")
+    # a full build states its own numbers, measured once on a full build, and where they come from
+    assert "Measured on a full build made on the project machine" in data.description
 
 
 def test_full_build_off_a_terminal_logs_its_progress(tmp_path, monkeypatch, capsys) -> None:
