@@ -142,8 +142,9 @@ STATED: dict[str, Any] = {"source": "layer1_c",
      "enriched": 11}
 
 TEMPLATE = (
-    "**Finding** (`lstmvis-db demo-finding python`): {lead}. The cell that best separates positions inside brackets from the rest (`in_brackets`, "
-    "`lstmvis-db cells`) is {bracket_source} cell {bracket_cell}, {bracket_direction} inside, AUROC "
+    "**Finding** (`lstmvis-db demo-finding python`): {lead}. The cell that best separates positions "
+    "inside brackets from the rest (`in_brackets`, `lstmvis-db cells`) is {bracket_source} cell "
+    "{bracket_cell}, {bracket_direction} inside, AUROC "
     "{bracket_auroc:.2f} ({bracket_over_0_9} of the {n_cells} cells exceed 0.9); for the indentation levels "
     "0-3 (`indent`, each against the others) the best cells reach AUROC {indent_text}. The suggested "
     "selection picks cells {cells} of `{source}`; {hits} of its {spans} top matches lie wholly inside "
