@@ -21,8 +21,8 @@ MEASURED: dict[str, str] = {
     "shakespeare": "shakespeare-full built at commit f55528e, finding computed at 5ddacdd, 2026-12-02",
     "parens": "parens-full built and its finding computed at commit 5ddacdd, 2026-12-02",
     "chorales": "chorales-full built and its finding computed at commit 5ddacdd, 2026-12-02",
-    "python": "python-full (Python 3.11.2's standard library) built and its finding computed at commit 5ddacdd, "
-              "2026-12-02",
+    "python": "python-full (the standard library of the running Python, 3.11.7) built and its finding computed at "
+              "commit 5ddacdd, 2026-12-02, and again at 0757dc5, 2026-12-03, with the same numbers",
 }
 
 #: ``demo-finding`` output on each full build, the keys its description's template needs.
