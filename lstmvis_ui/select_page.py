@@ -29,17 +29,19 @@ def navigation(path: str) -> None:
     n = info(path)["tokens"]
     st.session_state["lv_n_positions"] = n
     s.pos = min(max(s.pos, 0), n - 1)
-    c = st.columns([1, 1, 2, 1, 1, 6], vertical_alignment="bottom")
-    c[0].button("« 50", key="nav_m50", on_click=_nav, kwargs={"delta": -50}, width="stretch", help="back 50 tokens")
-    c[1].button("‹ 5", key="nav_m5", on_click=_nav, kwargs={"delta": -5}, width="stretch", help="back 5 tokens")
-    with c[2]:
-        bound(st.number_input, "Position", "pos", min_value=0, max_value=n - 1, step=1)
-    c[3].button("5 ›", key="nav_p5", on_click=_nav, kwargs={"delta": 5}, width="stretch", help="forward 5 tokens")
-    c[4].button("50 »", key="nav_p50", on_click=_nav, kwargs={"delta": 50}, width="stretch", help="forward 50 tokens")
-    with c[5]:
-        q1, q2 = st.columns([3, 1], vertical_alignment="bottom")
-        query = q1.text_input("Search the text", key="w_search", placeholder="a phrase, or a regex")
-        mode = q2.selectbox("Search mode", ["phrase", "regex"], key="w_search_mode", label_visibility="collapsed")
+    # two wrapping groups of fixed-width widgets: at any width every label reads in full, and when
+    # the page is narrow the search moves under the position row instead of squeezing it
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small", key="lv_nav_row")
+    with row, st.container(horizontal=True, vertical_alignment="bottom", gap="small", width="content"):
+        st.button("« 50", key="nav_m50", on_click=_nav, kwargs={"delta": -50}, help="back 50 tokens")
+        st.button("‹ 5", key="nav_m5", on_click=_nav, kwargs={"delta": -5}, help="back 5 tokens")
+        bound(st.number_input, "Position", "pos", min_value=0, max_value=n - 1, step=1, width=130)
+        st.button("5 ›", key="nav_p5", on_click=_nav, kwargs={"delta": 5}, help="forward 5 tokens")
+        st.button("50 »", key="nav_p50", on_click=_nav, kwargs={"delta": 50}, help="forward 50 tokens")
+    with row, st.container(horizontal=True, vertical_alignment="bottom", gap="small", width="content"):
+        query = st.text_input("Search the text", key="w_search", placeholder="a phrase, or a regex", width=250)
+        mode = st.selectbox("Search mode", ["phrase", "regex"], key="w_search_mode", label_visibility="collapsed",
+                            width=110)
     if query.strip():
         hits = run_safely(search, path, query if mode == "phrase" else None, query if mode == "regex" else None)
         if hits is not None:

@@ -116,20 +116,22 @@ def threshold_control(path: str, where=st) -> None:
 def controls(path: str) -> None:
     """The hypothesis controls above the chart: threshold, padding, tracks and mask."""
     s = state()
-    c = st.columns([4.1, 1.0, 1.0, 2.6, 1.7, 1.6], vertical_alignment="bottom")
-    threshold_control(path, c[0])
-    scaling_control(path, c[4])
-    with c[1]:
-        bound(st.number_input, "Off left", "pad_left", **limits("pad_left"), step=1,
+    # a wrapping row of fixed-width groups (threshold and its scaling | padding | tracks and their
+    # mask): every label reads in full at any page width; a group that does not fit moves to the
+    # next line whole, so what belongs together stays together
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium", key="lv_controls_row")
+    with row, st.container(horizontal=True, vertical_alignment="bottom", gap="small", width="content"):
+        threshold_control(path, st.container(width=300))
+        scaling_control(path, st.container(width=170))
+    with row, st.container(horizontal=True, vertical_alignment="bottom", gap="small", width="content"):
+        bound(st.number_input, "Off left", "pad_left", **limits("pad_left"), step=1, width=100,
               help="steps before the range where the cells must be off (or drag the left handle under the words)")
-    with c[2]:
-        bound(st.number_input, "Off right", "pad_right", **limits("pad_right"), step=1,
+        bound(st.number_input, "Off right", "pad_right", **limits("pad_right"), step=1, width=100,
               help="steps after the range where the cells must be off (or drag the right handle)")
     tracks = info(path)["tracks_df"]["track"].tolist()
     s.tracks = [t for t in s.tracks if t in tracks]
-    with c[3]:
-        bound(st.multiselect, "Tracks under the words", "tracks", options=tracks, placeholder="add a track")
-    with c[5]:
+    with row, st.container(horizontal=True, vertical_alignment="bottom", gap="small", width="content"):
+        bound(st.multiselect, "Tracks under the words", "tracks", options=tracks, placeholder="add a track", width=240)
         bound(st.toggle, "Mask", "mask", help="fade track colours where few selected cells are on")
 
 

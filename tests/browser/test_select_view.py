@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import lstmvis_db
+from tests.support import legibility
 from tests.support import select_gestures as sg
 from tests.support.app_fixtures import SOURCES, build_app_project, project_data
 from tests.support.browser import ARGS, CHROMIUM, MARKS, sync_playwright
@@ -181,4 +182,16 @@ def test_the_landing_page_is_named_projects(server, browser) -> None:
     links = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').all_inner_texts()
     assert [x.split("\n")[-1] for x in links[:2]] == ["Projects", "Select"], links
     assert "streamlit app" not in side
+    page.close()
+
+
+@pytest.mark.parametrize("width", [1100, 1400, 1600])
+def test_every_control_label_reads_in_full(server, browser, width) -> None:
+    """With the sidebar open, no label or button of the controls above the chart is cut or wrapped
+    (at 1100 px the one-row layout showed "Off righ/t", "«.." and "5..")."""
+    page = open_select(browser, server, "pos=20&brush=23,26&meta=pos_tag", width=width)
+    seen = legibility.labels(page)
+    assert {"« 50", "50 »", "Position", "Threshold", "raw value", "Off left", "Off right", "Scaling",
+            "Tracks under the words", "Mask"} <= set(seen), seen
+    assert legibility.unreadable_labels(page) == [], f"at {width} px"
     page.close()
