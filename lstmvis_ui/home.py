@@ -43,7 +43,10 @@ def project_card(name: str, path: str) -> None:
         for x in inf["sources"]))
     st.markdown("**Tracks**: " + (", ".join(f"{public.plain(t['track'])} ({public.plain(t['kind'])})"
                                             for t in inf["tracks"]) or "---"))
-    src = st.selectbox("Source", [x["source"] for x in inf["sources"]], key=f"w_src_{name}")
+    names = [x["source"] for x in inf["sources"]]
+    suggested = inf["meta"].get("suggest_source")  # opened on it, Open shows the suggested hypothesis
+    src = st.selectbox("Source", names, index=names.index(suggested) if suggested in names else 0,
+                       key=f"w_src_{name}", help="the project's suggested hypothesis is on the source chosen first")
     if st.button("Open in Select →", key=f"open_{name}", type="primary"):
         open_view(name, src, inf)
         st.switch_page(PAGES["select"])

@@ -486,3 +486,29 @@ def test_select_chart_downloads_as_svg(project, project_path) -> None:
     assert svg.lstrip().startswith("<svg") and "selected cells on" in texts
     word = project.tokens(s.brush[0], s.brush[0]).token.iloc[0]
     assert html.escape(word) in texts  # the brushed word is drawn, as text
+
+
+def test_each_card_opens_on_its_suggested_source(tmp_path, monkeypatch, project_path) -> None:
+    """Every project's card, not only the first one's "Start here", leads to its suggested
+    hypothesis: the card's source list starts on the suggested source (here the second one)."""
+    import shutil
+
+    import duckdb
+
+    shutil.copy(project_path, tmp_path / "tiny.duckdb")
+    other = tmp_path / "zz_other.duckdb"
+    shutil.copy(project_path, other)
+    with duckdb.connect(str(other)) as con:
+        con.execute("UPDATE project SET value = ? WHERE key = 'suggest_source'", [SOURCES[1]])
+    monkeypatch.setenv("LSTMVIS_DATA_DIR", str(tmp_path))
+    at = app("streamlit_app.py")
+    ok(at)
+    assert at.selectbox(key="w_src_zz_other").value == SOURCES[1]
+    assert at.selectbox(key="w_src_tiny").value == SOURCES[0]
+    at.button(key="open_zz_other").click().run()
+    ok(at)
+    with lstmvis_db.open(other) as p:
+        meta = p.meta()
+    s = lv(at)
+    assert (s.project, s.source) == ("zz_other", SOURCES[1])
+    assert s.brush == (int(meta["suggest_start"]), int(meta["suggest_end"]))
