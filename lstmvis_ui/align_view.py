@@ -15,11 +15,12 @@ import streamlit as st
 
 import lstmvis_db
 from lstmvis_db.analysis import findings
+from lstmvis_db.analysis.spannull import CONDITIONS
 from lstmvis_db.hypotheses import ops
 from lstmvis_db.hypotheses.workspace import Workspace, public_mode
 from lstmvis_db.views import ViewState
 
-from .cached import select, sql
+from .cached import info, select, sql
 from .resources import open_project
 from .view_state import state
 from .widgets import run_safely
@@ -31,24 +32,38 @@ CURRENT = "lv_current_matches"
 
 @st.cache_data(max_entries=32, show_spinner="Aligning the matches with the tracks…")
 def align(path: str, source: str, cells: tuple[int, ...], threshold: float | None, cl: bool, cr: bool, length: int,
-          pool: int | None, kind: str, limit: int, quantile: float | None = None) -> dict:
+          pool: int | None, kind: str, limit: int, quantile: float | None = None, tracks: tuple[str, ...] | None = None,
+          conditions: tuple[str, ...] | None = None) -> dict:
     return open_project(path).align(source, list(cells), threshold, cl, cr, length, pool, set=kind, limit=limit,
-                                    quantile=quantile)
+                                    quantile=quantile, tracks=_list(tracks), conditions=_list(conditions))
 
 
 @st.cache_data(max_entries=32, show_spinner="Reading every cell's on-bits once and timing random cell sets…")
 def estimate(path: str, source: str, cells: tuple[int, ...], threshold: float | None, cl: bool, cr: bool,
-             length: int, pool: int | None, kind: str, limit: int, quantile: float | None, k: int) -> float:
+             length: int, pool: int | None, kind: str, limit: int, quantile: float | None,
+             tracks: tuple[str, ...] | None, conditions: tuple[str, ...] | None, k: int) -> float:
     return open_project(path).align_estimate(source, list(cells), threshold, cl, cr, length, pool, kind, limit,
-                                             null_cells=k, quantile=quantile)
+                                             tracks=_list(tracks), null_cells=k, quantile=quantile)
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the cell-set null…")
 def cell_null(path: str, source: str, cells: tuple[int, ...], threshold: float | None, cl: bool, cr: bool,
-              length: int, pool: int | None, kind: str, limit: int, quantile: float | None, k: int, seed: int) -> dict:
+              length: int, pool: int | None, kind: str, limit: int, quantile: float | None,
+              tracks: tuple[str, ...] | None, conditions: tuple[str, ...] | None, k: int, seed: int) -> dict:
     res = open_project(path).align(source, list(cells), threshold, cl, cr, length, pool, set=kind, limit=limit,
-                                   null_cells=k, seed=seed, quantile=quantile)
+                                   null_cells=k, seed=seed, quantile=quantile, tracks=_list(tracks),
+                                   conditions=_list(conditions))
     return res["cell_null"]
+
+
+def _list(chosen: tuple[str, ...] | None) -> list[str] | None:
+    """A chosen subset as the API takes it (None: all of them)."""
+    return list(chosen) if chosen else None
+
+
+def _chosen(key: str) -> tuple[str, ...] | None:
+    """The tracks or conditions picked in the align view's lists (None: none picked, so all)."""
+    return tuple(st.session_state.get(key) or ()) or None
 
 
 def _quantile() -> float | None:
@@ -62,7 +77,7 @@ def _args(path: str, s: ViewState) -> tuple:
     q = _quantile()
     return (path, s.source, tuple(s.query_cells()), None if q is not None else s.threshold, s.constrain_left,
             s.constrain_right, int(s.length), int(s.pool) or None, s.align_set if s.align_set in SETS else "top",
-            int(s.limit), q)
+            int(s.limit), q, _chosen("w_align_tracks"), _chosen("w_align_conds"))
 
 
 def workspace() -> Workspace:
@@ -96,6 +111,16 @@ def align_view(path: str, s: ViewState) -> None:
     if c1.toggle("per-cell quantile", key="w_align_useq",
                  help="match these cells with each one on at its own q-quantile instead of the threshold"):
         c2.slider("q", 0.5, 0.999, 0.9, 0.001, key="w_align_q", format="%.3f")
+    tdf = info(path)["tracks_df"]
+    testable = [str(t) for t, k in zip(tdf["track"], tdf["kind"], strict=True) if k == "categorical"]
+    st.session_state["w_align_tracks"] = [t for t in st.session_state.get("w_align_tracks", []) if t in testable]
+    c1, c2 = st.columns(2)
+    c1.multiselect("Tracks tested", testable, key="w_align_tracks", placeholder="every categorical track",
+                   help="the family of tests (and so the q-values) over just these tracks; "
+                        "align --tracks in the CLI, tracks= in Python")
+    c2.multiselect("Conditions", list(CONDITIONS), key="w_align_conds", placeholder="all four",
+                   help="contains: a token of the span has the label; covers: every token has it; starts / ends: "
+                        "its first / last token has it (align --conditions, conditions=)")
     res = run_safely(align, *_args(path, s))
     if res is None:
         return

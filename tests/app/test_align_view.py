@@ -69,6 +69,27 @@ def test_findings_and_tests_equal_the_core(project_path) -> None:
     assert at.query_params["aset"] in ("all", ["all"])
 
 
+def test_tests_over_chosen_tracks_and_conditions_equal_the_core(project_path) -> None:
+    """The family of tests (and so each q) narrowed to the tracks and conditions a user picks, as
+    align --tracks/--conditions: the numbers a project's description states for one track."""
+    at = _match()
+    at.multiselect(key="w_align_tracks").set_value(["pos_tag"]).run()
+    at.multiselect(key="w_align_conds").set_value(["covers", "starts"]).run()
+    ok(at)
+    s = at.session_state["lv"]
+    with lstmvis_db.open(project_path) as p:
+        want = p.align(SRC, s.query_cells(), s.threshold, tracks=["pos_tag"], conditions=["covers", "starts"])
+        every = p.align(SRC, s.query_cells(), s.threshold)
+    got = _tests_frame(at)
+    assert set(got["track"]) == {"pos_tag"} and set(got["condition"]) == {"covers", "starts"}
+    assert list(zip(got["label"], got["condition"], got["q"], strict=True)) == \
+        [(r["label"], r["condition"], r["q"]) for r in want["tests"]]
+    assert len(want["tests"]) < len(every["tests"])
+    at.multiselect(key="w_align_tracks").set_value([]).run()
+    at.multiselect(key="w_align_conds").set_value([]).run()
+    assert len(_tests_frame(at)) == len(every["tests"])
+
+
 def test_cell_null_states_its_time_first() -> None:
     at = _match()
     at.number_input(key="w_null_k").set_value(3).run()
