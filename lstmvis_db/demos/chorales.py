@@ -269,7 +269,7 @@ Roman numeral in the local key, music21's numeral in the chorale key, harmonic f
 phrase ends (soprano fermatas), cadence (authentic / plagal / half / deceptive / other), the human \
 Roman-numeral analyses of chorales 1-20, transposition, top-3 next-chord predictions, surprisal. \
 **Try first:** source `{source}`, select positions {start}-{end} (`{range_text}`, {where}) with \
-threshold {threshold}, match, and align against `cadence`. {finding}"""
+threshold {threshold}, match, and align against `cadence` (Match page: Tracks tested `cadence`). {finding}"""
 
 CHORALES_HYPOTHESIS: dict[str, object] = {"source": "layer1_h", "threshold": 0.5}
 

@@ -76,7 +76,8 @@ PARENS_HYPOTHESIS: dict[str, object] = {
     "source": "layer1_c", "threshold": 0.3,
     "what": ("this selects a handful of layer-1 cells that switch on when the nesting reaches "
              "depth 2 and stay on while it stays there. In the Match view every one of the 50 "
-             "top matches stays at depth 2 or deeper (check the depth heatmap); start the "
+             "top matches stays at depth 2 or deeper (check the depth heatmap; the stated q is over "
+             "`depth` alone: Tracks tested `depth`); start the "
              "same selection from depth 0 or 2 and the matches move to depth >= 1 or >= 3: "
              "the cells count brackets."),
 }

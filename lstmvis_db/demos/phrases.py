@@ -45,7 +45,7 @@ tag, universal POS, noun chunk (begin / inside / outside, and `noun_chunk`), dep
 depth, named entity; speaker, segment, stage direction, verse line; the model's top-5 next words \
 and surprisal. **Try first:** source `{source}`, select positions {start}-{end} \
 (`{range_text}`, a determiner-adjective-noun phrase) with threshold {threshold}, match, and \
-align against `chunk_iob` and `noun_chunk` (span null, q-values). {finding}"""
+align against `chunk_iob` and `noun_chunk` (Match page: Tracks tested; span null, q-values). {finding}"""
 
 
 def scene_words(scenes: list[RenderedScene]) -> tuple[list[str], list[list[str]], np.ndarray]:

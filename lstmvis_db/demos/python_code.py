@@ -64,7 +64,8 @@ comment, keyword, name, number, op, newline, space), the column in the line, and
 top-5 next-character predictions and surprisal. **Try first:** source `{source}`, select \
 positions {start}-{end} (`{range_text}` in bisect.py, an opening bracket and what follows) with \
 threshold {threshold}, \
-match, and align against `in_brackets`; on the Cell page rank the cells of a source for \
+match, and align against `in_brackets` (Match page: Tracks tested `in_brackets`, Conditions \
+`covers`); on the Cell page rank the cells of a source for \
 `in_brackets` = inside or for an `indent` level. {finding}"""
 
 

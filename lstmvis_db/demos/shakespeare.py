@@ -46,7 +46,8 @@ position / length, spaCy part of speech, tag, dependency label and depth, noun c
 speaker, segment (speaker line / speech / stage direction), line number in the speech, column \
 and characters left in the printed line, and the model's top-5 next-character predictions and \
 surprisal. **Try first:** source `{source}`, select positions {start}-{end} (`{range_text}` in \
-Hamlet III.1) with threshold {threshold}, match, and align against `stage_direction`. {finding}"""
+Hamlet III.1) with threshold {threshold}, match, and align against `stage_direction` (Match page: Tracks tested \
+`stage_direction`, Conditions `covers`). {finding}"""
 
 # --------------------------------------------------------------------------------------------
 # Character, word and line tracks
