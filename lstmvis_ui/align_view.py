@@ -66,6 +66,10 @@ def _chosen(key: str) -> tuple[str, ...] | None:
     return tuple(st.session_state.get(key) or ()) or None
 
 
+def _keep(widget: str, store: str) -> None:
+    st.session_state[store] = list(st.session_state[widget])
+
+
 def _quantile() -> float | None:
     """The align view's own per-cell quantile (``align --quantile``), when switched on."""
     if not st.session_state.get("w_align_useq"):
@@ -113,12 +117,17 @@ def align_view(path: str, s: ViewState) -> None:
         c2.slider("q", 0.5, 0.999, 0.9, 0.001, key="w_align_q", format="%.3f")
     tdf = info(path)["tracks_df"]
     testable = [str(t) for t, k in zip(tdf["track"], tdf["kind"], strict=True) if k == "categorical"]
-    st.session_state["w_align_tracks"] = [t for t in st.session_state.get("w_align_tracks", []) if t in testable]
+    # the picks live under lv_* keys (kept when a rerun does not draw these lists, which drops a
+    # widget's own state) and are written into the widgets each run, as the match set is
+    st.session_state["w_align_tracks"] = [t for t in st.session_state.get("lv_align_tracks", []) if t in testable]
+    st.session_state["w_align_conds"] = list(st.session_state.get("lv_align_conds", []))
     c1, c2 = st.columns(2)
     c1.multiselect("Tracks tested", testable, key="w_align_tracks", placeholder="every categorical track",
+                   on_change=_keep, args=("w_align_tracks", "lv_align_tracks"),
                    help="the family of tests (and so the q-values) over just these tracks; "
                         "align --tracks in the CLI, tracks= in Python")
     c2.multiselect("Conditions", list(CONDITIONS), key="w_align_conds", placeholder="all four",
+                   on_change=_keep, args=("w_align_conds", "lv_align_conds"),
                    help="contains: a token of the span has the label; covers: every token has it; starts / ends: "
                         "its first / last token has it (align --conditions, conditions=)")
     res = run_safely(align, *_args(path, s))

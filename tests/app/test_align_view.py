@@ -88,6 +88,10 @@ def test_tests_over_chosen_tracks_and_conditions_equal_the_core(project_path) ->
     at.multiselect(key="w_align_tracks").set_value([]).run()
     at.multiselect(key="w_align_conds").set_value([]).run()
     assert len(_tests_frame(at)) == len(every["tests"])
+    at.session_state["lv_align_tracks"] = ["pos_tag", "a_track_of_another_project"]  # then another project opened
+    at.run()
+    ok(at)
+    assert at.multiselect(key="w_align_tracks").value == ["pos_tag"]
 
 
 def test_cell_null_states_its_time_first() -> None:
