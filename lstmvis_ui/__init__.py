@@ -31,7 +31,7 @@ from .constants import PAGES
 from .home import project_card, quietly
 from .match_page import export_frame, heatmap_controls, histogram_event, match_chart, match_options, run_match
 from .new_project import add_track_form, build_output, built_result, model_picker, texts_picker
-from .public import hide_error_details, is_public, plain
+from .public import hide_error_details, is_public, plain, project_title
 from .resources import add_project_path, ensure_demos, projects
 from .select_page import cell_chips, navigation, range_inputs
 from .sql_page import _on_example, console_caption, sql_examples, table_reference
@@ -42,8 +42,8 @@ __all__ = [
     "PAGES", "_on_example", "add_project_path", "add_track_form", "build_output", "built_result",
     "cell_chips", "chart", "console_caption", "ensure_demos", "export_frame", "heatmap_controls", "hide_error_details",
     "histogram_event", "hypothesis", "info", "is_public", "match_chart", "match_details", "match_options",
-    "model_picker", "nav", "navigation", "open_view", "page_link", "page_setup", "plain", "project_card", "projects",
-    "quietly", "range_inputs", "run_match", "run_safely", "select_link", "sidebar", "sql",
+    "model_picker", "nav", "navigation", "open_view", "page_link", "page_setup", "plain", "project_card",
+    "project_title", "projects", "quietly", "range_inputs", "run_match", "run_safely", "select_link", "sidebar", "sql",
     "sql_examples", "state", "suggestion", "sync_url", "table_reference", "texts_picker",
 ]
 __all__ += ["align_view", "hypotheses_view", "publish_current", "sql_with_tables"]  # align

@@ -16,6 +16,7 @@ import streamlit as st
 from lstmvis_db import views
 from lstmvis_db.views import ViewState, cell_charts
 
+from . import public
 from .cached import info
 from .resources import open_project
 from .view_state import state
@@ -288,7 +289,7 @@ def formula_section(path: str, cell: int) -> None:
 def render(path: str) -> None:
     s = state()
     inf = info(path)
-    st.markdown(f"#### Cell · {inf['name']} · `{s.source}`")
+    st.markdown(f"#### Cell · {public.project_title(inf['name'], s.project)} · `{s.source}`")
     # one view at a time (only the chosen one is computed); a label link opens the ranking
     if "w_cell_view" not in st.session_state:
         wanted = _param("view") or ("ranking" if _param("rtrack") else "profile")

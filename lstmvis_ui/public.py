@@ -61,6 +61,13 @@ def plain(text: object) -> str:
     return deploy.escape_markdown(text)
 
 
+def project_title(stored: object, key: str) -> str:
+    """A project as page titles name it, for st.markdown: its stored name, and the name it has in
+    the sidebar's list where that differs (``parens (parens-full)``: a full build keeps its demo's name)."""
+    name = str(stored or "") or key
+    return plain(name) if name == key else f"{plain(name)} ({plain(key)})"
+
+
 def described(text: object) -> str:
     """A project's description for st.markdown: literal but for bold and code spans."""
     return deploy.emphasis_markdown(text)

@@ -14,7 +14,7 @@ s = ui.state()
 ui.sidebar(path, "select")
 inf = ui.info(path)
 select_page.clamp_position(path, s)
-st.markdown(f"#### Select · {ui.plain(inf['name'])} · {ui.plain(s.source)} · position {s.pos}")
+st.markdown(f"#### Select · {ui.project_title(inf['name'], s.project)} · {ui.plain(s.source)} · position {s.pos}")
 
 ui.navigation(path)
 lo, hi = select_page.window_bounds(path, s)

@@ -15,7 +15,7 @@ inf = ui.info(path)
 cells, problem = ui.hypothesis(path, s)
 q = s.query_cells()
 brush = f"range {s.brush[0]}–{s.brush[1]}" if s.brush else "no range"
-st.markdown(f"#### Match · {ui.plain(inf['name'])} · {ui.plain(s.source)} · {brush} · "
+st.markdown(f"#### Match · {ui.project_title(inf['name'], s.project)} · {ui.plain(s.source)} · {brush} · "
             f"{len(q)} cells at ≥ {s.threshold:.3f}")
 if problem:
     st.warning(problem)

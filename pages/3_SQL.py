@@ -11,7 +11,7 @@ if path is None:
 s = ui.state()
 ui.sidebar(path, "sql")
 inf = ui.info(path)
-st.markdown(f"#### SQL · {ui.plain(inf['name'])}")
+st.markdown(f"#### SQL · {ui.project_title(inf['name'], s.project)}")
 st.caption(ui.console_caption())
 
 ref, main = st.columns([1, 3])

@@ -512,3 +512,20 @@ def test_each_card_opens_on_its_suggested_source(tmp_path, monkeypatch, project_
     s = lv(at)
     assert (s.project, s.source) == ("zz_other", SOURCES[1])
     assert s.brush == (int(meta["suggest_start"]), int(meta["suggest_end"]))
+
+
+def test_titles_name_a_copy_by_its_file_too(tmp_path, monkeypatch, project_path) -> None:
+    """A full build keeps its demo's stored name; the page titles add the name the sidebar lists."""
+    import shutil
+
+    shutil.copy(project_path, tmp_path / "tiny.duckdb")
+    shutil.copy(project_path, tmp_path / "tiny-full.duckdb")
+    monkeypatch.setenv("LSTMVIS_DATA_DIR", str(tmp_path))
+    for page in ("pages/1_Select.py", "pages/2_Match.py", "pages/3_SQL.py"):
+        at = app(page, project="tiny-full")
+        ok(at)
+        shown = [m.value.replace("\\", "") for m in at.markdown]  # as rendered: escapes gone
+        assert any("· tiny (tiny-full) ·" in x or x.endswith("· tiny (tiny-full)") for x in shown), shown[:2]
+        at = app(page, project="tiny")
+        assert any(m.value.startswith("#### ") and "· tiny" in m.value and "(tiny" not in m.value
+                   for m in at.markdown)
