@@ -61,13 +61,9 @@ def _list(chosen: tuple[str, ...] | None) -> list[str] | None:
     return list(chosen) if chosen else None
 
 
-def _chosen(key: str) -> tuple[str, ...] | None:
-    """The tracks or conditions picked in the align view's lists (None: none picked, so all)."""
-    return tuple(st.session_state.get(key) or ()) or None
-
-
-def _keep(widget: str, store: str) -> None:
-    st.session_state[store] = list(st.session_state[widget])
+def _keep(widget: str, field: str) -> None:
+    """A pick in the align view's lists into the view state (and so into the link)."""
+    setattr(state(), field, list(st.session_state[widget]))
 
 
 def _quantile() -> float | None:
@@ -81,7 +77,7 @@ def _args(path: str, s: ViewState) -> tuple:
     q = _quantile()
     return (path, s.source, tuple(s.query_cells()), None if q is not None else s.threshold, s.constrain_left,
             s.constrain_right, int(s.length), int(s.pool) or None, s.align_set if s.align_set in SETS else "top",
-            int(s.limit), q, _chosen("w_align_tracks"), _chosen("w_align_conds"))
+            int(s.limit), q, tuple(s.align_tracks) or None, tuple(s.align_conditions) or None)
 
 
 def workspace() -> Workspace:
@@ -117,17 +113,18 @@ def align_view(path: str, s: ViewState) -> None:
         c2.slider("q", 0.5, 0.999, 0.9, 0.001, key="w_align_q", format="%.3f")
     tdf = info(path)["tracks_df"]
     testable = [str(t) for t, k in zip(tdf["track"], tdf["kind"], strict=True) if k == "categorical"]
-    # the picks live under lv_* keys (kept when a rerun does not draw these lists, which drops a
-    # widget's own state) and are written into the widgets each run, as the match set is
-    st.session_state["w_align_tracks"] = [t for t in st.session_state.get("lv_align_tracks", []) if t in testable]
-    st.session_state["w_align_conds"] = list(st.session_state.get("lv_align_conds", []))
+    # the picks live in the view state (and the link; a rerun that does not draw these lists drops
+    # a widget's own state) and are written into the widgets each run, as the match set is
+    s.align_tracks = [t for t in s.align_tracks if t in testable]
+    st.session_state["w_align_tracks"] = list(s.align_tracks)
+    st.session_state["w_align_conds"] = list(s.align_conditions)
     c1, c2 = st.columns(2)
     c1.multiselect("Tracks tested", testable, key="w_align_tracks", placeholder="every categorical track",
-                   on_change=_keep, args=("w_align_tracks", "lv_align_tracks"),
+                   on_change=_keep, args=("w_align_tracks", "align_tracks"),
                    help="the family of tests (and so the q-values) over just these tracks; "
                         "align --tracks in the CLI, tracks= in Python")
     c2.multiselect("Conditions", list(CONDITIONS), key="w_align_conds", placeholder="all four",
-                   on_change=_keep, args=("w_align_conds", "lv_align_conds"),
+                   on_change=_keep, args=("w_align_conds", "align_conditions"),
                    help="contains: a token of the span has the label; covers: every token has it; starts / ends: "
                         "its first / last token has it (align --conditions, conditions=)")
     res = run_safely(align, *_args(path, s))

@@ -42,6 +42,9 @@ class ViewState:
     # the match set aligned under the results, and the saved hypothesis shown (align)
     align_set: str = "top"
     hypothesis: str = ""
+    # the tracks and conditions the align tests are over (empty: every categorical track / all four)
+    align_tracks: list[str] = field(default_factory=list)
+    align_conditions: list[str] = field(default_factory=list)
     # other sources shown side by side in Select, and each one's threshold (same order)
     layers: list[str] = field(default_factory=list)
     layer_thresholds: list[float] = field(default_factory=list)
@@ -63,8 +66,9 @@ _URL_KEYS = {  # field -> URL key (V1/V2 names where they exist)
     "constrain_right": "cr", "length": "length", "pool": "pool", "limit": "limit",
     "queried": "queried", "pinned": "pinned", "heatmaps": "hm", "map_to": "map",
     "align_set": "aset", "hypothesis": "hyp", "layers": "layers", "layer_thresholds": "layer_t",
-    "scaling": "scale", "circle": "circle",
+    "scaling": "scale", "circle": "circle", "align_tracks": "atracks", "align_conditions": "aconds",
 }
+ALIGN_CONDITIONS = ("contains", "covers", "starts", "ends")  # analysis.spannull.CONDITIONS (as above)
 SCALING_MODES = ("none", "source", "cell", "tanh")  # views.scaling.MODES (this module is standard library only)
 
 
@@ -100,7 +104,7 @@ def encode_state(state: ViewState) -> dict[str, str]:
             out[key] = "1" if v else "0"
         elif f.name == "brush":
             out[key] = f"{v[0]},{v[1]}"
-        elif f.name in ("tracks", "heatmaps", "layers"):
+        elif f.name in ("tracks", "heatmaps", "layers", "align_tracks", "align_conditions"):
             out[key] = ",".join(quote(str(x), safe="") for x in v)
         elif f.name == "scaling":
             out[key] = ",".join(f"{quote(str(k), safe='')}:{m}" for k, m in sorted(v.items()))
@@ -136,8 +140,10 @@ def decode_state(params: Mapping[str, str], base: ViewState | None = None) -> Vi
                 st.brush = (min(vals[:2]), max(vals[:2])) if len(vals) >= 2 else None
             elif name in ("cells", "excluded", "pinned"):
                 setattr(st, name, sorted(set(_ints(raw))))
-            elif name in ("tracks", "heatmaps", "layers"):
+            elif name in ("tracks", "heatmaps", "layers", "align_tracks"):
                 setattr(st, name, [unquote(x) for x in str(raw).replace("..", "").split(",") if x])
+            elif name == "align_conditions":
+                st.align_conditions = [c for c in ALIGN_CONDITIONS if c in str(raw).split(",")]
             elif name == "scaling":
                 pairs = (x.rsplit(":", 1) for x in str(raw).split(",") if ":" in x)
                 st.scaling = {unquote(k): m for k, m in pairs if k and m in SCALING_MODES}

@@ -81,6 +81,8 @@ def test_tests_over_chosen_tracks_and_conditions_equal_the_core(project_path) ->
         want = p.align(SRC, s.query_cells(), s.threshold, tracks=["pos_tag"], conditions=["covers", "starts"])
         every = p.align(SRC, s.query_cells(), s.threshold)
     got = _tests_frame(at)
+    assert (at.query_params["atracks"], at.query_params["aconds"]) in (("pos_tag", "covers,starts"),
+                                                                       (["pos_tag"], ["covers,starts"]))
     assert set(got["track"]) == {"pos_tag"} and set(got["condition"]) == {"covers", "starts"}
     assert list(zip(got["label"], got["condition"], got["q"], strict=True)) == \
         [(r["label"], r["condition"], r["q"]) for r in want["tests"]]
@@ -88,10 +90,11 @@ def test_tests_over_chosen_tracks_and_conditions_equal_the_core(project_path) ->
     at.multiselect(key="w_align_tracks").set_value([]).run()
     at.multiselect(key="w_align_conds").set_value([]).run()
     assert len(_tests_frame(at)) == len(every["tests"])
-    at.session_state["lv_align_tracks"] = ["pos_tag", "a_track_of_another_project"]  # then another project opened
-    at.run()
-    ok(at)
-    assert at.multiselect(key="w_align_tracks").value == ["pos_tag"]
+    link = _match(atracks="pos_tag,a_track_of_another_project", aconds="covers,starts,nonsense")  # a shared link
+    ok(link)
+    assert link.multiselect(key="w_align_tracks").value == ["pos_tag"]
+    assert link.multiselect(key="w_align_conds").value == ["covers", "starts"]
+    assert list(_tests_frame(link)["q"]) == [r["q"] for r in want["tests"]]
 
 
 def test_cell_null_states_its_time_first() -> None:
