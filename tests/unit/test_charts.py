@@ -97,11 +97,18 @@ def test_url_state_round_trip() -> None:
                         pad_left=0, pad_right=2, cells=[1, 5], excluded=[5], tracks=["pos", "a,b"], low_pass=3,
                         mask=False, constrain_right=True, length=4, pool=1000, queried=True, pinned=[1],
                         heatmaps=["count", "pos"], map_to="pos", circle="count",
-                        scaling={"layer1_c": "cell", "a:b,c": "tanh"})
+                        scaling={"layer1_c": "cell", "a:b,c": "tanh"}, align_tracks=["pos", "x,y"],
+                        align_conditions=["covers", "ends"])
     assert views.decode_state(views.encode_state(s)) == s
     assert views.decode_state({"pos": "x", "threshold": "nan", "brush": "3"}) == views.ViewState()
     # an unknown scaling mode is dropped (the source keeps its default)
     assert views.decode_state({"scale": "layer1_c:bogus,layer2_c:none"}).scaling == {"layer2_c": "none"}
+    # align conditions: only the four there are, in their own order (the module's copy is the analysis one)
+    from lstmvis_db.analysis.spannull import CONDITIONS
+    from lstmvis_db.views.urlstate import ALIGN_CONDITIONS
+
+    assert ALIGN_CONDITIONS == CONDITIONS
+    assert views.decode_state({"aconds": "ends,bogus,contains"}).align_conditions == ["contains", "ends"]
 
 
 def test_a_link_cannot_ask_for_more_than_the_widgets_offer() -> None:
