@@ -42,6 +42,7 @@ def align(path: str, source: str, cells: tuple[int, ...], threshold: float | Non
 def estimate(path: str, source: str, cells: tuple[int, ...], threshold: float | None, cl: bool, cr: bool,
              length: int, pool: int | None, kind: str, limit: int, quantile: float | None,
              tracks: tuple[str, ...] | None, conditions: tuple[str, ...] | None, k: int) -> float:
+    del conditions  # taken to keep _args' order; the estimate (align_estimate) times the tracks' tests only
     return open_project(path).align_estimate(source, list(cells), threshold, cl, cr, length, pool, kind, limit,
                                              tracks=_list(tracks), null_cells=k, quantile=quantile)
 
