@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lstmvis_db import matchbits, reads, sparsereads
+from lstmvis_db import arrowcols, matchbits, reads, sparsereads
 from lstmvis_db.checks import check_bool, check_cell_ids, check_int, check_positions, check_threshold
 from lstmvis_db.errors import QueryError
 from lstmvis_db.matching import algorithm as matching
@@ -133,7 +133,7 @@ def check_cells(info: SourceInfo, cells: object) -> np.ndarray:
 def _rows_to_numpy(table: pa.Table, d: int) -> tuple[np.ndarray, np.ndarray]:
     """(pos, values float32) of fetched rows: float32 arrays, or float16 bit patterns (uint16)
     widened exactly."""
-    pos = table.column("pos").to_numpy()
+    pos = arrowcols.values(table.column("pos"))
     col = table.column("v")
     if not len(col):
         return pos, np.zeros((0, d), np.float32)
@@ -141,7 +141,7 @@ def _rows_to_numpy(table: pa.Table, d: int) -> tuple[np.ndarray, np.ndarray]:
     vals = np.empty((len(col), d), np.float32)
     at = 0
     for chunk in col.chunks:  # chunk by chunk into one array: combine_chunks would copy everything once more
-        part = chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, d)
+        part = arrowcols.values(chunk.flatten()).reshape(-1, d)
         vals[at:at + len(part)] = part.view(np.float16) if f16 else part
         at += len(part)
     return pos, vals

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstmvis_db import sparsereads
+from lstmvis_db import arrowcols, sparsereads
 from lstmvis_db.analysis import corpus
 from lstmvis_db.errors import QueryError
 from lstmvis_db.queries import Catalog, SourceInfo
@@ -97,19 +97,19 @@ def _columns(cat: Catalog, query: str, width: int, dtype: type, out: np.ndarray 
         return out.T
     with cat.cursor() as cur:
         tbl = cur.sql(query).to_arrow_table()
-    pos = tbl.column(0).to_numpy().astype(np.int64, copy=False)
+    pos = arrowcols.values(tbl.column(0)).astype(np.int64, copy=False)
     breaks = np.flatnonzero(np.diff(pos) != 1) + 1
     starts = np.r_[0, breaks]
     ends = np.r_[breaks, len(pos)]
     if len(starts) > 4096:  # no useful runs: scatter
         for i in range(width):
-            out[i, pos] = tbl.column(i + 1).to_numpy()
+            out[i, pos] = arrowcols.values(tbl.column(i + 1))
         return out.T
     runs = [(int(a), int(b), int(pos[a])) for a, b in zip(starts, ends)]
     for i in range(width):
         at = 0
         for chunk in tbl.column(i + 1).chunks:
-            vals = chunk.to_numpy(zero_copy_only=False)
+            vals = arrowcols.values(chunk)
             lo, hi = at, at + len(vals)
             for a, b, p in runs:  # the runs that overlap this chunk
                 if b <= lo or a >= hi:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from lstmvis_db import queries
+from lstmvis_db import arrowcols, queries
 from lstmvis_db.queries import Catalog, SourceInfo
 
 
@@ -29,12 +29,12 @@ def gather_runs(cat: Catalog, info: SourceInfo, a: int, b: int, wanted: dict[int
     parts = []
     at = a
     for batch in tbl.to_batches():
-        pos = batch.column(0).to_numpy()
+        pos = arrowcols.values(batch.column(0))
         if len(pos) == 0:
             continue
         if int(pos[0]) != at or int(pos[-1]) != at + len(pos) - 1 or bool((np.diff(pos) != 1).any()):
             return False
-        flat = batch.column(1).flatten().to_numpy(zero_copy_only=False)
+        flat = arrowcols.values(batch.column(1).flatten())
         f16 = pa.types.is_uint16(batch.column(1).type.value_type)
         parts.append((at, (flat.view(np.float16) if f16 else flat).reshape(len(pos), info.n_cells)))
         at += len(pos)
