@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from lstmvis_db import arrowcols
 from lstmvis_db.errors import QueryError
 from lstmvis_db.matching import algorithm as matching
 from lstmvis_db.matching import budget
@@ -69,11 +70,11 @@ def selected_bits(cat: Catalog, info: SourceInfo, cells: np.ndarray, t: float,
 def _threshold_batch(batch: pa.RecordBatch, words: list[np.ndarray], j: int, exact: bool, amb: np.ndarray,
                      kernels) -> None:
     """Set the bits of one batch of index rows (columns pos, then the cells in order)."""
-    pos = batch.column(0).to_numpy()
+    pos = arrowcols.values(batch.column(0))
     cuts = kernels.stretches(pos)
     for w, acc in enumerate(words):
         for i in range(min(64, batch.num_columns - 1 - 64 * w)):
-            q = batch.column(64 * w + i + 1).to_numpy()
+            q = arrowcols.values(batch.column(64 * w + i + 1))
             if len(cuts) > 2 + len(q) // 1024:  # rows scattered: place each by its position
                 kernels.threshold_column_at(q, pos, j, exact, acc, i, amb)
                 continue
