@@ -49,9 +49,21 @@ def _tilted(probs: np.ndarray, theta: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logit))
 
 
+def _cgf_terms(probs: np.ndarray, theta: np.ndarray | float) -> np.ndarray:
+    """log(1 - pi + pi e^theta) per element: as log1p(pi (e^theta - 1)) for |theta| < 1, where
+    the log-odds form below would lose digits to cancellation (near the mean theta -> 0 and
+    K(theta) - theta x, Lugannani-Rice's r, is a small difference of two near-equal numbers),
+    and on the log-odds scale beyond, where e^theta could overflow."""
+    theta = np.asarray(theta, dtype=np.float64)
+    small = np.abs(theta) < 1.0
+    near = np.log1p(probs * np.expm1(np.where(small, theta, 0.0)))
+    far = np.log1p(-probs) + _log1pexp(np.log(probs) - np.log1p(-probs) + theta)
+    return np.where(small, near, far)
+
+
 def _cgf(probs: np.ndarray, counts: np.ndarray, theta: float) -> float:
     """K(theta) = sum log(1 - pi + pi e^theta)."""
-    return float(np.sum(counts * (np.log1p(-probs) + _log1pexp(np.log(probs) - np.log1p(-probs) + theta))))
+    return float(np.sum(counts * _cgf_terms(probs, theta)))
 
 
 def _saddle(probs: np.ndarray, counts: np.ndarray, target: float) -> float:
@@ -199,7 +211,7 @@ def upper_tails_saddlepoint(probs: np.ndarray, counts: np.ndarray, h: np.ndarray
     x = h_rand[rows] - 0.5
     theta = _saddle_many(logit, cm, x)
     q = 1.0 / (1.0 + np.exp(-(logit + theta[:, None])))
-    kt = np.sum(cm * (np.log1p(-pm) + np.logaddexp(0.0, logit + theta[:, None])), axis=1)
+    kt = np.sum(cm * _cgf_terms(pm, theta[:, None]), axis=1)
     var = np.sum(cm * q * (1 - q), axis=1)
     mean, sd = np.sum(cm * pm, axis=1), np.sqrt(np.sum(cm * pm * (1 - pm), axis=1))
     for t, i in enumerate(rows):
