@@ -26,11 +26,9 @@ def values(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
             return np.zeros(0, dtype=_dtype(arr.type) or object)
         return np.concatenate([values(c) for c in arr.chunks])
     dtype = _dtype(arr.type)
-    if dtype is None or arr.null_count:
+    data = None if dtype is None or arr.null_count else arr.buffers()[1]
+    if dtype is None or data is None:  # not fixed-width numeric, nulls, or no data buffer (empty)
         return arr.to_numpy(zero_copy_only=False)
-    data = arr.buffers()[1]
-    if data is None:
-        return np.zeros(0, dtype=dtype) if len(arr) == 0 else arr.to_numpy(zero_copy_only=False)
     return np.frombuffer(data, dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow.compute as pc
 
 from lstmvis_db import arrowcols, sparsereads
 from lstmvis_db.analysis import corpus
@@ -73,10 +72,10 @@ def token_types(cat: Catalog) -> np.ndarray:
     if "token_types" not in cat._cache:
         with cat.cursor() as cur:
             col = cur.sql("SELECT token FROM tokens ORDER BY pos").to_arrow_table().column(0)
-        enc = pc.dictionary_encode(col).combine_chunks()
-        words = enc.dictionary.to_numpy(zero_copy_only=False).astype(str)
+        distinct, idx = corpus.dictionary(col)
+        words = distinct.to_numpy(zero_copy_only=False).astype(str)
         rank = np.unique(words, return_inverse=True)[1].astype(np.int64).reshape(-1)
-        cat._cache["token_types"] = rank[arrowcols.values(enc.indices)]
+        cat._cache["token_types"] = rank[idx]
     return cat._cache["token_types"]
 
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
+from lstmvis_db import arrowcols
 from lstmvis_db.errors import QueryError
 from lstmvis_db.queries import Catalog
 
@@ -80,6 +82,13 @@ def _coded(cat: Catalog, track: str, labels: list[str], positions: dict[str, lis
     return Categorical(track, codes, labels)
 
 
+def dictionary(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values of a string column (first-seen order) and, per row, the index of its
+    value among them (int64): one dictionary encoding instead of a sort of every row's string."""
+    enc = pc.dictionary_encode(col).combine_chunks()
+    return enc.dictionary, arrowcols.values(enc.indices).astype(np.int64, copy=False)
+
+
 def categorical(cat: Catalog, track: str) -> Categorical:
     """Integer codes of a categorical track; label order = the track's category order, then
     any other label found in ``annotations`` in name order, then declared labels never used."""
@@ -93,10 +102,9 @@ def categorical(cat: Catalog, track: str) -> Categorical:
             tbl = cur.sql("SELECT pos, label FROM annotations WHERE track = $t AND label IS NOT NULL",
                           params={"t": track}).to_arrow_table()
         # positions and labels as arrays (a list of positions per label as Python ints costs ~1 s per 1M)
-        pos = tbl.column("pos").to_numpy().astype(np.int64, copy=False)
-        enc = pc.dictionary_encode(tbl.column("label")).combine_chunks()
-        names = [str(x) for x in enc.dictionary.to_pylist()]
-        idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        pos = arrowcols.values(tbl.column("pos")).astype(np.int64, copy=False)
+        distinct, idx = dictionary(tbl.column("label"))
+        names = [str(x) for x in distinct.to_pylist()]
         found = set(names)
         declared = list(dict.fromkeys(order))
         labels = [c for c in declared if c in found] + sorted(found - set(declared))
