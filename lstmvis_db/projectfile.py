@@ -54,6 +54,8 @@ OPTIONAL_INDEX_TABLES: dict[str, list[tuple[str, str]]] = {
                    ("code", "INTEGER"), ("v", "DOUBLE[]")],
     "cell_offsets": [("source", "VARCHAR"), ("track", "VARCHAR"), ("cell", "INTEGER"), ("buckets", "INTEGER[]"),
                      ("dev", "DOUBLE[]")],
+    "cell_counts": [("source", "VARCHAR"), ("track", "VARCHAR"), ("cell", "INTEGER"), ("buckets", "INTEGER[]"),
+                    ("counts", "INTEGER[]")],
 }
 _PER_SOURCE = re.compile(r"^(rows|f16|q|sp)_(\d+)$")
 _SPARSE_COLUMNS = [("pos", "INTEGER"), ("unit", "INTEGER"), ("value", "FLOAT")]  # _idx.sp_<sid> (schema.sql)

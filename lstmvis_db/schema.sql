@@ -129,6 +129,19 @@ CREATE TABLE IF NOT EXISTS _idx.cell_offsets (
     dev     DOUBLE[] NOT NULL
 );
 
+-- name: cell_counts
+-- For a categorical track of few labels (analysis/kept_counts.py): per source, track and cell,
+-- the cell's non-empty buckets and per bucket the positions of each of the track's labels, then
+-- of each label of its control (seed 0): counts bucket-major, 2 x labels INTEGERs per bucket.
+-- Absent in older files (then a first ranking reads the codes).
+CREATE TABLE IF NOT EXISTS _idx.cell_counts (
+    source  VARCHAR NOT NULL,
+    track   VARCHAR NOT NULL,
+    cell    INTEGER NOT NULL,
+    buckets INTEGER[] NOT NULL,
+    counts  INTEGER[] NOT NULL
+);
+
 -- name: states_view
 -- docs/data-model.md §Public tables: the long form keyed by (source, pos, cell), over the compact physical layout.
 CREATE OR REPLACE VIEW states AS {union_of_sources};

@@ -6,7 +6,9 @@ passes, run on all cores by handing pieces of cells to threads (the loops releas
   cell's 14-bit codes;
 * ``group_sums``: per group of positions, the float64 sums of every cell's exact values (mean
   differences);
-* ``threshold_bits``: a cell's on-indicator from its codes, packed over positions.
+* ``threshold_bits``: a cell's on-indicator from its codes, packed over positions;
+* ``bucket_counts`` / ``kept_label_stats``: per (cell, bucket) the positions of each label of a
+  track and of its control, as ingest keeps them, and ``label_stats``'s outputs from those.
 
 The semantics live in ``selectivity``, ``coactivation`` and ``_exact``; these only count.
 """
@@ -89,49 +91,94 @@ def label_stats(codes, lo, hi, group, n_groups, first, jt, jex, tol, lab, est, b
         if count_ctrl:
             for k in range(c_on.shape[0]):
                 ctrl_on[c, k] += c_on[k]
-        for b in range(levels):  # every position counted once: in its group's column
-            t = 0
-            for k in range(off, m):
-                t += hist[b * m + k]
-            tot[b] = t
-        ranks[:] = 0.0
-        pairs[:] = 0.0
-        n_m[:] = 0.0
-        below = 0.0
-        j = jt[c]
-        for b in range(levels):
-            t = tot[b]
-            if t == 0:
-                continue
-            rb = below + (t + 1) / 2.0
-            above = b > j or (b == j and jex[c])
-            for k in range(m):
-                h = hist[b * m + k]
-                if h:
-                    ranks[k] += rb * h
-                    n_m[k] += h
-                    pairs[k] += 0.5 * h * (t - h)
-                    if above:
-                        on[c, k] += h
-            below += t
-        n = below
+        _from_hist(hist, tot, ranks, pairs, n_m, m, off, c, jt[c], jex[c], tol, lab, est, bound, on,
+                   mark_lab, mark_ctl)
+
+
+@njit(cache=True, nogil=True)
+def kept_label_stats(start, buckets, counts, k, label, lo, hi, jt, jex, tol, est, bound, on, mark_lab,
+                     ctrl_on):  # pragma: no cover - compiled
+    """``label_stats`` for the two groups (not ``label``, ``label``) of a track of ``k`` labels,
+    from kept bucket counts instead of codes (``kept_counts``): cell c's listed buckets are
+    ``buckets[start[c]:start[c + 1]]``, and listed bucket r's counts ``counts[r * 2k:(r + 1) * 2k]``
+    (the positions of each of the track's labels, then of each control label).  The histogram
+    is the one ``label_stats`` counts from the codes, so every output is the same, bit for bit;
+    ``ctrl_on`` (cells, k) gets the control's on-counts."""
+    levels = 16384
+    m = 2
+    w = 2 * k
+    hist = np.zeros(levels * m, np.int32)
+    tot = np.zeros(levels, np.int64)
+    ranks = np.zeros(m)
+    pairs = np.zeros(m)
+    n_m = np.zeros(m)
+    mark_ctl = np.zeros((1, 1), np.bool_)  # the control is kept: never refined here
+    for c in range(lo, hi):
+        hist[:] = 0
+        jc = jt[c]
+        exc = jex[c]
+        for r in range(start[c], start[c + 1]):
+            b = np.int64(buckets[r])
+            base = r * w
+            s = 0
+            for g in range(k):
+                s += counts[base + g]
+            h1 = counts[base + label]
+            hist[b * m] = s - h1
+            hist[b * m + 1] = h1
+            if b > jc or (exc and b == jc):
+                for g in range(k):
+                    ctrl_on[c, g] += counts[base + k + g]
+        _from_hist(hist, tot, ranks, pairs, n_m, m, 0, c, jc, exc, tol, 1, est, bound, on, mark_lab, mark_ctl)
+
+
+@njit(cache=True, nogil=True)
+def _from_hist(hist, tot, ranks, pairs, n_m, m, off, c, j, exc, tol, lab, est, bound, on, mark_lab,
+               mark_ctl):  # pragma: no cover - compiled
+    """Cell c's outputs of ``label_stats`` from its histogram ``hist`` (levels x m targets)."""
+    levels = tot.shape[0]
+    for b in range(levels):  # every position counted once: in its group's column
+        t = 0
+        for k in range(off, m):
+            t += hist[b * m + k]
+        tot[b] = t
+    ranks[:] = 0.0
+    pairs[:] = 0.0
+    n_m[:] = 0.0
+    below = 0.0
+    for b in range(levels):
+        t = tot[b]
+        if t == 0:
+            continue
+        rb = below + (t + 1) / 2.0
+        above = b > j or (b == j and exc)
         for k in range(m):
-            scale = n_m[k] * (n - n_m[k])
-            if scale > 0:
-                est[c, k] = (ranks[k] - n_m[k] * (n_m[k] + 1) / 2.0) / scale
-                bound[c, k] = pairs[k] / scale
-            else:
-                est[c, k] = np.nan
-                bound[c, k] = 0.0
-        if bound[c, lab] > tol:
-            _plan(hist, tot, m, lab, lab + 1, n_m, n, bound[c], tol, mark_lab[c])
-        if off:  # the targets other than ``lab`` (the control), refined together
-            need = False
-            for k in range(m):
-                if k != lab and bound[c, k] > tol:
-                    need = True
-            if need:
-                _plan(hist, tot, m, 1, m, n_m, n, bound[c], tol, mark_ctl[c])
+            h = hist[b * m + k]
+            if h:
+                ranks[k] += rb * h
+                n_m[k] += h
+                pairs[k] += 0.5 * h * (t - h)
+                if above:
+                    on[c, k] += h
+        below += t
+    n = below
+    for k in range(m):
+        scale = n_m[k] * (n - n_m[k])
+        if scale > 0:
+            est[c, k] = (ranks[k] - n_m[k] * (n_m[k] + 1) / 2.0) / scale
+            bound[c, k] = pairs[k] / scale
+        else:
+            est[c, k] = np.nan
+            bound[c, k] = 0.0
+    if bound[c, lab] > tol:
+        _plan(hist, tot, m, lab, lab + 1, n_m, n, bound[c], tol, mark_lab[c])
+    if off:  # the targets other than ``lab`` (the control), refined together
+        need = False
+        for k in range(m):
+            if k != lab and bound[c, k] > tol:
+                need = True
+        if need:
+            _plan(hist, tot, m, 1, m, n_m, n, bound[c], tol, mark_ctl[c])
 
 
 @njit(cache=True, nogil=True)
@@ -166,6 +213,57 @@ def _plan(hist, tot, m, k0, k1, n_m, n, bound, tol, mark):  # pragma: no cover -
                 worst = left[k - k0]
         if worst <= tol:
             break
+
+
+@njit(cache=True, nogil=True)
+def bucket_counts(codes, lo, hi, g1, g2, k, out):  # pragma: no cover - compiled
+    """For rows lo..hi of ``codes`` (cells, N): out[c, b * 2k + g1[i]] and out[c, b * 2k + k + g2[i]]
+    count the positions i in bucket b per real label g1 (>= 0; others left out) and per control
+    label g2 (``kept_counts``: what ``kept_label_stats`` reads)."""
+    w = 2 * k
+    for c in range(lo, hi):
+        for i in range(codes.shape[1]):
+            a = g1[i]
+            if a < 0:
+                continue
+            base = np.int64(codes[c, i]) * w
+            out[c, base + a] += 1
+            out[c, base + k + g2[i]] += 1
+
+
+@njit(cache=True, nogil=True)
+def counts_fit(start, buckets, counts, k, levels, want):  # pragma: no cover - compiled
+    """Whether kept counts (``kept_label_stats``'s layout) can be read safely and fit the track:
+    every cell's buckets increasing within 0..levels-1, counts >= 0, and per cell the counts of
+    each label adding up to ``want`` (the track's label sizes) and the control's to their sum."""
+    w = 2 * k
+    total = 0
+    for g in range(k):
+        total += want[g]
+    per = np.zeros(w, np.int64)
+    for c in range(start.shape[0] - 1):
+        if start[c + 1] < start[c]:
+            return False
+        per[:] = 0
+        last = -1
+        for r in range(start[c], start[c + 1]):
+            b = buckets[r]
+            if b <= last or b >= levels:
+                return False
+            last = b
+            for g in range(w):
+                x = counts[r * w + g]
+                if x < 0:
+                    return False
+                per[g] += x
+        ctl = 0
+        for g in range(k):
+            if per[g] != want[g]:
+                return False
+            ctl += per[k + g]
+        if ctl != total:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)

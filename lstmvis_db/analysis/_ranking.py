@@ -117,6 +117,11 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
     okey = _on_key(info, task, th)
     known_on = cat._cache.get(okey)
     need_on = not cold and known_on is None  # the control's on-counts at this threshold, not its AUROCs
+    if not cold:
+        assert ctl is not None
+        got = _from_counts(cat, info, task, jt, jex, tol, ctl, okey)
+        if got is not None:
+            return got
     auroc, on = np.empty(d), np.zeros((d, 2), dtype=np.int64)
     c_auroc = np.empty((d, k))
     c_on = np.zeros((d, k), dtype=np.int64) if cold or need_on else None
@@ -166,9 +171,41 @@ def stats(cat: Catalog, info: SourceInfo, task, th: np.ndarray | None, tol: floa
     if c_on is not None:
         cat._cache[okey] = c_on
     assert ctl is not None
+    return _result(ctl, task, auroc, on, cat._cache[okey])
+
+
+def _result(ctl: _Control, task, auroc: np.ndarray, on: np.ndarray, ctrl_on: np.ndarray) -> RankStats:
     return RankStats(auroc=auroc, md=_mean_diff(ctl.sums, task), on=on,
                      n_lab=np.bincount(task.y.astype(np.int64), minlength=2), ctrl_auroc=_best(ctl.auroc),
-                     ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=cat._cache[okey])
+                     ctrl_md=_best_ctrl_md(ctl, task), ctrl_on=ctrl_on)
+
+
+def _from_counts(cat: Catalog, info: SourceInfo, task, jt: np.ndarray, jex: np.ndarray, tol: float,
+                 ctl: _Control, okey: tuple) -> RankStats | None:
+    """The label's pass from the per-bucket counts kept at ingest (:mod:`kept_counts`) instead of
+    the codes, when they fit: the kept control seed, no threshold inside a bucket (its exact
+    values are found through the codes), and every bucket the plan re-ranks with its sum kept
+    (:mod:`kept_offsets`).  The same numbers as the pass over the codes, bit for bit; else None."""
+    from lstmvis_db.analysis import kept, kept_counts
+
+    if task.key[1] != kept.SEED or not bool(jex.all()):
+        return None
+    counts = kept_counts.load(cat, info, task.key[0])
+    if counts is None:
+        return None
+    est, _bound, on, mark_lab, ctrl_on = kept_counts.label_stats(counts, task, jt, jex, tol)
+    auroc = est[:, 1].copy()
+    refined = np.flatnonzero(mark_lab.any(axis=1))
+    if len(refined):
+        offs = kept_offsets.load(cat, info, task.key[0])
+        n1, n_pos = float(task.y.sum()), len(task.pos)
+        for c in refined.tolist():
+            add = kept_offsets.label_sum(offs, c, mark_lab[c], task.label)
+            if add is None:  # a bucket not kept: the pass over the codes reads its values
+                return None
+            auroc[c] += add / (n1 * (n_pos - n1))
+    cat._cache.setdefault(okey, ctrl_on)
+    return _result(ctl, task, auroc, on, cat._cache[okey])
 
 
 def _settle_all(todo, col, store, task, th, auroc, on, c_auroc, c_on, lo: int, hi: int) -> None:

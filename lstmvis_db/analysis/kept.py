@@ -20,6 +20,8 @@ Imports numpy, pyarrow, duckdb and the analysis modules; ``store`` calls :func:`
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -39,7 +41,7 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
     """Compute and store the kept statistics of ``tracks`` (all categorical tracks when None)
     for every source, through ``con``: a writing connection with the project attached as
     ``project`` and in use (replacing what is stored for those tracks)."""
-    from lstmvis_db.analysis import _control, _labels, kept_offsets, selectivity
+    from lstmvis_db.analysis import _control, _labels, kept_counts, kept_offsets, selectivity
 
     for ddl in _ddl():
         con.execute(ddl)
@@ -47,10 +49,12 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
     for track in tracks or ():  # a replaced track: what was kept for it goes, whatever its kind now
         con.execute("DELETE FROM _idx.cell_stats WHERE track = ?", [track])
         con.execute("DELETE FROM _idx.cell_offsets WHERE track = ?", [track])
+        con.execute("DELETE FROM _idx.cell_counts WHERE track = ?", [track])
     names = _labels.categorical_names(cat) if tracks is None else [
         t for t in tracks if t in _labels.categorical_names(cat)]
     rows: dict[str, list] = {"source": [], "track": [], "seed": [], "part": [], "code": [], "v": []}
     offsets: dict[str, list] = {"source": [], "track": [], "cell": [], "buckets": [], "dev": []}
+    counts: list[pa.Table] = []
     tasks = [selectivity._task(cat, t, _labels.categorical(cat, t).labels[0], SEED)
              for t in names if _labels.categorical(cat, t).labels]
     for info in cat.sources.values():
@@ -59,7 +63,9 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
         if cat.n_positions * info.n_cells < MIN_VALUES:
             continue
         col = kept_offsets.Collector(cat, info, names, selectivity.TOL)  # tracks of few labels
-        for task, ctl in zip(tasks, _control.controls(cat, info, tasks, selectivity.TOL, col.codes)):
+        hist = kept_counts.Collector(cat, info, names, SEED)
+        on_codes = functools.partial(_both, col, hist)
+        for task, ctl in zip(tasks, _control.controls(cat, info, tasks, selectivity.TOL, on_codes)):
             track = task.key[0]
             for part, mat in (("sums", ctl.sums), ("ctrl_sums", ctl.ctrl_sums), ("ctrl_auroc", ctl.auroc.T)):
                 for code, v in enumerate(np.asarray(mat, dtype=np.float64)):
@@ -68,7 +74,11 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
                         rows[key].append(val)
         for key, got in col.finish().items():
             offsets[key] += got
+        counted = hist.finish()
+        if counted is not None:
+            counts.append(counted)
     kept_offsets.store(con, offsets)
+    kept_counts.store(con, counts)
     if not rows["v"]:
         return
     con.register("_cell_stats_in", pa.table({
@@ -79,10 +89,16 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
     con.unregister("_cell_stats_in")
 
 
+def _both(col, hist, cells: np.ndarray, codes: np.ndarray) -> None:
+    """Hand a chunk of cells' codes to both collectors of few-label tracks."""
+    col.codes(cells, codes)
+    hist.codes(cells, codes)
+
+
 def _ddl() -> list[str]:
     from lstmvis_db.store import schema_statements
 
-    return [schema_statements()[name] for name in ("cell_stats", "cell_offsets")]
+    return [schema_statements()[name] for name in ("cell_stats", "cell_offsets", "cell_counts")]
 
 
 def load(cat: Catalog, info: SourceInfo, task) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

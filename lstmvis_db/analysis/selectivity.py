@@ -100,13 +100,19 @@ def control_codes(codes: np.ndarray, types: np.ndarray, n_labels: int, seed: int
     return out
 
 
+def control_of(cat: Catalog, track: str, seed: int) -> np.ndarray:
+    """The control codes of a categorical track for ``seed`` (all positions), kept per project."""
+    key = ("control_codes", track, seed)
+    if key not in cat._cache:
+        tr = _labels.categorical(cat, track)
+        cat._cache[key] = control_codes(tr.codes, _labels.token_types(cat), len(tr.labels), seed)
+    return cat._cache[key]
+
+
 def _task(cat: Catalog, track: str, label: str, seed: int) -> _Task:
     tr = _labels.categorical(cat, track)
     code = tr.code(label)
-    key = ("control_codes", track, seed)
-    if key not in cat._cache:
-        cat._cache[key] = control_codes(tr.codes, _labels.token_types(cat), len(tr.labels), seed)
-    ctrl = cat._cache[key]
+    ctrl = control_of(cat, track, seed)
     pos = np.flatnonzero(tr.codes >= 0)
     y = tr.codes[pos] == code
     if not y.any():
