@@ -155,6 +155,7 @@ def _write_all(con: duckdb.DuckDBPyConnection, data: ProjectData, docs: list[Doc
         d = source_shape(src, n)
         _write_source(con, stmts, sid, src, n, d, bar, value_dtype)
     _write_views(con, stmts)
+    _keep_cell_stats(con)
 
 
 def states_view_sql(stmts: dict[str, str], index: list[tuple]) -> str:
@@ -173,15 +174,16 @@ def _write_views(con: duckdb.DuckDBPyConnection, stmts: dict[str, str]) -> None:
     index = con.execute("SELECT source, sid, n_cells, value_dtype FROM _idx.source_index ORDER BY sid").fetchall()
     con.execute(states_view_sql(stmts, index))
     _write_macros(con)
-    _keep_cell_stats(con)
 
 
-def _keep_cell_stats(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> None:
+def _keep_cell_stats(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None,
+                     sources: list[str] | None = None) -> None:
     """What the first ranking of a freshly opened project would compute, kept in the file
-    (``_idx.cell_stats``, docs/performance.md §Kept at ingest); before the file is renamed into place."""
+    (``_idx.cell_stats``, docs/performance.md §Kept at ingest); before the file is renamed into
+    place, and outside any open transaction (its readers are separate cursors)."""
     from lstmvis_db.analysis import kept
 
-    kept.keep(con, tracks)
+    kept.keep(con, tracks, sources)
 
 
 def _write_source(con: duckdb.DuckDBPyConnection, stmts: dict[str, str], sid: int, src: Any, n: int, d: int,
@@ -306,6 +308,9 @@ def _add_source_file(path: Path, tmp: Path, src: Source, n: int, d: int, bar: Pr
             _write_source(con, stmts, sid, src, n, d, bar, value_dtype)
             _write_views(con, stmts)
             con.execute("COMMIT")
+            # after the commit: the statistics read the source through cursors of their own,
+            # which see only committed data (inside the transaction: the old source, or none)
+            _keep_cell_stats(con, sources=[src.source])
             con.execute("CHECKPOINT")
         finally:
             con.close()

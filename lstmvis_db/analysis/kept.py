@@ -37,19 +37,24 @@ PARTS = ("sums", "ctrl_sums", "ctrl_auroc")
 _ABSENT = ("kept_cell_stats_absent",)
 
 
-def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> None:
+def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None, sources: list[str] | None = None) -> None:
     """Compute and store the kept statistics of ``tracks`` (all categorical tracks when None)
-    for every source, through ``con``: a writing connection with the project attached as
-    ``project`` and in use (replacing what is stored for those tracks)."""
+    for ``sources`` (every source when None), through ``con``: a writing connection with the
+    project attached as ``project`` and in use.  What was stored for those tracks, or for those
+    sources (an added or replaced source: whatever its layout now), goes first, so no stale or
+    second copy is left for a reader to take."""
     from lstmvis_db.analysis import _control, _labels, kept_counts, kept_offsets, selectivity
 
     for ddl in _ddl():
         con.execute(ddl)
     cat = Catalog(con)
-    for track in tracks or ():  # a replaced track: what was kept for it goes, whatever its kind now
-        con.execute("DELETE FROM _idx.cell_stats WHERE track = ?", [track])
-        con.execute("DELETE FROM _idx.cell_offsets WHERE track = ?", [track])
-        con.execute("DELETE FROM _idx.cell_counts WHERE track = ?", [track])
+    for table in ("cell_stats", "cell_offsets", "cell_counts"):
+        for track in tracks or ():  # a replaced track: what was kept for it goes, whatever its kind now
+            con.execute(f"DELETE FROM _idx.{table} WHERE track = ?", [track])
+        for source in sources or ():
+            con.execute(f"DELETE FROM _idx.{table} WHERE source = ?", [source])
+        if tracks is None and sources is None:  # everything anew
+            con.execute(f"DELETE FROM _idx.{table}")
     names = _labels.categorical_names(cat) if tracks is None else [
         t for t in tracks if t in _labels.categorical_names(cat)]
     rows: dict[str, list] = {"source": [], "track": [], "seed": [], "part": [], "code": [], "v": []}
@@ -58,6 +63,8 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None) -> Non
     tasks = [selectivity._task(cat, t, _labels.categorical(cat, t).labels[0], SEED)
              for t in names if _labels.categorical(cat, t).labels]
     for info in cat.sources.values():
+        if sources is not None and info.source not in sources:
+            continue
         if info.sparse:  # a wide sparse source is ranked from its entries on demand (docs/data-model.md)
             continue
         if cat.n_positions * info.n_cells < MIN_VALUES:

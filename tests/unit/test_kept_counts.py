@@ -186,3 +186,39 @@ def test_a_replaced_track_is_counted_anew(tmp_path, used):
     write_track(c.path, Track("kind", "scalar", values=rng.normal(size=500)), replace=True)
     with duckdb.connect(str(c.path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM _idx.cell_counts WHERE track = 'kind'").fetchone() == (0,)
+
+
+def test_an_added_or_replaced_source_leaves_one_current_copy(tmp_path, used):
+    """add_source keeps the new source's statistics only, and a source replaced by one that is
+    not kept (sparse) leaves nothing stale behind for a reader to take."""
+    from lstmvis_db.store import add_source
+    from lstmvis_db.types import Source
+
+    c = random_corpus(tmp_path, seed=8, n=400, d=5)
+    rng = np.random.default_rng(1)
+    add_source(c.path, Source("u", rng.normal(size=(400, 4)).astype(np.float32)))
+    dense = rng.normal(size=(400, 5)).astype(np.float32)
+    dense[rng.random(dense.shape) < 0.7] = 0.0
+    add_source(c.path, Source("s", dense, layout="sparse"), replace=True)
+    with duckdb.connect(str(c.path), read_only=True) as con:
+        for table, per in (("cell_stats", None), ("cell_offsets", None), ("cell_counts", "cell")):
+            got = dict(con.execute(f"SELECT source || '/' || track, count(*) FROM _idx.{table} "
+                                   "GROUP BY ALL").fetchall())
+            assert not any(k.startswith("s/") for k in got), table  # the sparse "s" is not kept
+            if per:
+                assert got == {"t/kind": 5, "t/tag": 5, "u/kind": 4, "u/tag": 4}
+        assert con.execute("SELECT count(*) FROM (SELECT DISTINCT * FROM _idx.cell_stats)").fetchone() == \
+            con.execute("SELECT count(*) FROM _idx.cell_stats").fetchone()
+    without = _copy(c.path, tmp_path, "without", [f"DROP TABLE _idx.{t}" for t in ("cell_counts", "cell_offsets",
+                                                                                 "cell_stats")])
+    used["counts"] = 0
+    got = []
+    for source in ("s", "t", "u"):
+        with lstmvis_db.open(c.path) as p:
+            got.append(p.cells(source, "kind", "y"))
+    assert used["counts"] == 2  # "t" and "u" from their kept counts
+    want = []
+    for source in ("s", "t", "u"):
+        with lstmvis_db.open(without) as p:
+            want.append(p.cells(source, "kind", "y"))
+    assert got == want
