@@ -178,9 +178,8 @@ def _write_views(con: duckdb.DuckDBPyConnection, stmts: dict[str, str]) -> None:
 
 def _keep_cell_stats(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None,
                      sources: list[str] | None = None) -> None:
-    """What the first ranking of a freshly opened project would compute, kept in the file
-    (``_idx.cell_stats``, docs/performance.md §Kept at ingest); before the file is renamed into
-    place, and outside any open transaction (its readers are separate cursors)."""
+    """Keep what a first ranking would compute (docs/performance.md §Kept at ingest): before the
+    rename into place, outside any open transaction (``kept.keep`` reads with cursors of its own)."""
     from lstmvis_db.analysis import kept
 
     kept.keep(con, tracks, sources)
@@ -308,9 +307,7 @@ def _add_source_file(path: Path, tmp: Path, src: Source, n: int, d: int, bar: Pr
             _write_source(con, stmts, sid, src, n, d, bar, value_dtype)
             _write_views(con, stmts)
             con.execute("COMMIT")
-            # after the commit: the statistics read the source through cursors of their own,
-            # which see only committed data (inside the transaction: the old source, or none)
-            _keep_cell_stats(con, sources=[src.source])
+            _keep_cell_stats(con, sources=[src.source])  # its cursors see committed data only
             con.execute("CHECKPOINT")
         finally:
             con.close()

@@ -37,12 +37,14 @@ PARTS = ("sums", "ctrl_sums", "ctrl_auroc")
 _ABSENT = ("kept_cell_stats_absent",)
 
 
-def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None, sources: list[str] | None = None) -> None:
+def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None, sources: list[str] | None = None,
+         min_values: int | None = None) -> None:
     """Compute and store the kept statistics of ``tracks`` (all categorical tracks when None)
     for ``sources`` (every source when None), through ``con``: a writing connection with the
     project attached as ``project`` and in use.  What was stored for those tracks, or for those
     sources (an added or replaced source: whatever its layout now), goes first, so no stale or
-    second copy is left for a reader to take."""
+    second copy is left for a reader to take.  Sources of fewer than ``min_values`` values
+    (default :data:`MIN_VALUES`) are left out."""
     from lstmvis_db.analysis import _control, _labels, kept_counts, kept_offsets, selectivity
 
     for ddl in _ddl():
@@ -67,7 +69,7 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None, source
             continue
         if info.sparse:  # a wide sparse source is ranked from its entries on demand (docs/data-model.md)
             continue
-        if cat.n_positions * info.n_cells < MIN_VALUES:
+        if cat.n_positions * info.n_cells < (MIN_VALUES if min_values is None else min_values):
             continue
         col = kept_offsets.Collector(cat, info, names, selectivity.TOL)  # tracks of few labels
         hist = kept_counts.Collector(cat, info, names, SEED)

@@ -35,6 +35,25 @@ def _tiny_project(path: Path) -> None:
     write_project(path, ProjectData(
         name="warm-up", tokens=words, sources=[Source("h", values)], documents=docs,
         tracks=[Track("t", "categorical", labels=labels), Track("u", "categorical", labels=labels[::-1])]))
+    _keep(path)
+
+
+def _keep(path: Path) -> None:
+    """Keep the tiny project's cell statistics, as ingest does for large ones (loads the kernels
+    of ``kept_counts``)."""
+    import duckdb
+
+    from lstmvis_db.analysis import kept
+    from lstmvis_db.sqltext import sql_literal
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"ATTACH {sql_literal(str(path))} AS project")
+        con.execute("USE project")
+        kept.keep(con, min_values=0)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
 
 
 def warm_up() -> None:
@@ -45,7 +64,9 @@ def warm_up() -> None:
         path = Path(tmp) / "warm.duckdb"
         _tiny_project(path)
         with open_project(path) as p:
-            p.cells("h", "t", "A", threshold=0.3)
+            p.cells("h", "t", "A", threshold=0.3)  # inside a bucket: through the codes
+            p.cells("h", "t", "C")  # no threshold: from the kept counts
+            p.cells("h", "u", "A", threshold=0.3, control_seed=1)  # a seed not kept: the whole first call
             p.cells("h", "t", "B", quantile=0.9)
             p.profile("h", 0, threshold=0.3, range=(0, N // 2))
             p.coactivation("h", [0, 1, 2], threshold=0.3)
