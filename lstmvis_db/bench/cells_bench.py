@@ -8,12 +8,14 @@ planted pattern (so its cells should rank first), and ``t1..t3`` are random trac
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from lstmvis_db.api import open as open_project
+from lstmvis_db.errors import LstmvisError
 from lstmvis_db.store import write_track
 from lstmvis_db.types import Track
 
@@ -169,11 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.build and not a.db.exists():
         build(a.db, a.build)
-    yard = _yardstick(a.db, a.repeat)
-    with open_project(a.db) as p:
-        from lstmvis_db.analysis import _labels
+    try:
+        with open_project(a.db) as p:
+            from lstmvis_db.analysis import _labels
 
-        tracks = _labels.categorical_names(p.catalog)[:4]
+            tracks = _labels.categorical_names(p.catalog)[:4]
+            _labels.categorical(p.catalog, a.track).code(a.label)  # an unknown track or label: one line, exit 2
+    except LstmvisError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    yard = _yardstick(a.db, a.repeat)
     res = measure(a.db, a.track, a.label, list(range(10)), tracks, a.repeat, log=lambda *x: None)
     res["numpy_pass_ms"] = yard
     res.update({k.replace("_ms", "_x_numpy"): v / yard for k, v in list(res.items()) if k.endswith("_ms") and yard})
