@@ -324,8 +324,8 @@ STATED: dict[str, dict[str, Any]] = {
                                          "lift": 3.1576271893367673,
                                          "q": 0.0009673310538757381,
                                          "reselected_jaccard": 0.0}}},
-    "parens": {"source": "layer1_c", "cells": [6, 8, 10, 16, 26, 31], "median_auroc": 0.9638476241016679,
-               "min_auroc": 0.2965008345716037, "max_auroc": 0.9991621038626364, "cells_auroc_over_0_9": 9,
+    "parens": {"source": "layer1_c", "cells": [6, 8, 10, 16, 26, 31], "median_auroc": 0.9638420192789232,
+               "min_auroc": 0.29649572937606616, "max_auroc": 0.9991658925049649, "cells_auroc_over_0_9": 9,
                "n_cells": 32, "best_label": "2", "best_condition": "covers", "best_lift": 5.2459855399811355,
                "best_q": 3.469047819064762e-07, "null_p": 0.76, "null_k": 99},
 }

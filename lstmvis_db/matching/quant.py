@@ -19,6 +19,26 @@ _SPAN = 16000  # buckets the value range spans; the rest is margin on both sides
 _FAST_LIMIT = 32768
 
 
+_ROUND = (1, 1.25, 2, 2.5, 5, 10)  # each divides 10: k * 10^e of them hits every multiple of 10^(e+1)
+
+
+def round_step(raw: float) -> float:
+    """The smallest m x 10^e >= ``raw`` with m in 1, 1.25, 2, 2.5, 5 (at most 2x ``raw``), as the
+    double nearest that decimal.  Then a threshold t that is a multiple of the step is usually
+    an edge exactly ((j - zero) * step == t in float64: 179 of the 199 multiples of 0.01 in
+    (-1, 1) at the step 1.25e-4 of tanh states), and an edge needs no look-up of exact values in
+    select, match and the cell statistics.  Without a round step almost no such t is an edge."""
+    if not (math.isfinite(raw) and raw > 0):
+        return raw
+    e = math.floor(math.log10(raw))
+    for exp in (e - 1, e, e + 1):
+        for m in _ROUND:
+            cand = float(f"{m}e{exp}")
+            if cand >= raw:
+                return cand
+    return raw
+
+
 @dataclass(frozen=True)
 class Quantizer:
     step: float
@@ -26,9 +46,11 @@ class Quantizer:
 
     @classmethod
     def for_range(cls, lo: float, hi: float) -> Quantizer:
+        """Buckets for values in [lo, hi]: the range spans at most :data:`_SPAN` of them, with a
+        round step (:func:`round_step`), so that most thresholds of two decimals are edges."""
         if not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
             lo, hi = 0.0, 1.0
-        step = (hi - lo) / _SPAN if hi > lo else max(abs(lo), 1.0) / _SPAN
+        step = round_step((hi - lo) / _SPAN if hi > lo else max(abs(lo), 1.0) / _SPAN)
         zero = math.ceil(-lo / step) + 1
         return cls(step=float(step), zero=int(zero))
 

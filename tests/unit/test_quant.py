@@ -37,3 +37,22 @@ def test_threshold_bucket_decides_every_value(t):
     if exact:
         assert (on[b == j]).all()
     assert q.threshold_bucket(0.0)[1]  # 0 is always a bucket edge
+
+
+@pytest.mark.parametrize("lo, hi", [(-1, 1), (-0.9731, 0.99), (-35.3, 41.2), (0, 1), (-6.3, 5.9), (0.2, 0.2000001),
+                                    (1000, 1001), (-3e-5, 2e-5), (5.0, 5.0)])
+def test_the_step_is_round_and_the_range_fits(lo, hi):
+    q = Quantizer.for_range(lo, hi)
+    raw = (hi - lo) / 16000 if hi > lo else max(abs(lo), 1.0) / 16000
+    assert raw <= q.step <= 2 * raw * (1 + 1e-12)
+    mantissa = f"{q.step:.6e}".split("e")[0].rstrip("0").rstrip(".")
+    assert mantissa in ("1", "1.25", "2", "2.5", "5")
+    b = q.bucket(np.array([lo, hi], np.float32)).astype(np.int64)
+    assert q.boundary(0) <= np.float32(lo) and b[1] < LEVELS - 1  # no value clipped into an end bucket
+
+
+def test_round_thresholds_are_edges_on_tanh_states():
+    q = Quantizer.for_range(-0.9731, 0.99)
+    ts = [k / 100 for k in range(-99, 100)]
+    assert sum(q.threshold_bucket(t)[1] for t in ts) >= 170
+    assert all(q.threshold_bucket(t)[1] for t in (0.1, 0.2, 0.25, 0.3, 0.5, -0.3))
