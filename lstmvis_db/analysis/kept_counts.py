@@ -15,7 +15,8 @@ on bucket edges (or that has none) then builds each cell's histogram from those 
 bit for bit, from about 5 x 4 bytes per non-empty bucket and cell instead of 2 bytes per
 position and cell.  A threshold inside a bucket needs that bucket's positions, which only the
 codes give: such a call reads the codes as before, as does every call where nothing fitting is
-stored (an older file, a track of more labels, another control seed, a small source).
+stored (an older file, a track of more labels, another control seed, a small source, a source
+so wide that its counts would exceed :data:`MAX_BYTES`).
 
 Imports numpy, pyarrow, duckdb and the analysis modules; :mod:`kept` calls :class:`Collector`
 and :func:`store`, :mod:`_ranking` calls :func:`load`.
@@ -36,6 +37,10 @@ from lstmvis_db.matching.quant import LEVELS
 from lstmvis_db.queries import Catalog, SourceInfo
 
 _ABSENT = ("kept_counts_absent",)
+#: the counts of one track on one source are kept only if at most this large, in the worst case
+#: (every bucket of every cell listed; 650 cells and 2 labels: 213 MB); a wider source's first
+#: ranking reads the codes instead of ingest holding (and the file storing) GBs of counts
+MAX_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,11 @@ class Collector:
         self.tracks = []
         for t in names:
             tr = _labels.categorical(cat, t)
-            if 0 < len(tr.labels) <= kept_offsets.MAX_LABELS and (tr.codes >= 0).any():
+            k = len(tr.labels)
+            worst = info.n_cells * min(LEVELS, cat.n_positions) * (1 + 2 * k) * 4
+            if 0 < k <= kept_offsets.MAX_LABELS and (tr.codes >= 0).any() and worst <= MAX_BYTES:
                 ctrl = selectivity.control_of(cat, t, seed)
-                self.tracks.append((t, len(tr.labels), tr.codes.astype(np.int32), ctrl.astype(np.int32)))
+                self.tracks.append((t, k, tr.codes.astype(np.int32), ctrl.astype(np.int32)))
         # per chunk and track: (track, cells, buckets per cell, the buckets, their counts)
         self.parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 

@@ -222,3 +222,15 @@ def test_an_added_or_replaced_source_leaves_one_current_copy(tmp_path, used):
         with lstmvis_db.open(without) as p:
             want.append(p.cells(source, "kind", "y"))
     assert got == want
+
+
+def test_counts_over_the_budget_are_not_kept(tmp_path, used, monkeypatch):
+    monkeypatch.setattr(kept_counts, "MAX_BYTES", 30_000)  # under 5 cells x 400 positions x (1 + 2k) x 4 bytes
+    c = random_corpus(tmp_path, seed=9, n=400, d=5)
+    with duckdb.connect(str(c.path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM _idx.cell_counts").fetchone() == (0,)
+    th = {s: _edge(c.path, s) for s in ("s", "t")}
+    got = _first_calls(c.path, th)
+    assert used["counts"] == 0
+    nothing = _copy(c.path, tmp_path, "nothing", ["DROP TABLE _idx.cell_counts"])
+    assert got == _first_calls(nothing, th)
