@@ -19,7 +19,7 @@ _SPAN = 16000  # buckets the value range spans; the rest is margin on both sides
 _FAST_LIMIT = 32768
 
 
-_ROUND = (1, 1.25, 2, 2.5, 5, 10)  # each divides 10: k * 10^e of them hits every multiple of 10^(e+1)
+_ROUND = (1, 1.25, 2, 2.5, 5)  # mantissas that divide 10: every multiple of 10^(e+1) is a multiple of m x 10^e
 
 
 def round_step(raw: float) -> float:
