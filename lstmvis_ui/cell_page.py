@@ -194,15 +194,15 @@ def ranking_section(path: str) -> tuple[str | None, str | None]:
     want_t, want_l = _param("rtrack"), _param("rlabel")
     if "w_rank_track" not in st.session_state:  # a link's track and label, said when unknown
         if want_t and want_t not in tracks:
-            st.warning(f"The link asks for track {str(want_t)[:60]!r}, which is not a categorical track of this "
-                       "project; choose one below.")
+            st.warning("The link asks for a track that is not a categorical track of this project; choose one "
+                       "below.")  # the link's own text is not echoed: whoever made the link wrote it
         elif want_t:
             st.session_state["w_rank_track"] = want_t
             if want_l in tracks[want_t]:
                 st.session_state["w_rank_label"] = want_l
             elif want_l:
-                st.warning(f"The link asks for label {str(want_l)[:60]!r}, which track {want_t!r} does not have; "
-                           "choose one below.")
+                st.warning(f"The link asks for a label that track '{public.plain(want_t)}' does not have; choose "
+                           "one below.")
     c = st.columns([2, 2, 2, 2, 2])
     track = c[0].selectbox("Track", list(tracks), key="w_rank_track")
     if st.session_state.get("w_rank_label") not in tracks[track]:

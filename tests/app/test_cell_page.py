@@ -137,11 +137,13 @@ def test_threshold_guidance_on_select(project_path):
     assert table["Q(q)"].tolist() == [want["thresholds"][str(c)] for c in cells]
 
 
-@pytest.mark.parametrize(("rtrack", "rlabel", "says"), [("nope", "NOUN", "track 'nope'"),
-                                                        ("pos_tag", "zzz", "label 'zzz'")])
+@pytest.mark.parametrize(("rtrack", "rlabel", "says"), [("nope", "NOUN", "a track that is not"),
+                                                        ("pos_tag", "zzz", "a label that track 'pos"),
+                                                        ("[x](http://a.b)", "NOUN", "a track that is not")])
 def test_a_link_to_an_unknown_track_or_label_says_so(project_path, rtrack, rlabel, says):
     at = app("pages/5_Cell.py", project=project_path.stem, source=SRC, view="ranking", rtrack=rtrack,
              rlabel=rlabel, threshold="0.3")
     warnings = [w.value for w in at.warning]
     assert len(warnings) == 1 and says in warnings[0]
+    assert "http" not in warnings[0] and "zzz" not in warnings[0]  # the link's text is not echoed
     assert at.dataframe  # the ranking of the first label shown below, as chosen in the lists
