@@ -117,7 +117,7 @@ CREATE TABLE IF NOT EXISTS _idx.cell_stats (
 );
 
 -- name: cell_offsets
--- For a categorical track of few labels (analysis/kept_offsets.py): per source, track and cell,
+-- For a categorical track of at most 64 labels (analysis/kept_offsets.py): per source, track and cell,
 -- the buckets that ranking the cell for any of the track's labels re-ranks by exact values, and
 -- per (label, bucket) what that re-ranking adds to the label's rank sum (dev: label-major, one
 -- DOUBLE per label and bucket).  Absent in older files (then computed on demand).
@@ -130,7 +130,7 @@ CREATE TABLE IF NOT EXISTS _idx.cell_offsets (
 );
 
 -- name: cell_counts
--- For a categorical track of few labels (analysis/kept_counts.py): per source, track and cell,
+-- For a categorical track of at most 4 labels (analysis/kept_counts.py): per source, track and cell,
 -- the cell's non-empty buckets and per bucket the positions of each of the track's labels, then
 -- of each label of its control (seed 0): counts bucket-major, 2 x labels INTEGERs per bucket.
 -- Absent in older files (then a first ranking reads the codes).

@@ -61,15 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LSTMVIS_DATA_DIR"] = str(Path(args.data).resolve())
     sys.path.insert(0, str(ROOT))
     import lstmvis_db
-    from lstmvis_db.analysis import _labels, kept_offsets
+    from lstmvis_db.analysis import _labels, kept_counts
 
     with lstmvis_db.open(Path(args.data) / f"{args.project}.duckdb") as p:
         meta = p.meta()
         source = meta.get("suggest_source") or p.sources[0]
         names = _labels.categorical_names(p.catalog)
         labels = {t: list(_labels.categorical(p.catalog, t).labels) for t in names}
-    few = [t for t in names if 1 < len(labels[t]) <= kept_offsets.MAX_LABELS]
-    many = sorted((t for t in names if len(labels[t]) > kept_offsets.MAX_LABELS), key=lambda t: len(labels[t]))
+    few = [t for t in names if 1 < len(labels[t]) <= kept_counts.MAX_LABELS]
+    many = sorted((t for t in names if len(labels[t]) > kept_counts.MAX_LABELS), key=lambda t: len(labels[t]))
     base = {"project": args.project, "source": source, "threshold": meta.get("suggest_threshold", "0.3")}
     out: dict[str, list[float]] = {}
     firsts: dict[str, float] = {}

@@ -7,6 +7,7 @@ passes, run on all cores by handing pieces of cells to threads (the loops releas
 * ``group_sums``: per group of positions, the float64 sums of every cell's exact values (mean
   differences);
 * ``threshold_bits``: a cell's on-indicator from its codes, packed over positions;
+* ``label_plans``: per cell, the union of the buckets every label's refinement plan marks;
 * ``bucket_counts`` / ``kept_label_stats``: per (cell, bucket) the positions of each label of a
   track and of its control, as ingest keeps them, and ``label_stats``'s outputs from those.
 
@@ -187,6 +188,8 @@ def _plan(hist, tot, m, k0, k1, n_m, n, bound, tol, mark):  # pragma: no cover -
     of every target k0..k1-1 <= tol (``_exact._refine_buckets``)."""
     levels = tot.shape[0]
     weight = np.zeros(levels)
+    heavy = np.empty(levels, np.int64)  # the buckets of positive weight, in bucket order
+    n_heavy = 0
     for b in range(levels):
         t = tot[b]
         for k in range(k0, k1):
@@ -196,11 +199,15 @@ def _plan(hist, tot, m, k0, k1, n_m, n, bound, tol, mark):  # pragma: no cover -
                 w = 0.5 * h * (t - h) / scale
                 if w > weight[b]:
                     weight[b] = w
-    order = np.argsort(-weight, kind="mergesort")
+        if weight[b] > 0.0:
+            heavy[n_heavy] = b
+            n_heavy += 1
+    # only buckets of positive weight can be marked: sorting just them (stable, so ties stay in
+    # bucket order) gives the same order as sorting all and stopping at the first empty one
+    heavy = heavy[:n_heavy]
+    order = heavy[np.argsort(-weight[heavy], kind="mergesort")]
     left = bound[k0:k1].copy()
     for b in order:
-        if weight[b] <= 0.0:
-            break
         mark[b] = True
         t = tot[b]
         worst = 0.0
@@ -213,6 +220,50 @@ def _plan(hist, tot, m, k0, k1, n_m, n, bound, tol, mark):  # pragma: no cover -
                 worst = left[k - k0]
         if worst <= tol:
             break
+
+
+@njit(cache=True, nogil=True)
+def label_plans(codes, lo, hi, group, k, tol, mark):  # pragma: no cover - compiled
+    """For rows lo..hi of ``codes`` (cells, N): mark[c] gets the union, over every label g of a
+    track (``group[i]``: the label 0..k-1 of position i, -1 none), of the buckets that
+    ``label_stats``'s plan marks for label g against the track's other labels, in one pass over
+    the codes however many labels (``kept_offsets``).  Each label's histogram column, totals,
+    pairs and bound are summed in the same order as ``_from_hist`` sums them for the two groups
+    (not g, g), so every plan is the same bit for bit."""
+    levels = 16384
+    hist = np.zeros(levels * k, np.int32)
+    tot = np.zeros(levels, np.int64)
+    pairs = np.zeros(k)
+    n_m = np.zeros(k)
+    bound = np.zeros(k)
+    for c in range(lo, hi):
+        hist[:] = 0
+        for i in range(codes.shape[1]):
+            g = group[i]
+            if g >= 0:
+                hist[np.int64(codes[c, i]) * k + g] += 1
+        pairs[:] = 0.0
+        n_m[:] = 0.0
+        n = 0.0
+        for b in range(levels):
+            t = 0
+            for g in range(k):
+                t += hist[b * k + g]
+            tot[b] = t
+            if t == 0:
+                continue
+            for g in range(k):
+                h = hist[b * k + g]
+                if h:
+                    n_m[g] += h
+                    pairs[g] += 0.5 * h * (t - h)
+            n += t
+        for g in range(k):
+            scale = n_m[g] * (n - n_m[g])
+            bound[g] = pairs[g] / scale if scale > 0 else 0.0
+        for g in range(k):
+            if bound[g] > tol:
+                _plan(hist, tot, k, g, g + 1, n_m, n, bound, tol, mark[c])
 
 
 @njit(cache=True, nogil=True)

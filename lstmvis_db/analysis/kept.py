@@ -71,7 +71,7 @@ def keep(con: duckdb.DuckDBPyConnection, tracks: list[str] | None = None, source
             continue
         if cat.n_positions * info.n_cells < (MIN_VALUES if min_values is None else min_values):
             continue
-        col = kept_offsets.Collector(cat, info, names, selectivity.TOL)  # tracks of few labels
+        col = kept_offsets.Collector(cat, info, names, selectivity.TOL)  # tracks of <= 64 labels
         hist = kept_counts.Collector(cat, info, names, SEED)
         on_codes = functools.partial(_both, col, hist)
         for task, ctl in zip(tasks, _control.controls(cat, info, tasks, selectivity.TOL, on_codes)):

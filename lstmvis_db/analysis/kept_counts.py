@@ -7,7 +7,7 @@ label's own compiled pass over every cell's 14-bit codes: 2 bytes per position a
 held (1.3 GB at 1M x 650, most of that call's time on a machine whose fresh memory is slow).
 That pass only needs, per cell and bucket, how many positions of the label and of the other
 labels fall in it, and, for the control's on-counts, how many of each control label.  So for a
-track of at most :data:`kept_offsets.MAX_LABELS` labels ingest stores, per cell, its non-empty
+track of at most :data:`MAX_LABELS` labels ingest stores, per cell, its non-empty
 buckets and per bucket the count of each of the track's labels and of each control label
 (control seed :data:`kept.SEED`) in ``_idx.cell_counts``.  A first ranking whose thresholds sit
 on bucket edges (or that has none) then builds each cell's histogram from those counts
@@ -41,6 +41,9 @@ _ABSENT = ("kept_counts_absent",)
 #: (every bucket of every cell listed; 650 cells and 2 labels: 213 MB); a wider source's first
 #: ranking reads the codes instead of ingest holding (and the file storing) GBs of counts
 MAX_BYTES = 512 * 2**20
+#: tracks of more labels are not counted: 2 counts per label in every non-empty bucket of every
+#: cell would approach the size of the codes themselves
+MAX_LABELS = 4
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Collector:
     returns the rows to store."""
 
     def __init__(self, cat: Catalog, info: SourceInfo, names: list[str], seed: int) -> None:
-        from lstmvis_db.analysis import kept_offsets, selectivity
+        from lstmvis_db.analysis import selectivity
 
         self.info = info
         self.tracks = []
@@ -69,7 +72,7 @@ class Collector:
             tr = _labels.categorical(cat, t)
             k = len(tr.labels)
             worst = info.n_cells * min(LEVELS, cat.n_positions) * (1 + 2 * k) * 4
-            if 0 < k <= kept_offsets.MAX_LABELS and (tr.codes >= 0).any() and worst <= MAX_BYTES:
+            if 0 < k <= MAX_LABELS and (tr.codes >= 0).any() and worst <= MAX_BYTES:
                 ctrl = selectivity.control_of(cat, t, seed)
                 self.tracks.append((t, k, tr.codes.astype(np.int32), ctrl.astype(np.int32)))
         # per chunk and track: (track, cells, buckets per cell, the buckets, their counts)

@@ -1,5 +1,5 @@
-"""The exact re-ranking of a first ranking call, kept at ingest for categorical tracks of few
-labels (docs/performance.md §Kept at ingest).
+"""The exact re-ranking of a first ranking call, kept at ingest for categorical tracks of up to
+:data:`MAX_LABELS` labels (docs/performance.md §Kept at ingest).
 
 With the control part kept (:mod:`lstmvis_db.analysis.kept`), what remains of a first ranking
 besides reading the codes is the label's own refinement: where the bucketed AUROC's bound
@@ -7,32 +7,40 @@ exceeds the tolerance, the buckets its plan marks are re-ranked by their exact v
 costs a pass over every exact row and a sort per cell.  That re-ranking adds to the label's rank
 sum, for each marked bucket, the sum over the label's positions in it of their rank offsets
 (``_exact.bucket_rank_offsets``: each value's average rank inside its bucket minus the bucket's).
-Those sums depend on the track, not on the label chosen or the threshold.  So for a track of at
-most :data:`MAX_LABELS` labels, ingest runs the ranking's own compiled pass for every label of
-the track on each cell, takes the union of the buckets their plans mark, reads those buckets'
-exact values once, and stores per (cell, label, bucket) the sum of the offsets in
-``_idx.cell_offsets``.  A first call then adds the stored sums of the buckets its plan marks.
+Those sums depend on the track, not on the label chosen or the threshold.  So ingest finds, in
+one compiled pass over each cell's codes per track (``_cell_kernels.label_plans``: the histogram
+of (bucket, label) gives every label's plan, the same as the ranking's own pass gives it), the
+union of the buckets the labels' plans mark, reads those buckets' exact values once, and stores
+per (cell, label, bucket) the sum of the offsets in ``_idx.cell_offsets``, while a track's sums
+on a source take at most :data:`MAX_BYTES`.  A first call then adds the stored sums of the
+buckets its plan marks.
 
 The offsets are exact half-integers (integer ranks, averaged over ties) and their sums stay far
 below 2**52, so every partial sum is exact and the stored sums equal the on-demand path's sums
 bit for bit, whatever the order of their terms.  Where a plan marks a bucket that is not stored
-(or nothing is stored: an older file, a track of more labels, a small source), the first call
-reads the exact values as before.
+(or nothing is stored: an older file, a track of more labels or over the budget, a small
+source), the first call reads the exact values as before.
 
 Imports numpy, pyarrow, duckdb and the analysis modules; :mod:`kept` calls :func:`Collector`.
 """
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from lstmvis_db.analysis import _exact, _labels
+from lstmvis_db.analysis import _cell_kernels, _exact, _labels
 from lstmvis_db.matching.quant import LEVELS
 from lstmvis_db.queries import Catalog, SourceInfo
 
-MAX_LABELS = 4  # one compiled pass over the codes per label at ingest
+#: tracks of more labels are not kept: each label's sums cost 8 bytes per kept bucket, and the
+#: histogram of one pass (16,384 buckets x labels) stays small enough for the cores' caches
+MAX_LABELS = 64
+#: a track's sums on one source are kept only while they take at most this many bytes
+MAX_BYTES = 128 * 1024 * 1024
 GROUP_VALUES = 24_000_000  # positions listed at once; one pass over the rows each
 _ABSENT = ("kept_offsets_absent",)
 
@@ -43,36 +51,28 @@ class Collector:
     sums (``rows``); ``finish`` reads what is left and returns the rows to store."""
 
     def __init__(self, cat: Catalog, info: SourceInfo, names: list[str], tol: float) -> None:
-        from lstmvis_db.analysis import selectivity
-
         self.cat, self.info, self.tol = cat, info, tol
-        self.tracks = []
+        self.tracks: list[tuple[str, np.ndarray, int]] = []  # (track, its codes, its number of labels)
         for t in names:
             tr = _labels.categorical(cat, t)
-            if 0 < len(tr.labels) <= MAX_LABELS:  # a label that occurs nowhere is never ranked
-                tasks = [selectivity._task(cat, t, lab, 0) for lab in tr.labels if (tr.codes == tr.code(lab)).any()]
-                if tasks:
-                    self.tracks.append((t, tasks))
+            if 0 < len(tr.labels) <= MAX_LABELS and (tr.codes >= 0).any():
+                self.tracks.append((t, tr.codes.astype(np.int32), len(tr.labels)))
         self.listed: dict[int, tuple[np.ndarray, np.ndarray, list]] = {}  # cell -> (positions, codes, marks)
         self.held = 0
+        self.size = dict.fromkeys([t for t, _, _ in self.tracks], 0)  # bytes each track would store
         self.rows: dict[str, list] = {"source": [], "track": [], "cell": [], "buckets": [], "dev": []}
 
     def codes(self, cells: np.ndarray, codes: np.ndarray) -> None:
-        """The chunk ``cells`` with its codes (len(cells), N): every label's plan, their union."""
-        from lstmvis_db.analysis import _ranking
-
-        if not self.tracks:
+        """The chunk ``cells`` with its codes (len(cells), N): every label's plan, their union
+        (one compiled pass per track, however many labels)."""
+        live = [(i, t) for i, t in enumerate(self.tracks) if self.size[t[0]] <= MAX_BYTES]
+        if not live:
             return
         n_c = len(cells)
-        jt, jex = np.full(n_c, LEVELS, dtype=np.int64), np.ones(n_c, dtype=bool)
-        marks = []
-        for _, tasks in self.tracks:
-            mark = np.zeros((n_c, LEVELS), dtype=bool)
-            # of two labels, each is the other's complement among the labelled positions: the
-            # same weights and bounds, so the same plan (one pass)
-            for task in tasks if len(tasks) > 2 else tasks[:1]:
-                mark |= _ranking._scan(codes, task, False, jt, jex, self.tol)[3]
-            marks.append(mark)
+        marks = [np.zeros((n_c, LEVELS), dtype=bool) for _ in self.tracks]
+        for i, (track, group, k) in live:
+            _cell_kernels.on_all_cores(functools.partial(_plans, codes, group, k, self.tol, marks[i]), n_c)
+            self.size[track] += int(marks[i].sum()) * (8 * k + 4)
         for i, c in enumerate(np.asarray(cells).tolist()):
             per = [m[i] for m in marks]
             union = np.logical_or.reduce(per)
@@ -88,15 +88,13 @@ class Collector:
             return
         got = _exact.Exact(self.cat, self.info).fetch({c: p for c, (p, _, _) in self.listed.items()})
         for c, (pos_all, q_all, per) in self.listed.items():
-            for (track, tasks), mark in zip(self.tracks, per):
+            for (track, codes_t, k), mark in zip(self.tracks, per):
                 buckets = np.flatnonzero(mark)
-                if not len(buckets):
+                if not len(buckets) or self.size[track] > MAX_BYTES:
                     continue
-                codes_t = tasks[0].codes
                 sel = mark[q_all] & (codes_t[pos_all] >= 0)
                 pos, q = pos_all[sel], q_all[sel]
                 dev = _exact.bucket_rank_offsets(pos, got[c][sel], q)
-                k = len(_labels.categorical(self.cat, track).labels)
                 at = np.searchsorted(buckets, q)
                 sums = np.bincount(codes_t[pos].astype(np.int64) * len(buckets) + at, weights=dev,
                                    minlength=k * len(buckets))
@@ -106,8 +104,16 @@ class Collector:
         self.listed, self.held = {}, 0
 
     def finish(self) -> dict[str, list]:
+        """The rows to store: those of a track whose sums outgrew :data:`MAX_BYTES` are left out
+        (its first calls read the values, as for a file without the table)."""
         self._settle()
-        return self.rows
+        over = {t for t, size in self.size.items() if size > MAX_BYTES}
+        keep = [i for i, t in enumerate(self.rows["track"]) if t not in over]
+        return {key: [col[i] for i in keep] for key, col in self.rows.items()}
+
+
+def _plans(codes: np.ndarray, group: np.ndarray, k: int, tol: float, mark: np.ndarray, lo: int, hi: int) -> None:
+    _cell_kernels.label_plans(codes, lo, hi, group, k, tol, mark)
 
 
 def store(con: duckdb.DuckDBPyConnection, rows: dict[str, list]) -> None:

@@ -127,9 +127,7 @@ def test_stored_counts_equal_the_oracle(tmp_path):
 
 
 def test_tracks_of_more_labels_are_not_kept(tmp_path, monkeypatch):
-    from lstmvis_db.analysis import kept_offsets
-
-    monkeypatch.setattr(kept_offsets, "MAX_LABELS", 2)
+    monkeypatch.setattr(kept_counts, "MAX_LABELS", 2)
     c = random_corpus(tmp_path, seed=2, n=400, d=5)
     with duckdb.connect(str(c.path), read_only=True) as con:
         tracks = {t for (t,) in con.execute("SELECT DISTINCT track FROM _idx.cell_counts").fetchall()}

@@ -118,6 +118,80 @@ def test_stored_sums_equal_the_oracle(tmp_path):
         assert checked > 4
 
 
+def _per_label_marks(codes, group, k, tol):
+    """The union of each label's plan as the ranking's own pass (``label_stats``, two groups:
+    the other labels, the label) marks it, one pass per label."""
+    from lstmvis_db.analysis import _cell_kernels
+    from lstmvis_db.matching.quant import LEVELS
+
+    d = codes.shape[0]
+    union = np.zeros((d, LEVELS), dtype=bool)
+    for g in range(k):
+        y_full = np.where(group < 0, -1, (group == g).astype(np.int32)).astype(np.int32)
+        est, bound, on = np.empty((d, 2)), np.empty((d, 2)), np.zeros((d, 2), dtype=np.int64)
+        mark_lab, mark_ctl = np.zeros((d, LEVELS), dtype=bool), np.zeros((d, LEVELS), dtype=bool)
+        _cell_kernels.label_stats(codes, 0, d, y_full, 2, np.zeros(1, dtype=np.int8), np.full(d, LEVELS),
+                                  np.ones(d, dtype=bool), tol, 1, est, bound, on, mark_lab, mark_ctl,
+                                  np.zeros(1, dtype=np.int32), np.zeros((0, 1), dtype=np.int64))
+        union |= mark_lab
+    return union
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_pass_marks_every_labels_plan(seed):
+    """``label_plans`` (one pass, all labels) marks exactly the union of the labels' own plans."""
+    from lstmvis_db.analysis import _cell_kernels
+    from lstmvis_db.matching.quant import LEVELS
+
+    rng = np.random.default_rng(seed)
+    n, d, k = 3000, 5, int(rng.integers(2, 12))
+    codes = rng.integers(0, LEVELS, size=(d, n)).astype(np.uint16)
+    piled = rng.random((d, n)) < 0.5  # a few heavy buckets, shared by every label
+    codes[piled] = rng.choice(np.array([7, 8000, 8001, 16383], np.uint16), size=int(piled.sum()))
+    group = rng.integers(-1, k, size=n).astype(np.int32)
+    group[(group == k - 1) & (rng.random(n) < 0.8)] = 0  # one label rarer
+    for g in range(k):  # and a bucket of each label's own, shared with a few others: its plan marks it
+        own = ((group == g) & (rng.random((d, n)) < 0.3)) | (rng.random((d, n)) < 0.01)
+        codes[own] = 100 + g
+    for tol in (1e-4, 1e-2):
+        mark = np.zeros((d, LEVELS), dtype=bool)
+        _cell_kernels.label_plans(codes, 0, d, group, k, tol, mark)
+        want = _per_label_marks(codes, group, k, tol)
+        assert want.any()
+        np.testing.assert_array_equal(mark, want)
+
+
+def test_a_track_of_many_labels_is_kept(tmp_path, used):
+    c = random_corpus(tmp_path, seed=8, n=700, d=6)
+    rng = np.random.default_rng(1)
+    names = [f"L{i}" for i in range(11)]
+    write_track(c.path, Track("many", "categorical", labels=rng.choice(names, 700).tolist()))
+    without = _copy(c.path, tmp_path, "without", ["cell_offsets"])
+
+    def firsts(path):
+        out = []
+        for label in ("L0", "L4", "L10"):
+            with lstmvis_db.open(path) as p:
+                out.append(p.cells("s", "many", label, threshold=0.3))
+                out.append(p.cells("t", "many", label))
+        return out
+
+    got = firsts(c.path)
+    assert used["kept"] > 0 and used["computed"] == 0
+    used["kept"] = 0
+    assert got == firsts(without)
+    assert used["kept"] == 0 and used["computed"] > 0
+
+
+def test_sums_over_the_budget_are_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(kept_offsets, "MAX_BYTES", 0)
+    c = random_corpus(tmp_path, seed=2, n=400, d=5)
+    with duckdb.connect(str(c.path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM _idx.cell_offsets").fetchone() == (0,)
+    with lstmvis_db.open(c.path) as p:  # and the rankings are computed as for an older file
+        assert p.cells("s", "tag", "A", threshold=0.3)
+
+
 def test_tracks_of_more_labels_are_not_kept(tmp_path, monkeypatch):
     monkeypatch.setattr(kept_offsets, "MAX_LABELS", 2)
     c = random_corpus(tmp_path, seed=2, n=400, d=5)
