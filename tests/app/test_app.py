@@ -466,6 +466,20 @@ def test_the_status_widget_is_not_configured_away() -> None:
     assert conf.get("client", {}).get("toolbarMode", "auto") != "minimal"
 
 
+def test_no_full_garbage_collection_after_each_run() -> None:
+    """Streamlit's default full collection after every script run held the GIL for about 150 ms in
+    this app's server, delaying each rerun's last messages (README, Latency in the browser)."""
+    import tomllib
+
+    from streamlit import config
+
+    from tests.support import ROOT
+
+    conf = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert conf.get("runner", {}).get("postScriptGC") is False
+    assert "runner.postScriptGC" in config._config_options_template  # an option this Streamlit still reads
+
+
 def test_select_chart_downloads_as_svg(project, project_path) -> None:
     import html
     import re
