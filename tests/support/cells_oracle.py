@@ -28,6 +28,21 @@ class Corpus:
     labels2: list[str | None]  # track "kind"
 
 
+def copy_project(path: Path, folder: Path, name: str, sql=()) -> Path:
+    """A copy of the project file ``path`` as ``folder/name.duckdb``, with the statements ``sql``
+    run on it (dropping or damaging what ingest kept)."""
+    import shutil
+
+    import duckdb
+
+    out = folder / f"{name}.duckdb"
+    shutil.copyfile(path, out)
+    with duckdb.connect(str(out)) as con:
+        for stmt in sql:
+            con.execute(stmt)
+    return out
+
+
 def random_corpus(folder: Path, seed: int, n: int = 300, d: int = 6, saturate: bool = True) -> Corpus:
     rng = np.random.default_rng(seed)
     vals = rng.normal(0, 0.6, size=(n, d)).astype(np.float32)

@@ -6,8 +6,6 @@ replaced tracks go through the codes and answer the same; the stored counts equa
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from lstmvis_db.analysis import _labels, kept, kept_counts, selectivity
 from lstmvis_db.matching.quant import LEVELS
 from lstmvis_db.store import write_track
 from lstmvis_db.types import Track
-from tests.support.cells_oracle import random_corpus
+from tests.support.cells_oracle import copy_project, random_corpus
 
 
 @pytest.fixture(autouse=True)
@@ -37,15 +35,6 @@ def used(monkeypatch):
 
     monkeypatch.setattr(kept_counts, "label_stats", label_stats)
     return count
-
-
-def _copy(path, tmp_path, name, sql=()):
-    out = tmp_path / f"{name}.duckdb"
-    shutil.copyfile(path, out)
-    with duckdb.connect(str(out)) as con:
-        for stmt in sql:
-            con.execute(stmt)
-    return out
 
 
 def _edge(path, source):
@@ -75,19 +64,19 @@ def test_rankings_from_the_counts_equal_those_from_the_codes(tmp_path, used, see
     th = {s: _edge(c.path, s) for s in ("s", "t")}
     got = _first_calls(c.path, th)
     assert used["counts"] == 2 * 2 * 3 * 2  # every call: two sources, two tracks, three forms, two labels
-    without = _copy(c.path, tmp_path, "without", ["DROP TABLE _idx.cell_counts"])
+    without = copy_project(c.path, tmp_path, "without", ["DROP TABLE _idx.cell_counts"])
     used["counts"] = 0
     assert got == _first_calls(without, th)
     assert used["counts"] == 0
-    nothing = _copy(c.path, tmp_path, "nothing", [f"DROP TABLE _idx.{t}" for t in ("cell_counts", "cell_offsets",
-                                                                                 "cell_stats")])
+    nothing = copy_project(c.path, tmp_path, "nothing",
+                           [f"DROP TABLE _idx.{t}" for t in ("cell_counts", "cell_offsets", "cell_stats")])
     assert got == _first_calls(nothing, th)
 
 
 def test_a_threshold_inside_a_bucket_or_another_seed_reads_the_codes(tmp_path, used):
     c = random_corpus(tmp_path, seed=2, n=500, d=6)
     inside = {s: _edge(c.path, s) + 1e-5 for s in ("s", "t")}
-    without = _copy(c.path, tmp_path, "without", ["DROP TABLE _idx.cell_counts"])
+    without = copy_project(c.path, tmp_path, "without", ["DROP TABLE _idx.cell_counts"])
     with lstmvis_db.open(c.path) as p:
         assert not p.catalog.source("s").quant.threshold_bucket(inside["s"])[1]
     got = _first_calls(c.path, inside)
@@ -164,7 +153,7 @@ def _kind_calls(path, th):
 ])
 def test_damaged_rows_fall_back_to_the_codes(tmp_path, used, damaged_base, damage):
     path, th, want = damaged_base
-    bad = _copy(path, tmp_path, "bad", [damage])
+    bad = copy_project(path, tmp_path, "bad", [damage])
     assert _kind_calls(bad, th) == want
     assert used["counts"] == 0
     with lstmvis_db.open(bad) as p:
@@ -176,7 +165,7 @@ def test_a_replaced_track_is_counted_anew(tmp_path, used):
     rng = np.random.default_rng(0)
     write_track(c.path, Track("kind", "categorical", labels=rng.choice(["x", "y", "z"], 500).tolist()), replace=True)
     th = {s: _edge(c.path, s) for s in ("s", "t")}
-    without = _copy(c.path, tmp_path, "without", ["DROP TABLE _idx.cell_counts"])
+    without = copy_project(c.path, tmp_path, "without", ["DROP TABLE _idx.cell_counts"])
     used["counts"] = 0
     got = _first_calls(c.path, th)
     assert used["counts"] == 2 * 2 * 3 * 2
@@ -186,7 +175,7 @@ def test_a_replaced_track_is_counted_anew(tmp_path, used):
         assert con.execute("SELECT count(*) FROM _idx.cell_counts WHERE track = 'kind'").fetchone() == (0,)
 
 
-def test_an_added_or_replaced_source_leaves_one_current_copy(tmp_path, used):
+def test_an_added_or_replaced_source_leaves_one_currentcopy_project(tmp_path, used):
     """add_source keeps the new source's statistics only, and a source replaced by one that is
     not kept (sparse) leaves nothing stale behind for a reader to take."""
     from lstmvis_db.store import add_source
@@ -207,7 +196,7 @@ def test_an_added_or_replaced_source_leaves_one_current_copy(tmp_path, used):
                 assert got == {"t/kind": 5, "t/tag": 5, "u/kind": 4, "u/tag": 4}
         assert con.execute("SELECT count(*) FROM (SELECT DISTINCT * FROM _idx.cell_stats)").fetchone() == \
             con.execute("SELECT count(*) FROM _idx.cell_stats").fetchone()
-    without = _copy(c.path, tmp_path, "without", [f"DROP TABLE _idx.{t}" for t in ("cell_counts", "cell_offsets",
+    without = copy_project(c.path, tmp_path, "without", [f"DROP TABLE _idx.{t}" for t in ("cell_counts", "cell_offsets",
                                                                                  "cell_stats")])
     used["counts"] = 0
     got = []
@@ -230,5 +219,5 @@ def test_counts_over_the_budget_are_not_kept(tmp_path, used, monkeypatch):
     th = {s: _edge(c.path, s) for s in ("s", "t")}
     got = _first_calls(c.path, th)
     assert used["counts"] == 0
-    nothing = _copy(c.path, tmp_path, "nothing", ["DROP TABLE _idx.cell_counts"])
+    nothing = copy_project(c.path, tmp_path, "nothing", ["DROP TABLE _idx.cell_counts"])
     assert got == _first_calls(nothing, th)
