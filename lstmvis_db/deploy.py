@@ -192,12 +192,21 @@ def check_copy(project_bytes: int, upload_bytes: int, used_bytes: int, dep: Depl
 
 def escape_markdown(text: object) -> str:
     """``text`` shown literally by a Markdown renderer: every ASCII punctuation character
-    backslash-escaped (no links, autolinks, emphasis, HTML, colour or icon directives, LaTeX), and
-    line breaks made spaces."""
+    backslash-escaped (no links, autolinks, emphasis, HTML, colour or icon directives, LaTeX), a
+    :data:`JOINER` where a literal autolink would start, and line breaks made spaces."""
     return _escape_chars(" ".join(str(text).split()))
 
 
+#: an invisible WORD JOINER (U+2060) put where GitHub-flavoured Markdown's literal autolinks
+#: start: after a scheme's ":" before "//", after "www" before ".", after an "@".  Streamlit's
+#: renderer finds ``https://...``, ``www.x`` and ``a@b.c`` in text *after* escapes are decoded
+#: (seen in Chromium: escaped URLs were still links), so escaping alone does not stop them.
+JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(:)(?=//)|(www)(?=\.)|(@)", re.IGNORECASE)
+
+
 def _escape_chars(s: str) -> str:
+    s = _AUTOLINK.sub(lambda m: m.group(0) + JOINER, s)
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", s)
 
 

@@ -74,7 +74,12 @@ def test_copy_limits_and_sweep(tmp_path) -> None:
 def test_plain_text_and_messages() -> None:
     shown = deploy.escape_markdown(LINKY)
     assert "](" not in shown and "<b>" not in shown and ":red[" not in shown
-    assert re.sub(r"\\(.)", r"\1", shown) == LINKY  # every character still there, literally
+    assert re.sub(r"\\(.)", r"\1", shown).replace(deploy.JOINER, "") == LINKY  # every character, literally
+    for text in ("see https://evil.example/x now", "WWW.evil.example", "mail bob@evil.example", "ftp://x.y"):
+        seen = re.sub(r"\\(.)", r"\1", deploy.escape_markdown(text))  # what the renderer's autolinker reads
+        assert seen.replace(deploy.JOINER, "") == text
+        # the literal autolinks of GitHub-flavoured Markdown: a scheme's "://", "www.", an e-mail's "@domain"
+        assert not re.search(r"[a-z]://|www\.|@[-\w]", seen, re.IGNORECASE), seen
     desc = deploy.emphasis_markdown("**Try first:** `layer1_h` " + LINKY + " `[x](http://e)` **[y](http://e)**")
     assert desc.startswith("**Try first\\:** `layer1_h` ") and "](http" not in desc.replace("`[x](http://e)`", "")
     assert "<b>" not in desc and ":red[" not in desc and "**\\[y\\]\\(http" in desc
