@@ -6,8 +6,6 @@ exactly as before."""
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ import lstmvis_db
 from lstmvis_db.analysis import _labels, kept, kept_offsets
 from lstmvis_db.store import write_track
 from lstmvis_db.types import Track
-from tests.support.cells_oracle import random_corpus
+from tests.support.cells_oracle import copy_project, random_corpus
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +38,7 @@ def used(monkeypatch):
 
 
 def _copy(path, tmp_path, name, drop):
-    out = tmp_path / f"{name}.duckdb"
-    shutil.copyfile(path, out)
-    con = duckdb.connect(str(out))
-    for table in drop:
-        con.execute(f"DROP TABLE _idx.{table}")
-    con.close()
-    return out
+    return copy_project(path, tmp_path, name, [f"DROP TABLE _idx.{table}" for table in drop])
 
 
 def _answers(path):
