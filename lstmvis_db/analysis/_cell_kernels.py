@@ -188,11 +188,28 @@ def _from_hist(hist, tot, ranks, pairs, n_m, m, off, c, j, exc, tol, lab, est, b
 def _plan(hist, tot, m, k0, k1, n_m, n, bound, tol, mark):  # pragma: no cover - compiled
     """Mark the fewest buckets, largest share first (stable), whose refinement leaves the bound
     of every target k0..k1-1 <= tol (``_exact._refine_buckets``)."""
-    levels = tot.shape[0]
-    weight = np.zeros(levels)
-    heavy = np.empty(levels, np.int64)  # the buckets of positive weight, in bucket order
+    _plan_in(hist, tot, _filled(tot), m, k0, k1, n_m, n, bound, tol, mark)
+
+
+@njit(cache=True, nogil=True)
+def _filled(tot):  # pragma: no cover - compiled
+    """The non-empty buckets, in bucket order (the only ones a plan can mark)."""
+    out = np.empty(tot.shape[0], np.int64)
+    n = 0
+    for b in range(tot.shape[0]):
+        if tot[b] > 0:
+            out[n] = b
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def _plan_in(hist, tot, filled, m, k0, k1, n_m, n, bound, tol, mark):  # pragma: no cover - compiled
+    """:func:`_plan` over the non-empty buckets ``filled`` (bucket order) only."""
+    weight = np.zeros(tot.shape[0])
+    heavy = np.empty(filled.shape[0], np.int64)  # the buckets of positive weight, in bucket order
     n_heavy = 0
-    for b in range(levels):
+    for b in filled:
         t = tot[b]
         for k in range(k0, k1):
             scale = n_m[k] * (n - n_m[k])
@@ -204,24 +221,38 @@ def _plan(hist, tot, m, k0, k1, n_m, n, bound, tol, mark):  # pragma: no cover -
         if weight[b] > 0.0:
             heavy[n_heavy] = b
             n_heavy += 1
-    # only buckets of positive weight can be marked: sorting just them (stable, so ties stay in
-    # bucket order) gives the same order as sorting all and stopping at the first empty one
+    # Only buckets of positive weight can be marked, and a plan usually marks a few dozen of
+    # thousands.  So the buckets are taken in the order of a stable sort by weight (ties in
+    # bucket order) of just the heaviest ``top`` (all those at least as heavy as the top-th),
+    # growing ``top`` fourfold until the bound is met: every such candidate set starts the full order,
+    # so the buckets are marked, and the bound reduced, in the same order as a sort of all.
     heavy = heavy[:n_heavy]
-    order = heavy[np.argsort(-weight[heavy], kind="mergesort")]
+    w_heavy = weight[heavy]
     left = bound[k0:k1].copy()
-    for b in order:
-        mark[b] = True
-        t = tot[b]
-        worst = 0.0
-        for k in range(k0, k1):
-            scale = n_m[k] * (n - n_m[k])
-            if scale > 0:
-                h = hist[b * m + k]
-                left[k - k0] -= 0.5 * h * (t - h) / scale
-            if left[k - k0] > worst:
-                worst = left[k - k0]
-        if worst <= tol:
-            break
+    done = 0  # buckets of the order marked so far
+    top = 64
+    while done < n_heavy:
+        if top < n_heavy:
+            cut = np.partition(w_heavy, n_heavy - top)[n_heavy - top]  # the top-th largest weight
+            cand = heavy[w_heavy >= cut]
+        else:
+            cand = heavy
+        order = cand[np.argsort(-weight[cand], kind="mergesort")]
+        for b in order[done:]:
+            mark[b] = True
+            done += 1
+            t = tot[b]
+            worst = 0.0
+            for k in range(k0, k1):
+                scale = n_m[k] * (n - n_m[k])
+                if scale > 0:
+                    h = hist[b * m + k]
+                    left[k - k0] -= 0.5 * h * (t - h) / scale
+                if left[k - k0] > worst:
+                    worst = left[k - k0]
+            if worst <= tol:
+                return
+        top *= 4
 
 
 @njit(cache=True, nogil=True)
@@ -263,9 +294,10 @@ def label_plans(codes, lo, hi, group, k, tol, mark):  # pragma: no cover - compi
         for g in range(k):
             scale = n_m[g] * (n - n_m[g])
             bound[g] = pairs[g] / scale if scale > 0 else 0.0
+        filled = _filled(tot)  # once for the cell's labels
         for g in range(k):
             if bound[g] > tol:
-                _plan(hist, tot, k, g, g + 1, n_m, n, bound, tol, mark[c])
+                _plan_in(hist, tot, filled, k, g, g + 1, n_m, n, bound, tol, mark[c])
 
 
 @njit(cache=True, nogil=True)

@@ -281,7 +281,8 @@ def aurocs(q: np.ndarray, codes: np.ndarray, groups: np.ndarray, fetch, tol: flo
         return np.where(scale > 0, u / scale, np.nan)
 
 
-def bucket_rank_offsets(pos: np.ndarray, values: np.ndarray, q: np.ndarray) -> np.ndarray:
+def bucket_rank_offsets(pos: np.ndarray, values: np.ndarray, q: np.ndarray,
+                        order: np.ndarray | None = None) -> np.ndarray:
     """For values grouped in whole buckets ``q``: each value's average rank inside its bucket
     minus the bucket's average rank ((size + 1) / 2): what ranking a bucket by exact values
     adds to each position's rank (``rank_delta`` without sorting again).  Order as ``pos``.
@@ -289,11 +290,13 @@ def bucket_rank_offsets(pos: np.ndarray, values: np.ndarray, q: np.ndarray) -> n
     Buckets are monotone in the value (``Quantizer.bucket``), so one sort by value is the sort
     by (bucket, value) that the result is defined by, at a fraction of ``lexsort``'s cost; the
     order inside a run of equal (bucket, value) does not change any output.  Checked: where the
-    buckets are not in order along it, ``lexsort`` is used."""
+    buckets are not in order along it, ``lexsort`` is used.  ``order``: an argsort of ``values``
+    when the caller has one (a larger sort, filtered)."""
     n = len(q)
     if n == 0:
         return np.zeros(0)
-    order = np.argsort(values)
+    if order is None:
+        order = np.argsort(values)
     qs = q[order]
     if n > 1 and bool((qs[1:] < qs[:-1]).any()):
         order = np.lexsort((values, q))

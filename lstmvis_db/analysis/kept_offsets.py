@@ -88,14 +88,19 @@ class Collector:
             return
         got = _exact.Exact(self.cat, self.info).fetch({c: p for c, (p, _, _) in self.listed.items()})
         for c, (pos_all, q_all, per) in self.listed.items():
+            by_value = np.argsort(got[c])  # one sort of the cell's listed values for all its tracks
             for (track, codes_t, k), mark in zip(self.tracks, per):
                 buckets = np.flatnonzero(mark)
                 if not len(buckets) or self.size[track] > MAX_BYTES:
                     continue
                 sel = mark[q_all] & (codes_t[pos_all] >= 0)
                 pos, q = pos_all[sel], q_all[sel]
-                dev = _exact.bucket_rank_offsets(pos, got[c][sel], q)
-                at = np.searchsorted(buckets, q)
+                # the track's values in value order: the cell's order, filtered (still sorted)
+                order = (np.cumsum(sel) - 1)[by_value[sel[by_value]]]
+                dev = _exact.bucket_rank_offsets(pos, got[c][sel], q, order)
+                slot = np.zeros(LEVELS, dtype=np.int64)
+                slot[buckets] = np.arange(len(buckets))
+                at = slot[q]  # each value's bucket among the marked ones
                 sums = np.bincount(codes_t[pos].astype(np.int64) * len(buckets) + at, weights=dev,
                                    minlength=k * len(buckets))
                 for key, val in (("source", self.info.source), ("track", track), ("cell", c),

@@ -12,9 +12,9 @@ PROBE = r"""
 import json, tempfile, pathlib
 from numba.core.registry import CPUDispatcher
 from lstmvis_db.analysis import _cell_kernels, _kernels, warmup
-def loaded():  # _plan and _from_hist: only called from compiled code
+def loaded():  # _plan, _plan_in, _filled and _from_hist: only called from compiled code
     return {n: len(getattr(m, n).signatures) for m in (_cell_kernels, _kernels) for n in dir(m)
-            if isinstance(getattr(m, n), CPUDispatcher) and n not in ("_plan", "_from_hist")}
+            if isinstance(getattr(m, n), CPUDispatcher) and n not in ("_plan", "_plan_in", "_filled", "_from_hist")}
 before = loaded()
 warmup.warm_up()
 left = [str(p) for p in pathlib.Path(tempfile.gettempdir()).glob("lstmvis-warm-up-*")]
