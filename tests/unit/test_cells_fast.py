@@ -59,6 +59,36 @@ def test_scan_equals_bucketed_aurocs(seed):
         assert len(plan) > 0 or bound[c, 1:].max() <= tol
 
 
+@pytest.mark.parametrize("tol", [1e-3, 1e-4, 1e-5, 1e-7])
+def test_plans_over_many_buckets_equal_the_reference(tol):
+    """A plan that marks more buckets than its first candidate set (64), with many ties of weight
+    (equal counts in many buckets): the compiled pass marks exactly ``_exact.refine_plan``'s buckets."""
+    rng = np.random.default_rng(int(-np.log10(tol)))
+    n, d, k = 40000, 3, 3
+    codes = rng.integers(0, 3000, size=(d, n)).astype(np.uint16)
+    codes[2, : n // 2] = rng.integers(5000, 5010, size=n // 2)  # a few heavy buckets too
+    group = rng.integers(-1, k, size=n).astype(np.int32)
+    first = (rng.random(n) < 0.3).astype(np.int8)
+    first[group < 0] = -1
+    jt, jex = np.full(d, LEVELS, dtype=np.int64), np.ones(d, dtype=bool)
+    est, bound, on = np.empty((d, k + 1)), np.empty((d, k + 1)), np.zeros((d, k + 1), dtype=np.int64)
+    mark_lab, mark_ctl = np.zeros((d, LEVELS), dtype=bool), np.zeros((d, LEVELS), dtype=bool)
+    _cell_kernels.label_stats(codes, 0, d, group, k, first, jt, jex, tol, 0, est, bound, on, mark_lab, mark_ctl,
+                              group, np.zeros((0, 1), dtype=np.int64))
+    lab = group >= 0
+    y = first[lab].astype(np.int64)
+    sizes = []
+    for c in range(d):
+        q = codes[c][lab].astype(np.int64)
+        plan = _exact.refine_plan(_exact.histogram(q, y, 2), np.array([[0.0], [1.0]]), tol)
+        np.testing.assert_array_equal(np.flatnonzero(mark_lab[c]), np.sort(plan))
+        plan = _exact.refine_plan(_exact.histogram(q, group[lab].astype(np.int64), k), np.eye(k), tol)
+        np.testing.assert_array_equal(np.flatnonzero(mark_ctl[c]), np.sort(plan))
+        sizes.append(int(mark_lab[c].sum()))
+    if tol <= 1e-5:
+        assert max(sizes) > 64 * 4  # past the first two candidate sets
+
+
 @pytest.mark.parametrize("n", [1, 63, 64, 65, 1000])
 def test_joint_counts_equal_boolean_sums(n):
     rng = np.random.default_rng(n)
